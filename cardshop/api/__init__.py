@@ -1,0 +1,1 @@
+"""The scheduler's HTTP API: JSON over Bottle, served by Waitress."""

@@ -1,0 +1,52 @@
+"""Assemble the scheduler's WSGI application from the resource modules."""
+
+from cardshop.api.access import make_authenticator
+from cardshop.api.openapi import build_document
+from cardshop.api.routes import auth, meta, orders, rabbitmq, tasks, users, warehouses
+from cardshop.api.routing import Api
+from cardshop.auth.passwords import Hasher
+from cardshop.auth.throttle import LoginThrottle
+from cardshop.auth.tokens import Tokens
+
+ROUTE_MODULES = (meta, auth, users, orders, tasks, warehouses, rabbitmq)
+
+
+class Services:
+    """What handlers work with; built once per process."""
+
+    def __init__(self, db, tokens, hasher, throttle, vhost, routes):
+        self.db = db
+        self.tokens = tokens
+        self.hasher = hasher
+        self.throttle = throttle
+        self.vhost = vhost
+        self.authenticate = make_authenticator(db, tokens)
+        self.openapi = build_document(routes)
+
+
+def all_routes(max_body_bytes):
+    api = Api(max_body_bytes=max_body_bytes)
+    for module in ROUTE_MODULES:
+        api.include(module.api)
+    return api
+
+
+def build_services(db, config, jwt_key):
+    auth = config["auth"]
+    api = all_routes(config["api"]["max_body_bytes"])
+    services = Services(
+        db=db,
+        tokens=Tokens(db, jwt_key, auth["access_ttl"], auth["refresh_ttl"]),
+        hasher=Hasher(auth["bcrypt_rounds"]),
+        throttle=LoginThrottle(db, auth["max_failures"], auth["failure_window"],
+                               auth["lockout"], auth["max_lockout"]),
+        vhost=config["rabbitmq"]["vhost"],
+        routes=api.routes,
+    )
+    return api, services
+
+
+def build_app(db, config, jwt_key):
+    """The WSGI app and its services."""
+    api, services = build_services(db, config, jwt_key)
+    return api.app(services, services.authenticate), services

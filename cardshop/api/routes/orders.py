@@ -1,0 +1,147 @@
+"""Orders: admins and managers place, follow, cancel, ship and delete them."""
+
+import logging
+
+from cardshop.api import schemas
+from cardshop.api.resources import NEWEST_FIRST, lookup, paginate
+from cardshop.api.routing import Api, ApiError
+from cardshop.auth import roles
+from cardshop.recipes import RecipeError, validate_recipe
+from cardshop.states import ORDER, IllegalTransition, task_machine
+from cardshop.store import new_id, now
+from cardshop.store.transitions import initial_history, transition
+
+log = logging.getLogger(__name__)
+api = Api()
+
+STATUS_FILTER = {"type": "string", "maxLength": 300,
+                 "description": f"one status or several separated by commas: {', '.join(sorted(ORDER.statuses))}"}
+
+
+def _warehouse_for(db, name):
+    if name is not None:
+        warehouse = db.warehouses.find_one({"name": name}, {"name": 1})
+        if warehouse is None:
+            raise ApiError(400, f"field 'warehouse': no warehouse {name!r}")
+        return name
+    warehouse = db.warehouses.find_one({"default": True}, {"name": 1})
+    if warehouse is None:
+        raise ApiError(409, "no warehouse given and no default warehouse is set")
+    return warehouse["name"]
+
+
+def new_task(order_id, kind, actor, moment, **fields):
+    return {"_id": new_id(), "order": order_id, "kind": kind,
+            "status": task_machine(kind).initial,
+            "statuses": initial_history(task_machine(kind), actor, moment),
+            "attempt": 1, "worker": None, "progress": None, "published_at": None,
+            "created_at": moment, "updated_at": moment, **fields}
+
+
+def with_tasks(db, order):
+    order["tasks"] = list(db.tasks.find({"order": order["_id"]}).sort([("created_at", 1), ("_id", 1)]))
+    return order
+
+
+@api.route("POST", "/orders", summary="Place an order; its recipe is checked and its create task recorded",
+           roles=roles.OPERATORS, body=schemas.ORDER_CREATE, response=schemas.ORDER_OUT, status=201,
+           errors=[400, 401, 403, 409])
+def create(call):
+    db, body = call.services.db, call.body
+    try:
+        validate_recipe(body["recipe"], body["sd_card"]["size"])
+    except RecipeError as exc:
+        raise ApiError(400, str(exc)) from None
+    if body["sd_card"]["type"] == "download" and body["quantity"] != 1:
+        raise ApiError(400, "field 'quantity': a download order makes one image; it must be 1")
+    moment = now()
+    order = {"_id": new_id(), **body, "warehouse": _warehouse_for(db, body.get("warehouse")),
+             "status": ORDER.initial, "statuses": initial_history(ORDER, call.actor, moment),
+             "created_by": call.actor, "created_at": moment, "updated_at": moment}
+    order["recipient"] = {**body["recipient"], "email": body["recipient"]["email"].lower()}
+    task = new_task(order["_id"], "create", call.actor, moment)
+    db.orders.insert_one(order)
+    try:
+        db.tasks.insert_one(task)
+    except Exception:
+        db.orders.delete_one({"_id": order["_id"]})  # no order without its create task
+        raise
+    log.info("%s placed order %s (%s card, %d GB, x%d)", call.actor, order["_id"],
+             body["sd_card"]["type"], body["sd_card"]["size"], body["quantity"])
+    order["tasks"] = [task]
+    return order
+
+
+@api.route("GET", "/orders", summary="List orders, newest first", roles=roles.OPERATORS,
+           query={**schemas.PAGE_QUERY, "status": STATUS_FILTER},
+           response=schemas.page_of(schemas.ORDER_OUT), errors=[400, 401, 403])
+def list_orders(call):
+    filters = {}
+    if "status" in call.query:
+        wanted = [status.strip() for status in call.query["status"].split(",")]
+        unknown = [status for status in wanted if status not in ORDER.statuses]
+        if unknown:
+            raise ApiError(400, f"query parameter 'status': unknown status {unknown[0]!r}")
+        filters["status"] = {"$in": wanted}
+    return paginate(call.services.db.orders, call.query, filters, NEWEST_FIRST)
+
+
+@api.route("GET", "/orders/{id}", summary="Read an order with its tasks and status history",
+           roles=roles.OPERATORS, response=schemas.ORDER_OUT, errors=[401, 403, 404])
+def read(call):
+    db = call.services.db
+    return with_tasks(db, lookup(db.orders, call.params["id"], "order"))
+
+
+def _transition(db, order_id, event, actor, note=None, extra=None):
+    try:
+        return transition(db.orders, order_id, ORDER, event, actor, note=note, extra=extra)
+    except IllegalTransition as exc:
+        raise ApiError(409, str(exc)) from None
+
+
+@api.route("POST", "/orders/{id}/cancel", summary="Cancel an order and its unfinished tasks",
+           roles=roles.OPERATORS, body=schemas.CANCEL, body_optional=True,
+           response=schemas.ORDER_OUT, errors=[400, 401, 403, 404, 409])
+def cancel(call):
+    db = call.services.db
+    order = lookup(db.orders, call.params["id"], "order", {"_id": 1})
+    reason = call.body.get("reason")
+    _transition(db, order["_id"], "cancel", call.actor, note=reason)
+    for task in db.tasks.find({"order": order["_id"]}, {"kind": 1, "status": 1}):
+        machine = task_machine(task["kind"])
+        if task["status"] not in machine.final:
+            try:
+                transition(db.tasks, task["_id"], machine, "canceled", call.actor, note=reason)
+            except IllegalTransition:
+                pass  # it ended meanwhile
+    log.info("%s canceled order %s", call.actor, order["_id"])
+    return with_tasks(db, db.orders.find_one({"_id": order["_id"]}))
+
+
+@api.route("POST", "/orders/{id}/ship", summary="Record that the cards left, with tracking details",
+           roles=roles.OPERATORS, body=schemas.SHIPMENT, response=schemas.ORDER_OUT,
+           errors=[400, 401, 403, 404, 409])
+def ship(call):
+    db = call.services.db
+    order = lookup(db.orders, call.params["id"], "order", {"sd_card": 1})
+    if order["sd_card"]["type"] != "physical":
+        raise ApiError(409, "a download order is not shipped")
+    shipment = {**call.body, "shipped_at": now(), "by": call.actor}
+    _transition(db, order["_id"], "ship", call.actor, extra={"shipment": shipment})
+    log.info("%s shipped order %s with %s", call.actor, order["_id"], call.body["carrier"])
+    return with_tasks(db, db.orders.find_one({"_id": order["_id"]}))
+
+
+@api.route("DELETE", "/orders/{id}", summary="Delete an ended order and its tasks",
+           roles=roles.OPERATORS, status=204, errors=[401, 403, 404, 409])
+def delete(call):
+    db = call.services.db
+    order = lookup(db.orders, call.params["id"], "order", {"status": 1})
+    if order["status"] not in ORDER.ended:
+        raise ApiError(409, f"order is {order['status']!r}; only ended orders "
+                            f"({', '.join(sorted(ORDER.ended))}) may be deleted")
+    db.tasks.delete_many({"order": order["_id"]})
+    db.orders.delete_one({"_id": order["_id"], "status": order["status"]})
+    log.info("%s deleted order %s", call.actor, order["_id"])
+    return None

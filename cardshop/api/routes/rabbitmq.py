@@ -1,0 +1,94 @@
+"""RabbitMQ's HTTP auth backend: form in, `allow [tags]` or `deny` out, always HTTP 200.
+
+Any doubt (unknown user, wrong password, malformed request, database error)
+is answered `deny`.
+"""
+
+import logging
+
+from cardshop.api import schemas
+from cardshop.api.routes.auth import check_credentials
+from cardshop.api.routing import Api
+from cardshop.auth import broker
+from cardshop.auth.throttle import Throttled
+
+log = logging.getLogger(__name__)
+api = Api()
+
+ALLOW, DENY = "allow", "deny"
+_ANSWER = {"type": "string", "description": "allow, allow <tags>, or deny"}
+_FORM = {"type": "object", "properties": {name: {"type": "string"} for name in (
+    "username", "password", "vhost", "ip", "resource", "name", "permission", "routing_key")}}
+
+
+def _answer(decide):
+    def handler(call):
+        try:
+            return decide(call.services, call.body)
+        except Throttled as exc:
+            log.info("broker login refused: %s", exc)
+            return DENY
+        except Exception:  # never an error page: RabbitMQ must get a clear deny
+            log.exception("broker auth check failed; answering deny")
+            return DENY
+    handler.__name__ = decide.__name__
+    handler.__doc__ = decide.__doc__
+    return handler
+
+
+def _broker_user(services, username):
+    """The active broker-role user, or None."""
+    user = services.db.users.find_one({"username": username}, {"role": 1, "active": 1})
+    if user is None or not user.get("active") or broker.user_tags(user["role"]) is None:
+        return None
+    return user
+
+
+def _route(path, summary):
+    return api.route("POST", path, summary=summary, form=_FORM, text=True,
+                     response=_ANSWER, tag="rabbitmq")
+
+
+@_route("/auth/rabbitmq/user", "RabbitMQ: may this user log in with this password?")
+@_answer
+def user(services, form):
+    username, password = form.get("username", ""), form.get("password")
+    if not username or password is None:
+        return DENY
+    found = check_credentials(services, username, password)
+    tags = broker.user_tags(found["role"]) if found else None
+    if tags is None:
+        return DENY
+    return f"{ALLOW} {tags}".strip()
+
+
+@_route("/auth/rabbitmq/vhost", "RabbitMQ: may this user use this virtual host?")
+@_answer
+def vhost(services, form):
+    if form.get("vhost") != services.vhost or not _broker_user(services, form.get("username", "")):
+        return DENY
+    return ALLOW
+
+
+@_route("/auth/rabbitmq/resource", "RabbitMQ: may this user configure, write or read this queue or exchange?")
+@_answer
+def resource(services, form):
+    if form.get("vhost") != services.vhost:
+        return DENY
+    found = _broker_user(services, form.get("username", ""))
+    if found and broker.resource_allowed(found["role"], form["username"], form.get("resource"),
+                                         form.get("name", ""), form.get("permission")):
+        return ALLOW
+    return DENY
+
+
+@_route("/auth/rabbitmq/topic", "RabbitMQ: may this user publish or bind with this routing key?")
+@_answer
+def topic(services, form):
+    if form.get("vhost") != services.vhost:
+        return DENY
+    found = _broker_user(services, form.get("username", ""))
+    if found and broker.topic_allowed(found["role"], form.get("name", ""), form.get("permission"),
+                                      form.get("routing_key", "")):
+        return ALLOW
+    return DENY

@@ -1,0 +1,146 @@
+"""Users: admins manage everyone; anyone reads themselves and changes their own password."""
+
+import logging
+
+import pymongo.errors
+
+from cardshop.api import schemas
+from cardshop.api.resources import paginate
+from cardshop.api.routing import Api, ApiError
+from cardshop.auth import roles
+from cardshop.store import new_id, now
+
+log = logging.getLogger(__name__)
+api = Api()
+
+PUBLIC_FIELDS = {"username": 1, "email": 1, "role": 1, "active": 1, "created_at": 1, "updated_at": 1}
+USERNAME_PARAM = {"username": schemas.USERNAME}
+
+
+def _get(db, username):
+    user = db.users.find_one({"username": username}, PUBLIC_FIELDS)
+    if user is None:
+        raise ApiError(404, f"no user {username!r}")
+    return user
+
+
+def _admin_or_self(call):
+    if call.user["role"] != roles.ADMIN and call.user["username"] != call.params["username"]:
+        raise ApiError(403, "only admins may act on other users")
+
+
+def _keep_an_admin(db, username, losing):
+    """Refuse a change that would leave no active admin."""
+    if not losing:
+        return
+    target = db.users.find_one({"username": username}, {"role": 1, "active": 1})
+    if target and target["role"] == roles.ADMIN and target.get("active"):
+        if db.users.count_documents({"role": roles.ADMIN, "active": True}) <= 1:
+            raise ApiError(409, f"{username!r} is the last active admin")
+
+
+def create_user(db, hasher, username, email, password, role, active=True):
+    """Insert a user; raises ApiError 409 when the username or email is taken."""
+    moment = now()
+    doc = {"_id": new_id(), "username": username, "email": email.lower(), "role": role,
+           "active": active, "password_hash": hasher.hash(password),
+           "created_at": moment, "updated_at": moment}
+    try:
+        db.users.insert_one(doc)
+    except pymongo.errors.DuplicateKeyError:
+        if db.users.find_one({"username": username}, {"_id": 1}):
+            raise ApiError(409, f"username {username!r} is taken") from None
+        raise ApiError(409, f"email {email!r} is used by another user") from None
+    return {key: doc[key] for key in ("_id", *PUBLIC_FIELDS)}
+
+
+@api.route("POST", "/users", summary="Create a user", roles=[roles.ADMIN],
+           body=schemas.USER_CREATE, response=schemas.USER, status=201, errors=[400, 401, 403, 409])
+def create(call):
+    body = call.body
+    user = create_user(call.services.db, call.services.hasher, body["username"], body["email"],
+                       body["password"], body["role"], body.get("active", True))
+    log.info("%s created user %s (%s)", call.actor, user["username"], user["role"])
+    return user
+
+
+@api.route("GET", "/users", summary="List users", roles=[roles.ADMIN],
+           query={**schemas.PAGE_QUERY, "role": {"enum": list(roles.ALL)}, "active": {"enum": ["true", "false"]}},
+           response=schemas.page_of(schemas.USER), errors=[400, 401, 403])
+def list_users(call):
+    filters = {}
+    if "role" in call.query:
+        filters["role"] = call.query["role"]
+    if "active" in call.query:
+        filters["active"] = call.query["active"] == "true"
+    return paginate(call.services.db.users, call.query, filters, [("username", 1)], PUBLIC_FIELDS)
+
+
+@api.route("GET", "/users/{username}", summary="Read a user (admins: anyone; others: themselves)",
+           roles=roles.ALL, response=schemas.USER, errors=[401, 403, 404])
+def read(call):
+    _admin_or_self(call)
+    return _get(call.services.db, call.params["username"])
+
+
+@api.route("PATCH", "/users/{username}", summary="Change a user's email, role or active flag",
+           roles=[roles.ADMIN], body=schemas.USER_UPDATE, response=schemas.USER,
+           errors=[400, 401, 403, 404, 409])
+def update(call):
+    db, username, body = call.services.db, call.params["username"], call.body
+    current = _get(db, username)
+    if current["role"] == roles.SYSTEM:
+        raise ApiError(409, "the system user is managed by the scheduler's configuration")
+    _keep_an_admin(db, username, body.get("active") is False
+                   or ("role" in body and body["role"] != roles.ADMIN))
+    changes = {key: value for key, value in body.items()}
+    if "email" in changes:
+        changes["email"] = changes["email"].lower()
+    changes["updated_at"] = now()
+    try:
+        db.users.update_one({"username": username}, {"$set": changes})
+    except pymongo.errors.DuplicateKeyError:
+        raise ApiError(409, f"email {body['email']!r} is used by another user") from None
+    if body.get("active") is False:
+        call.services.tokens.revoke_all(username)
+    log.info("%s changed user %s: %s", call.actor, username, ", ".join(sorted(body)))
+    return _get(db, username)
+
+
+@api.route("POST", "/users/{username}/password",
+           summary="Change a password (one's own, with the current one) or reset it (admins)",
+           roles=roles.ALL, body=schemas.PASSWORD_CHANGE,
+           response=schemas.obj({"changed": {"type": "boolean"}}), errors=[400, 401, 403, 404])
+def change_password(call):
+    _admin_or_self(call)
+    db, username, services = call.services.db, call.params["username"], call.services
+    user = db.users.find_one({"username": username})
+    if user is None:
+        raise ApiError(404, f"no user {username!r}")
+    own = call.user["username"] == username
+    if own:
+        current = call.body.get("current_password")
+        if current is None:
+            raise ApiError(400, "missing field 'current_password' (needed to change one's own password)")
+        if not services.hasher.verify(current, user["password_hash"]):
+            raise ApiError(403, "current_password is wrong")
+    db.users.update_one({"_id": user["_id"]}, {"$set": {
+        "password_hash": services.hasher.hash(call.body["password"]), "updated_at": now()}})
+    services.tokens.revoke_all(username)
+    log.info("%s %s the password of %s", call.actor, "changed" if own else "reset", username)
+    return {"changed": True}
+
+
+@api.route("DELETE", "/users/{username}", summary="Delete a user; their tokens stop working at once",
+           roles=[roles.ADMIN], status=204, errors=[401, 403, 404, 409])
+def delete(call):
+    db, username = call.services.db, call.params["username"]
+    user = _get(db, username)
+    if user["role"] == roles.SYSTEM:
+        raise ApiError(409, "the system user is managed by the scheduler's configuration")
+    _keep_an_admin(db, username, True)
+    db.users.delete_one({"username": username})
+    db.refresh_tokens.delete_many({"username": username})
+    db.login_failures.delete_many({"username": username})
+    log.info("%s deleted user %s", call.actor, username)
+    return None

@@ -1,0 +1,228 @@
+"""Declared routes: one declaration drives dispatch, checks and the OpenAPI document.
+
+A handler receives a `Call` (authenticated user, parsed body, query and path
+parameters) and returns a JSON-able value; errors are raised as ApiError.
+"""
+
+import datetime
+import json
+import logging
+
+import bottle
+
+from cardshop.validation import Validator
+
+log = logging.getLogger(__name__)
+
+JSON_TYPE = "application/json"
+
+
+class ApiError(Exception):
+    def __init__(self, status, message, headers=None):
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.headers = headers or {}
+
+
+def _json_default(value):
+    if isinstance(value, datetime.datetime):
+        return value.astimezone(datetime.timezone.utc).isoformat().replace("+00:00", "Z")
+    raise TypeError(f"cannot encode {type(value).__name__}")
+
+
+def to_json(value):
+    return json.dumps(value, default=_json_default, separators=(",", ":"))
+
+
+class Call:
+    """What a handler gets: who asks, and what they sent."""
+
+    __slots__ = ("services", "user", "body", "query", "params", "request")
+
+    def __init__(self, services, user, body, query, params, request):
+        self.services = services
+        self.user = user
+        self.body = body
+        self.query = query
+        self.params = params
+        self.request = request
+
+    @property
+    def actor(self):
+        return self.user["username"] if self.user else "anonymous"
+
+
+class Route:
+    def __init__(self, method, path, handler, *, summary, roles, body, query, response,
+                 status, errors, tag, form, text, body_optional):
+        self.method = method
+        self.path = path
+        self.handler = handler
+        self.summary = summary
+        self.roles = roles
+        self.body = body
+        self.body_validator = Validator(body) if body is not None else None
+        self.query = query or {}
+        self.query_validators = {name: Validator(schema) for name, schema in self.query.items()}
+        self.response = response
+        self.status = status
+        self.errors = errors
+        self.tag = tag
+        self.form = form
+        self.text = text
+        self.body_optional = body_optional
+
+    @property
+    def bottle_path(self):
+        return self.path.replace("{", "<").replace("}", ">")
+
+    @property
+    def path_params(self):
+        return [part[1:-1] for part in self.path.split("/") if part.startswith("{")]
+
+
+class Api:
+    """A set of declared routes; `app()` builds the Bottle application."""
+
+    def __init__(self, max_body_bytes=1024 * 1024):
+        self.routes = []
+        self.max_body_bytes = max_body_bytes
+
+    def route(self, method, path, *, summary, roles=None, body=None, query=None, response=None,
+              status=200, errors=(), tag=None, form=None, text=False, body_optional=False):
+        """Declare a route. roles=None means no authentication."""
+        def decorate(handler):
+            self.routes.append(Route(
+                method, path, handler, summary=summary, roles=roles, body=body, query=query,
+                response=response, status=status, errors=tuple(errors), form=form, text=text,
+                tag=tag or path.strip("/").split("/")[0], body_optional=body_optional))
+            return handler
+        return decorate
+
+    def include(self, other):
+        self.routes.extend(other.routes)
+
+    # -- building the WSGI app ------------------------------------------
+
+    def app(self, services, authenticate):
+        """`authenticate(header)` returns the user for an Authorization header or raises ApiError."""
+        app = bottle.Bottle(catchall=True)
+        app.default_error_handler = _error_page
+        for route in self.routes:
+            app.route(route.bottle_path, route.method,
+                      self._dispatcher(route, services, authenticate))
+        return app
+
+    def _dispatcher(self, route, services, authenticate):
+        max_body = self.max_body_bytes
+
+        def dispatch(**params):
+            request, response = bottle.request, bottle.response
+            try:
+                raw = _read_body(request, max_body) if route.body is not None or route.form else b""
+                user = None
+                if route.roles is not None:
+                    user = authenticate(request.get_header("Authorization"))
+                    if user["role"] not in route.roles:
+                        raise ApiError(403, f"role {user['role']!r} may not {route.method} {route.path}")
+                query = _parse_query(route, request.query)
+                if route.form is not None:
+                    body = _parse_form(raw)
+                elif route.body is not None and route.body_optional and not raw.strip():
+                    body = {}
+                elif route.body is not None:
+                    body = _parse_json(raw, route.body_validator)
+                else:
+                    body = None
+                result = route.handler(Call(services, user, body, query, params, request))
+            except ApiError as error:
+                if route.text:  # plain-text contracts (RabbitMQ) never get an error page
+                    response.content_type = "text/plain"
+                    return "deny"
+                response.status = error.status
+                for name, value in error.headers.items():
+                    response.set_header(name, value)
+                response.content_type = JSON_TYPE
+                return to_json({"error": error.message})
+            if route.text:
+                response.content_type = "text/plain"
+                return result
+            response.status = route.status
+            response.content_type = JSON_TYPE
+            if result is None:
+                return ""
+            return to_json(result)
+
+        return dispatch
+
+
+def _error_page(error):
+    """Bottle's own errors (404, 405, uncaught exceptions) as JSON."""
+    bottle.response.content_type = JSON_TYPE
+    if error.status_code >= 500:
+        log.error("unhandled error on %s %s: %s\n%s", bottle.request.method,
+                  bottle.request.path, error.exception, error.traceback or "")
+        return to_json({"error": "internal error; the scheduler's log has the details"})
+    if error.status_code == 404:
+        return to_json({"error": f"no route {bottle.request.path}"})
+    if error.status_code == 405:
+        return to_json({"error": f"method {bottle.request.method} not allowed on {bottle.request.path}"})
+    return to_json({"error": str(error.body)})
+
+
+def _read_body(request, limit):
+    length = request.content_length
+    if length > limit:
+        raise ApiError(413, f"request body of {length} bytes is over the limit of {limit} bytes")
+    stream = request.environ["wsgi.input"]
+    data = stream.read(length) if length >= 0 else stream.read(limit + 1)
+    if len(data) > limit:
+        raise ApiError(413, f"request body is over the limit of {limit} bytes")
+    return data
+
+
+def _parse_json(raw, validator):
+    if not raw.strip():
+        raise ApiError(400, "request body is empty; expected a JSON object")
+    try:
+        body = json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ApiError(400, f"request body is not valid JSON: {exc}") from None
+    error = validator.first_error(body)
+    if error:
+        raise ApiError(400, error)
+    return body
+
+
+def _parse_form(raw):
+    try:
+        pairs = bottle.FormsDict()
+        for key, value in bottle._parse_qsl(raw.decode("latin-1")):
+            pairs[key] = value
+        return {key: pairs.getunicode(key) for key in pairs}
+    except Exception as exc:  # malformed forms only ever get "deny"
+        raise ApiError(400, f"malformed form: {exc}") from None
+
+
+def _parse_query(route, raw_query):
+    query = {}
+    for name in raw_query:
+        if name not in route.query:
+            known = ", ".join(sorted(route.query)) or "none"
+            raise ApiError(400, f"unknown query parameter {name!r} (known: {known})")
+        values = raw_query.getall(name)
+        if len(values) > 1:
+            raise ApiError(400, f"query parameter {name!r} given more than once")
+        value = raw_query.getunicode(name)
+        schema = route.query[name]
+        if schema.get("type") == "integer":
+            try:
+                value = int(value)
+            except (TypeError, ValueError):
+                raise ApiError(400, f"query parameter {name!r}: expected integer, got {value!r}") from None
+        error = route.query_validators[name].first_error(value)
+        if error:
+            raise ApiError(400, error.replace("field '(top level)'", f"query parameter {name!r}"))
+        query[name] = value
+    return query

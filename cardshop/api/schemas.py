@@ -1,0 +1,127 @@
+"""JSON Schemas of request and response bodies; they also fill the OpenAPI document."""
+
+from cardshop.auth import roles
+from cardshop.recipes.recipe import CHECKSUM_LENGTHS, VIA
+from cardshop.states import ORDER
+from cardshop.states.tasks import KINDS, STATUSES as TASK_STATUSES
+
+USERNAME = {"type": "string", "pattern": "^[a-z][a-z0-9_-]{1,31}$",
+            "x-hint": "2-32 characters: lowercase letters, digits, '_' or '-', starting with a letter"}
+EMAIL = {"type": "string", "maxLength": 254, "pattern": "^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$",
+         "x-hint": "must be an email address"}
+PASSWORD = {"type": "string", "minLength": 8, "maxLength": 72}
+ID = {"type": "string", "pattern": "^[0-9a-f]{24}$", "x-hint": "must be an id of 24 hex digits"}
+TIME = {"type": "string", "format": "date-time"}
+ROLE = {"enum": list(roles.ASSIGNABLE)}
+URL = {"type": "string", "maxLength": 2048, "pattern": "^https?://[^/\\s]+",
+       "x-hint": "must be an http:// or https:// URL"}
+
+
+def obj(properties, required=(), **extra):
+    return {"type": "object", "additionalProperties": False, "properties": properties,
+            "required": list(required), **extra}
+
+
+def page_of(item):
+    return obj({"items": {"type": "array", "items": item},
+                "page": {"type": "integer"}, "per_page": {"type": "integer"},
+                "total": {"type": "integer"}}, ["items", "page", "per_page", "total"])
+
+
+ERROR = obj({"error": {"type": "string"}}, ["error"])
+
+PAGE_QUERY = {
+    "page": {"type": "integer", "minimum": 1, "maximum": 100000, "description": "1-based page number"},
+    "per_page": {"type": "integer", "minimum": 1, "maximum": 200, "description": "items per page (default 50)"},
+}
+
+# -- auth -------------------------------------------------------------------
+
+CREDENTIALS = obj({"username": {"type": "string", "maxLength": 64}, "password": {"type": "string", "maxLength": 1024}},
+                  ["username", "password"])
+REFRESH = obj({"refresh_token": {"type": "string", "maxLength": 256}}, ["refresh_token"])
+REVOKE = obj({"refresh_token": {"type": "string", "maxLength": 256}})
+TOKEN_PAIR = obj({"access_token": {"type": "string"}, "refresh_token": {"type": "string"},
+                  "token_type": {"const": "Bearer"}, "expires_in": {"type": "integer"}},
+                 ["access_token", "refresh_token", "token_type", "expires_in"])
+IDENTITY = obj({"username": {"type": "string"}, "role": {"type": "string"}}, ["username", "role"])
+
+# -- users ------------------------------------------------------------------
+
+USER_CREATE = obj({"username": USERNAME, "email": EMAIL, "password": PASSWORD, "role": ROLE,
+                   "active": {"type": "boolean"}}, ["username", "email", "password", "role"])
+USER_UPDATE = obj({"email": EMAIL, "role": ROLE, "active": {"type": "boolean"}}, minProperties=1)
+PASSWORD_CHANGE = obj({"password": PASSWORD, "current_password": {"type": "string", "maxLength": 1024}},
+                      ["password"])
+USER = obj({"_id": {"type": "string"}, "username": {"type": "string"}, "email": {"type": "string"},
+            "role": {"enum": list(roles.ALL)}, "active": {"type": "boolean"},
+            "created_at": TIME, "updated_at": TIME}, ["_id", "username", "email", "role", "active"])
+
+# -- recipes and orders -----------------------------------------------------
+
+CHECKSUM = obj({"algo": {"type": "string", "description": f"one of {', '.join(CHECKSUM_LENGTHS)}"},
+                "value": {"type": "string", "maxLength": 128}}, ["algo", "value"])
+SIZE = {"oneOf": [{"type": "integer", "minimum": 1},
+                  {"type": "string", "maxLength": 32,
+                   "description": "bytes, a size with K/M/G/T (powers of 1024), or 'auto'"}]}
+RECIPE_FILE = obj({
+    "to": {"type": "string", "maxLength": 1024, "description": "absolute path under /data"},
+    "url": URL, "checksum": CHECKSUM, "via": {"enum": list(VIA)},
+    "content": {"type": "string", "maxLength": 65536},
+}, ["to"])
+RECIPE = obj({
+    "base": obj({"source": URL, "checksum": CHECKSUM}, ["source"]),
+    "output": obj({"size": SIZE}, ["size"]),
+    "files": {"type": "array", "maxItems": 1000, "items": RECIPE_FILE},
+}, ["output"])
+RECIPIENT = obj({"name": {"type": "string", "minLength": 1, "maxLength": 200},
+                 "email": EMAIL,
+                 "address": {"type": "string", "minLength": 1, "maxLength": 2000}},
+                ["name", "email", "address"])
+SD_CARD = obj({"size": {"type": "integer", "minimum": 1, "maximum": 4096, "description": "decimal GB as sold"},
+               "type": {"enum": ["physical", "download"]}}, ["size", "type"])
+ORDER_CREATE = obj({"recipe": RECIPE, "sd_card": SD_CARD,
+                    "quantity": {"type": "integer", "minimum": 1, "maximum": 10000},
+                    "recipient": RECIPIENT,
+                    "warehouse": {"type": "string", "maxLength": 64, "description": "name; the default one if left out"}},
+                   ["recipe", "sd_card", "quantity", "recipient"])
+SHIPMENT = obj({"carrier": {"type": "string", "minLength": 1, "maxLength": 100},
+                "tracking_number": {"type": "string", "minLength": 1, "maxLength": 100},
+                "tracking_url": URL,
+                "note": {"type": "string", "maxLength": 2000}},
+               ["carrier", "tracking_number"])
+HISTORY = {"type": "array", "items": obj({"status": {"type": "string"}, "event": {"type": "string"},
+                                          "at": TIME, "by": {"type": "string"}, "note": {"type": "string"}},
+                                         ["status", "at", "by"])}
+TASK = {"type": "object", "properties": {
+    "_id": {"type": "string"}, "order": {"type": "string"}, "kind": {"enum": list(KINDS)},
+    "status": {"enum": list(TASK_STATUSES)}, "statuses": HISTORY, "worker": {"type": ["string", "null"]},
+    "progress": {"type": ["object", "null"]}, "created_at": TIME, "updated_at": TIME},
+    "required": ["_id", "order", "kind", "status", "statuses"]}
+ORDER_OUT = {"type": "object", "properties": {
+    "_id": {"type": "string"}, "recipe": RECIPE, "sd_card": SD_CARD, "quantity": {"type": "integer"},
+    "recipient": RECIPIENT, "warehouse": {"type": "string"},
+    "status": {"enum": sorted(ORDER.statuses)}, "statuses": HISTORY,
+    "shipment": SHIPMENT, "created_by": {"type": "string"}, "created_at": TIME, "updated_at": TIME,
+    "tasks": {"type": "array", "items": TASK}},
+    "required": ["_id", "recipe", "sd_card", "quantity", "recipient", "status", "statuses"]}
+CANCEL = obj({"reason": {"type": "string", "maxLength": 2000}})
+
+# -- workers and warehouses -------------------------------------------------
+
+WORKER = {"type": "object", "properties": {
+    "_id": {"type": "string"}, "host": {"type": "string"}, "role": {"type": "string"},
+    "slots": {"type": "array"}, "last_seen": TIME, "online": {"type": "boolean"}}}
+WAREHOUSE_NAME = {"type": "string", "pattern": "^[a-z][a-z0-9_-]{0,63}$",
+                  "x-hint": "lowercase letters, digits, '_' or '-', starting with a letter"}
+FTP_URL = {"type": "string", "maxLength": 2048, "pattern": "^ftps?://[^/\\s]+",
+           "x-hint": "must be an ftp:// or ftps:// URL"}
+DOWNLOAD_URL = {"type": "string", "maxLength": 2048, "pattern": "^(ftps?|https?)://[^/\\s]+",
+                "x-hint": "must be an ftp(s):// or http(s):// URL"}
+WAREHOUSE_CREATE = obj({"name": WAREHOUSE_NAME, "upload_url": FTP_URL, "download_url": DOWNLOAD_URL,
+                        "default": {"type": "boolean"}}, ["name", "upload_url", "download_url"])
+WAREHOUSE_UPDATE = obj({"upload_url": FTP_URL, "download_url": DOWNLOAD_URL,
+                        "default": {"type": "boolean"}}, minProperties=1)
+WAREHOUSE = obj({"_id": {"type": "string"}, "name": {"type": "string"}, "upload_url": {"type": "string"},
+                 "download_url": {"type": "string"}, "default": {"type": "boolean"},
+                 "created_at": TIME, "updated_at": TIME}, ["_id", "name", "upload_url", "download_url", "default"])

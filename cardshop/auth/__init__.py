@@ -1,0 +1,1 @@
+"""Users' credentials: password hashes, access and refresh tokens, login throttling."""

@@ -1,0 +1,134 @@
+"""Access tokens (JWT, HS256) and refresh tokens (opaque, hashed, single use).
+
+Every login starts a *session* (`sid`); each refresh hands out a new pair in
+the same session. Presenting a refresh token twice means it leaked: the whole
+session is revoked. Access tokens stay short-lived, but are also checked
+against the user on every request (see `Authenticator.user_for`), so that
+disabling, deleting or logging out takes effect at once.
+"""
+
+import datetime
+import hashlib
+import secrets
+
+import jwt
+import pymongo
+
+from cardshop.store import new_id, now
+
+ALGORITHM = "HS256"
+MIN_KEY_LENGTH = 32
+
+
+class TokenError(Exception):
+    """A token that grants nothing; the message says why (never the token)."""
+
+
+def _digest(token):
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class Tokens:
+    def __init__(self, db, key, access_ttl=3600, refresh_ttl=30 * 86400):
+        if len(key) < MIN_KEY_LENGTH:
+            raise ValueError(f"JWT key must have at least {MIN_KEY_LENGTH} characters")
+        self.db = db
+        self.key = key
+        self.access_ttl = access_ttl
+        self.refresh_ttl = refresh_ttl
+
+    # -- issuing ---------------------------------------------------------
+
+    def issue(self, user, session=None):
+        """A new access + refresh pair for user, in a new session unless given."""
+        session = session or new_id()
+        moment = now()
+        issued_at = int(moment.timestamp())
+        claims = {"sub": user["username"], "role": user["role"], "sid": session,
+                  "iat": issued_at, "exp": issued_at + self.access_ttl, "jti": new_id()}
+        access = jwt.encode(claims, self.key, algorithm=ALGORITHM)
+        refresh = secrets.token_urlsafe(32)
+        self.db.refresh_tokens.insert_one({
+            "_id": _digest(refresh),
+            "username": user["username"],
+            "family": session,
+            "created_at": moment,
+            "expires_at": moment + datetime.timedelta(seconds=self.refresh_ttl),
+            "used_at": None,
+        })
+        return {"access_token": access, "refresh_token": refresh, "token_type": "Bearer",
+                "expires_in": self.access_ttl}
+
+    # -- checking --------------------------------------------------------
+
+    def decode(self, token):
+        """The claims of a well-signed, unexpired access token."""
+        try:
+            return jwt.decode(token, self.key, algorithms=[ALGORITHM],
+                              options={"require": ["sub", "role", "sid", "iat", "exp"]})
+        except jwt.ExpiredSignatureError:
+            raise TokenError("access token expired") from None
+        except jwt.InvalidTokenError:
+            raise TokenError("invalid access token") from None
+
+    def refresh(self, refresh_token, load_user):
+        """Exchange a refresh token for a new pair in the same session.
+
+        `load_user(username)` returns the active user or None.
+        """
+        digest = _digest(refresh_token)
+        moment = now()
+        claimed = self.db.refresh_tokens.find_one_and_update(
+            {"_id": digest, "used_at": None}, {"$set": {"used_at": moment}},
+            return_document=pymongo.ReturnDocument.AFTER)
+        if claimed is None:
+            reused = self.db.refresh_tokens.find_one({"_id": digest})
+            if reused is not None:
+                self.revoke_session(reused["username"], reused["family"])
+                raise TokenError("refresh token already used; the session is revoked")
+            raise TokenError("unknown refresh token")
+        if claimed["expires_at"] <= moment:
+            raise TokenError("refresh token expired")
+        user = load_user(claimed["username"])
+        if user is None:
+            raise TokenError("user unknown or disabled")
+        if claimed["family"] in user.get("revoked_sessions", {}):
+            raise TokenError("session revoked")
+        return self.issue(user, session=claimed["family"])
+
+    # -- revoking --------------------------------------------------------
+
+    def session_of(self, refresh_token):
+        doc = self.db.refresh_tokens.find_one({"_id": _digest(refresh_token)})
+        return (doc["username"], doc["family"]) if doc else None
+
+    def revoke_session(self, username, session):
+        """End a session: its refresh tokens die, its access tokens are refused."""
+        self.revoke_sessions(username, [session])
+
+    def revoke_all(self, username):
+        """End every session of a user (password change, disable)."""
+        sessions = self.db.refresh_tokens.distinct("family", {"username": username})
+        self.revoke_sessions(username, sessions)
+
+    def revoke_sessions(self, username, sessions):
+        moment = now()
+        self.db.refresh_tokens.update_many(
+            {"family": {"$in": list(sessions)}, "used_at": None}, {"$set": {"used_at": moment}})
+        # Access tokens of these sessions live at most access_ttl more: remember
+        # the sessions that long on the user, and forget older entries.
+        until = moment + datetime.timedelta(seconds=self.access_ttl + 60)
+        user = self.db.users.find_one({"username": username}, {"revoked_sessions": 1})
+        if user is None:
+            return
+        changes = {"$set": {f"revoked_sessions.{sid}": until for sid in sessions}}
+        stale = [sid for sid, expiry in user.get("revoked_sessions", {}).items()
+                 if expiry <= moment and sid not in sessions]
+        if stale:
+            changes["$unset"] = {f"revoked_sessions.{sid}": "" for sid in stale}
+        if sessions or stale:
+            self.db.users.update_one({"_id": user["_id"]}, changes)
+
+    def purge_expired(self):
+        """Delete refresh tokens past their expiry; returns how many."""
+        return self.db.refresh_tokens.delete_many({"expires_at": {"$lt": now()}}).deleted_count

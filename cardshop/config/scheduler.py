@@ -1,0 +1,110 @@
+"""Schema of /etc/cardshop/scheduler.yaml (the scheduler API daemon)."""
+
+DEFAULT_PATH = "/etc/cardshop/scheduler.yaml"
+
+_PORT = {"type": "integer", "minimum": 1, "maximum": 65535}
+_SECONDS = {"type": "integer", "minimum": 1}
+
+SCHEMA = {
+    "type": "object",
+    "additionalProperties": False,
+    "properties": {
+        "api": {
+            "type": "object",
+            "description": "The HTTP API (Bottle served by Waitress).",
+            "additionalProperties": False,
+            "properties": {
+                "listen": {"type": "string", "minLength": 1, "default": "127.0.0.1",
+                           "description": "Address to listen on; put a TLS proxy in front for other hosts."},
+                "port": {**_PORT, "default": 8080, "description": "TCP port to listen on."},
+                "threads": {"type": "integer", "minimum": 1, "maximum": 256, "default": 16,
+                            "description": "Worker threads serving requests."},
+                "max_body_bytes": {"type": "integer", "minimum": 1024, "default": 1048576,
+                                   "description": "Largest request body accepted (413 above)."},
+            },
+        },
+        "database": {
+            "type": "object",
+            "description": "The MongoDB-compatible database (MongoDB >= 6 or FerretDB 1.24).",
+            "additionalProperties": False,
+            "properties": {
+                "uri": {"type": "string", "pattern": "^mongodb(\\+srv)?://",
+                        "default": "mongodb://127.0.0.1:27017/",
+                        "description": "Connection URI without a password; use uri_file for one with a password."},
+                "uri_file": {"type": "string", "examples": ["/etc/cardshop/secrets/database.uri"],
+                             "description": "File holding the URI (with password); overrides uri."},
+                "name": {"type": "string", "pattern": "^[A-Za-z0-9_-]+$", "default": "cardshop",
+                         "description": "Database name."},
+                "timeout": {**_SECONDS, "default": 5,
+                            "description": "Seconds to wait for the database before an operation fails."},
+            },
+        },
+        "auth": {
+            "type": "object",
+            "description": "Users, tokens and login protection.",
+            "additionalProperties": False,
+            "properties": {
+                "jwt_key_file": {"type": "string", "default": "/etc/cardshop/secrets/jwt.key",
+                                 "description": "File holding the HMAC key signing access tokens (at least 32 characters)."},
+                "access_ttl": {**_SECONDS, "default": 3600,
+                               "description": "Lifetime of an access token, in seconds."},
+                "refresh_ttl": {**_SECONDS, "default": 2592000,
+                                "description": "Lifetime of a refresh token, in seconds (30 days)."},
+                "bcrypt_rounds": {"type": "integer", "minimum": 4, "maximum": 16, "default": 12,
+                                  "description": "bcrypt cost factor for new password hashes."},
+                "max_failures": {"type": "integer", "minimum": 1, "default": 5,
+                                 "description": "Failed logins of one username before it is locked for a while."},
+                "failure_window": {**_SECONDS, "default": 900,
+                                   "description": "Seconds over which failed logins are counted."},
+                "lockout": {**_SECONDS, "default": 60,
+                            "description": "First lock, in seconds; it doubles with each further failure."},
+                "max_lockout": {**_SECONDS, "default": 900,
+                                "description": "Longest lock, in seconds."},
+            },
+        },
+        "system_user": {
+            "type": "object",
+            "description": "The internal user of the monitor and beat; kept in step with its password file at start.",
+            "additionalProperties": False,
+            "properties": {
+                "username": {"type": "string", "pattern": "^[a-z][a-z0-9_-]{1,31}$",
+                             "default": "cardshop-system", "description": "Its username."},
+                "password_file": {"type": "string", "default": "/etc/cardshop/secrets/system.password",
+                                  "description": "File holding its password; no system user when absent."},
+            },
+        },
+        "bootstrap_admin": {
+            "type": "object",
+            "x-optional-section": True,
+            "description": "First administrator, created at start when no admin exists yet.",
+            "additionalProperties": False,
+            "required": ["username", "email", "password_file"],
+            "properties": {
+                "username": {"type": "string", "pattern": "^[a-z][a-z0-9_-]{1,31}$",
+                             "examples": ["admin"], "description": "Its username."},
+                "email": {"type": "string", "pattern": "^[^@\\s]+@[^@\\s]+$",
+                          "examples": ["admin@example.org"], "description": "Its email address."},
+                "password_file": {"type": "string", "examples": ["/etc/cardshop/secrets/admin.password"],
+                                  "description": "File holding its first password."},
+            },
+        },
+        "rabbitmq": {
+            "type": "object",
+            "description": "What the RabbitMQ HTTP auth backend allows.",
+            "additionalProperties": False,
+            "properties": {
+                "vhost": {"type": "string", "default": "cardshop",
+                          "description": "The only virtual host workers may use."},
+            },
+        },
+        "logging": {
+            "type": "object",
+            "description": "Logging (to stderr, which systemd sends to the journal).",
+            "additionalProperties": False,
+            "properties": {
+                "level": {"enum": ["debug", "info", "warning", "error"], "default": "info",
+                          "description": "Least severe level logged."},
+            },
+        },
+    },
+}

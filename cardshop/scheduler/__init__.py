@@ -1,0 +1,1 @@
+"""The scheduler daemon: the API plus what it does at start."""

@@ -1,0 +1,96 @@
+"""Run the scheduler: wait for the database, prepare it, serve the API."""
+
+import logging
+import os
+import signal
+import threading
+import time
+
+import waitress
+
+from cardshop.api.app import build_app
+from cardshop.config import ConfigError, read_secret
+from cardshop.scheduler.bootstrap import ensure_first_admin, ensure_system_user
+from cardshop.store import connect, ensure_indexes
+from cardshop.store.db import ping
+
+log = logging.getLogger(__name__)
+
+
+def database_uri(config):
+    database = config["database"]
+    if "uri_file" in database:
+        return read_secret(database["uri_file"], "database.uri_file")
+    return database["uri"]
+
+
+def jwt_key(config):
+    key = read_secret(config["auth"]["jwt_key_file"], "auth.jwt_key_file")
+    if len(key) < 32:
+        raise ConfigError("key 'auth.jwt_key_file': the key must have at least 32 characters")
+    return key
+
+
+def open_database(config, notifier, stop):
+    """Connect, waiting as long as it takes for the database to answer."""
+    db = connect(database_uri(config), config["database"]["name"], config["database"]["timeout"])
+    delay = 1
+    while not ping(db):
+        notifier.status("waiting for the database")
+        log.warning("database does not answer; retrying in %d s", delay)
+        if stop.wait(delay):
+            return None
+        delay = min(delay * 2, 30)
+    ensure_indexes(db)
+    return db
+
+
+def bootstrap_users(db, config, hasher):
+    system = config["system_user"]
+    if os.path.exists(system["password_file"]):
+        password = read_secret(system["password_file"], "system_user.password_file")
+        ensure_system_user(db, hasher, system["username"], password)
+    else:
+        log.info("no %s: running without a system user", system["password_file"])
+    admin = config.get("bootstrap_admin")
+    if admin:
+        password = read_secret(admin["password_file"], "bootstrap_admin.password_file")
+        ensure_first_admin(db, hasher, admin["username"], admin["email"], password)
+
+
+def serve(config, notifier):
+    """Serve until SIGTERM or SIGINT; returns the exit code."""
+    key = jwt_key(config)
+    stop = threading.Event()
+
+    def on_signal(signum, _frame):
+        log.info("received %s; stopping", signal.Signals(signum).name)
+        stop.set()
+        notifier.stopping()
+        raise SystemExit(0)  # waitress's loop catches this and shuts down cleanly
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+
+    db = open_database(config, notifier, stop)
+    if db is None:
+        return 0
+    app, services = build_app(db, config, key)
+    bootstrap_users(db, config, services.hasher)
+
+    api = config["api"]
+    server = waitress.create_server(
+        app, host=api["listen"], port=api["port"], threads=api["threads"],
+        max_request_body_size=api["max_body_bytes"] * 8, ident="cardshop",
+        clear_untrusted_proxy_headers=True)
+    where = f"http://{api['listen']}:{api['port']}"
+    notifier.ready(status=f"serving the API on {where}")
+    notifier.start_watchdog(lambda: ping(db), stop)
+    log.info("serving the API on %s", where)
+    started = time.monotonic()
+    try:
+        server.run()
+    except SystemExit:
+        pass
+    log.info("stopped after %.0f s", time.monotonic() - started)
+    return 0

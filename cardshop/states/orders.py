@@ -1,0 +1,40 @@
+"""The order's life.
+
+    created -> creating -> pending_writer -> writing -> pending_shipment -> shipped
+                       \\-> ready -> expired                     (download orders)
+
+creation_failed and write_failed end the order until an admin retries;
+canceled, shipped and expired end it for good.
+"""
+
+from cardshop.states.machine import Machine
+
+_LIVE = ["created", "creating", "pending_writer", "writing", "pending_shipment", "ready"]
+
+_TRANSITIONS = {
+    ("created", "create_started"): "creating",
+    ("creating", "create_done_physical"): "pending_writer",
+    ("creating", "create_done_download"): "ready",
+    ("created", "create_failed"): "creation_failed",
+    ("creating", "create_failed"): "creation_failed",
+    ("pending_writer", "write_started"): "writing",
+    ("writing", "writes_done"): "pending_shipment",
+    ("pending_writer", "write_failed"): "write_failed",
+    ("writing", "write_failed"): "write_failed",
+    ("pending_shipment", "ship"): "shipped",
+    ("ready", "expire"): "expired",
+    # An admin retries the failed step.
+    ("creation_failed", "retry"): "created",
+    ("write_failed", "retry"): "pending_writer",
+    ("creation_failed", "cancel"): "canceled",
+    ("write_failed", "cancel"): "canceled",
+    **{(status, "cancel"): "canceled" for status in _LIVE},
+}
+
+ORDER = Machine(
+    "order",
+    initial="created",
+    transitions=_TRANSITIONS,
+    final={"shipped", "expired", "canceled"},
+    failed={"creation_failed", "write_failed"},
+)

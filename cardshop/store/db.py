@@ -1,0 +1,88 @@
+"""The database handle.
+
+Only standard operations are used, so the same code runs on MongoDB >= 6 and
+on FerretDB 1.24 with its SQLite backend: no transactions, no aggregation
+beyond the basics, no server-side JavaScript.
+"""
+
+import datetime
+import logging
+import re
+
+import bson
+import pymongo
+import pymongo.errors
+
+log = logging.getLogger(__name__)
+
+_ID_RE = re.compile(r"^[0-9a-f]{24}$")
+
+# collection -> list of (keys, options)
+INDEXES = {
+    "users": [
+        ([("username", 1)], {"unique": True}),
+        ([("email", 1)], {"unique": True}),
+    ],
+    "refresh_tokens": [
+        ([("family", 1)], {}),
+        ([("username", 1)], {}),
+        ([("expires_at", 1)], {}),
+    ],
+    "login_failures": [([("username", 1)], {"unique": True})],
+    "orders": [([("status", 1), ("created_at", -1)], {}), ([("created_at", -1)], {})],
+    "tasks": [([("order", 1), ("status", 1)], {}), ([("status", 1), ("created_at", -1)], {}),
+              ([("worker", 1)], {})],
+    "workers": [([("last_seen", -1)], {})],
+    "warehouses": [([("name", 1)], {"unique": True})],
+}
+
+
+class StoreError(Exception):
+    """The database cannot be reached or refused an operation."""
+
+
+def new_id():
+    """A fresh document id: an ObjectId's 24 hex digits, stored as a string."""
+    return str(bson.ObjectId())
+
+
+def is_id(value):
+    return isinstance(value, str) and bool(_ID_RE.match(value))
+
+
+def now():
+    """Current UTC time, truncated to milliseconds as BSON stores it."""
+    moment = datetime.datetime.now(datetime.timezone.utc)
+    return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
+
+
+def connect(uri, name, timeout=5):
+    """Return the database `name`; one client per process, created here."""
+    client = pymongo.MongoClient(
+        uri,
+        tz_aware=True,
+        serverSelectionTimeoutMS=timeout * 1000,
+        connectTimeoutMS=timeout * 1000,
+        socketTimeoutMS=max(timeout, 30) * 1000,
+        appname="cardshop",
+    )
+    return client[name]
+
+
+def ping(db):
+    """True when the database answers."""
+    try:
+        db.command("ping")
+        return True
+    except pymongo.errors.PyMongoError:
+        return False
+
+
+def ensure_indexes(db):
+    """Create the indexes every collection needs (idempotent)."""
+    try:
+        for collection, indexes in INDEXES.items():
+            for keys, options in indexes:
+                db[collection].create_index(keys, **options)
+    except pymongo.errors.PyMongoError as exc:
+        raise StoreError(f"cannot create indexes: {exc}") from exc

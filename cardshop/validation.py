@@ -1,0 +1,52 @@
+"""JSON Schema validation with one-line messages that name the offending key."""
+
+import jsonschema
+
+
+def _name(path):
+    return ".".join(str(part) for part in path) or "(top level)"
+
+
+def _describe(error, noun):
+    path = list(error.absolute_path)
+    if error.validator == "additionalProperties":
+        extra = sorted(set(error.instance) - set(error.schema.get("properties", {})))
+        return f"unknown {noun} {_name(path + [extra[0]])!r}"
+    if error.validator == "required":
+        missing = [name for name in error.validator_value if name not in error.instance]
+        return f"missing {noun} {_name(path + [missing[0]])!r}"
+    if error.validator == "type":
+        return f"{noun} {_name(path)!r}: expected {error.validator_value}, got {type_name(error.instance)}"
+    if error.validator == "enum":
+        choices = ", ".join(repr(choice) for choice in error.validator_value)
+        return f"{noun} {_name(path)!r}: expected one of {choices}"
+    if error.validator == "pattern":
+        hint = error.schema.get("x-hint", f"must match {error.validator_value}")
+        return f"{noun} {_name(path)!r}: {hint}"
+    if error.validator in ("oneOf", "anyOf"):
+        # Report the closest alternative's error rather than "is not valid under any".
+        inner = sorted(error.context, key=lambda e: -len(list(e.absolute_path)))
+        if inner:
+            return _describe(inner[0], noun)
+    return f"{noun} {_name(path)!r}: {error.message}"
+
+
+def type_name(value):
+    return {dict: "object", list: "array", str: "string", bool: "boolean", int: "integer",
+            float: "number", type(None): "null"}.get(type(value), type(value).__name__)
+
+
+class Validator:
+    """Compiled schema; `first_error(data)` is None or one line naming the key."""
+
+    def __init__(self, schema, noun="field"):
+        self._validator = jsonschema.Draft202012Validator(schema)
+        self._noun = noun
+
+    def first_error(self, data):
+        errors = list(self._validator.iter_errors(data))
+        if not errors:
+            return None
+        # Shallowest path first so "missing field 'x'" wins over details inside x.
+        errors.sort(key=lambda e: (len(list(e.absolute_path)), list(map(str, e.absolute_path))))
+        return _describe(errors[0], self._noun)
