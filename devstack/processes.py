@@ -1,0 +1,112 @@
+"""Start background processes, remember their PIDs, stop exactly those."""
+
+import os
+import signal
+import socket
+import subprocess
+import time
+
+
+class StackError(Exception):
+    pass
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for_port(port, timeout, process=None, name="server", log_path=None):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process is not None and process.poll() is not None:
+            raise StackError(f"{name} exited with code {process.returncode}" + _log_tail(log_path))
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.1)
+    raise StackError(f"{name} did not listen on port {port} within {timeout} s" + _log_tail(log_path))
+
+
+def _log_tail(path, lines=15):
+    if not path or not os.path.exists(path):
+        return ""
+    with open(path, errors="replace") as handle:
+        tail = handle.readlines()[-lines:]
+    return f"; last lines of {path}:\n" + "".join(tail)
+
+
+class Process:
+    """A background process with its PID file and log under `run_dir`."""
+
+    def __init__(self, name, run_dir):
+        self.name = name
+        self.pid_path = os.path.join(run_dir, f"{name}.pid")
+        self.log_path = os.path.join(run_dir, f"{name}.log")
+        self.popen = None
+
+    def start(self, argv, env=None, cwd=None):
+        os.makedirs(os.path.dirname(self.pid_path), exist_ok=True)
+        log = open(self.log_path, "ab")
+        self.popen = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                      env=env, cwd=cwd, start_new_session=True)
+        log.close()
+        with open(self.pid_path, "w") as handle:
+            handle.write(f"{self.popen.pid}\n")
+        return self.popen
+
+    @property
+    def pid(self):
+        try:
+            with open(self.pid_path) as handle:
+                return int(handle.read().strip())
+        except (OSError, ValueError):
+            return None
+
+    def running(self):
+        pid = self.pid
+        if pid is None:
+            return False
+        if self.popen is not None and self.popen.pid == pid:
+            return self.popen.poll() is None
+        try:
+            with open(f"/proc/{pid}/stat") as handle:
+                return handle.read().split(") ")[-1][0] != "Z"
+        except OSError:
+            return False
+
+    def signal_group(self, signum):
+        """Send a signal to the process group we started (the process and its children)."""
+        pid = self.pid
+        if pid is not None and self.running():
+            try:
+                os.killpg(pid, signum)
+            except ProcessLookupError:
+                pass
+
+    def stop(self, timeout=30):
+        pid = self.pid
+        if pid is None:
+            return False
+        was_running = self.running()
+        if was_running:
+            self.signal_group(signal.SIGTERM)
+            deadline = time.monotonic() + timeout
+            while self.running() and time.monotonic() < deadline:
+                time.sleep(0.1)
+            if self.running():
+                self.signal_group(signal.SIGKILL)
+                while self.running():
+                    time.sleep(0.1)
+        if self.popen is not None:
+            self.popen.wait()
+        os.unlink(self.pid_path)
+        return was_running
+
+    def kill9(self):
+        """Hard-kill the process group (fault injection)."""
+        self.signal_group(signal.SIGKILL)
+        if self.popen is not None:
+            self.popen.wait()

@@ -1,0 +1,198 @@
+"""The servers of the local stack, each started for real on loopback.
+
+Every server keeps its data, log and PID under its own folder, so several
+stacks (the developer's and the tests') can run side by side.
+"""
+
+import os
+import secrets
+import shutil
+import subprocess
+import sys
+import time
+import urllib.request
+
+import yaml
+
+from devstack.processes import Process, StackError, free_port, wait_for_port
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+RABBITMQ_BIN = "/usr/lib/rabbitmq/bin"
+
+
+def _write_secret(path, value):
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(value + "\n")
+
+
+class FerretDB:
+    """FerretDB 1.24 with its SQLite backend (the embedded MongoDB-compatible database)."""
+
+    def __init__(self, base, port=None):
+        self.dir = os.path.join(base, "ferretdb")
+        self.port = port or free_port()
+        self.process = Process("ferretdb", self.dir)
+
+    @property
+    def url(self):
+        return f"mongodb://127.0.0.1:{self.port}/"
+
+    def start(self):
+        binary = shutil.which("ferretdb")
+        if binary is None:
+            raise StackError("ferretdb is not installed; run `make deps`")
+        data = os.path.join(self.dir, "data")
+        os.makedirs(data, exist_ok=True)
+        self.process.start([binary, f"--listen-addr=127.0.0.1:{self.port}", "--handler=sqlite",
+                            f"--sqlite-url=file:{data}/", f"--state-dir={self.dir}",
+                            "--telemetry=disable", "--log-level=warn", "--debug-addr=-"])
+        wait_for_port(self.port, 30, self.process.popen, "FerretDB", self.process.log_path)
+
+    def stop(self):
+        return self.process.stop()
+
+
+class RabbitMQ:
+    """A private RabbitMQ node that asks the scheduler who may do what."""
+
+    VHOST = "cardshop"
+
+    def __init__(self, base, api_url, port=None, cache_ttl_ms=5000):
+        self.dir = os.path.join(base, "rabbitmq")
+        self.port = port or free_port()
+        self.dist_port = free_port()
+        self.epmd_port = free_port()
+        self.api_url = api_url
+        self.cache_ttl_ms = cache_ttl_ms
+        self.node = f"cardshop-{self.port}@localhost"
+        self.process = Process("rabbitmq", self.dir)
+        self.epmd = Process("epmd", self.dir)
+
+    @property
+    def url(self):
+        return f"amqp://127.0.0.1:{self.port}/{self.VHOST}"
+
+    def env(self):
+        env = {key: value for key, value in os.environ.items() if not key.startswith("RABBITMQ_")}
+        env.update({
+            "HOME": self.dir,
+            "RABBITMQ_BASE": self.dir,
+            "RABBITMQ_MNESIA_BASE": os.path.join(self.dir, "mnesia"),
+            "RABBITMQ_LOG_BASE": os.path.join(self.dir, "log"),
+            "RABBITMQ_CONFIG_FILE": os.path.join(self.dir, "rabbitmq.conf"),
+            "RABBITMQ_ENABLED_PLUGINS_FILE": os.path.join(self.dir, "enabled_plugins"),
+            "RABBITMQ_NODENAME": self.node,
+            "RABBITMQ_DIST_PORT": str(self.dist_port),
+            "RABBITMQ_PID_FILE": os.path.join(self.dir, "rabbitmq-node.pid"),
+            "ERL_EPMD_PORT": str(self.epmd_port),
+        })
+        return env
+
+    def write_config(self):
+        os.makedirs(os.path.join(self.dir, "log"), exist_ok=True)
+        with open(os.path.join(REPO, "etc", "rabbitmq", "cardshop.conf")) as handle:
+            shipped = handle.read()
+        # The shipped snippet, pointed at this stack's scheduler and ports.
+        config = shipped.replace("http://127.0.0.1:8080", self.api_url.rstrip("/"))
+        config = config.replace("auth_cache.cache_ttl = 60000", f"auth_cache.cache_ttl = {self.cache_ttl_ms}")
+        config += (f"\nlisteners.tcp.1 = 127.0.0.1:{self.port}\n"
+                   "log.console = false\nlog.file.level = info\n")
+        with open(os.path.join(self.dir, "rabbitmq.conf"), "w") as handle:
+            handle.write(config)
+        with open(os.path.join(self.dir, "enabled_plugins"), "w") as handle:
+            handle.write("[rabbitmq_auth_backend_http,rabbitmq_auth_backend_cache].\n")
+
+    def start(self):
+        if not os.path.exists(os.path.join(RABBITMQ_BIN, "rabbitmq-server")):
+            raise StackError("rabbitmq-server is not installed; run `make deps`")
+        self.write_config()
+        env = self.env()
+        cookie = os.path.join(self.dir, ".erlang.cookie")
+        if not os.path.exists(cookie):
+            _write_secret(cookie, secrets.token_hex(16))
+            os.chmod(cookie, 0o400)
+        self.epmd.start(["epmd", "-port", str(self.epmd_port)], env=env)
+        wait_for_port(self.epmd_port, 10, self.epmd.popen, "epmd", self.epmd.log_path)
+        self.process.start([os.path.join(RABBITMQ_BIN, "rabbitmq-server")], env=env)
+        wait_for_port(self.port, 90, self.process.popen, "RabbitMQ", self.process.log_path)
+        self.ctl("await_startup", timeout=60)
+
+    def ctl(self, *args, timeout=30):
+        return subprocess.run([os.path.join(RABBITMQ_BIN, "rabbitmqctl"), "-n", self.node, *args],
+                              env=self.env(), capture_output=True, text=True, timeout=timeout, check=True)
+
+    def stop(self):
+        stopped = self.process.stop(timeout=60)
+        self.epmd.stop()
+        return stopped
+
+    def restart(self):
+        self.process.stop(timeout=60)
+        self.process.start([os.path.join(RABBITMQ_BIN, "rabbitmq-server")], env=self.env())
+        wait_for_port(self.port, 90, self.process.popen, "RabbitMQ", self.process.log_path)
+        self.ctl("await_startup", timeout=60)
+
+
+class Scheduler:
+    """cardshop-scheduler with a generated config and secrets."""
+
+    def __init__(self, base, mongo_url, port=None, db_name="cardshop", overrides=None):
+        self.dir = os.path.join(base, "scheduler")
+        self.port = port or free_port()
+        self.mongo_url = mongo_url
+        self.db_name = db_name
+        self.overrides = overrides or {}
+        self.process = Process("scheduler", self.dir)
+        self.config_path = os.path.join(self.dir, "scheduler.yaml")
+        self.secrets = os.path.join(self.dir, "secrets")
+        self.admin = {"username": "admin", "password": None}
+        self.system = {"username": "cardshop-system", "password": None}
+
+    @property
+    def url(self):
+        return f"http://127.0.0.1:{self.port}"
+
+    def _secret(self, name, value):
+        path = os.path.join(self.secrets, name)
+        if not os.path.exists(path):
+            _write_secret(path, value)
+        with open(path) as handle:
+            return path, handle.read().strip()
+
+    def write_config(self):
+        os.makedirs(self.secrets, mode=0o700, exist_ok=True)
+        jwt_path, _ = self._secret("jwt.key", secrets.token_urlsafe(48))
+        admin_path, self.admin["password"] = self._secret("admin.password", secrets.token_urlsafe(12))
+        system_path, self.system["password"] = self._secret("system.password", secrets.token_urlsafe(24))
+        config = {
+            "api": {"listen": "127.0.0.1", "port": self.port, "threads": 16},
+            "database": {"uri": self.mongo_url, "name": self.db_name},
+            "auth": {"jwt_key_file": jwt_path},
+            "system_user": {"username": self.system["username"], "password_file": system_path},
+            "bootstrap_admin": {"username": self.admin["username"], "email": "admin@cardshop.invalid",
+                                "password_file": admin_path},
+        }
+        for section, values in self.overrides.items():
+            config.setdefault(section, {}).update(values)
+        with open(self.config_path, "w") as handle:
+            yaml.safe_dump(config, handle, sort_keys=False)
+
+    def start(self):
+        self.write_config()
+        self.process.start([sys.executable, os.path.join(REPO, "daemons", "cardshop-scheduler"),
+                            "--config", self.config_path], cwd=REPO)
+        wait_for_port(self.port, 30, self.process.popen, "cardshop-scheduler", self.process.log_path)
+        deadline = time.monotonic() + 30
+        while True:  # listening is not yet serving: wait for /health
+            try:
+                with urllib.request.urlopen(self.url + "/health", timeout=2) as response:
+                    if response.status == 200:
+                        return
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise StackError("cardshop-scheduler does not answer /health") from None
+                time.sleep(0.2)
+
+    def stop(self):
+        return self.process.stop()
