@@ -1,0 +1,1 @@
+"""The `cardshop` admin CLI, working over the scheduler API."""

@@ -1,0 +1,77 @@
+"""A small JSON client for the scheduler API (standard library only)."""
+
+import json
+import urllib.error
+import urllib.request
+
+
+class ApiUnreachable(Exception):
+    pass
+
+
+class Response:
+    def __init__(self, status, body, headers):
+        self.status = status
+        self.body = body
+        self.headers = headers
+
+    @property
+    def ok(self):
+        return 200 <= self.status < 300
+
+    @property
+    def error(self):
+        if isinstance(self.body, dict) and "error" in self.body:
+            return self.body["error"]
+        return f"HTTP {self.status}"
+
+    def __repr__(self):
+        return f"<Response {self.status} {self.body!r}>"
+
+
+class ApiClient:
+    def __init__(self, base_url, token=None, timeout=30):
+        self.base_url = base_url.rstrip("/")
+        self.token = token
+        self.timeout = timeout
+
+    def request(self, method, path, body=None, *, data=None, headers=None, token=None):
+        """Send JSON `body` (or raw `data` bytes); return a Response whatever the status."""
+        headers = dict(headers or {})
+        if body is not None:
+            data = json.dumps(body).encode()
+            headers.setdefault("Content-Type", "application/json")
+        bearer = token if token is not None else self.token
+        if bearer:
+            headers.setdefault("Authorization", f"Bearer {bearer}")
+        request = urllib.request.Request(self.base_url + path, data=data, method=method, headers=headers)
+        try:
+            with urllib.request.urlopen(request, timeout=self.timeout) as reply:
+                return self._response(reply.status, reply.read(), reply.headers)
+        except urllib.error.HTTPError as error:
+            return self._response(error.code, error.read(), error.headers)
+        except (urllib.error.URLError, OSError) as exc:
+            reason = getattr(exc, "reason", exc)
+            raise ApiUnreachable(f"cannot reach the API at {self.base_url}: {reason}") from None
+
+    @staticmethod
+    def _response(status, raw, headers):
+        content_type = headers.get("Content-Type", "")
+        if content_type.startswith("application/json") and raw:
+            try:
+                return Response(status, json.loads(raw), headers)
+            except ValueError:
+                pass
+        return Response(status, raw.decode(errors="replace"), headers)
+
+    def get(self, path, **kwargs):
+        return self.request("GET", path, **kwargs)
+
+    def post(self, path, body=None, **kwargs):
+        return self.request("POST", path, body, **kwargs)
+
+    def patch(self, path, body=None, **kwargs):
+        return self.request("PATCH", path, body, **kwargs)
+
+    def delete(self, path, **kwargs):
+        return self.request("DELETE", path, **kwargs)

@@ -1,0 +1,277 @@
+"""cardshop: administer a Cardshop scheduler from the command line.
+
+Exit codes: 0 done, 1 the API refused (message printed), 2 bad usage,
+3 not logged in or login failed, 4 the API cannot be reached.
+"""
+
+import argparse
+import getpass
+import json
+import os
+import sys
+
+from cardshop.cli.client import ApiClient, ApiUnreachable
+from cardshop.cli.credentials import Credentials
+
+EX_REFUSED, EX_USAGE, EX_AUTH, EX_UNREACHABLE = 1, 2, 3, 4
+DEFAULT_API = "http://127.0.0.1:8080"
+
+
+class CliError(Exception):
+    def __init__(self, message, code=EX_REFUSED):
+        super().__init__(message)
+        self.code = code
+
+
+class Session:
+    """An API client that refreshes the cached tokens when the access token expires."""
+
+    def __init__(self, credentials, api_url=None):
+        self.credentials = credentials
+        self.state = credentials.load()
+        url = api_url or os.environ.get("CARDSHOP_API") or self.state.get("api_url") or DEFAULT_API
+        self.client = ApiClient(url, self.state.get("access_token"))
+
+    def login(self, username, password):
+        reply = self.client.post("/auth/authorize", {"username": username, "password": password})
+        if not reply.ok:
+            raise CliError(f"login failed: {reply.error}", EX_AUTH)
+        self._store(username, reply.body)
+
+    def _store(self, username, pair):
+        self.state = {"api_url": self.client.base_url, "username": username,
+                      "access_token": pair["access_token"], "refresh_token": pair["refresh_token"]}
+        self.client.token = pair["access_token"]
+        self.credentials.save(self.state)
+
+    def call(self, method, path, body=None, expect=(200, 201, 204)):
+        if not self.state.get("access_token"):
+            raise CliError("not logged in; run `cardshop login`", EX_AUTH)
+        reply = self.client.request(method, path, body)
+        if reply.status == 401 and self.state.get("refresh_token"):
+            refreshed = self.client.post("/auth/token", {"refresh_token": self.state["refresh_token"]},
+                                         token="")
+            if not refreshed.ok:
+                self.credentials.clear()
+                raise CliError("session ended; run `cardshop login` again", EX_AUTH)
+            self._store(self.state["username"], refreshed.body)
+            reply = self.client.request(method, path, body)
+        if reply.status == 401:
+            raise CliError(f"not authorised: {reply.error}; run `cardshop login`", EX_AUTH)
+        if reply.status not in expect:
+            raise CliError(reply.error)
+        return reply.body
+
+    def logout(self):
+        if self.state.get("refresh_token"):
+            self.client.post("/auth/revoke", {"refresh_token": self.state["refresh_token"]}, token="")
+        self.credentials.clear()
+
+
+def read_password(path, prompt, env=None):
+    if path:
+        try:
+            with open(path, encoding="utf-8") as handle:
+                return handle.read().rstrip("\n")
+        except OSError as exc:
+            raise CliError(f"cannot read {path}: {exc.strerror}", EX_USAGE) from None
+    if env and os.environ.get(env):
+        return os.environ[env]
+    if not sys.stdin.isatty():
+        raise CliError(f"no terminal to ask for the password: use --password-file or {env}", EX_USAGE)
+    return getpass.getpass(prompt)
+
+
+# -- output -------------------------------------------------------------------
+
+def table(rows, columns):
+    widths = {column: max([len(column)] + [len(str(row.get(column, ""))) for row in rows])
+              for column in columns}
+    lines = ["  ".join(column.upper().ljust(widths[column]) for column in columns)]
+    lines += ["  ".join(str(row.get(column, "")).ljust(widths[column]) for column in columns) for row in rows]
+    return "\n".join(line.rstrip() for line in lines)
+
+
+def show(args, value, render):
+    print(json.dumps(value, indent=2) if args.json else render(value))
+
+
+def _user_text(user):
+    return "\n".join(f"{key}: {user.get(key, '')}" for key in
+                     ("username", "email", "role", "active", "created_at", "updated_at"))
+
+
+def _order_text(order):
+    lines = [f"order {order['_id']}: {order['status']}",
+             f"  card: {order['sd_card']['size']} GB {order['sd_card']['type']} x{order['quantity']}",
+             f"  recipient: {order['recipient']['name']} <{order['recipient']['email']}>",
+             f"  warehouse: {order.get('warehouse', '-')}",
+             "  history:"]
+    lines += [f"    {entry['at']}  {entry['status']:<16} by {entry['by']}"
+              + (f"  ({entry['note']})" if entry.get("note") else "") for entry in order["statuses"]]
+    if order.get("tasks"):
+        lines.append("  tasks:")
+        lines += [f"    {task['_id']}  {task['kind']:<6} {task['status']:<16} worker {task.get('worker') or '-'}"
+                  for task in order["tasks"]]
+    return "\n".join(lines)
+
+
+# -- commands -----------------------------------------------------------------
+
+def cmd_login(session, args):
+    username = args.username or input("username: ")
+    password = read_password(args.password_file, f"password for {username}: ", "CARDSHOP_PASSWORD")
+    session.login(username, password)
+    print(f"logged in to {session.client.base_url} as {username}")
+
+
+def cmd_logout(session, args):
+    session.logout()
+    print("logged out")
+
+
+def cmd_user_add(session, args):
+    password = read_password(args.password_file, f"password for {args.username}: ", "CARDSHOP_NEW_PASSWORD")
+    user = session.call("POST", "/users", {"username": args.username, "email": args.email,
+                                           "role": args.role, "password": password})
+    show(args, user, lambda u: f"created {u['role']} {u['username']}")
+
+
+def cmd_user_list(session, args):
+    query = f"?page={args.page}" + (f"&role={args.role}" if args.role else "")
+    page = session.call("GET", f"/users{query}")
+    show(args, page, lambda p: table(p["items"], ["username", "role", "active", "email"])
+         + f"\n({p['total']} users, page {p['page']})")
+
+
+def cmd_user_show(session, args):
+    show(args, session.call("GET", f"/users/{args.username}"), _user_text)
+
+
+def _set_active(session, args, active):
+    user = session.call("PATCH", f"/users/{args.username}", {"active": active})
+    show(args, user, lambda u: f"{u['username']} is {'enabled' if active else 'disabled'}")
+
+
+def cmd_user_disable(session, args):
+    _set_active(session, args, False)
+
+
+def cmd_user_enable(session, args):
+    _set_active(session, args, True)
+
+
+def cmd_user_passwd(session, args):
+    body = {"password": read_password(args.password_file, "new password: ", "CARDSHOP_NEW_PASSWORD")}
+    if args.username == session.state.get("username"):
+        body["current_password"] = read_password(args.current_password_file, "current password: ",
+                                                 "CARDSHOP_PASSWORD")
+    session.call("POST", f"/users/{args.username}/password", body)
+    print(f"password of {args.username} changed; their sessions are ended")
+
+
+def cmd_user_delete(session, args):
+    if not args.yes:
+        if not sys.stdin.isatty():
+            raise CliError("refusing to delete without --yes", EX_USAGE)
+        if input(f"delete user {args.username}? [y/N] ").strip().lower() != "y":
+            raise CliError("not deleted")
+    session.call("DELETE", f"/users/{args.username}")
+    print(f"deleted {args.username}")
+
+
+def cmd_order_list(session, args):
+    query = f"?page={args.page}" + (f"&status={args.status}" if args.status else "")
+    page = session.call("GET", f"/orders{query}")
+    rows = [{"id": o["_id"], "status": o["status"], "card": f"{o['sd_card']['size']}GB {o['sd_card']['type']}",
+             "qty": o["quantity"], "recipient": o["recipient"]["name"], "created": o["created_at"]}
+            for o in page["items"]]
+    show(args, page, lambda p: table(rows, ["id", "status", "card", "qty", "recipient", "created"])
+         + f"\n({p['total']} orders, page {p['page']})")
+
+
+def cmd_order_show(session, args):
+    show(args, session.call("GET", f"/orders/{args.id}"), _order_text)
+
+
+def cmd_order_cancel(session, args):
+    body = {"reason": args.reason} if args.reason else {}
+    order = session.call("POST", f"/orders/{args.id}/cancel", body)
+    show(args, order, lambda o: f"order {o['_id']} is {o['status']}")
+
+
+def build_parser():
+    parser = argparse.ArgumentParser(prog="cardshop", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--api", help=f"scheduler API URL (default: the one logged in to, $CARDSHOP_API, {DEFAULT_API})")
+    parser.add_argument("--config-dir", help="where the login is cached (default ~/.config/cardshop)")
+    parser.add_argument("--json", action="store_true", help="print the API's JSON")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    login = commands.add_parser("login", help="log in and cache the tokens")
+    login.add_argument("username", nargs="?")
+    login.add_argument("--password-file", help="read the password from a file (or $CARDSHOP_PASSWORD)")
+    login.set_defaults(func=cmd_login)
+    commands.add_parser("logout", help="end the session").set_defaults(func=cmd_logout)
+
+    user = commands.add_parser("user", help="manage users").add_subparsers(dest="action", required=True, metavar="ACTION")
+    add = user.add_parser("add", help="create a user")
+    add.add_argument("username")
+    add.add_argument("--email", required=True)
+    add.add_argument("--role", required=True, choices=["admin", "manager", "creator", "writer"])
+    add.add_argument("--password-file", help="the new user's password (or $CARDSHOP_NEW_PASSWORD)")
+    add.set_defaults(func=cmd_user_add)
+    listing = user.add_parser("list", help="list users")
+    listing.add_argument("--role")
+    listing.add_argument("--page", type=int, default=1)
+    listing.set_defaults(func=cmd_user_list)
+    for name, func, text in (("show", cmd_user_show, "show a user"),
+                             ("disable", cmd_user_disable, "disable a user; their tokens stop working"),
+                             ("enable", cmd_user_enable, "enable a user")):
+        sub = user.add_parser(name, help=text)
+        sub.add_argument("username")
+        sub.set_defaults(func=func)
+    passwd = user.add_parser("passwd", help="change or reset a password")
+    passwd.add_argument("username")
+    passwd.add_argument("--password-file", help="the new password (or $CARDSHOP_NEW_PASSWORD)")
+    passwd.add_argument("--current-password-file", help="your current password, for your own (or $CARDSHOP_PASSWORD)")
+    passwd.set_defaults(func=cmd_user_passwd)
+    delete = user.add_parser("delete", help="delete a user")
+    delete.add_argument("username")
+    delete.add_argument("--yes", action="store_true", help="do not ask")
+    delete.set_defaults(func=cmd_user_delete)
+
+    order = commands.add_parser("order", help="follow and cancel orders").add_subparsers(dest="action", required=True, metavar="ACTION")
+    olist = order.add_parser("list", help="list orders, newest first")
+    olist.add_argument("--status", help="one status or several, comma-separated")
+    olist.add_argument("--page", type=int, default=1)
+    olist.set_defaults(func=cmd_order_list)
+    oshow = order.add_parser("show", help="show an order with its tasks and history")
+    oshow.add_argument("id")
+    oshow.set_defaults(func=cmd_order_show)
+    ocancel = order.add_parser("cancel", help="cancel an order")
+    ocancel.add_argument("id")
+    ocancel.add_argument("--reason")
+    ocancel.set_defaults(func=cmd_order_cancel)
+    return parser
+
+
+def main(argv=None):
+    args = build_parser().parse_args(argv)
+    session = Session(Credentials(args.config_dir), args.api)
+    try:
+        args.func(session, args)
+    except CliError as exc:
+        print(f"cardshop: {exc}", file=sys.stderr)
+        return exc.code
+    except ApiUnreachable as exc:
+        print(f"cardshop: {exc}", file=sys.stderr)
+        return EX_UNREACHABLE
+    except (KeyboardInterrupt, EOFError):
+        print("", file=sys.stderr)
+        return EX_USAGE
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,20 @@
+"""Write the documented sample configs: python -m cardshop.config.write_samples etc"""
+
+import os
+import sys
+
+from cardshop.config import scheduler
+from cardshop.config.sample import render_sample
+
+SAMPLES = {"scheduler.yaml": (scheduler.SCHEMA, "/etc/cardshop/scheduler.yaml: the scheduler API daemon")}
+
+
+def main(directory):
+    for name, (schema, title) in SAMPLES.items():
+        with open(os.path.join(directory, name), "w") as handle:
+            handle.write(render_sample(schema, title))
+        print(f"wrote {os.path.join(directory, name)}")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1] if len(sys.argv) > 1 else "etc")

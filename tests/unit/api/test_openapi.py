@@ -1,0 +1,32 @@
+"""The OpenAPI document describes every route, and is valid OpenAPI 3.1."""
+
+import pytest
+from openapi_spec_validator import validate
+
+from cardshop.api.app import all_routes
+from cardshop.api.openapi import build_document
+
+ROUTES = all_routes(1024 * 1024).routes
+DOCUMENT = build_document(ROUTES)
+
+
+def test_the_document_is_valid_openapi():
+    validate(DOCUMENT)
+
+
+@pytest.mark.parametrize("route", ROUTES, ids=lambda r: f"{r.method} {r.path}")
+def test_every_route_is_documented_with_its_errors(route):
+    operation = DOCUMENT["paths"][route.path][route.method.lower()]
+    assert operation["summary"]
+    responses = operation["responses"]
+    assert str(route.status) in responses
+    if route.roles is not None:
+        assert operation["security"] == [{"bearer": []}]
+        assert "401" in responses, "authenticated routes can answer 401"
+    if route.body is not None and not route.text:
+        assert {"400", "413"} <= set(responses)
+
+
+def test_no_two_routes_share_a_method_and_path():
+    keys = [(route.method, route.path) for route in ROUTES]
+    assert len(keys) == len(set(keys))

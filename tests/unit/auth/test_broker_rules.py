@@ -1,0 +1,47 @@
+"""Who may do what on the broker."""
+
+import pytest
+
+from cardshop.auth import broker
+
+
+@pytest.mark.parametrize("role, tags", [
+    ("admin", broker.ADMIN_TAGS), ("system", broker.ADMIN_TAGS), ("creator", ""), ("writer", ""),
+    ("manager", None),
+])
+def test_only_broker_roles_log_in_and_only_admins_get_tags(role, tags):
+    assert broker.user_tags(role) == tags
+
+
+@pytest.mark.parametrize("role, user, resource, name, permission, allowed", [
+    ("creator", "c1", "queue", "create", "read", True),
+    ("creator", "c1", "queue", "create", "configure", False),
+    ("creator", "c1", "queue", "write.w1", "read", False),
+    ("writer", "w1", "queue", "write.w1", "read", True),
+    ("writer", "w1", "queue", "write.w1.3", "read", True),
+    ("writer", "w1", "queue", "write.w10", "read", False),
+    ("writer", "w1", "queue", "write.w2", "read", False),
+    ("writer", "w1", "queue", "create", "read", False),
+    ("writer", "w1", "queue", "reports", "read", False),
+    ("writer", "w1", "exchange", "reports", "write", True),
+    ("creator", "c1", "exchange", "celeryev", "write", True),
+    ("creator", "c1", "exchange", "create", "write", False),
+    ("creator", "c1", "exchange", "amq.default", "write", False),
+    ("writer", "w1", "exchange", "reports", "configure", False),
+    ("manager", "m1", "queue", "create", "read", False),
+    ("system", "s", "queue", "anything", "configure", True),
+    ("admin", "a", "exchange", "anything", "configure", True),
+])
+def test_resource_rules(role, user, resource, name, permission, allowed):
+    assert broker.resource_allowed(role, user, resource, name, permission) is allowed
+
+
+@pytest.mark.parametrize("role, name, permission, key, allowed", [
+    ("creator", "celeryev", "write", "worker.heartbeat", True),
+    ("creator", "celeryev", "write", "other.thing", False),
+    ("writer", "celeryev", "read", "worker.heartbeat", False),
+    ("writer", "reports", "write", "anything", True),
+    ("system", "celeryev", "read", "#", True),
+])
+def test_topic_rules(role, name, permission, key, allowed):
+    assert broker.topic_allowed(role, name, permission, key) is allowed
