@@ -10,6 +10,7 @@ import logging
 
 import bottle
 
+from cardshop.store import is_id
 from cardshop.validation import Validator
 
 log = logging.getLogger(__name__)
@@ -121,6 +122,8 @@ class Api:
             request, response = bottle.request, bottle.response
             try:
                 raw = _read_body(request, max_body) if route.body is not None or route.form else b""
+                if "id" in params and not is_id(params["id"]):
+                    raise ApiError(404, f"no {route.tag.rstrip('s')} {params['id']!r}: ids are 24 hex digits")
                 user = None
                 if route.roles is not None:
                     user = authenticate(request.get_header("Authorization"))

@@ -33,10 +33,10 @@ def list_workers(call):
     return paginate(call.services.db.workers, call.query, {}, [("_id", 1)])
 
 
-@api.route("GET", "/workers/{id}", summary="Read a worker host", roles=roles.OPERATORS,
+@api.route("GET", "/workers/{name}", summary="Read a worker host", roles=roles.OPERATORS,
            response=schemas.WORKER, errors=[401, 403, 404])
 def read_worker(call):
-    worker = call.services.db.workers.find_one({"_id": call.params["id"]})
+    worker = call.services.db.workers.find_one({"_id": call.params["name"]})
     if worker is None:
-        raise ApiError(404, f"no worker {call.params['id']!r}")
+        raise ApiError(404, f"no worker {call.params['name']!r}")
     return worker
