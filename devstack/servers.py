@@ -166,7 +166,7 @@ class Scheduler:
         admin_path, self.admin["password"] = self._secret("admin.password", secrets.token_urlsafe(12))
         system_path, self.system["password"] = self._secret("system.password", secrets.token_urlsafe(24))
         config = {
-            "api": {"listen": "127.0.0.1", "port": self.port, "threads": 16},
+            "api": {"listen": "127.0.0.1", "port": self.port},
             "database": {"uri": self.mongo_url, "name": self.db_name},
             "auth": {"jwt_key_file": jwt_path},
             "system_user": {"username": self.system["username"], "password_file": system_path},

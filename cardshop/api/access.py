@@ -4,10 +4,10 @@ from cardshop.api.routing import ApiError
 from cardshop.auth.tokens import TokenError
 
 _CHALLENGE = {"WWW-Authenticate": "Bearer"}
-_PROJECTION = {"username": 1, "role": 1, "active": 1, "revoked_sessions": 1}
 
 
-def make_authenticator(db, tokens):
+def make_authenticator(users, tokens):
+    """`users` is a UserCache."""
     def authenticate(header):
         if not header:
             raise ApiError(401, "missing Authorization header (expected 'Bearer <access token>')", _CHALLENGE)
@@ -18,12 +18,11 @@ def make_authenticator(db, tokens):
             claims = tokens.decode(token.strip())
         except TokenError as exc:
             raise ApiError(401, str(exc), _CHALLENGE) from None
-        user = db.users.find_one({"username": claims["sub"]}, _PROJECTION)
+        user = users.get(claims["sub"])
         if user is None or not user.get("active"):
             raise ApiError(401, "user unknown or disabled", _CHALLENGE)
         if claims["sid"] in user.get("revoked_sessions", {}):
             raise ApiError(401, "session revoked; log in again", _CHALLENGE)
-        user["sid"] = claims["sid"]
-        return user
+        return {**user, "sid": claims["sid"]}
 
     return authenticate

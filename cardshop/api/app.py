@@ -7,6 +7,7 @@ from cardshop.api.routing import Api
 from cardshop.auth.passwords import Hasher
 from cardshop.auth.throttle import LoginThrottle
 from cardshop.auth.tokens import Tokens
+from cardshop.auth.usercache import UserCache
 
 ROUTE_MODULES = (meta, auth, users, orders, tasks, warehouses, rabbitmq)
 
@@ -14,13 +15,14 @@ ROUTE_MODULES = (meta, auth, users, orders, tasks, warehouses, rabbitmq)
 class Services:
     """What handlers work with; built once per process."""
 
-    def __init__(self, db, tokens, hasher, throttle, vhost, routes):
+    def __init__(self, db, tokens, users, hasher, throttle, vhost, routes):
         self.db = db
+        self.users = users
         self.tokens = tokens
         self.hasher = hasher
         self.throttle = throttle
         self.vhost = vhost
-        self.authenticate = make_authenticator(db, tokens)
+        self.authenticate = make_authenticator(users, tokens)
         self.openapi = build_document(routes)
 
 
@@ -34,9 +36,11 @@ def all_routes(max_body_bytes):
 def build_services(db, config, jwt_key):
     auth = config["auth"]
     api = all_routes(config["api"]["max_body_bytes"])
+    users = UserCache(db, auth["user_cache_seconds"])
     services = Services(
         db=db,
-        tokens=Tokens(db, jwt_key, auth["access_ttl"], auth["refresh_ttl"]),
+        tokens=Tokens(db, jwt_key, auth["access_ttl"], auth["refresh_ttl"], users),
+        users=users,
         hasher=Hasher(auth["bcrypt_rounds"]),
         throttle=LoginThrottle(db, auth["max_failures"], auth["failure_window"],
                                auth["lockout"], auth["max_lockout"]),

@@ -9,6 +9,7 @@ import json
 import logging
 
 import bottle
+import pymongo.errors
 
 from cardshop.store import is_id
 from cardshop.validation import Validator
@@ -139,15 +140,12 @@ class Api:
                 else:
                     body = None
                 result = route.handler(Call(services, user, body, query, params, request))
+            except pymongo.errors.ConnectionFailure as exc:
+                log.warning("database unavailable during %s %s: %s", route.method, route.path, exc)
+                error = ApiError(503, "the database is unavailable; try again shortly", {"Retry-After": "5"})
+                return _error_reply(route, response, error)
             except ApiError as error:
-                if route.text:  # plain-text contracts (RabbitMQ) never get an error page
-                    response.content_type = "text/plain"
-                    return "deny"
-                response.status = error.status
-                for name, value in error.headers.items():
-                    response.set_header(name, value)
-                response.content_type = JSON_TYPE
-                return to_json({"error": error.message})
+                return _error_reply(route, response, error)
             if route.text:
                 response.content_type = "text/plain"
                 return result
@@ -158,6 +156,17 @@ class Api:
             return to_json(result)
 
         return dispatch
+
+
+def _error_reply(route, response, error):
+    if route.text:  # plain-text contracts (RabbitMQ) never get an error page
+        response.content_type = "text/plain"
+        return "deny"
+    response.status = error.status
+    for name, value in error.headers.items():
+        response.set_header(name, value)
+    response.content_type = JSON_TYPE
+    return to_json({"error": error.message})
 
 
 def _error_page(error):

@@ -29,13 +29,14 @@ def _digest(token):
 
 
 class Tokens:
-    def __init__(self, db, key, access_ttl=3600, refresh_ttl=30 * 86400):
+    def __init__(self, db, key, access_ttl=3600, refresh_ttl=30 * 86400, user_cache=None):
         if len(key) < MIN_KEY_LENGTH:
             raise ValueError(f"JWT key must have at least {MIN_KEY_LENGTH} characters")
         self.db = db
         self.key = key
         self.access_ttl = access_ttl
         self.refresh_ttl = refresh_ttl
+        self.user_cache = user_cache
 
     # -- issuing ---------------------------------------------------------
 
@@ -128,6 +129,8 @@ class Tokens:
             changes["$unset"] = {f"revoked_sessions.{sid}": "" for sid in stale}
         if sessions or stale:
             self.db.users.update_one({"_id": user["_id"]}, changes)
+        if self.user_cache is not None:
+            self.user_cache.forget(username)
 
     def purge_expired(self):
         """Delete refresh tokens past their expiry; returns how many."""

@@ -17,7 +17,7 @@ SCHEMA = {
                 "listen": {"type": "string", "minLength": 1, "default": "127.0.0.1",
                            "description": "Address to listen on; put a TLS proxy in front for other hosts."},
                 "port": {**_PORT, "default": 8080, "description": "TCP port to listen on."},
-                "threads": {"type": "integer", "minimum": 1, "maximum": 256, "default": 16,
+                "threads": {"type": "integer", "minimum": 1, "maximum": 256, "default": 8,
                             "description": "Worker threads serving requests."},
                 "max_body_bytes": {"type": "integer", "minimum": 1024, "default": 1048576,
                                    "description": "Largest request body accepted (413 above)."},
@@ -50,6 +50,11 @@ SCHEMA = {
                                "description": "Lifetime of an access token, in seconds."},
                 "refresh_ttl": {**_SECONDS, "default": 2592000,
                                 "description": "Lifetime of a refresh token, in seconds (30 days)."},
+                "user_cache_seconds": {"type": "number", "minimum": 0, "maximum": 60, "default": 1,
+                                       "description": "How long a process may reuse what it read of a user "
+                                                      "(active, role, revoked sessions); changes made through "
+                                                      "the same process apply at once, others within this delay. "
+                                                      "0 reads the user on every request."},
                 "bcrypt_rounds": {"type": "integer", "minimum": 4, "maximum": 16, "default": 12,
                                   "description": "bcrypt cost factor for new password hashes."},
                 "max_failures": {"type": "integer", "minimum": 1, "default": 5,

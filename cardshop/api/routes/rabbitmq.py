@@ -70,25 +70,23 @@ def vhost(services, form):
     return ALLOW
 
 
-@_route("/auth/rabbitmq/resource", "RabbitMQ: may this user configure, write or read this queue or exchange?")
-@_answer
-def resource(services, form):
+def _permitted(services, form, rule):
+    """ALLOW when the vhost is ours, the user may use the broker and `rule(role)` holds."""
     if form.get("vhost") != services.vhost:
         return DENY
     found = _broker_user(services, form.get("username", ""))
-    if found and broker.resource_allowed(found["role"], form["username"], form.get("resource"),
-                                         form.get("name", ""), form.get("permission")):
-        return ALLOW
-    return DENY
+    return ALLOW if found and rule(found["role"]) else DENY
+
+
+@_route("/auth/rabbitmq/resource", "RabbitMQ: may this user configure, write or read this queue or exchange?")
+@_answer
+def resource(services, form):
+    return _permitted(services, form, lambda role: broker.resource_allowed(
+        role, form["username"], form.get("resource"), form.get("name", ""), form.get("permission")))
 
 
 @_route("/auth/rabbitmq/topic", "RabbitMQ: may this user publish or bind with this routing key?")
 @_answer
 def topic(services, form):
-    if form.get("vhost") != services.vhost:
-        return DENY
-    found = _broker_user(services, form.get("username", ""))
-    if found and broker.topic_allowed(found["role"], form.get("name", ""), form.get("permission"),
-                                      form.get("routing_key", "")):
-        return ALLOW
-    return DENY
+    return _permitted(services, form, lambda role: broker.topic_allowed(
+        role, form.get("name", ""), form.get("permission"), form.get("routing_key", "")))

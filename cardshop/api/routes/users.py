@@ -101,6 +101,7 @@ def update(call):
         db.users.update_one({"username": username}, {"$set": changes})
     except pymongo.errors.DuplicateKeyError:
         raise ApiError(409, f"email {body['email']!r} is used by another user") from None
+    call.services.users.forget(username)
     if body.get("active") is False:
         call.services.tokens.revoke_all(username)
     log.info("%s changed user %s: %s", call.actor, username, ", ".join(sorted(body)))
@@ -140,6 +141,7 @@ def delete(call):
         raise ApiError(409, "the system user is managed by the scheduler's configuration")
     _keep_an_admin(db, username, True)
     db.users.delete_one({"username": username})
+    call.services.users.forget(username)
     db.refresh_tokens.delete_many({"username": username})
     db.login_failures.delete_many({"username": username})
     log.info("%s deleted user %s", call.actor, username)

@@ -205,3 +205,20 @@ def test_a_user_reads_only_themselves_unless_admin(api, make_user, admin):
     assert api.get(f"/users/{one.username}", token=one.access).status == 200
     assert api.get(f"/users/{other.username}", token=one.access).status == 403
     assert admin.get(f"/users/{other.username}").status == 200
+
+
+def test_a_second_scheduler_process_sees_a_disabled_user_within_the_cache_delay(
+        scheduler, ferretdb, tmp_path, admin, make_user):
+    other = Scheduler(str(tmp_path), ferretdb.url, db_name=scheduler.db_name,
+                      overrides={"auth": {**TEST_AUTH, "jwt_key_file": f"{scheduler.secrets}/jwt.key"},
+                                 "system_user": {"password_file": f"{scheduler.secrets}/system.password"}})
+    other.start()
+    try:
+        user = make_user("writer")
+        elsewhere = ApiClient(other.url, user.access)
+        assert elsewhere.post("/auth/validate").status == 200
+        admin.patch(f"/users/{user.username}", {"active": False})
+        time.sleep(1.2)  # auth.user_cache_seconds defaults to 1
+        assert elsewhere.post("/auth/validate").status == 401
+    finally:
+        other.stop()

@@ -1,0 +1,25 @@
+"""Print every speed figure with its goal: python -m bench"""
+
+import sys
+
+from bench import api
+
+failures = []
+
+
+def report(name, detail, ratio, goal):
+    verdict = "" if goal is None else ("  goal >= %.2f: %s" % (goal, "met" if ratio >= goal else "MISSED"))
+    print(f"{name}\n    {detail}\n    ratio {ratio:.2f}{verdict}", flush=True)
+    if goal is not None and ratio < goal:
+        failures.append(name)
+
+
+def main():
+    print("Cardshop benchmarks (each figure against a reference measured in the same run)\n", flush=True)
+    api.run(report)
+    print(f"\n{len(failures)} goal(s) missed" + (": " + "; ".join(failures) if failures else ""))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
