@@ -4,14 +4,14 @@ import json
 import os
 import sys
 
-from devstack.processes import Process, StackError
-from devstack.servers import REPO, FerretDB, RabbitMQ, Scheduler
+from devstack.processes import Process, StackError, free_port
+from devstack.servers import REPO, FerretDB, Monitor, RabbitMQ, Scheduler
 
 BASE = os.path.join(REPO, "var", "stack")
 STATE = os.path.join(BASE, "stack.json")
 # Stop order: the reverse of start order.
-COMPONENTS = [("ferretdb", "ferretdb"), ("scheduler", "scheduler"), ("rabbitmq", "rabbitmq"),
-              ("rabbitmq", "epmd")]
+COMPONENTS = [("ferretdb", "ferretdb"), ("scheduler", "scheduler"), ("rabbitmq", "epmd"),
+              ("rabbitmq", "rabbitmq"), ("monitor", "monitor")]
 
 
 def up():
@@ -27,12 +27,17 @@ def up():
         ferretdb = FerretDB(BASE)
         ferretdb.start()
         started.append(ferretdb)
-        scheduler = Scheduler(BASE, ferretdb.url)
+        api_port = free_port()
+        rabbitmq = RabbitMQ(BASE, f"http://127.0.0.1:{api_port}")
+        scheduler = Scheduler(BASE, ferretdb.url, port=api_port, broker_url=rabbitmq.url)
         scheduler.start()
         started.append(scheduler)
-        rabbitmq = RabbitMQ(BASE, scheduler.url)
         rabbitmq.start()
         started.append(rabbitmq)
+        monitor = Monitor(BASE, ferretdb.url, scheduler.db_name, rabbitmq.url,
+                          os.path.join(scheduler.secrets, "system.password"))
+        monitor.start()
+        started.append(monitor)
     except StackError as exc:
         print(f"make up failed: {exc}", file=sys.stderr)
         for server in reversed(started):

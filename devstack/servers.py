@@ -137,8 +137,9 @@ class RabbitMQ:
 class Scheduler:
     """cardshop-scheduler with a generated config and secrets."""
 
-    def __init__(self, base, mongo_url, port=None, db_name="cardshop", overrides=None):
+    def __init__(self, base, mongo_url, port=None, db_name="cardshop", overrides=None, broker_url=None):
         self.dir = os.path.join(base, "scheduler")
+        self.broker_url = broker_url
         self.port = port or free_port()
         self.mongo_url = mongo_url
         self.db_name = db_name
@@ -173,6 +174,9 @@ class Scheduler:
             "bootstrap_admin": {"username": self.admin["username"], "email": "admin@cardshop.invalid",
                                 "password_file": admin_path},
         }
+        if self.broker_url:
+            config["broker"] = {"url": self.broker_url, "username": self.system["username"],
+                                "password_file": system_path, "heartbeat": 10}
         for section, values in self.overrides.items():
             config.setdefault(section, {}).update(values)
         with open(self.config_path, "w") as handle:
@@ -196,3 +200,44 @@ class Scheduler:
 
     def stop(self):
         return self.process.stop()
+
+
+class Monitor:
+    """cardshop-monitor, logged into RabbitMQ as the system user."""
+
+    def __init__(self, base, mongo_url, db_name, broker_url, system_password_file, name="monitor"):
+        self.dir = os.path.join(base, name)
+        self.process = Process(name, self.dir)
+        self.config_path = os.path.join(self.dir, "monitor.yaml")
+        self.config = {
+            "database": {"uri": mongo_url, "name": db_name},
+            "broker": {"url": broker_url, "username": "cardshop-system",
+                       "password_file": system_password_file, "heartbeat": 10},
+        }
+
+    def start(self):
+        os.makedirs(self.dir, exist_ok=True)
+        with open(self.config_path, "w") as handle:
+            yaml.safe_dump(self.config, handle, sort_keys=False)
+        offset = os.path.getsize(self.process.log_path) if os.path.exists(self.process.log_path) else 0
+        self.process.start([sys.executable, os.path.join(REPO, "daemons", "cardshop-monitor"),
+                            "--config", self.config_path], cwd=REPO)
+        _wait_for_new_log(self.process, offset, "consuming reports", 60, "cardshop-monitor")
+
+    def stop(self):
+        return self.process.stop()
+
+
+def _wait_for_new_log(process, offset, needle, timeout, name):
+    """Like wait_for_log, but only what was logged after `offset`."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.popen is not None and process.popen.poll() is not None:
+            raise StackError(f"{name} exited with code {process.popen.returncode}; see {process.log_path}")
+        if os.path.exists(process.log_path):
+            with open(process.log_path, errors="replace") as handle:
+                handle.seek(offset)
+                if needle in handle.read():
+                    return
+        time.sleep(0.1)
+    raise StackError(f"{name} did not log {needle!r} within {timeout} s; see {process.log_path}")

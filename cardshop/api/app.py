@@ -15,8 +15,9 @@ ROUTE_MODULES = (meta, auth, users, orders, tasks, warehouses, rabbitmq)
 class Services:
     """What handlers work with; built once per process."""
 
-    def __init__(self, db, tokens, users, hasher, throttle, vhost, routes):
+    def __init__(self, db, tokens, users, hasher, throttle, vhost, routes, publisher=None):
         self.db = db
+        self.publisher = publisher
         self.users = users
         self.tokens = tokens
         self.hasher = hasher
@@ -33,6 +34,15 @@ def all_routes(max_body_bytes):
     return api
 
 
+def build_publisher(db, config):
+    """Publishes tasks when a broker is configured; else the beat publishes them later."""
+    if "broker" not in config:
+        return None
+    from cardshop.pipeline.celery_app import make_celery
+    from cardshop.pipeline.publish import Publisher
+    return Publisher(make_celery(config["broker"], "cardshop-scheduler"), db)
+
+
 def build_services(db, config, jwt_key):
     auth = config["auth"]
     api = all_routes(config["api"]["max_body_bytes"])
@@ -46,6 +56,7 @@ def build_services(db, config, jwt_key):
                                auth["lockout"], auth["max_lockout"]),
         vhost=config["rabbitmq"]["vhost"],
         routes=api.routes,
+        publisher=build_publisher(db, config),
     )
     return api, services
 

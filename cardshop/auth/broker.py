@@ -4,16 +4,21 @@
   workers), and admin/system (who get the management tag).
 - Only the one virtual host.
 - A creator reads the `create` queue; a writer host reads `write.<its
-  username>` and `write.<its username>.<anything>`. Workers declare nothing:
-  the system user declares queues and exchanges.
+  username>` and `write.<its username>.<anything>`. Workers declare nothing
+  of ours: the system user declares queues and exchanges.
 - Workers publish to the pipeline's exchanges: `reports` (step changes,
-  progress, logs) and `celeryev` (Celery worker events: online, heartbeat).
+  progress, logs) and `celeryev` (Celery worker events: online, heartbeat),
+  the latter only with `worker.*`/`task.*` routing keys. Celery's event
+  dispatcher declares `celeryev` itself, so workers may configure that one
+  exchange: the worst a worker can do with it is hide heartbeats until the
+  monitor declares it again.
 - admin and system may do anything in the virtual host.
 """
 
 from cardshop.auth import roles
 
-REPORT_EXCHANGES = ("reports", "celeryev")
+EVENTS_EXCHANGE = "celeryev"
+REPORT_EXCHANGES = ("reports", EVENTS_EXCHANGE)
 ADMIN_TAGS = "administrator management"
 
 
@@ -43,6 +48,8 @@ def resource_allowed(role, username, resource, name, permission):
     if resource == "queue":
         return permission == "read" and _own_queue(role, username, name)
     if resource == "exchange":
+        if name == EVENTS_EXCHANGE:
+            return permission in ("write", "configure")
         return permission == "write" and name in REPORT_EXCHANGES
     return False
 

@@ -1,5 +1,7 @@
 """Schema of /etc/cardshop/scheduler.yaml (the scheduler API daemon)."""
 
+from cardshop.config.common import BROKER, DATABASE, LOGGING
+
 DEFAULT_PATH = "/etc/cardshop/scheduler.yaml"
 
 _PORT = {"type": "integer", "minimum": 1, "maximum": 65535}
@@ -23,22 +25,10 @@ SCHEMA = {
                                    "description": "Largest request body accepted (413 above)."},
             },
         },
-        "database": {
-            "type": "object",
-            "description": "The MongoDB-compatible database (MongoDB >= 6 or FerretDB 1.24).",
-            "additionalProperties": False,
-            "properties": {
-                "uri": {"type": "string", "pattern": "^mongodb(\\+srv)?://",
-                        "default": "mongodb://127.0.0.1:27017/",
-                        "description": "Connection URI without a password; use uri_file for one with a password."},
-                "uri_file": {"type": "string", "examples": ["/etc/cardshop/secrets/database.uri"],
-                             "description": "File holding the URI (with password); overrides uri."},
-                "name": {"type": "string", "pattern": "^[A-Za-z0-9_-]+$", "default": "cardshop",
-                         "description": "Database name."},
-                "timeout": {**_SECONDS, "default": 5,
-                            "description": "Seconds to wait for the database before an operation fails."},
-            },
-        },
+        "database": DATABASE,
+        "broker": {**BROKER, "x-optional-section": True,
+                   "description": "RabbitMQ, where the scheduler publishes tasks (as the system user); "
+                                  "without it tasks wait for the beat to publish them."},
         "auth": {
             "type": "object",
             "description": "Users, tokens and login protection.",
@@ -102,14 +92,6 @@ SCHEMA = {
                           "description": "The only virtual host workers may use."},
             },
         },
-        "logging": {
-            "type": "object",
-            "description": "Logging (to stderr, which systemd sends to the journal).",
-            "additionalProperties": False,
-            "properties": {
-                "level": {"enum": ["debug", "info", "warning", "error"], "default": "info",
-                          "description": "Least severe level logged."},
-            },
-        },
+        "logging": LOGGING,
     },
 }

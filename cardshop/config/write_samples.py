@@ -3,10 +3,13 @@
 import os
 import sys
 
-from cardshop.config import scheduler
+from cardshop.config import monitor, scheduler
 from cardshop.config.sample import render_sample
 
-SAMPLES = {"scheduler.yaml": (scheduler.SCHEMA, "/etc/cardshop/scheduler.yaml: the scheduler API daemon")}
+SAMPLES = {
+    "scheduler.yaml": (scheduler.SCHEMA, "/etc/cardshop/scheduler.yaml: the scheduler API daemon"),
+    "monitor.yaml": (monitor.SCHEMA, "/etc/cardshop/monitor.yaml: the monitor daemon"),
+}
 
 
 def main(directory):

@@ -32,7 +32,7 @@ def jwt_key(config):
 
 
 def open_database(config, notifier, stop):
-    """Connect, waiting as long as it takes for the database to answer."""
+    """Connect, waiting as long as it takes for the database to answer; None if stopped meanwhile."""
     db = connect(database_uri(config), config["database"]["name"], config["database"]["timeout"])
     delay = 1
     while not ping(db):

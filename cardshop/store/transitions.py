@@ -10,15 +10,16 @@ class ConcurrentChange(IllegalTransition):
     """The status changed between reading and writing; the caller may retry."""
 
 
-def transition(collection, doc_id, machine, event, actor, note=None, extra=None, attempts=3):
+def transition(collection, doc_id, machine, event, actor, note=None, extra=None, attempts=3, guard=None):
     """Apply `event` to the document and append it to its `statuses` history.
 
     Returns the updated document, None when it does not exist, or raises
     IllegalTransition. The update only lands if the status is still the one
     the event was checked against, so concurrent writers cannot skip the table.
+    `guard` adds conditions; when they fail, nothing changes and None is returned.
     """
     for _ in range(attempts):
-        current = collection.find_one({"_id": doc_id}, {"status": 1})
+        current = collection.find_one({"_id": doc_id, **(guard or {})}, {"status": 1})
         if current is None:
             return None
         status = current["status"]
@@ -29,7 +30,7 @@ def transition(collection, doc_id, machine, event, actor, note=None, extra=None,
             entry["note"] = note
         changes = {"status": new_status, "updated_at": moment, **(extra or {})}
         updated = collection.find_one_and_update(
-            {"_id": doc_id, "status": status},
+            {"_id": doc_id, "status": status, **(guard or {})},
             {"$set": changes, "$push": {"statuses": entry}},
             return_document=pymongo.ReturnDocument.AFTER,
         )

@@ -9,6 +9,7 @@ from cardshop.auth import roles
 from cardshop.recipes import RecipeError, validate_recipe
 from cardshop.states import ORDER, IllegalTransition, task_machine
 from cardshop.store import new_id, now
+from cardshop.store.documents import new_task
 from cardshop.store.transitions import initial_history, transition
 
 log = logging.getLogger(__name__)
@@ -28,14 +29,6 @@ def _warehouse_for(db, name):
     if warehouse is None:
         raise ApiError(409, "no warehouse given and no default warehouse is set")
     return warehouse["name"]
-
-
-def new_task(order_id, kind, actor, moment, **fields):
-    return {"_id": new_id(), "order": order_id, "kind": kind,
-            "status": task_machine(kind).initial,
-            "statuses": initial_history(task_machine(kind), actor, moment),
-            "attempt": 1, "worker": None, "progress": None, "published_at": None,
-            "created_at": moment, "updated_at": moment, **fields}
 
 
 def with_tasks(db, order):
@@ -66,6 +59,9 @@ def create(call):
     except Exception:
         db.orders.delete_one({"_id": order["_id"]})  # no order without its create task
         raise
+    if call.services.publisher is not None:
+        call.services.publisher.publish(task)
+        task = db.tasks.find_one({"_id": task["_id"]})
     log.info("%s placed order %s (%s card, %d GB, x%d)", call.actor, order["_id"],
              body["sd_card"]["type"], body["sd_card"]["size"], body["quantity"])
     order["tasks"] = [task]

@@ -6,7 +6,6 @@ is answered `deny`.
 
 import logging
 
-from cardshop.api import schemas
 from cardshop.api.routes.auth import check_credentials
 from cardshop.api.routing import Api
 from cardshop.auth import broker

@@ -28,6 +28,8 @@ def test_only_broker_roles_log_in_and_only_admins_get_tags(role, tags):
     ("creator", "c1", "exchange", "create", "write", False),
     ("creator", "c1", "exchange", "amq.default", "write", False),
     ("writer", "w1", "exchange", "reports", "configure", False),
+    ("writer", "w1", "exchange", "celeryev", "configure", True),
+    ("writer", "w1", "exchange", "celeryev", "read", False),
     ("manager", "m1", "queue", "create", "read", False),
     ("system", "s", "queue", "anything", "configure", True),
     ("admin", "a", "exchange", "anything", "configure", True),

@@ -1,0 +1,50 @@
+"""Config sections shared by several daemons."""
+
+USERNAME = {"type": "string", "pattern": "^[a-z][a-z0-9_-]{1,31}$"}
+
+DATABASE = {
+    "type": "object",
+    "description": "The MongoDB-compatible database (MongoDB >= 6 or FerretDB 1.24).",
+    "additionalProperties": False,
+    "properties": {
+        "uri": {"type": "string", "pattern": "^mongodb(\\+srv)?://",
+                "default": "mongodb://127.0.0.1:27017/",
+                "description": "Connection URI without a password; use uri_file for one with a password."},
+        "uri_file": {"type": "string", "examples": ["/etc/cardshop/secrets/database.uri"],
+                     "description": "File holding the URI (with password); overrides uri."},
+        "name": {"type": "string", "pattern": "^[A-Za-z0-9_-]+$", "default": "cardshop",
+                 "description": "Database name."},
+        "timeout": {"type": "integer", "minimum": 1, "default": 5,
+                    "description": "Seconds to wait for the database before an operation fails."},
+    },
+}
+
+BROKER = {
+    "type": "object",
+    "description": "RabbitMQ, where tasks and reports travel.",
+    "additionalProperties": False,
+    "properties": {
+        "url": {"type": "string", "pattern": "^amqps?://[^/@\\s]+/[A-Za-z0-9_-]+$",
+                "default": "amqp://127.0.0.1:5672/cardshop",
+                "x-hint": "must look like amqps://host:port/vhost (no credentials in it)",
+                "description": "Broker URL without credentials; amqps:// (TLS) unless on loopback."},
+        "username": {**USERNAME, "default": "cardshop-system",
+                     "description": "This daemon's Cardshop user (the broker asks the scheduler)."},
+        "password_file": {"type": "string", "default": "/etc/cardshop/secrets/broker.password",
+                          "description": "File holding that user's password."},
+        "ca_file": {"type": "string", "examples": ["/etc/ssl/certs/ca-certificates.crt"],
+                    "description": "CA bundle to check the broker's certificate (amqps://)."},
+        "heartbeat": {"type": "integer", "minimum": 5, "maximum": 600, "default": 30,
+                      "description": "AMQP heartbeat, in seconds: a dead link is noticed within twice this."},
+    },
+}
+
+LOGGING = {
+    "type": "object",
+    "description": "Logging (to stderr, which systemd sends to the journal).",
+    "additionalProperties": False,
+    "properties": {
+        "level": {"enum": ["debug", "info", "warning", "error"], "default": "info",
+                  "description": "Least severe level logged."},
+    },
+}

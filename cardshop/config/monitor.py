@@ -1,0 +1,27 @@
+"""Schema of /etc/cardshop/monitor.yaml (the monitor daemon)."""
+
+from cardshop.config.common import BROKER, DATABASE, LOGGING
+
+DEFAULT_PATH = "/etc/cardshop/monitor.yaml"
+
+SCHEMA = {
+    "type": "object",
+    "additionalProperties": False,
+    "properties": {
+        "database": DATABASE,
+        "broker": {**BROKER, "description": "RabbitMQ, as the system user (it declares the queues)."},
+        "monitor": {
+            "type": "object",
+            "description": "How the monitor works.",
+            "additionalProperties": False,
+            "properties": {
+                "prefetch": {"type": "integer", "minimum": 1, "maximum": 10000, "default": 200,
+                             "description": "Reports taken from RabbitMQ ahead of their database writes."},
+                "writer_timeout": {"type": "integer", "minimum": 5, "default": 90,
+                                   "description": "Seconds after its last heartbeat that a writer host "
+                                                  "still counts as live when write tasks are placed."},
+            },
+        },
+        "logging": LOGGING,
+    },
+}

@@ -1,0 +1,1 @@
+"""The monitor: turns workers' reports and Celery worker events into database state."""

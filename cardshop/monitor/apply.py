@@ -1,0 +1,124 @@
+"""Apply one report to its task, once, in order, from its owner only.
+
+Rules:
+- the sender (RabbitMQ's validated user_id) must be allowed to hold the task:
+  any creator for a create task, the assigned writer host for a write task;
+- a `received` report from a new run claims the task (first delivery, or a
+  redelivery after a worker died); reports of older runs are then ignored;
+- within a run, a report whose number is not above the last applied one is
+  a duplicate and is ignored;
+- statuses only move forward through the task's state machine: a new run
+  that repeats earlier steps does not move the task back.
+"""
+
+import logging
+
+import pymongo
+import pymongo.errors
+
+from cardshop.auth import roles
+from cardshop.states import IllegalTransition, task_machine
+from cardshop.store import now
+from cardshop.store.transitions import transition
+
+log = logging.getLogger(__name__)
+
+APPLIED, DUPLICATE, STALE, REFUSED, UNKNOWN = "applied", "duplicate", "stale", "refused", "unknown"
+
+
+class ReportApplier:
+    def __init__(self, db, cascades=None):
+        self.db = db
+        self.cascades = cascades
+        self._roles = {}
+
+    def _role(self, username):
+        if username not in self._roles:
+            user = self.db.users.find_one({"username": username}, {"role": 1})
+            self._roles[username] = user["role"] if user else None
+        return self._roles[username]
+
+    def _may_hold(self, task, sender):
+        role = self._role(sender)
+        if task["kind"] == "create":
+            return role == roles.CREATOR
+        return role == roles.WRITER and task.get("writer") == sender
+
+    def apply(self, report, sender):
+        """Apply the report; returns one of APPLIED, DUPLICATE, STALE, REFUSED, UNKNOWN."""
+        task = self.db.tasks.find_one({"_id": report["task"]},
+                                      {"kind": 1, "status": 1, "run": 1, "last_seq": 1, "writer": 1, "order": 1})
+        if task is None:
+            return UNKNOWN
+        if not sender or not self._may_hold(task, sender):
+            log.warning("refused a report on task %s from %r: not its worker", task["_id"], sender)
+            return REFUSED
+        machine = task_machine(task["kind"])
+        if task.get("run") != report["run"]:
+            if not self._claim(task, report, sender, machine):
+                return STALE
+            task = self.db.tasks.find_one({"_id": task["_id"]})
+        if report["seq"] <= task.get("last_seq", 0):
+            return DUPLICATE
+        handler = {"status": self._status, "progress": self._progress, "log": self._log}[report["type"]]
+        return handler(task, report, sender, machine)
+
+    def _claim(self, task, report, sender, machine):
+        """A new run takes the task over, if it says `received` and the task is still live."""
+        if report["type"] != "status" or report.get("status") != "received" or task["status"] in machine.final:
+            return False
+        claimed = self.db.tasks.update_one(
+            {"_id": task["_id"], "run": task.get("run")},
+            {"$set": {"run": report["run"], "last_seq": 0, "worker": sender, "claimed_at": now()},
+             "$inc": {"runs": 1}})
+        if claimed.modified_count and task.get("run"):
+            log.info("task %s taken over by %s (new run %s)", task["_id"], sender, report["run"])
+            self._insert_log(task["_id"], report["run"], 0, "warning",
+                             f"redelivered: {sender} restarts the task (previous run {task['run']})")
+        return claimed.modified_count == 1
+
+    def _bump(self, task, report, changes=None):
+        return self.db.tasks.update_one(
+            {"_id": task["_id"], "run": report["run"], "last_seq": {"$lt": report["seq"]}},
+            {"$set": {"last_seq": report["seq"], "last_report_at": now(), **(changes or {})}}).modified_count
+
+    def _status(self, task, report, sender, machine):
+        status = report.get("status")
+        if status not in machine.statuses:
+            log.warning("task %s: %s reported unknown status %r", task["_id"], sender, status)
+            self._bump(task, report)
+            return REFUSED
+        extra = {"last_seq": report["seq"], "last_report_at": now()}
+        if report.get("result") is not None:
+            extra["result"] = report["result"]
+        if status in ("failed", "canceled", "timed_out") and report.get("note"):
+            extra["reason"] = report["note"]
+        try:
+            updated = transition(self.db.tasks, task["_id"], machine, status, sender, note=report.get("note"),
+                                 extra=extra, guard={"run": report["run"], "last_seq": {"$lt": report["seq"]}})
+        except IllegalTransition:
+            # Not forward from here (a repeated step of a new run, or already ended): keep the order.
+            return DUPLICATE if self._bump(task, report) else STALE
+        if updated is None:
+            return DUPLICATE
+        if self.cascades is not None:
+            self.cascades.after_task_status(updated, report)
+        return APPLIED
+
+    def _progress(self, task, report, sender, machine):
+        progress = {**report.get("progress", {}), "at": now()}
+        return APPLIED if self._bump(task, report, {"progress": progress}) else DUPLICATE
+
+    def _log(self, task, report, sender, machine):
+        self._bump(task, report)
+        inserted = self._insert_log(task["_id"], report["run"], report["seq"], report.get("level", "info"),
+                                    report.get("message", ""))
+        return APPLIED if inserted else DUPLICATE
+
+    def _insert_log(self, task_id, run, seq, level, message):
+        try:
+            self.db.task_logs.insert_one({"_id": f"{task_id}:{run}:{seq}", "task": task_id, "run": run,
+                                          "seq": seq, "level": level, "message": message, "at": now()})
+            return True
+        except pymongo.errors.DuplicateKeyError:
+            return False

@@ -1,0 +1,106 @@
+"""What a task's new status means for its order, and the tasks that follow.
+
+    create task received            -> order creating
+    create task done                -> order pending_writer + write tasks (physical)
+                                       or order ready (download)
+    create task failed              -> order creation_failed, with the reason
+    write task past pending         -> order writing
+    all write tasks written         -> order pending_shipment
+    write task failed               -> order write_failed, with the reason
+"""
+
+import datetime
+import logging
+
+from cardshop.states import ORDER, IllegalTransition
+from cardshop.store import now
+from cardshop.store.documents import new_task
+from cardshop.store.transitions import transition
+
+log = logging.getLogger(__name__)
+
+ACTOR = "monitor"
+
+
+class Cascades:
+    def __init__(self, db, publisher=None, writer_timeout=90):
+        self.db = db
+        self.publisher = publisher
+        self.writer_timeout = writer_timeout
+
+    def _order_event(self, order_id, event, note=None, extra=None):
+        try:
+            return transition(self.db.orders, order_id, ORDER, event, ACTOR, note=note, extra=extra)
+        except IllegalTransition as exc:
+            log.info("order %s: %s", order_id, exc)  # e.g. canceled meanwhile
+            return None
+
+    def after_task_status(self, task, report):
+        status, order_id = task["status"], task["order"]
+        if task["kind"] == "create":
+            if status == "done":
+                self._create_done(task)
+            elif status == "failed":
+                self._order_event(order_id, "create_failed", note=task.get("reason"))
+            elif status not in ("canceled", "timed_out"):
+                order = self.db.orders.find_one({"_id": order_id}, {"status": 1})
+                if order and order["status"] == "created":
+                    self._order_event(order_id, "create_started")
+        else:
+            if status == "written":
+                remaining = self.db.tasks.count_documents(
+                    {"order": order_id, "kind": "write", "status": {"$nin": ["written", "canceled"]}})
+                if remaining == 0:
+                    self._order_event(order_id, "writes_done")
+            elif status == "failed":
+                self._order_event(order_id, "write_failed", note=task.get("reason"))
+            elif status not in ("canceled", "timed_out"):
+                order = self.db.orders.find_one({"_id": order_id}, {"status": 1})
+                if order and order["status"] == "pending_writer":
+                    self._order_event(order_id, "write_started")
+
+    def _create_done(self, task):
+        order = self.db.orders.find_one({"_id": task["order"]})
+        if order is None:
+            return
+        image = task.get("result") or {}
+        if order["sd_card"]["type"] == "download":
+            self._order_event(order["_id"], "create_done_download", extra={"image": image})
+            return
+        updated = self._order_event(order["_id"], "create_done_physical", extra={"image": image})
+        if updated is not None:
+            self.make_write_tasks(updated)
+
+    # -- write tasks ------------------------------------------------------
+
+    def live_writers(self):
+        """Writer hosts seen recently, with their free slots, most free first."""
+        since = now() - datetime.timedelta(seconds=self.writer_timeout)
+        hosts = list(self.db.workers.find({"role": "writer", "online": True, "last_seen": {"$gte": since}}))
+        for host in hosts:
+            busy = self.db.tasks.count_documents(
+                {"kind": "write", "writer": host["username"],
+                 "status": {"$nin": ["written", "failed", "canceled", "timed_out"]}})
+            host["free"] = max(0, host.get("slots", 1) - busy)
+        return sorted(hosts, key=lambda host: -host["free"])
+
+    def choose_writer(self, image_name=None):
+        hosts = self.live_writers()
+        if not hosts:
+            return None
+        holding = [host for host in hosts if image_name and image_name in host.get("images", [])
+                   and host["free"] > 0]
+        return (holding or hosts)[0]["username"]
+
+    def make_write_tasks(self, order):
+        """One write task per card; published to a live writer host when there is one."""
+        existing = self.db.tasks.count_documents({"order": order["_id"], "kind": "write"})
+        moment = now()
+        for _ in range(existing, order["quantity"]):
+            writer = self.choose_writer(order["_id"])
+            task = new_task(order["_id"], "write", ACTOR, moment, writer=writer)
+            self.db.tasks.insert_one(task)
+            if writer is None:
+                log.warning("order %s: no live writer host; write task %s waits for one", order["_id"], task["_id"])
+            elif self.publisher is not None:
+                self.publisher.publish(task)

@@ -1,0 +1,49 @@
+"""Run the monitor daemon until SIGTERM."""
+
+import logging
+import signal
+import threading
+import time
+
+from cardshop.monitor.service import Monitor
+from cardshop.pipeline.celery_app import make_celery
+from cardshop.pipeline.publish import Publisher
+from cardshop.scheduler.service import open_database
+
+log = logging.getLogger(__name__)
+
+
+def serve(config, notifier):
+    stop = threading.Event()
+    app = make_celery(config["broker"], "cardshop-monitor")
+    db = open_database(config, notifier, stop)
+    if db is None:
+        return 0
+
+    def ready():
+        notifier.ready(status="applying reports")
+
+    monitor = Monitor(app, db, Publisher(app, db), prefetch=config["monitor"]["prefetch"], on_ready=ready)
+    last_loop = [time.monotonic()]
+    original = monitor.on_iteration
+
+    def on_iteration():
+        last_loop[0] = time.monotonic()
+        original()
+
+    monitor.on_iteration = on_iteration
+
+    def on_signal(signum, _frame):
+        log.info("received %s; stopping", signal.Signals(signum).name)
+        notifier.stopping()
+        monitor.should_stop = True
+        stop.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    interval = notifier.watchdog_interval() or 10
+    notifier.start_watchdog(lambda: time.monotonic() - last_loop[0] < max(4 * interval, 10), stop)
+    notifier.status("connecting to the broker")
+    monitor.run()
+    log.info("stopped after applying %d reports", monitor.applied)
+    return 0

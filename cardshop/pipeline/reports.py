@@ -1,0 +1,87 @@
+"""Workers' reports: step changes, progress ticks and log lines, as durable messages.
+
+Each run of a task (a delivery of its message to a worker) has a random run
+id and numbers its reports 1, 2, 3...; the monitor applies each report once,
+in order, and ignores the stale run's when a task was taken over. RabbitMQ
+stamps every report with the sender's username (the validated `user_id`
+property), which the monitor checks against the task's owner.
+"""
+
+import datetime
+import itertools
+import logging
+import threading
+import uuid
+
+from cardshop.pipeline import topology
+
+log = logging.getLogger(__name__)
+
+# Blocks while the broker is away rather than losing a report.
+_RETRY_FOREVER = {"max_retries": None, "interval_start": 0.5, "interval_step": 1, "interval_max": 5}
+
+REPORT_SCHEMA = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["task", "run", "seq", "type", "at"],
+    "properties": {
+        "task": {"type": "string", "pattern": "^[0-9a-f]{24}$"},
+        "run": {"type": "string", "pattern": "^[0-9a-f]{32}$"},
+        "seq": {"type": "integer", "minimum": 1},
+        "type": {"enum": ["status", "progress", "log"]},
+        "at": {"type": "string", "maxLength": 40},
+        "status": {"type": "string", "maxLength": 40},
+        "note": {"type": "string", "maxLength": 4000},
+        "result": {"type": "object"},
+        "progress": {"type": "object", "additionalProperties": False, "properties": {
+            "percent": {"type": "number", "minimum": 0, "maximum": 100},
+            "bytes": {"type": "integer", "minimum": 0}, "total": {"type": "integer", "minimum": 0},
+            "rate": {"type": "number", "minimum": 0}, "eta": {"type": ["number", "null"], "minimum": 0},
+            "step": {"type": "string", "maxLength": 40}}},
+        "level": {"enum": ["debug", "info", "warning", "error"]},
+        "message": {"type": "string", "maxLength": 8000},
+    },
+}
+
+
+def _now():
+    return datetime.datetime.now(datetime.timezone.utc).isoformat()
+
+
+class Reporter:
+    """Reports for one run of one task, sent through `app`'s producer pool."""
+
+    def __init__(self, app, username, task_id, run=None):
+        self.app = app
+        self.username = username
+        self.task_id = task_id
+        self.run = run or uuid.uuid4().hex
+        self._seq = itertools.count(1)
+        self._lock = threading.Lock()
+
+    def _send(self, kind, **fields):
+        with self._lock:  # numbering and sending in one order
+            body = {"task": self.task_id, "run": self.run, "seq": next(self._seq), "type": kind,
+                    "at": _now(), **fields}
+            with self.app.producer_pool.acquire(block=True) as producer:
+                producer.publish(body, exchange=topology.REPORTS_EXCHANGE, routing_key=topology.REPORT_KEY,
+                                 declare=[], serializer="json", delivery_mode=2, user_id=self.username,
+                                 retry=True, retry_policy=_RETRY_FOREVER)
+        return body["seq"]
+
+    def status(self, status, note=None, result=None):
+        fields = {"status": status}
+        if note:
+            fields["note"] = note[:4000]
+        if result is not None:
+            fields["result"] = result
+        return self._send("status", **fields)
+
+    def progress(self, step, done, total, rate, eta=None):
+        percent = min(100.0, 100.0 * done / total) if total else 0.0
+        return self._send("progress", progress={"step": step, "percent": round(percent, 2), "bytes": int(done),
+                                                "total": int(total), "rate": round(float(rate), 1),
+                                                "eta": None if eta is None else round(float(eta), 1)})
+
+    def log(self, message, level="info"):
+        return self._send("log", level=level, message=message[:8000])

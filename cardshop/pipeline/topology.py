@@ -1,0 +1,49 @@
+"""Exchanges, queues and routing: what the system user declares, what workers only use.
+
+    exchange  create  (direct) --create-------> queue create         (creators)
+    exchange  write   (direct) --write.<user>-> queue write.<user>   (one writer host)
+    exchange  reports (direct) --report-------> queue reports        (the monitor)
+    exchange  celeryev (topic, Celery's)  --worker.#--> the monitor's event queue
+
+Workers declare nothing (least privilege): the monitor declares everything at
+start, and the publisher declares a writer host's queue before its first task.
+"""
+
+from kombu import Exchange, Queue
+
+CREATE_EXCHANGE = Exchange("create", type="direct", durable=True)
+WRITE_EXCHANGE = Exchange("write", type="direct", durable=True)
+REPORTS_EXCHANGE = Exchange("reports", type="direct", durable=True)
+REPORT_KEY = "report"
+
+CREATE_TASK = "cardshop.create"
+WRITE_TASK = "cardshop.write"
+
+
+def create_queue(no_declare=False):
+    return Queue("create", CREATE_EXCHANGE, routing_key="create", durable=True, no_declare=no_declare)
+
+
+def write_queue_name(writer_username):
+    return f"write.{writer_username}"
+
+
+def write_queue(writer_username, no_declare=False):
+    name = write_queue_name(writer_username)
+    return Queue(name, WRITE_EXCHANGE, routing_key=name, durable=True, no_declare=no_declare)
+
+
+def reports_queue(no_declare=False):
+    return Queue("reports", REPORTS_EXCHANGE, routing_key=REPORT_KEY, durable=True, no_declare=no_declare)
+
+
+def declare_all(connection):
+    """Declare the fixed exchanges and queues (the system user's job; idempotent)."""
+    channel = connection.default_channel
+    for queue in (create_queue(), reports_queue()):
+        queue(channel).declare()
+    WRITE_EXCHANGE(channel).declare()
+
+
+def declare_write_queue(connection, writer_username):
+    write_queue(writer_username)(connection.default_channel).declare()
