@@ -34,7 +34,11 @@ def _render_object(schema, indent):
         if sub.get("type") == "object" and "properties" in sub:
             prefix = "# " if sub.get("x-optional-section") else ""
             lines.append(f"{pad}{prefix}{name}:")
-            lines += _render_object(sub, indent + 2)[:-1]
+            inner = _render_object(sub, indent + 2)[:-1]
+            if prefix:  # an optional section: every key of it commented out
+                inner = [line if not line.strip() or line.lstrip().startswith("#")
+                         else " " * (indent + 2) + "# " + line.lstrip() for line in inner]
+            lines += inner
         else:
             example = sub.get("default", sub.get("examples", [None])[0])
             commented = "default" not in sub

@@ -9,6 +9,7 @@ import pytest
 from cardshop.config import ConfigError, load_config, read_secret
 from cardshop.config.sample import render_sample
 from cardshop.config.scheduler import SCHEMA
+from cardshop.config.write_samples import SAMPLES
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 
@@ -57,11 +58,13 @@ def test_secrets_readable_by_everyone_are_refused(tmp_path):
     assert read_secret(str(secret), "auth.jwt_key_file") == "s3cret"
 
 
-def test_the_shipped_sample_is_the_generated_one_and_loads():
-    path = os.path.join(REPO, "etc", "scheduler.yaml")
+@pytest.mark.parametrize("name", sorted(SAMPLES))
+def test_the_shipped_samples_are_the_generated_ones_and_load(name):
+    schema, title = SAMPLES[name]
+    path = os.path.join(REPO, "etc", name)
     with open(path) as handle:
-        assert handle.read() == render_sample(SCHEMA, "/etc/cardshop/scheduler.yaml: the scheduler API daemon")
-    load_config(SCHEMA, path)
+        assert handle.read() == render_sample(schema, title), "run `make sample-config`"
+    load_config(schema, path)
 
 
 def test_the_daemon_stops_with_exit_code_78_and_one_line_naming_the_key(tmp_path):
