@@ -57,11 +57,13 @@ class Reporter:
         self.task_id = task_id
         self.run = run or uuid.uuid4().hex
         self._seq = itertools.count(1)
+        self.last_seq = 0
         self._lock = threading.Lock()
 
     def _send(self, kind, **fields):
         with self._lock:  # numbering and sending in one order
-            body = {"task": self.task_id, "run": self.run, "seq": next(self._seq), "type": kind,
+            self.last_seq = next(self._seq)
+            body = {"task": self.task_id, "run": self.run, "seq": self.last_seq, "type": kind,
                     "at": _now(), **fields}
             with self.app.producer_pool.acquire(block=True) as producer:
                 producer.publish(body, exchange=topology.REPORTS_EXCHANGE, routing_key=topology.REPORT_KEY,

@@ -1,0 +1,78 @@
+"""Nothing is lost when the monitor, the database or the broker goes away mid-pipeline."""
+
+import time
+
+from cardshop.pipeline.reports import Reporter
+from tests.conftest import order_body
+from tests.integration.pipeline.test_monitor import create_task_of, order_of, pipeline_task, wait_until
+
+REPORTS = 200
+
+
+def send_a_whole_build(reporter, reports=REPORTS):
+    reporter.status("received")
+    reporter.status("downloading")
+    for tick in range(reports):
+        reporter.progress("downloading", tick + 1, reports, 1e6, reports - tick)
+        if tick % 50 == 0:
+            reporter.log(f"tick {tick}")
+    reporter.status("building")
+    reporter.status("uploading")
+    reporter.status("done", result={"image": "x.img.zst"})
+
+
+def download_order(pipeline):
+    return pipeline.admin.post("/orders", order_body(sd_card={"size": 4, "type": "download"}, quantity=1)).body
+
+
+def assert_complete(pipeline, pipeline_db, order, reporter):
+    final = wait_until(lambda: order_of(pipeline, order["_id"])["status"] == "ready"
+                       and order_of(pipeline, order["_id"]), timeout=60)
+    task = create_task_of(final)
+    assert task["last_seq"] == reporter.last_seq, "every report was applied"
+    assert task["progress"]["bytes"] == REPORTS
+    assert pipeline_db.task_logs.count_documents({"task": task["_id"]}) == REPORTS // 50
+
+
+def test_reports_wait_in_rabbitmq_while_the_monitor_is_down_for_30_s(pipeline, pipeline_db):
+    creator, _, app = pipeline.worker("creator")
+    order = download_order(pipeline)
+    reporter = Reporter(app, creator, create_task_of(order)["_id"])
+    pipeline.monitor.process.kill9()
+    try:
+        send_a_whole_build(reporter)
+        time.sleep(30)
+        assert order_of(pipeline, order["_id"])["status"] == "created"
+    finally:
+        pipeline.monitor.start()
+    assert_complete(pipeline, pipeline_db, order, reporter)
+
+
+def test_a_database_restart_mid_stream_loses_nothing(pipeline, pipeline_db):
+    creator, _, app = pipeline.worker("creator")
+    order = download_order(pipeline)
+    reporter = Reporter(app, creator, create_task_of(order)["_id"])
+    reporter.status("received")
+    wait_until(lambda: pipeline_task(pipeline, order["_id"])["status"] == "received")
+    pipeline.ferretdb.process.kill9()
+    try:
+        send_a_whole_build(reporter)
+        time.sleep(3)
+    finally:
+        pipeline.ferretdb.start()
+    assert_complete(pipeline, pipeline_db, order, reporter)
+
+
+def test_a_broker_restart_mid_pipeline_loses_nothing(pipeline, pipeline_db):
+    creator, _, app = pipeline.worker("creator")
+    order = download_order(pipeline)
+    reporter = Reporter(app, creator, create_task_of(order)["_id"])
+    pipeline.monitor.stop()
+    try:
+        reporter.status("received")
+        reporter.status("downloading")
+        pipeline.rabbitmq.restart()  # persistent reports in a durable queue survive it
+    finally:
+        pipeline.monitor.start()
+    send_a_whole_build(reporter)
+    assert_complete(pipeline, pipeline_db, order, reporter)

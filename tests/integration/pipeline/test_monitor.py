@@ -1,0 +1,193 @@
+"""Reports from real worker credentials through RabbitMQ, applied by the real monitor."""
+
+import json
+import time
+
+import pytest
+from kombu import Exchange
+
+from cardshop.pipeline import topology
+from cardshop.pipeline.reports import Reporter
+from tests.conftest import order_body
+
+EVENTS = Exchange("celeryev", type="topic", durable=True)
+
+
+def wait_until(predicate, timeout=20, interval=0.1):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"not true within {timeout} s: {predicate.__doc__ or predicate}")
+
+
+def take_message(app, queue, timeout=10):
+    """Take one task message from a queue the worker may read (headers, kwargs)."""
+    deadline = time.monotonic() + timeout
+    with app.connection_for_read() as connection:
+        channel = connection.default_channel
+        while time.monotonic() < deadline:
+            message = channel.basic_get(queue, no_ack=False)
+            if message is not None:
+                channel.basic_ack(message.delivery_tag)
+                return message.headers, json.loads(message.body)[1]
+            time.sleep(0.05)
+    raise AssertionError(f"no message in {queue}")
+
+
+def send_raw(app, username, body):
+    with app.producer_pool.acquire(block=True) as producer:
+        producer.publish(body, exchange=topology.REPORTS_EXCHANGE, routing_key=topology.REPORT_KEY,
+                         declare=[], serializer="json", delivery_mode=2, user_id=username)
+
+
+def announce_writer(app, username, slots=2):
+    with app.producer_pool.acquire(block=True) as producer:
+        producer.publish({"type": "worker-online", "hostname": f"{username}@host", "timestamp": time.time(),
+                          "slots": slots, "active": 0}, exchange=EVENTS, routing_key="worker.online",
+                         declare=[], serializer="json")
+
+
+def order_of(pipeline, order_id):
+    return pipeline.admin.get(f"/orders/{order_id}").body
+
+
+def create_task_of(order):
+    return next(task for task in order["tasks"] if task["kind"] == "create")
+
+
+def test_a_download_order_is_published_at_once_and_reports_drive_it_to_ready(pipeline):
+    creator, _, app = pipeline.worker("creator")
+    order = pipeline.admin.post("/orders", order_body(sd_card={"size": 4, "type": "download"}, quantity=1)).body
+    task = create_task_of(order)
+    assert task["published_at"], "the scheduler publishes the task when the order is placed"
+    headers, kwargs = take_message(app, "create")
+    assert headers["id"] == task["_id"] and headers["task"] == topology.CREATE_TASK
+    assert kwargs["recipe"] == order["recipe"] and kwargs["order"] == order["_id"]
+
+    reporter = Reporter(app, creator, task["_id"])
+    reporter.status("received")
+    reporter.progress("downloading", 50, 100, 1e6, 1)
+    reporter.log("fetched wiki.zim")
+    for status in ("downloading", "building", "uploading"):
+        reporter.status(status)
+    reporter.status("done", result={"image": f"{order['_id']}.img.zst", "size": 123})
+    done = wait_until(lambda: order_of(pipeline, order["_id"])["status"] == "ready" and order_of(pipeline, order["_id"]))
+    assert [entry["status"] for entry in done["statuses"]] == ["created", "creating", "ready"]
+    assert done["image"]["size"] == 123
+    task = create_task_of(done)
+    assert [entry["status"] for entry in task["statuses"]] == [
+        "pending", "received", "downloading", "building", "uploading", "done"]
+    assert task["worker"] == creator and task["progress"]["percent"] == 50
+
+
+def test_a_physical_order_gets_write_tasks_on_a_live_writer_and_ends_pending_shipment(pipeline):
+    creator, _, create_app = pipeline.worker("creator")
+    writer, _, write_app = pipeline.worker("writer")
+    announce_writer(write_app, writer)
+    wait_until(lambda: pipeline.admin.get(f"/workers/{writer}@host").status == 200)
+    order = pipeline.admin.post("/orders", order_body(quantity=2)).body
+    take_message(create_app, "create")
+    reporter = Reporter(create_app, creator, create_task_of(order)["_id"])
+    reporter.status("received")
+    reporter.status("done", result={"image": "x.img.zst"})
+
+    writes = wait_until(lambda: [t for t in order_of(pipeline, order["_id"])["tasks"] if t["kind"] == "write"
+                                 and t.get("published_at")])
+    assert len(writes) == 2 and {t["writer"] for t in writes} == {writer}
+    messages = [take_message(write_app, f"write.{writer}") for _ in writes]
+    assert {headers["id"] for headers, _ in messages} == {t["_id"] for t in writes}
+    for task in writes:
+        run = Reporter(write_app, writer, task["_id"])
+        for status in ("received", "downloading", "waiting_for_card", "writing", "verifying", "written"):
+            run.status(status)
+    final = wait_until(lambda: order_of(pipeline, order["_id"])["status"] == "pending_shipment"
+                       and order_of(pipeline, order["_id"]))
+    assert [e["status"] for e in final["statuses"]] == [
+        "created", "creating", "pending_writer", "writing", "pending_shipment"]
+
+
+def test_duplicates_and_out_of_order_reports_change_nothing(pipeline):
+    creator, _, app = pipeline.worker("creator")
+    order = pipeline.admin.post("/orders", order_body()).body
+    task_id = create_task_of(order)["_id"]
+    run = "a" * 32
+    report = {"task": task_id, "run": run, "type": "status", "at": "2026-01-01T00:00:00Z"}
+    for seq, status in ((1, "received"), (1, "received"), (3, "building"), (2, "downloading"), (3, "building")):
+        send_raw(app, creator, {**report, "seq": seq, "status": status})
+    send_raw(app, creator, {**report, "seq": 4, "type": "progress",
+                            "progress": {"percent": 40, "bytes": 4, "total": 10, "rate": 1, "eta": 6}})
+    send_raw(app, creator, {**report, "seq": 3, "type": "progress",  # older: ignored
+                            "progress": {"percent": 30, "bytes": 3, "total": 10, "rate": 1, "eta": 7}})
+    send_raw(app, creator, {**report, "seq": 5, "status": "downloading"})  # backwards: ignored
+    send_raw(app, creator, {**report, "seq": 6, "type": "log", "level": "info", "message": "marker"})
+    wait_until(lambda: pipeline_task(pipeline, order["_id"])["last_seq"] == 6 or None)
+    task = pipeline_task(pipeline, order["_id"])
+    assert [e["status"] for e in task["statuses"]] == ["pending", "received", "building"]
+    assert task["status"] == "building" and task["progress"]["percent"] == 40
+
+
+def pipeline_task(pipeline, order_id):
+    return pipeline.admin.get(f"/tasks?order={order_id}&kind=create").body["items"][0]
+
+
+def test_a_redelivered_task_is_taken_over_by_the_new_run_and_never_moves_back(pipeline):
+    creator, _, app = pipeline.worker("creator")
+    order = pipeline.admin.post("/orders", order_body(sd_card={"size": 4, "type": "download"}, quantity=1)).body
+    task_id = create_task_of(order)["_id"]
+    first = Reporter(app, creator, task_id)
+    first.status("received")
+    first.status("building")
+    # The worker dies; the message goes to another run, which starts over.
+    second = Reporter(app, creator, task_id)
+    second.status("received")
+    second.status("downloading")
+    first.status("done")  # the dead run's late report: stale
+    wait_until(lambda: pipeline_task(pipeline, order["_id"]).get("run") == second.run)
+    time.sleep(1)
+    task = pipeline_task(pipeline, order["_id"])
+    assert task["status"] == "building" and task["runs"] == 2
+    second.status("uploading")
+    second.status("done")
+    wait_until(lambda: order_of(pipeline, order["_id"])["status"] == "ready")
+
+
+def test_reports_from_workers_that_do_not_hold_the_task_are_refused(pipeline):
+    creator, _, create_app = pipeline.worker("creator")
+    writer, _, write_app = pipeline.worker("writer")
+    other_writer, _, other_app = pipeline.worker("writer")
+    announce_writer(write_app, writer, slots=4)
+    wait_until(lambda: pipeline.admin.get(f"/workers/{writer}@host").status == 200)
+    order = pipeline.admin.post("/orders", order_body(sd_card={"size": 4, "type": "physical"}, quantity=1)).body
+    create_id = create_task_of(order)["_id"]
+    # A writer may not report on a create task at all.
+    Reporter(write_app, writer, create_id).status("received")
+    # A creator claims it; a writer's "done" on it is refused.
+    holder = Reporter(create_app, creator, create_id)
+    holder.status("received")
+    Reporter(write_app, writer, create_id, run=holder.run).status("done")
+    time.sleep(1.5)
+    assert pipeline_task(pipeline, order["_id"])["status"] == "received"
+    holder.status("done")
+    write_task = wait_until(lambda: [t for t in order_of(pipeline, order["_id"])["tasks"]
+                                     if t["kind"] == "write" and t.get("writer")])
+    # Another writer host cannot claim or finish this host's write task.
+    Reporter(other_app, other_writer, write_task[0]["_id"]).status("received")
+    time.sleep(1.5)
+    assert pipeline.admin.get(f"/tasks/{write_task[0]['_id']}").body["status"] == "pending"
+
+
+def test_a_report_claiming_another_users_name_never_reaches_the_monitor(pipeline):
+    creator, _, app = pipeline.worker("creator")
+    order = pipeline.admin.post("/orders", order_body()).body
+    body = {"task": create_task_of(order)["_id"], "run": "b" * 32, "seq": 1, "type": "status",
+            "status": "received", "at": "2026-01-01T00:00:00Z"}
+    with pytest.raises(Exception, match="PRECONDITION_FAILED|user_id"):
+        with app.producer_pool.acquire(block=True) as producer:
+            producer.publish(body, exchange=topology.REPORTS_EXCHANGE, routing_key=topology.REPORT_KEY,
+                             declare=[], serializer="json", user_id="cardshop-system")
+            producer.channel.connection.drain_events(timeout=3)
+    time.sleep(1)
+    assert pipeline_task(pipeline, order["_id"])["status"] == "pending"
