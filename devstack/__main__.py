@@ -5,13 +5,13 @@ import os
 import sys
 
 from devstack.processes import Process, StackError, free_port
-from devstack.servers import REPO, FerretDB, Monitor, RabbitMQ, Scheduler
+from devstack.servers import REPO, FerretDB, Monitor, RabbitMQ, Scheduler, Warehouse
 
 BASE = os.path.join(REPO, "var", "stack")
 STATE = os.path.join(BASE, "stack.json")
 # Stop order: the reverse of start order.
 COMPONENTS = [("ferretdb", "ferretdb"), ("scheduler", "scheduler"), ("rabbitmq", "epmd"),
-              ("rabbitmq", "rabbitmq"), ("monitor", "monitor")]
+              ("rabbitmq", "rabbitmq"), ("monitor", "monitor"), ("warehouse", "warehouse")]
 
 
 def up():
@@ -38,6 +38,9 @@ def up():
                           os.path.join(scheduler.secrets, "system.password"))
         monitor.start()
         started.append(monitor)
+        warehouse = Warehouse(BASE, scheduler.url)
+        warehouse.start()
+        started.append(warehouse)
     except StackError as exc:
         print(f"make up failed: {exc}", file=sys.stderr)
         for server in reversed(started):
@@ -47,6 +50,7 @@ def up():
         "api_url": scheduler.url,
         "amqp_url": rabbitmq.url,
         "mongo_url": ferretdb.url,
+        "ftp_url": warehouse.url,
         "mongo_db": scheduler.db_name,
         "rabbitmq_node": rabbitmq.node,
         "admin": scheduler.admin,

@@ -241,3 +241,36 @@ def _wait_for_new_log(process, offset, needle, timeout, name):
                     return
         time.sleep(0.1)
     raise StackError(f"{name} did not log {needle!r} within {timeout} s; see {process.log_path}")
+
+
+class Warehouse:
+    """cardshop-warehouse on loopback, asking `api_url` who logs in."""
+
+    def __init__(self, base, api_url, port=None, tls=None, reserve_bytes=0):
+        self.dir = os.path.join(base, "warehouse")
+        self.root = os.path.join(self.dir, "root")
+        self.port = port or free_port()
+        self.process = Process("warehouse", self.dir)
+        self.config_path = os.path.join(self.dir, "warehouse.yaml")
+        self.config = {
+            "ftp": {"listen": "127.0.0.1", "port": self.port},
+            "storage": {"root": self.root, "reserve_bytes": reserve_bytes},
+            "scheduler": {"api_url": api_url, "cache_seconds": 2},
+        }
+        if tls:
+            self.config["tls"] = tls
+
+    @property
+    def url(self):
+        return f"{'ftps' if 'tls' in self.config else 'ftp'}://127.0.0.1:{self.port}/"
+
+    def start(self):
+        os.makedirs(self.root, exist_ok=True)
+        with open(self.config_path, "w") as handle:
+            yaml.safe_dump(self.config, handle, sort_keys=False)
+        self.process.start([sys.executable, os.path.join(REPO, "daemons", "cardshop-warehouse"),
+                            "--config", self.config_path], cwd=REPO)
+        wait_for_port(self.port, 30, self.process.popen, "cardshop-warehouse", self.process.log_path)
+
+    def stop(self):
+        return self.process.stop()

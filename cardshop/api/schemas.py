@@ -44,7 +44,9 @@ REVOKE = obj({"refresh_token": {"type": "string", "maxLength": 256}})
 TOKEN_PAIR = obj({"access_token": {"type": "string"}, "refresh_token": {"type": "string"},
                   "token_type": {"const": "Bearer"}, "expires_in": {"type": "integer"}},
                  ["access_token", "refresh_token", "token_type", "expires_in"])
-IDENTITY = obj({"username": {"type": "string"}, "role": {"type": "string"}}, ["username", "role"])
+IDENTITY = obj({"username": {"type": "string"}, "role": {"type": "string"},
+                 "tasks": {"type": "array", "items": {"type": "string"},
+                           "description": "workers: the live tasks they hold"}}, ["username", "role"])
 
 # -- users ------------------------------------------------------------------
 

@@ -7,9 +7,11 @@ from cardshop.api.routing import Api, ApiError
 from cardshop.auth import roles
 from cardshop.auth.throttle import Throttled
 from cardshop.auth.tokens import TokenError
+from cardshop.states import CREATE_TASK, WRITE_TASK
 
 log = logging.getLogger(__name__)
 api = Api()
+FINAL_TASK_STATUSES = CREATE_TASK.final | WRITE_TASK.final
 
 
 def active_user(db, username):
@@ -72,4 +74,9 @@ def revoke(call):
 @api.route("POST", "/auth/validate", summary="Who the bearer access token belongs to",
            roles=roles.ALL, response=schemas.IDENTITY, errors=[401])
 def validate(call):
-    return {"username": call.user["username"], "role": call.user["role"]}
+    identity = {"username": call.user["username"], "role": call.user["role"]}
+    if call.user["role"] in roles.WORKERS:
+        # The warehouse lets a creator write only into the folders of the tasks it holds.
+        identity["tasks"] = [task["_id"] for task in call.services.db.tasks.find(
+            {"worker": call.user["username"], "status": {"$nin": list(FINAL_TASK_STATUSES)}}, {"_id": 1})]
+    return identity

@@ -90,7 +90,7 @@ def test_logout_ends_the_session_at_once(api, make_user):
 def test_validate_names_the_owner_of_a_valid_token(api, make_user):
     user = make_user("creator")
     reply = api.post("/auth/validate", token=user.access)
-    assert reply.status == 200 and reply.body == {"username": user.username, "role": "creator"}
+    assert reply.status == 200 and reply.body == {"username": user.username, "role": "creator", "tasks": []}
     assert api.post("/auth/validate", token="not-a-token").status == 401
     assert api.post("/auth/validate").status == 401
 

@@ -1,0 +1,84 @@
+"""Schema of /etc/cardshop/warehouse.yaml (the FTP(S) warehouse daemon)."""
+
+from cardshop.config.common import LOGGING
+from cardshop.config.load import ConfigError
+
+DEFAULT_PATH = "/etc/cardshop/warehouse.yaml"
+LOOPBACK = ("127.0.0.1", "::1", "localhost")
+
+SCHEMA = {
+    "type": "object",
+    "additionalProperties": False,
+    "properties": {
+        "ftp": {
+            "type": "object",
+            "description": "The FTP(S) listener.",
+            "additionalProperties": False,
+            "properties": {
+                "listen": {"type": "string", "default": "127.0.0.1",
+                           "description": "Address to listen on; anything but loopback needs tls."},
+                "port": {"type": "integer", "minimum": 1, "maximum": 65535, "default": 2121,
+                         "description": "Control port."},
+                "passive_ports": {"type": "array", "items": {"type": "integer", "minimum": 1024, "maximum": 65535},
+                                  "minItems": 2, "maxItems": 2, "examples": [[30000, 30099]],
+                                  "description": "First and last port for passive data connections (open them in the firewall)."},
+                "masquerade_address": {"type": "string", "examples": ["203.0.113.7"],
+                                       "description": "Address announced for passive connections, behind NAT."},
+                "idle_timeout": {"type": "integer", "minimum": 10, "default": 300,
+                                 "description": "Seconds an idle control connection is kept."},
+                "max_connections": {"type": "integer", "minimum": 1, "default": 256,
+                                    "description": "Connections at once."},
+                "max_connections_per_ip": {"type": "integer", "minimum": 1, "default": 32,
+                                           "description": "Connections at once from one address."},
+            },
+        },
+        "storage": {
+            "type": "object",
+            "description": "Where images are kept.",
+            "additionalProperties": False,
+            "properties": {
+                "root": {"type": "string", "default": "/var/lib/cardshop/warehouse",
+                         "description": "The warehouse root; nothing outside it is reachable."},
+                "reserve_bytes": {"type": "integer", "minimum": 0, "default": 1073741824,
+                                  "description": "Free space always kept; uploads that would eat into it are refused."},
+            },
+        },
+        "scheduler": {
+            "type": "object",
+            "description": "The scheduler API, which says whose token is whose.",
+            "additionalProperties": False,
+            "properties": {
+                "api_url": {"type": "string", "pattern": "^https?://", "default": "http://127.0.0.1:8080",
+                            "description": "The scheduler API's URL."},
+                "timeout": {"type": "integer", "minimum": 1, "maximum": 60, "default": 5,
+                            "description": "Seconds to wait for it to validate a login."},
+                "cache_seconds": {"type": "integer", "minimum": 0, "maximum": 300, "default": 30,
+                                  "description": "How long a validated token is trusted without asking again."},
+            },
+        },
+        "tls": {
+            "type": "object",
+            "x-optional-section": True,
+            "description": "FTPS (explicit TLS, required on control and data connections).",
+            "additionalProperties": False,
+            "required": ["cert_file", "key_file"],
+            "properties": {
+                "cert_file": {"type": "string", "examples": ["/etc/cardshop/secrets/warehouse.crt"],
+                              "description": "Certificate chain (PEM)."},
+                "key_file": {"type": "string", "examples": ["/etc/cardshop/secrets/warehouse.key"],
+                             "description": "Private key (PEM)."},
+            },
+        },
+        "logging": LOGGING,
+    },
+}
+
+
+def check(config):
+    """Rules the schema cannot say."""
+    if "tls" not in config and config["ftp"]["listen"] not in LOOPBACK:
+        raise ConfigError("key 'tls': required when ftp.listen is not a loopback address (plain FTP only on loopback)")
+    ports = config["ftp"].get("passive_ports")
+    if ports and ports[0] > ports[1]:
+        raise ConfigError("key 'ftp.passive_ports': the first port must not be above the last")
+    return config
