@@ -274,3 +274,52 @@ class Warehouse:
 
     def stop(self):
         return self.process.stop()
+
+
+class ContentServer:
+    """Sample content over HTTP, with HEAD and Range (devstack/content.py)."""
+
+    def __init__(self, base, port=None):
+        self.dir = os.path.join(base, "content")
+        self.root = os.path.join(self.dir, "files")
+        self.port = port or free_port()
+        self.process = Process("content", self.dir)
+
+    @property
+    def url(self):
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self):
+        os.makedirs(self.root, exist_ok=True)
+        self.process.start([sys.executable, "-m", "devstack.content", self.root, str(self.port)], cwd=REPO)
+        wait_for_port(self.port, 15, self.process.popen, "content server", self.process.log_path)
+
+    def stop(self):
+        return self.process.stop()
+
+
+class Creator:
+    """cardshop-creator logged in as a creator user."""
+
+    def __init__(self, base, api_url, broker_url, username, password_file, name="creator", concurrency=1):
+        self.dir = os.path.join(base, name)
+        self.process = Process(name, self.dir)
+        self.config_path = os.path.join(self.dir, "creator.yaml")
+        self.config = {
+            "broker": {"url": broker_url, "username": username, "password_file": password_file, "heartbeat": 10},
+            "scheduler": {"api_url": api_url},
+            "creator": {"concurrency": concurrency, "cache_dir": os.path.join(self.dir, "cache"),
+                        "build_dir": os.path.join(self.dir, "build"), "disk_margin_bytes": 64 * 1024 * 1024},
+        }
+
+    def start(self):
+        os.makedirs(self.dir, exist_ok=True)
+        with open(self.config_path, "w") as handle:
+            yaml.safe_dump(self.config, handle, sort_keys=False)
+        offset = os.path.getsize(self.process.log_path) if os.path.exists(self.process.log_path) else 0
+        self.process.start([sys.executable, os.path.join(REPO, "daemons", "cardshop-creator"),
+                            "--config", self.config_path], cwd=REPO)
+        _wait_for_new_log(self.process, offset, "ready: consuming create", 60, "cardshop-creator")
+
+    def stop(self):
+        return self.process.stop()

@@ -12,12 +12,17 @@
   dispatcher declares `celeryev` itself, so workers may configure that one
   exchange: the worst a worker can do with it is hide heartbeats until the
   monitor declares it again.
+- Workers hear cancels on a queue of their own: they may declare and use
+  exclusive, server-named queues (`amq.gen-*`, private to the connection
+  that declared them) and bind them to the `cancel` exchange (read).
 - admin and system may do anything in the virtual host.
 """
 
 from cardshop.auth import roles
 
 EVENTS_EXCHANGE = "celeryev"
+CANCEL_EXCHANGE = "cancel"
+PRIVATE_QUEUE_PREFIX = "amq.gen-"
 REPORT_EXCHANGES = ("reports", EVENTS_EXCHANGE)
 ADMIN_TAGS = "administrator management"
 
@@ -46,8 +51,12 @@ def resource_allowed(role, username, resource, name, permission):
     if role not in roles.WORKERS:
         return False
     if resource == "queue":
+        if name.startswith(PRIVATE_QUEUE_PREFIX):
+            return True
         return permission == "read" and _own_queue(role, username, name)
     if resource == "exchange":
+        if name == CANCEL_EXCHANGE:
+            return permission == "read"
         if name == EVENTS_EXCHANGE:
             return permission in ("write", "configure")
         return permission == "write" and name in REPORT_EXCHANGES

@@ -65,6 +65,8 @@ class ReportApplier:
 
     def _claim(self, task, report, sender, machine):
         """A new run takes the task over, if it says `received` and the task is still live."""
+        if task["status"] == "canceled" and self.cascades is not None:
+            self.cascades.still_running(task)  # a worker started a canceled task: tell it again
         if report["type"] != "status" or report.get("status") != "received" or task["status"] in machine.final:
             return False
         claimed = self.db.tasks.update_one(

@@ -11,6 +11,7 @@
 
 import datetime
 import logging
+import time
 
 from cardshop.states import ORDER, IllegalTransition
 from cardshop.store import now
@@ -27,6 +28,7 @@ class Cascades:
         self.db = db
         self.publisher = publisher
         self.writer_timeout = writer_timeout
+        self._recanceled = {}
 
     def _order_event(self, order_id, event, note=None, extra=None):
         try:
@@ -34,6 +36,16 @@ class Cascades:
         except IllegalTransition as exc:
             log.info("order %s: %s", order_id, exc)  # e.g. canceled meanwhile
             return None
+
+    def still_running(self, task):
+        """A canceled task still reports: broadcast its cancel again (at most every 10 s)."""
+        moment = time.monotonic()
+        if self.publisher is None or moment - self._recanceled.get(task["_id"], 0) < 10:
+            return
+        self._recanceled[task["_id"]] = moment
+        if len(self._recanceled) > 10000:
+            self._recanceled.clear()
+        self.publisher.cancel(task["_id"], "the task was canceled")
 
     def after_task_status(self, task, report):
         status, order_id = task["status"], task["order"]

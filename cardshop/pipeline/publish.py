@@ -9,6 +9,7 @@ import logging
 import kombu.exceptions
 
 from cardshop.pipeline import topology
+from cardshop.pipeline.cancel import publish_cancel
 from cardshop.store import now
 
 log = logging.getLogger(__name__)
@@ -61,3 +62,12 @@ class Publisher:
                                                         "$inc": {"publications": 1}})
         log.info("published %s task %s", task["kind"], task["_id"])
         return True
+
+    def cancel(self, task_id, reason="canceled"):
+        """Tell the workers to stop a task; False when the broker cannot be reached."""
+        try:
+            publish_cancel(self.app, task_id, reason)
+            return True
+        except (kombu.exceptions.OperationalError, OSError) as exc:
+            log.warning("could not broadcast the cancel of task %s: %s", task_id, exc)
+            return False

@@ -110,7 +110,9 @@ def cancel(call):
             try:
                 transition(db.tasks, task["_id"], machine, "canceled", call.actor, note=reason)
             except IllegalTransition:
-                pass  # it ended meanwhile
+                continue  # it ended meanwhile
+            if call.services.publisher is not None:
+                call.services.publisher.cancel(task["_id"], reason or f"order canceled by {call.actor}")
     log.info("%s canceled order %s", call.actor, order["_id"])
     return with_tasks(db, db.orders.find_one({"_id": order["_id"]}))
 

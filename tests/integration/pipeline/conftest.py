@@ -7,7 +7,7 @@ import pytest
 from cardshop.cli.client import ApiClient
 from cardshop.pipeline.celery_app import make_celery
 from devstack.processes import free_port
-from devstack.servers import Monitor, RabbitMQ, Scheduler
+from devstack.servers import ContentServer, Creator, Monitor, RabbitMQ, Scheduler, Warehouse
 from tests.conftest import TEST_AUTH, unique
 
 
@@ -20,7 +20,10 @@ class Pipeline:
                                    overrides={"auth": TEST_AUTH}, broker_url=self.rabbitmq.url)
         self.system_password_file = os.path.join(self.scheduler.secrets, "system.password")
         self.monitor = None
+        self.creator = None
         self.ferretdb = ferretdb
+        self.warehouse = Warehouse(base, self.scheduler.url)
+        self.content = ContentServer(base)
 
     def start(self):
         self.scheduler.start()
@@ -28,13 +31,23 @@ class Pipeline:
         self.monitor = Monitor(self.base, self.ferretdb.url, "pipeline", self.rabbitmq.url,
                                self.system_password_file)
         self.monitor.start()
+        self.warehouse.start()
+        self.content.start()
         self.admin = ApiClient(self.scheduler.url, ApiClient(self.scheduler.url).post(
             "/auth/authorize", self.scheduler.admin).body["access_token"])
-        self.admin.post("/warehouses", {"name": "main", "upload_url": "ftp://127.0.0.1:2121/",
-                                        "download_url": "ftp://127.0.0.1:2121/"})
+        self.admin.post("/warehouses", {"name": "main", "upload_url": self.warehouse.url,
+                                        "download_url": self.warehouse.url})
+
+    def start_creator(self, name="creator", concurrency=1):
+        """A creator daemon with a creator user of its own."""
+        username, _, _ = self.worker("creator")
+        creator = Creator(self.base, self.scheduler.url, self.rabbitmq.url, username,
+                          os.path.join(self.base, f"{username}.password"), name=name, concurrency=concurrency)
+        creator.start()
+        return creator
 
     def stop(self):
-        for server in (self.monitor, self.rabbitmq, self.scheduler):
+        for server in (self.creator, self.content, self.warehouse, self.monitor, self.rabbitmq, self.scheduler):
             if server is not None:
                 server.stop()
 

@@ -31,6 +31,10 @@ def test_only_broker_roles_log_in_and_only_admins_get_tags(role, tags):
     ("writer", "w1", "exchange", "celeryev", "configure", True),
     ("writer", "w1", "exchange", "celeryev", "read", False),
     ("manager", "m1", "queue", "create", "read", False),
+    ("creator", "c1", "queue", "amq.gen-Xy1", "configure", True),
+    ("writer", "w1", "exchange", "cancel", "read", True),
+    ("writer", "w1", "exchange", "cancel", "write", False),
+    ("manager", "m1", "queue", "amq.gen-Xy1", "configure", False),
     ("system", "s", "queue", "anything", "configure", True),
     ("admin", "a", "exchange", "anything", "configure", True),
 ])

@@ -1,0 +1,80 @@
+"""Stopping work on request: a token checked between steps, and subprocesses that die with it."""
+
+import os
+import signal
+import subprocess
+import threading
+
+
+class Canceled(Exception):
+    """The work was canceled; whatever it started is stopped and cleaned up."""
+
+
+class CancelToken:
+    def __init__(self):
+        self._event = threading.Event()
+        self.reason = None
+
+    def cancel(self, reason="canceled"):
+        self.reason = reason
+        self._event.set()
+
+    @property
+    def canceled(self):
+        return self._event.is_set()
+
+    def check(self):
+        if self._event.is_set():
+            raise Canceled(self.reason)
+
+    def wait(self, seconds):
+        return self._event.wait(seconds)
+
+
+class CommandError(Exception):
+    pass
+
+
+def _kill_group(process):
+    for signum in (signal.SIGTERM, signal.SIGKILL):
+        try:
+            os.killpg(process.pid, signum)
+        except ProcessLookupError:
+            return
+        try:
+            process.wait(timeout=3)
+            return
+        except subprocess.TimeoutExpired:
+            continue
+
+
+def run(argv, cancel=None, stdin=None, stdout=None, poll=0.2):
+    """Run a command in its own process group; kill the group if `cancel` fires.
+
+    Raises CommandError (with the command's stderr) on a non-zero exit.
+    """
+    process = subprocess.Popen(argv, stdin=stdin if stdin is not None else subprocess.DEVNULL,
+                               stdout=stdout if stdout is not None else subprocess.DEVNULL,
+                               stderr=subprocess.PIPE, start_new_session=True)
+    errors = []
+    reader = threading.Thread(target=lambda: errors.append(process.stderr.read()), daemon=True)
+    reader.start()
+    try:
+        while True:
+            try:
+                process.wait(timeout=poll)
+                break
+            except subprocess.TimeoutExpired:
+                if cancel is not None and cancel.canceled:
+                    _kill_group(process)
+                    raise Canceled(cancel.reason) from None
+    except BaseException:
+        if process.poll() is None:
+            _kill_group(process)
+        raise
+    finally:
+        reader.join(timeout=5)
+    if process.returncode != 0:
+        message = (errors[0] if errors else b"").decode(errors="replace").strip().splitlines()
+        raise CommandError(f"{os.path.basename(argv[0])} failed (exit {process.returncode}): "
+                           f"{message[-1] if message else 'no message'}")

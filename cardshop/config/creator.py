@@ -1,0 +1,53 @@
+"""Schema of /etc/cardshop/creator.yaml (the image creator, a Celery worker on `create`)."""
+
+from cardshop.config.common import BROKER, LOGGING
+
+DEFAULT_PATH = "/etc/cardshop/creator.yaml"
+
+SCHEMA = {
+    "type": "object",
+    "additionalProperties": False,
+    "properties": {
+        "broker": {**BROKER, "description": "RabbitMQ, as this creator's user (role creator)."},
+        "scheduler": {
+            "type": "object",
+            "description": "The scheduler, asked only for warehouse tokens (same user and password as the broker).",
+            "additionalProperties": False,
+            "properties": {
+                "api_url": {"type": "string", "pattern": "^https?://", "default": "http://127.0.0.1:8080",
+                            "description": "The scheduler API's URL."},
+            },
+        },
+        "creator": {
+            "type": "object",
+            "description": "How images are built.",
+            "additionalProperties": False,
+            "properties": {
+                "concurrency": {"type": "integer", "minimum": 1, "maximum": 64, "default": 1,
+                                "description": "Images built at once."},
+                "cache_dir": {"type": "string", "default": "/var/lib/cardshop/creator/cache",
+                              "description": "The shared download cache."},
+                "cache_max_bytes": {"type": "integer", "minimum": 0, "default": 107374182400,
+                                    "description": "Largest size of the cache; least recently used entries go first."},
+                "build_dir": {"type": "string", "default": "/var/lib/cardshop/creator/build",
+                              "description": "Where images are built (same file system as the cache: files are hard-linked)."},
+                "disk_margin_bytes": {"type": "integer", "minimum": 0, "default": 2147483648,
+                                      "description": "Free space kept on the cache and build disks."},
+                "zstd_threads": {"type": "integer", "minimum": 0, "default": 0,
+                                 "description": "zstd compression threads; 0 uses every core."},
+                "download_timeout": {"type": "integer", "minimum": 1, "default": 60,
+                                     "description": "Seconds without data before a download is retried."},
+            },
+        },
+        "warehouse": {
+            "type": "object",
+            "description": "Uploading to the warehouse.",
+            "additionalProperties": False,
+            "properties": {
+                "ca_file": {"type": "string", "examples": ["/etc/ssl/certs/ca-certificates.crt"],
+                            "description": "CA bundle to check an FTPS warehouse's certificate."},
+            },
+        },
+        "logging": LOGGING,
+    },
+}

@@ -1,0 +1,234 @@
+"""One create task, from its message to an image in the warehouse.
+
+    received -> preflight -> downloading -> building -> uploading -> done
+                      \\-> failed (with the reason)    \\-> canceled
+
+The build folder is removed however it ends. Errors end the task `failed`
+with a reason an operator can act on; the message is acknowledged either
+way, since a retry is the beat's decision.
+"""
+
+import logging
+import os
+import shutil
+import threading
+import time
+
+from cardshop.cancel import Canceled, CommandError
+from cardshop.creator.cache import DownloadError
+from cardshop.creator.preflight import PreflightError, preflight
+from cardshop.image import layout
+from cardshop.image.build import BuildError, build_image, decompress_base, stage_files, tree_size
+from cardshop.image.outputs import make_outputs
+from cardshop.pipeline.credentials import CredentialsError
+from cardshop.recipes import card_capacity
+from cardshop.warehouse.client import WarehouseClient, WarehouseError
+
+log = logging.getLogger(__name__)
+
+KNOWN_FAILURES = (PreflightError, DownloadError, BuildError, layout.LayoutError, CommandError,
+                  WarehouseError, CredentialsError)
+
+
+class Ticker:
+    """Progress reports for one step, at most every `interval` seconds (and at the end)."""
+
+    def __init__(self, reporter, step, cancel, interval=1.0, offset=0, total=None):
+        self.reporter, self.step, self.cancel = reporter, step, cancel
+        self.interval, self.offset, self.total = interval, offset, total
+        self.started = self.last = time.monotonic()
+
+    def __call__(self, done, total):
+        self.cancel.check()
+        now = time.monotonic()
+        overall_total = self.total or total
+        overall = self.offset + done
+        if now - self.last >= self.interval or overall >= overall_total:
+            self.last = now
+            rate = overall / max(now - self.started, 1e-6)
+            eta = (overall_total - overall) / rate if rate > 0 else None
+            self.reporter.progress(self.step, overall, overall_total, rate, eta)
+
+
+class Heartbeat:
+    """Progress while a tool works silently: `measure()` gives (done, total) every `interval` s."""
+
+    def __init__(self, reporter, step, measure, interval=1.5):
+        self.reporter, self.step, self.measure, self.interval = reporter, step, measure, interval
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, daemon=True)
+        self.started = time.monotonic()
+
+    def _loop(self):
+        while not self._stop.wait(self.interval):
+            try:
+                done, total = self.measure()
+            except OSError:
+                continue
+            rate = done / max(time.monotonic() - self.started, 1e-6)
+            eta = (total - done) / rate if rate > 0 and total > done else None
+            self.reporter.progress(self.step, min(done, total), total, rate, eta)
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()
+
+
+def _allocated(path):
+    return os.stat(path).st_blocks * 512 if os.path.exists(path) else 0
+
+
+class CreateJob:
+    def __init__(self, settings, reporter, tokens, cache, cancel, username, ca_file=None):
+        self.settings = settings
+        self.reporter = reporter
+        self.tokens = tokens
+        self.cache = cache
+        self.cancel = cancel
+        self.username = username
+        self.ca_file = ca_file
+
+    def run(self, payload):
+        task_id = payload["task"]
+        build = os.path.join(self.settings["build_dir"], task_id)
+        shutil.rmtree(build, ignore_errors=True)  # a redelivered task starts clean
+        os.makedirs(build)
+        self.reporter.status("received")
+        try:
+            self.cancel.check()
+            result = self._create(payload, build)
+        except Canceled as exc:
+            self.reporter.status("canceled", note=str(exc))
+            return "canceled"
+        except KNOWN_FAILURES as exc:
+            log.warning("task %s failed: %s", task_id, exc)
+            self.reporter.status("failed", note=str(exc))
+            return "failed"
+        except Exception as exc:  # report it rather than leave the task hanging
+            log.exception("task %s failed unexpectedly", task_id)
+            self.reporter.status("failed", note=f"internal error: {type(exc).__name__}: {exc}")
+            return "failed"
+        finally:
+            shutil.rmtree(build, ignore_errors=True)
+        self.reporter.status("done", result=result)
+        return "done"
+
+    def _create(self, payload, build):
+        recipe, card_size = payload["recipe"], payload["card_size"]
+        plan = preflight(recipe, card_size, self.settings["cache_dir"], self.settings["build_dir"],
+                         self.settings["disk_margin_bytes"])
+        self.reporter.log(f"preflight: {plan['downloads']} bytes to fetch, {plan['content']} bytes of content")
+
+        self.reporter.status("downloading")
+        staging = os.path.join(build, "data")
+        os.makedirs(staging)
+        base_path = self._download_and_stage(recipe, plan, staging, build)
+
+        self.reporter.status("building")
+        self.cancel.check()
+        base_raw = None
+        if base_path:
+            raw_path = os.path.join(build, "base.raw")
+            with Heartbeat(self.reporter, "decompressing",
+                           lambda: (_allocated(raw_path), max(_allocated(raw_path), 1))):
+                base_raw = decompress_base(base_path, raw_path, self.cancel)
+        base_end = layout.used_end(layout.read_table(base_raw)) if base_raw else 0
+        size = plan["output_size"]
+        chosen_card = card_size
+        if size is None:
+            data_bytes, count = tree_size(staging)
+            chosen_card, size = layout.auto_size(base_end, data_bytes, count)
+            if size > card_capacity(card_size):
+                raise BuildError(f"the content needs a {chosen_card} GB card; the order is for {card_size} GB")
+        image = os.path.join(build, "image.img")
+        content = max(tree_size(staging)[0] + base_end, 1)
+        with Heartbeat(self.reporter, "building", lambda: (_allocated(image), content)):
+            built = build_image(image, size, staging, base_raw, self.cancel)
+        if base_raw and base_raw != base_path:
+            os.unlink(base_raw)
+        shutil.rmtree(staging)
+        outputs_dir = os.path.join(build, "out")
+        os.makedirs(outputs_dir)
+        outputs = make_outputs(image, outputs_dir, payload["image_name"], self.settings["zstd_threads"],
+                               progress=Ticker(self.reporter, "compressing", self.cancel), cancel=self.cancel)
+        os.unlink(image)
+
+        self.reporter.status("uploading")
+        files = self._upload(payload, outputs_dir, outputs["files"])
+        return {"warehouse": payload["warehouse"]["name"], "folder": payload["task"], "files": files,
+                "sha256": outputs["sha256"], "image_size": outputs["image_size"],
+                "compressed_size": outputs["compressed_size"], "mapped_size": outputs["mapped_size"],
+                "card_size": chosen_card, "data_offset": built["data_offset"]}
+
+    def _download_and_stage(self, recipe, plan, staging, build):
+        total = max(plan["downloads"], 1)
+        done = 0
+        base_path = None
+        entries = []
+        try:
+            if recipe.get("base"):
+                base = recipe["base"]
+                entry = self.cache.get(base["source"], base.get("checksum"),
+                                       Ticker(self.reporter, "downloading", self.cancel, offset=done, total=total),
+                                       self.cancel)
+                entries.append(entry)
+                # Keep the base's extension: it says how to decompress it.
+                base_path = os.path.join(build, "base" + _suffix(base["source"]))
+                try:
+                    os.link(entry.path, base_path)
+                except OSError:  # the cache is on another file system
+                    shutil.copyfile(entry.path, base_path)
+                done += plan["sizes"][base["source"]]
+            staged = []
+            for item in recipe.get("files", []):
+                if "url" in item:
+                    entry = self.cache.get(item["url"], item.get("checksum"),
+                                           Ticker(self.reporter, "downloading", self.cancel, offset=done,
+                                                  total=total), self.cancel)
+                    entries.append(entry)
+                    done += plan["sizes"][item["url"]]
+                    staged.append({**item, "local": entry.path})
+                else:
+                    staged.append(item)
+            stage_files(staged, staging)
+        finally:
+            for entry in entries:
+                entry.close()
+        return base_path
+
+    def _upload(self, payload, directory, names):
+        url = payload["warehouse"]["upload_url"]
+        if not url:
+            raise WarehouseError("the order's warehouse has no upload URL")
+        total = sum(os.path.getsize(os.path.join(directory, name)) for name in names.values())
+        sent = 0
+        paths = {}
+        for attempt in range(1, 4):
+            try:
+                with WarehouseClient(url, self.username, self.tokens.access_token(), self.ca_file) as client:
+                    for key, name in names.items():
+                        if key in paths:
+                            continue
+                        ticker = Ticker(self.reporter, "uploading", self.cancel, offset=sent, total=total)
+                        paths[key] = client.upload(os.path.join(directory, name), payload["task"], progress=ticker)
+                        sent += os.path.getsize(os.path.join(directory, name))
+                return paths
+            except WarehouseError as exc:
+                if attempt == 3:
+                    raise
+                self.reporter.log(f"upload interrupted ({exc}); resuming", level="warning")
+                self.cancel.wait(2 * attempt)
+                self.cancel.check()
+        return paths
+
+
+def _suffix(url):
+    name = url.rsplit("/", 1)[-1].split("?")[0]
+    for suffix in (".xz", ".gz", ".zst"):
+        if name.endswith(suffix):
+            return ".img" + suffix
+    return ".img"

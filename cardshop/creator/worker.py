@@ -1,0 +1,68 @@
+"""The creator's Celery worker: one `cardshop.create` task, run in threads."""
+
+import logging
+import os
+import shutil
+import socket
+
+from celery.signals import worker_ready
+
+from cardshop.config import read_secret
+from cardshop.creator.cache import Cache
+from cardshop.creator.job import CreateJob
+from cardshop.pipeline import topology
+from cardshop.pipeline.cancel import CancelListener
+from cardshop.pipeline.celery_app import make_celery, worker_queue_for
+from cardshop.pipeline.credentials import TokenSource
+from cardshop.pipeline.reports import Reporter
+
+log = logging.getLogger(__name__)
+
+
+def build_worker(config):
+    """The Celery app with its task registered, and the cancel listener."""
+    broker = config["broker"]
+    username = broker["username"]
+    app = make_celery(broker, "cardshop-creator", worker_queues=[worker_queue_for("create", username)])
+    settings = config["creator"]
+    tokens = TokenSource(config["scheduler"]["api_url"], username,
+                         read_secret(broker["password_file"], "broker.password_file"))
+    cache = Cache(settings["cache_dir"], settings["cache_max_bytes"], settings["download_timeout"])
+    listener = CancelListener(app)
+    ca_file = config["warehouse"].get("ca_file")
+
+    @app.task(name=topology.CREATE_TASK, bind=True)
+    def create(self, **payload):
+        task_id = payload["task"]
+        cancel = listener.register(task_id)
+        try:
+            reporter = Reporter(app, username, task_id)
+            return CreateJob(settings, reporter, tokens, cache, cancel, username, ca_file).run(payload)
+        finally:
+            listener.unregister(task_id)
+
+    return app, listener
+
+
+def serve(config, notifier):
+    settings = config["creator"]
+    for folder in (settings["cache_dir"], settings["build_dir"]):
+        os.makedirs(folder, exist_ok=True)
+    # Builds a killed creator left behind: their tasks were redelivered and start clean.
+    for leftover in os.listdir(settings["build_dir"]):
+        shutil.rmtree(os.path.join(settings["build_dir"], leftover), ignore_errors=True)
+    app, listener = build_worker(config)
+    listener.start()
+    hostname = f"{config['broker']['username']}@{socket.gethostname()}"
+
+    @worker_ready.connect(weak=False)
+    def announce(**_):
+        notifier.ready(status=f"building images as {hostname}")
+        log.info("ready: consuming create as %s", hostname)
+
+    worker = app.Worker(hostname=hostname, pool="threads", concurrency=settings["concurrency"],
+                        without_mingle=True, without_gossip=True, task_events=False, quiet=True,
+                        loglevel=config["logging"]["level"].upper())
+    worker.start()
+    listener.stop()
+    return worker.exitcode or 0
