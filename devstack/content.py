@@ -1,9 +1,13 @@
-"""A static HTTP server with HEAD and Range support, for sample content: python -m devstack.content DIR PORT"""
+"""A static HTTP server with HEAD and Range support, for sample content.
+
+python -m devstack.content DIR PORT [BYTES_PER_SECOND]   (a rate makes downloads slow on purpose)
+"""
 
 import http.server
 import os
 import re
 import sys
+import time
 
 _RANGE = re.compile(r"^bytes=(\d+)-(\d*)$")
 
@@ -44,20 +48,26 @@ class Handler(http.server.SimpleHTTPRequestHandler):
         self.end_headers()
         return handle
 
+    rate = 0
+
     def copyfile(self, source, outputfile):
         remaining = self.remaining
+        chunk = min(1024 * 1024, self.rate // 10) if self.rate else 1024 * 1024
         while remaining > 0:
-            block = source.read(min(1024 * 1024, remaining))
+            block = source.read(min(chunk, remaining))
             if not block:
                 break
             outputfile.write(block)
             remaining -= len(block)
+            if self.rate:
+                time.sleep(len(block) / self.rate)
 
 
-def main(directory, port):
+def main(directory, port, rate=0):
+    Handler.rate = rate
     handler = lambda *args, **kwargs: Handler(*args, directory=directory, **kwargs)  # noqa: E731
     http.server.ThreadingHTTPServer(("127.0.0.1", port), handler).serve_forever()
 
 
 if __name__ == "__main__":
-    main(sys.argv[1], int(sys.argv[2]))
+    main(sys.argv[1], int(sys.argv[2]), int(sys.argv[3]) if len(sys.argv) > 3 else 0)

@@ -279,11 +279,12 @@ class Warehouse:
 class ContentServer:
     """Sample content over HTTP, with HEAD and Range (devstack/content.py)."""
 
-    def __init__(self, base, port=None):
-        self.dir = os.path.join(base, "content")
+    def __init__(self, base, port=None, name="content", rate=0):
+        self.dir = os.path.join(base, name)
         self.root = os.path.join(self.dir, "files")
         self.port = port or free_port()
-        self.process = Process("content", self.dir)
+        self.rate = rate
+        self.process = Process(name, self.dir)
 
     @property
     def url(self):
@@ -291,7 +292,8 @@ class ContentServer:
 
     def start(self):
         os.makedirs(self.root, exist_ok=True)
-        self.process.start([sys.executable, "-m", "devstack.content", self.root, str(self.port)], cwd=REPO)
+        self.process.start([sys.executable, "-m", "devstack.content", self.root, str(self.port), str(self.rate)],
+                           cwd=REPO)
         wait_for_port(self.port, 15, self.process.popen, "content server", self.process.log_path)
 
     def stop(self):

@@ -9,15 +9,18 @@ remembered for a while, so it is stopped as soon as it starts.
 import collections
 import logging
 import threading
+import time
 
 from kombu import Exchange, Queue
 from kombu.mixins import ConsumerMixin
 
 from cardshop.cancel import CancelToken
+from cardshop.pipeline.topology import CANCEL_EXCHANGE
 
 log = logging.getLogger(__name__)
 
-CANCEL_EXCHANGE = Exchange("cancel", type="fanout", durable=True)
+# Workers may not declare it; a passive declare only checks that it exists.
+_CANCEL_EXCHANGE_AS_WORKER = Exchange("cancel", type="fanout", durable=True, passive=True)
 REMEMBERED = 1000
 
 
@@ -52,7 +55,7 @@ class CancelListener(ConsumerMixin):
             self._tokens.pop(task_id, None)
 
     def get_consumers(self, Consumer, channel):
-        queue = Queue("", CANCEL_EXCHANGE, exclusive=True, auto_delete=True, durable=False)
+        queue = Queue("", _CANCEL_EXCHANGE_AS_WORKER, exclusive=True, auto_delete=True, durable=False)
         return [Consumer(queues=[queue], callbacks=[self.on_message], accept=["json"], no_ack=True)]
 
     def on_consume_ready(self, connection, channel, consumers, **kwargs):
@@ -72,8 +75,17 @@ class CancelListener(ConsumerMixin):
             log.info("task %s canceled: %s", task_id, reason)
             token.cancel(reason)
 
+    def _run_forever(self):
+        while not self.should_stop:
+            try:
+                self.run()
+            except Exception as exc:  # channel errors (e.g. no cancel exchange yet) end run()
+                log.warning("cancel listener stopped (%s); restarting in 5 s", exc)
+                self.ready.clear()
+                time.sleep(5)
+
     def start(self):
-        self.thread = threading.Thread(target=self.run, name="cancel-listener", daemon=True)
+        self.thread = threading.Thread(target=self._run_forever, name="cancel-listener", daemon=True)
         self.thread.start()
 
     def stop(self):

@@ -4,6 +4,7 @@
     exchange  write   (direct) --write.<user>-> queue write.<user>   (one writer host)
     exchange  reports (direct) --report-------> queue reports        (the monitor)
     exchange  celeryev (topic, Celery's)  --worker.#--> the monitor's event queue
+    exchange  cancel  (fanout) ---------------> each worker's private queue
 
 Workers declare nothing (least privilege): the monitor declares everything at
 start, and the publisher declares a writer host's queue before its first task.
@@ -14,6 +15,7 @@ from kombu import Exchange, Queue
 CREATE_EXCHANGE = Exchange("create", type="direct", durable=True)
 WRITE_EXCHANGE = Exchange("write", type="direct", durable=True)
 REPORTS_EXCHANGE = Exchange("reports", type="direct", durable=True)
+CANCEL_EXCHANGE = Exchange("cancel", type="fanout", durable=True)
 REPORT_KEY = "report"
 
 CREATE_TASK = "cardshop.create"
@@ -43,6 +45,7 @@ def declare_all(connection):
     for queue in (create_queue(), reports_queue()):
         queue(channel).declare()
     WRITE_EXCHANGE(channel).declare()
+    CANCEL_EXCHANGE(channel).declare()
 
 
 def declare_write_queue(connection, writer_username):

@@ -1,0 +1,76 @@
+"""The creator killed or canceled mid-build."""
+
+import os
+import time
+
+import pytest
+
+from devstack.servers import ContentServer
+from tests.integration.pipeline import samples
+from tests.integration.pipeline.test_creator import place
+from tests.integration.pipeline.test_monitor import create_task_of, order_of, pipeline_task, wait_until
+
+RATE = 4 * 1024 * 1024  # bytes/s: slow enough to act mid-download
+
+
+@pytest.fixture(scope="module")
+def slow_content(pipeline):
+    server = ContentServer(pipeline.base, name="slow-content", rate=RATE)
+    server.start()
+    big = samples.make_random_file(server.root, "big.zim", 24 * 1024 * 1024)
+    yield server, {"to": "/data/big.zim", "url": f"{server.url}/big.zim", "checksum": samples.checksum(big)}
+    server.stop()
+
+
+def children_of(pid):
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as handle:
+                    fields = handle.read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(entry) != pid and (int(fields[1]) == pid or int(fields[3]) == pid):  # child, or in its session
+                found.append(int(entry))
+    return found
+
+
+def test_a_creator_killed_mid_build_gets_its_task_redelivered_and_the_order_completes(pipeline, slow_content):
+    server, big = slow_content
+    creator = pipeline.start_creator(name="doomed-creator")
+    try:
+        order = place(pipeline, {"output": {"size": "128M"}, "files": [big]})
+        wait_until(lambda: pipeline_task(pipeline, order["_id"])["status"] == "downloading", timeout=60)
+        time.sleep(1)
+        creator.process.kill9()
+        creator.start()  # the same host comes back; RabbitMQ redelivers the unacknowledged task
+        done = wait_until(lambda: order_of(pipeline, order["_id"])["status"] in ("ready", "creation_failed")
+                          and order_of(pipeline, order["_id"]), timeout=180)
+        assert done["status"] == "ready", create_task_of(done).get("reason")
+        assert create_task_of(done)["runs"] == 2
+    finally:
+        creator.stop()
+
+
+def test_canceling_mid_build_stops_the_work_and_leaves_nothing_behind(pipeline, slow_content):
+    server, big = slow_content
+    creator = pipeline.start_creator(name="cancel-creator")
+    try:
+        order = place(pipeline, {"output": {"size": "128M"}, "files": [big]})
+        wait_until(lambda: pipeline_task(pipeline, order["_id"])["status"] == "downloading", timeout=60)
+        task_id = create_task_of(order_of(pipeline, order["_id"]))["_id"]
+        build = os.path.join(creator.config["creator"]["build_dir"], task_id)
+        assert os.path.isdir(build)
+        started = time.monotonic()
+        assert pipeline.admin.post(f"/orders/{order['_id']}/cancel", {"reason": "changed mind"}).status == 200
+        wait_until(lambda: not os.path.exists(build), timeout=10)
+        assert time.monotonic() - started < 10
+        pid = creator.process.pid
+        wait_until(lambda: children_of(pid) == [], timeout=5)
+        assert order_of(pipeline, order["_id"])["status"] == "canceled"
+        # The creator takes the next order as usual.
+        after = place(pipeline, {"output": {"size": "64M"}, "files": [{"to": "/data/x.txt", "content": "x"}]})
+        wait_until(lambda: order_of(pipeline, after["_id"])["status"] == "ready", timeout=90)
+    finally:
+        creator.stop()
