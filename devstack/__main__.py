@@ -5,13 +5,14 @@ import os
 import sys
 
 from devstack.processes import Process, StackError, free_port
-from devstack.servers import REPO, FerretDB, Monitor, RabbitMQ, Scheduler, Warehouse
+from devstack.servers import REPO, Beat, ContentServer, Creator, FerretDB, Monitor, RabbitMQ, Scheduler, Warehouse
 
 BASE = os.path.join(REPO, "var", "stack")
 STATE = os.path.join(BASE, "stack.json")
 # Stop order: the reverse of start order.
 COMPONENTS = [("ferretdb", "ferretdb"), ("scheduler", "scheduler"), ("rabbitmq", "epmd"),
-              ("rabbitmq", "rabbitmq"), ("monitor", "monitor"), ("warehouse", "warehouse")]
+              ("rabbitmq", "rabbitmq"), ("monitor", "monitor"), ("beat", "beat"), ("warehouse", "warehouse"),
+              ("content", "content"), ("creator", "creator")]
 
 
 def up():
@@ -38,9 +39,20 @@ def up():
                           os.path.join(scheduler.secrets, "system.password"))
         monitor.start()
         started.append(monitor)
+        beat = Beat(BASE, ferretdb.url, scheduler.db_name, rabbitmq.url,
+                    os.path.join(scheduler.secrets, "system.password"))
+        beat.start()
+        started.append(beat)
         warehouse = Warehouse(BASE, scheduler.url)
         warehouse.start()
         started.append(warehouse)
+        content = ContentServer(BASE)
+        content.start()
+        started.append(content)
+        creator_user, creator_password_file = make_worker_user(scheduler, "creator-1", "creator")
+        creator = Creator(BASE, scheduler.url, rabbitmq.url, creator_user, creator_password_file)
+        creator.start()
+        started.append(creator)
     except StackError as exc:
         print(f"make up failed: {exc}", file=sys.stderr)
         for server in reversed(started):
@@ -51,6 +63,9 @@ def up():
         "amqp_url": rabbitmq.url,
         "mongo_url": ferretdb.url,
         "ftp_url": warehouse.url,
+        "content_url": content.url,
+        "content_dir": content.root,
+        "creator": {"username": creator_user},
         "mongo_db": scheduler.db_name,
         "rabbitmq_node": rabbitmq.node,
         "admin": scheduler.admin,
@@ -63,6 +78,28 @@ def up():
     print(f"stack up: API {scheduler.url}, AMQP {rabbitmq.url}, database {ferretdb.url}")
     print(f"admin login and URLs in {STATE}")
     return 0
+
+
+def make_worker_user(scheduler, username, role):
+    """A worker user of the stack (created, or its password reset), with its password file."""
+    import secrets
+    from cardshop.cli.client import ApiClient
+    path = os.path.join(scheduler.secrets, f"{username}.password")
+    if not os.path.exists(path):
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secrets.token_urlsafe(18) + "\n")
+    with open(path) as handle:
+        password = handle.read().strip()
+    admin = ApiClient(scheduler.url)
+    admin.token = admin.post("/auth/authorize", scheduler.admin).body["access_token"]
+    reply = admin.post("/users", {"username": username, "email": f"{username}@cardshop.invalid",
+                                  "password": password, "role": role})
+    if reply.status == 409:
+        admin.post(f"/users/{username}/password", {"password": password})
+    elif reply.status != 201:
+        raise StackError(f"cannot create {username}: {reply.error}")
+    return username, path
 
 
 def _processes():

@@ -1,18 +1,25 @@
 """make demo: bring the stack up, use it as an operator would, show what happened.
 
-For now (the scheduler foundation): users of every role, a warehouse, an
-order checked and recorded with its create task, a worker logging into
-RabbitMQ through the scheduler, and a refused one. Stops what it started.
+Users of every role, a warehouse, an order checked and recorded, workers
+logging into RabbitMQ through the scheduler, then a generated recipe (base
+image, files, an archive) built by the creator into the warehouse, fetched
+back and checked. Stops what it started.
 """
 
+import hashlib
 import json
 import os
+import subprocess
 import sys
+import tempfile
+import time
 
 import amqp
 
 from cardshop.cli.client import ApiClient
+from cardshop.warehouse.client import WarehouseClient
 from devstack import __main__ as stack
+from devstack import samples
 
 STEP = 0
 
@@ -42,6 +49,25 @@ def broker_login(amqp_url, username, password):
         connection.collect()
 
 
+def follow(client, order_id, timeout=300, quiet=False):
+    """Print the order's and its create task's progress until it ends."""
+    seen, deadline = None, time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        order = check(client.get(f"/orders/{order_id}"))
+        task = next(t for t in order["tasks"] if t["kind"] == "create")
+        progress = task.get("progress") or {}
+        line = f"order {order['status']:<16} task {task['status']:<12}"
+        if progress and task["status"] not in ("done", "failed", "canceled"):
+            line += f" {progress.get('step', ''):<12} {progress.get('percent', 0):5.1f}%"
+        if line != seen and not quiet:
+            print("    " + line)
+            seen = line
+        if order["status"] in ("ready", "creation_failed", "canceled"):
+            return order
+        time.sleep(0.5)
+    raise SystemExit("demo failed: the order did not finish in time")
+
+
 def run(state):
     api = ApiClient(state["api_url"])
     step(f"Log in as {state['admin']['username']} (POST /auth/authorize)")
@@ -64,10 +90,13 @@ def run(state):
         print(f"    {role:8} {username}")
 
     step("Add the default warehouse (POST /warehouses)")
-    reply = api.post("/warehouses", {"name": "main", "upload_url": "ftp://127.0.0.1:2121/",
-                                     "download_url": "ftp://127.0.0.1:2121/", "default": True})
-    check(reply, (201, 409))
-    print("    main: ftp://127.0.0.1:2121/")
+    reply = api.post("/warehouses", {"name": "main", "upload_url": state["ftp_url"],
+                                     "download_url": state["ftp_url"], "default": True})
+    if reply.status == 409:
+        check(api.patch("/warehouses/main", {"upload_url": state["ftp_url"], "download_url": state["ftp_url"]}))
+    else:
+        check(reply)
+    print(f"    main: {state['ftp_url']}")
 
     step("The manager places an order for two 4 GB cards (POST /orders)")
     manager = ApiClient(state["api_url"], check(api.post("/auth/authorize", people["manager"]))["access_token"])
@@ -75,7 +104,7 @@ def run(state):
         "recipe": {"output": {"size": "3G"},
                    "files": [{"to": "/data/welcome.txt", "content": "Welcome to your Cardshop card!"},
                              {"to": "/data/zims/wikipedia_en_simple.zim",
-                              "url": "https://download.example.org/zim/wikipedia_en_simple.zim",
+                              "url": f"{state['content_url']}/not-there/wikipedia_en_simple.zim",
                               "checksum": {"algo": "sha256", "value": "0" * 64}}]},
         "sd_card": {"size": 4, "type": "physical"}, "quantity": 2,
         "recipient": {"name": "Ada Lovelace", "email": "ada@example.org", "address": "12 St James's Sq, London"}}))
@@ -95,15 +124,56 @@ def run(state):
     print(f"    manager (no broker role): "
           f"{'accepted' if broker_login(state['amqp_url'], **people['manager']) else 'refused'}")
 
-    step("The order as the API shows it (GET /orders/{id})")
-    shown = check(manager.get(f"/orders/{order['_id']}"))
-    print("    " + json.dumps({key: shown[key] for key in ("_id", "status", "sd_card", "quantity", "warehouse")}))
-    for entry in shown["statuses"]:
-        print(f"    history: {entry['at']} {entry['status']} by {entry['by']}")
+    step("The creator's preflight refuses the first order: its URL does not answer")
+    first = follow(manager, order["_id"], quiet=True)
+    print(f"    order {first['status']}: {first['statuses'][-1].get('note')}")
+    canceled = check(manager.post(f"/orders/{order['_id']}/cancel", {"reason": "demo: replaced by the next one"}))
+    print(f"    canceled by the manager: order {canceled['status']} (POST /orders/{{id}}/cancel)")
 
-    step("Cancel it (POST /orders/{id}/cancel)")
-    canceled = check(manager.post(f"/orders/{order['_id']}/cancel", {"reason": "demo over"}))
-    print(f"    order {canceled['status']}; tasks: {', '.join(t['status'] for t in canceled['tasks'])}")
+    step("Make sample content: a base image and files, served over HTTP with Range support")
+    content = state["content_dir"]
+    base = samples.make_base_image(content, "demo-base.img")
+    zim = samples.make_random_file(content, "demo-wikipedia.zim", 24 * 1024 * 1024)
+    archive = samples.make_targz(content, "demo-conf.tar.gz", {"hotspot.conf": b"ssid=Cardshop\n"})
+    recipe = {
+        "base": {"source": f"{state['content_url']}/demo-base.img.xz", "checksum": samples.checksum(base)},
+        "output": {"size": "auto"},
+        "files": [
+            {"to": "/data/zims/wikipedia.zim", "url": f"{state['content_url']}/demo-wikipedia.zim",
+             "checksum": samples.checksum(zim), "via": "direct"},
+            {"to": "/data/conf", "url": f"{state['content_url']}/demo-conf.tar.gz",
+             "checksum": samples.checksum(archive), "via": "gztar"},
+            {"to": "/data/message.txt", "content": "Built by the Cardshop demo."},
+        ],
+    }
+    print(f"    {len(recipe['files'])} files, base image {os.path.getsize(base)} bytes (xz), output size auto")
+
+    step("Order a download image of it and follow the creator (GET /orders/{id})")
+    order = check(manager.post("/orders", {
+        "recipe": recipe, "sd_card": {"size": 1, "type": "download"}, "quantity": 1,
+        "recipient": {"name": "Ada Lovelace", "email": "ada@example.org", "address": "-"}}))
+    built = follow(manager, order["_id"])
+    if built["status"] != "ready":
+        raise SystemExit(f"demo failed: {built['statuses'][-1].get('note')}")
+
+    step("Fetch the image back from the warehouse and check it")
+    final = check(manager.get(f"/orders/{order['_id']}"))
+    image = final["image"]
+    with tempfile.TemporaryDirectory() as scratch:
+        with WarehouseClient(state["ftp_url"], state["admin"]["username"], api.token) as client:
+            for remote in image["files"].values():
+                client.download(remote, os.path.join(scratch, os.path.basename(remote)))
+        raw = os.path.join(scratch, "image.img")
+        subprocess.run(["zstd", "-dq", os.path.join(scratch, os.path.basename(image["files"]["image"])),
+                        "-o", raw], check=True)
+        ok = samples.sha256_of(raw) == image["sha256"]
+        wiki, table = samples.read_data_partition_file(raw, "/zims/wikipedia.zim", scratch)
+        print(f"    {', '.join(image['files'].values())}")
+        print(f"    image {image['image_size']} bytes for a {image['card_size']} GB card, "
+              f"{image['compressed_size']} compressed; sha256 {'matches' if ok else 'DOES NOT MATCH'}")
+        print("    partitions: " + ", ".join(f"type {p['type']} at sector {p['start']}" for p in table["partitions"]))
+        print(f"    /data/zims/wikipedia.zim read back without mounting: "
+              f"{'identical' if hashlib.sha256(wiki).hexdigest() == samples.sha256_of(zim) else 'DIFFERENT'}")
 
     print("\nWhere to look:")
     print(f"    API            {state['api_url']}  (OpenAPI: {state['api_url']}/openapi.json)")

@@ -325,3 +325,29 @@ class Creator:
 
     def stop(self):
         return self.process.stop()
+
+
+class Beat:
+    """cardshop-beat (exactly one per stack), as the system user."""
+
+    def __init__(self, base, mongo_url, db_name, broker_url, system_password_file):
+        self.dir = os.path.join(base, "beat")
+        self.process = Process("beat", self.dir)
+        self.config_path = os.path.join(self.dir, "beat.yaml")
+        self.config = {
+            "database": {"uri": mongo_url, "name": db_name},
+            "broker": {"url": broker_url, "username": "cardshop-system",
+                       "password_file": system_password_file, "heartbeat": 10},
+        }
+
+    def start(self):
+        os.makedirs(self.dir, exist_ok=True)
+        with open(self.config_path, "w") as handle:
+            yaml.safe_dump(self.config, handle, sort_keys=False)
+        offset = os.path.getsize(self.process.log_path) if os.path.exists(self.process.log_path) else 0
+        self.process.start([sys.executable, os.path.join(REPO, "daemons", "cardshop-beat"),
+                            "--config", self.config_path], cwd=REPO)
+        _wait_for_new_log(self.process, offset, "ready: running the schedule", 60, "cardshop-beat")
+
+    def stop(self):
+        return self.process.stop()

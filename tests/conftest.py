@@ -104,7 +104,7 @@ def order_body(**changes):
     body = {
         "recipe": {"output": {"size": "1G"},
                    "files": [{"to": "/data/hello.txt", "content": "hello"},
-                             {"to": "/data/zims/wiki.zim", "url": "https://example.org/wiki.zim",
+                             {"to": "/data/zims/wiki.zim", "url": "http://127.0.0.1:9/wiki.zim",  # nothing listens there: never fetched
                               "checksum": {"algo": "sha256", "value": "a" * 64}}]},
         "sd_card": {"size": 4, "type": "physical"},
         "quantity": 2,

@@ -33,10 +33,20 @@ def _fill_defaults(schema, value):
     return result
 
 
+def _empty_sections(schema, value):
+    """`section:` with every key commented out is YAML null: read it as an empty section."""
+    if not isinstance(value, dict):
+        return value
+    result = dict(value)
+    for name, sub in schema.get("properties", {}).items():
+        if sub.get("type") == "object" and name in result:
+            result[name] = {} if result[name] is None else _empty_sections(sub, result[name])
+    return result
+
+
 def validate_config(schema, data):
     """Validate a parsed document; return it with defaults filled in."""
-    if data is None:
-        data = {}
+    data = _empty_sections(schema, {} if data is None else data)
     error = Validator(schema, noun="key").first_error(data)
     if error:
         raise ConfigError(error)

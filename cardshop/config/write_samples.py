@@ -3,12 +3,13 @@
 import os
 import sys
 
-from cardshop.config import creator, monitor, scheduler, warehouse
+from cardshop.config import beat, creator, monitor, scheduler, warehouse
 from cardshop.config.sample import render_sample
 
 SAMPLES = {
     "scheduler.yaml": (scheduler.SCHEMA, "/etc/cardshop/scheduler.yaml: the scheduler API daemon"),
     "monitor.yaml": (monitor.SCHEMA, "/etc/cardshop/monitor.yaml: the monitor daemon"),
+    "beat.yaml": (beat.SCHEMA, "/etc/cardshop/beat.yaml: the beat (periodic jobs; run exactly one)"),
     "creator.yaml": (creator.SCHEMA, "/etc/cardshop/creator.yaml: the image creator"),
     "warehouse.yaml": (warehouse.SCHEMA, "/etc/cardshop/warehouse.yaml: the FTP(S) warehouse daemon"),
 }

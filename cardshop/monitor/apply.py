@@ -24,6 +24,7 @@ from cardshop.store.transitions import transition
 log = logging.getLogger(__name__)
 
 APPLIED, DUPLICATE, STALE, REFUSED, UNKNOWN = "applied", "duplicate", "stale", "refused", "unknown"
+_FINAL = task_machine("create").final | task_machine("write").final
 
 
 class ReportApplier:
@@ -46,6 +47,8 @@ class ReportApplier:
 
     def apply(self, report, sender):
         """Apply the report; returns one of APPLIED, DUPLICATE, STALE, REFUSED, UNKNOWN."""
+        if report["type"] == "progress" and sender and self._progress_fast(report, sender):
+            return APPLIED
         task = self.db.tasks.find_one({"_id": report["task"]},
                                       {"kind": 1, "status": 1, "run": 1, "last_seq": 1, "writer": 1, "order": 1})
         if task is None:
@@ -106,6 +109,14 @@ class ReportApplier:
         if self.cascades is not None:
             self.cascades.after_task_status(updated, report)
         return APPLIED
+
+    def _progress_fast(self, report, sender):
+        """The common case in one write: the holder's current run, next in order, task still live."""
+        return self.db.tasks.update_one(
+            {"_id": report["task"], "run": report["run"], "worker": sender,
+             "last_seq": {"$lt": report["seq"]}, "status": {"$nin": list(_FINAL)}},
+            {"$set": {"last_seq": report["seq"], "last_report_at": now(),
+                      "progress": {**report.get("progress", {}), "at": now()}}}).modified_count == 1
 
     def _progress(self, task, report, sender, machine):
         progress = {**report.get("progress", {}), "at": now()}

@@ -31,9 +31,11 @@ INDEXES = {
     "login_failures": [([("username", 1)], {"unique": True})],
     "orders": [([("status", 1), ("created_at", -1)], {}), ([("created_at", -1)], {})],
     "tasks": [([("order", 1), ("status", 1)], {}), ([("status", 1), ("created_at", -1)], {}),
-              ([("worker", 1)], {})],
+              ([("worker", 1)], {}), ([("status", 1), ("last_report_at", 1)], {})],
     "workers": [([("last_seen", -1)], {})],
     "warehouses": [([("name", 1)], {"unique": True})],
+    "schedules": [([("name", 1)], {"unique": True})],
+    "task_logs": [([("task", 1), ("seq", 1)], {})],
 }
 
 

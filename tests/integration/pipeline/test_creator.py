@@ -1,22 +1,22 @@
 """The creator end to end: an order becomes an image in the warehouse, checked byte by byte."""
 
 import hashlib
-import json
 import os
 import subprocess
-import time
 
 import pytest
 
 from cardshop.warehouse.client import WarehouseClient
-from tests.integration.pipeline import samples
+from devstack import samples
 from tests.integration.pipeline.test_monitor import create_task_of, order_of, wait_until
 
 
 @pytest.fixture(scope="module")
 def creator(pipeline):
-    pipeline.creator = pipeline.start_creator()
-    yield pipeline.creator
+    """A creator for this module only: other modules take the create queue's messages themselves."""
+    creator = pipeline.start_creator()
+    yield creator
+    creator.stop()
 
 
 @pytest.fixture(scope="module")

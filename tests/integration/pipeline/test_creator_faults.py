@@ -6,7 +6,7 @@ import time
 import pytest
 
 from devstack.servers import ContentServer
-from tests.integration.pipeline import samples
+from devstack import samples
 from tests.integration.pipeline.test_creator import place
 from tests.integration.pipeline.test_monitor import create_task_of, order_of, pipeline_task, wait_until
 

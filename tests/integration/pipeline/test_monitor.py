@@ -23,18 +23,30 @@ def wait_until(predicate, timeout=20, interval=0.1):
     raise AssertionError(f"not true within {timeout} s: {predicate.__doc__ or predicate}")
 
 
-def take_message(app, queue, timeout=10):
-    """Take one task message from a queue the worker may read (headers, kwargs)."""
+def take_messages(app, queue, task_ids, timeout=10):
+    """Take the tasks' messages from a queue the worker may read: {task id: (headers, kwargs)}.
+
+    Messages of other tasks (left by earlier tests, whose orders are over) are dropped.
+    """
+    found = {}
     deadline = time.monotonic() + timeout
     with app.connection_for_read() as connection:
         channel = connection.default_channel
-        while time.monotonic() < deadline:
+        while time.monotonic() < deadline and set(found) != set(task_ids):
             message = channel.basic_get(queue, no_ack=False)
-            if message is not None:
-                channel.basic_ack(message.delivery_tag)
-                return message.headers, json.loads(message.body)[1]
-            time.sleep(0.05)
-    raise AssertionError(f"no message in {queue}")
+            if message is None:
+                time.sleep(0.05)
+                continue
+            channel.basic_ack(message.delivery_tag)
+            if message.headers["id"] in task_ids:
+                found[message.headers["id"]] = (message.headers, json.loads(message.body)[1])
+    if set(found) != set(task_ids):
+        raise AssertionError(f"no message for tasks {set(task_ids) - set(found)} in {queue}")
+    return found
+
+
+def take_message(app, queue, task_id, timeout=10):
+    return take_messages(app, queue, [task_id], timeout)[task_id]
 
 
 def send_raw(app, username, body):
@@ -63,7 +75,7 @@ def test_a_download_order_is_published_at_once_and_reports_drive_it_to_ready(pip
     order = pipeline.admin.post("/orders", order_body(sd_card={"size": 4, "type": "download"}, quantity=1)).body
     task = create_task_of(order)
     assert task["published_at"], "the scheduler publishes the task when the order is placed"
-    headers, kwargs = take_message(app, "create")
+    headers, kwargs = take_message(app, "create", task["_id"])
     assert headers["id"] == task["_id"] and headers["task"] == topology.CREATE_TASK
     assert kwargs["recipe"] == order["recipe"] and kwargs["order"] == order["_id"]
 
@@ -89,7 +101,7 @@ def test_a_physical_order_gets_write_tasks_on_a_live_writer_and_ends_pending_shi
     announce_writer(write_app, writer)
     wait_until(lambda: pipeline.admin.get(f"/workers/{writer}@host").status == 200)
     order = pipeline.admin.post("/orders", order_body(quantity=2)).body
-    take_message(create_app, "create")
+    take_message(create_app, "create", create_task_of(order)["_id"])
     reporter = Reporter(create_app, creator, create_task_of(order)["_id"])
     reporter.status("received")
     reporter.status("done", result={"image": "x.img.zst"})
@@ -97,8 +109,8 @@ def test_a_physical_order_gets_write_tasks_on_a_live_writer_and_ends_pending_shi
     writes = wait_until(lambda: [t for t in order_of(pipeline, order["_id"])["tasks"] if t["kind"] == "write"
                                  and t.get("published_at")])
     assert len(writes) == 2 and {t["writer"] for t in writes} == {writer}
-    messages = [take_message(write_app, f"write.{writer}") for _ in writes]
-    assert {headers["id"] for headers, _ in messages} == {t["_id"] for t in writes}
+    messages = take_messages(write_app, f"write.{writer}", [task["_id"] for task in writes])
+    assert {headers["id"] for headers, _ in messages.values()} == {t["_id"] for t in writes}
     for task in writes:
         run = Reporter(write_app, writer, task["_id"])
         for status in ("received", "downloading", "waiting_for_card", "writing", "verifying", "written"):

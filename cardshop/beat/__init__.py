@@ -1,0 +1,1 @@
+"""The beat: periodic jobs on a schedule kept in MongoDB (exactly one runs)."""

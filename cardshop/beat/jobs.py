@@ -1,0 +1,124 @@
+"""The built-in periodic jobs. Each takes a Context and its parameters, and returns a summary."""
+
+import datetime
+import logging
+
+from cardshop.monitor.cascades import Cascades
+from cardshop.states import ORDER, IllegalTransition, task_machine
+from cardshop.store import now
+from cardshop.store.documents import new_task
+from cardshop.store.transitions import transition
+
+log = logging.getLogger(__name__)
+
+ACTOR = "beat"
+
+
+class Context:
+    def __init__(self, db, publisher):
+        self.db = db
+        self.publisher = publisher
+        self.cascades = Cascades(db, publisher)
+
+
+def _ago(seconds):
+    return now() - datetime.timedelta(seconds=seconds)
+
+
+def republish_pending(ctx, older_than=120):
+    """Publish again the tasks nobody claimed (never published, broker lost it, no writer yet)."""
+    published = 0
+    stale = _ago(older_than)
+    for task in ctx.db.tasks.find({"status": "pending", "created_at": {"$lt": stale},
+                                   "$or": [{"published_at": None}, {"published_at": {"$lt": stale}}]}):
+        if task["kind"] == "write" and not task.get("writer"):
+            writer = ctx.cascades.choose_writer(task["order"])
+            if writer is None:
+                continue
+            ctx.db.tasks.update_one({"_id": task["_id"]}, {"$set": {"writer": writer}})
+            task["writer"] = writer
+        if ctx.publisher is not None and ctx.publisher.publish(task):
+            published += 1
+    return {"republished": published}
+
+
+def time_out_tasks(ctx, timeout=900, max_attempts=3):
+    """End tasks whose worker went silent; retry them as new tasks, or fail their order."""
+    timed_out = retried = 0
+    silent = _ago(timeout)
+    live = [status for status in ("received", "downloading", "waiting_for_card", "building", "uploading",
+                                  "writing", "verifying")]
+    for task in ctx.db.tasks.find({"status": {"$in": live}, "$or": [
+            {"last_report_at": {"$lt": silent}}, {"last_report_at": None, "updated_at": {"$lt": silent}}]}):
+        try:
+            transition(ctx.db.tasks, task["_id"], task_machine(task["kind"]), "timed_out", ACTOR,
+                       note=f"no report for {timeout} s")
+        except IllegalTransition:
+            continue  # it moved meanwhile
+        timed_out += 1
+        attempt = task.get("attempt", 1)
+        order = ctx.db.orders.find_one({"_id": task["order"]}, {"status": 1})
+        if order is None or order["status"] in ORDER.ended:
+            continue
+        if attempt >= max_attempts:
+            event = "create_failed" if task["kind"] == "create" else "write_failed"
+            try:
+                transition(ctx.db.orders, task["order"], ORDER, event, ACTOR,
+                           note=f"{task['kind']} task timed out {attempt} times")
+            except IllegalTransition:
+                pass
+            continue
+        fields = {"attempt": attempt + 1, "retry_of": task["_id"]}
+        if task["kind"] == "write":
+            fields["writer"] = ctx.cascades.choose_writer(task["order"])
+        retry = new_task(task["order"], task["kind"], ACTOR, now(), **fields)
+        ctx.db.tasks.insert_one(retry)
+        retried += 1
+        if ctx.publisher is not None and (task["kind"] == "create" or fields.get("writer")):
+            ctx.publisher.publish(retry)
+    return {"timed_out": timed_out, "retried": retried}
+
+
+def purge_tokens(ctx):
+    """Delete expired refresh tokens and stale login-failure counts."""
+    tokens = ctx.db.refresh_tokens.delete_many({"expires_at": {"$lt": now()}}).deleted_count
+    failures = ctx.db.login_failures.delete_many({"last_at": {"$lt": _ago(86400)}}).deleted_count
+    return {"refresh_tokens": tokens, "login_failures": failures}
+
+
+def expire_downloads(ctx, after_days=30):
+    """Download orders ready for longer than after_days end `expired` (their images then go)."""
+    expired = 0
+    for order in ctx.db.orders.find({"status": "ready", "updated_at": {"$lt": _ago(after_days * 86400)}},
+                                    {"_id": 1}):
+        try:
+            transition(ctx.db.orders, order["_id"], ORDER, "expire", ACTOR, note=f"ready for {after_days} days")
+            expired += 1
+        except IllegalTransition:
+            pass
+    return {"expired": expired}
+
+
+JOBS = {
+    "republish_pending": republish_pending,
+    "time_out_tasks": time_out_tasks,
+    "purge_tokens": purge_tokens,
+    "expire_downloads": expire_downloads,
+}
+
+# Installed at the first start; admins edit them through /schedules.
+DEFAULT_SCHEDULES = [
+    {"name": "republish-pending", "job": "republish_pending", "every": 60, "params": {"older_than": 120}},
+    {"name": "time-out-tasks", "job": "time_out_tasks", "every": 60,
+     "params": {"timeout": 900, "max_attempts": 3}},
+    {"name": "purge-tokens", "job": "purge_tokens", "crontab": "17 3 * * *", "params": {}},
+    {"name": "expire-downloads", "job": "expire_downloads", "crontab": "23 * * * *", "params": {"after_days": 30}},
+]
+
+
+def run_job(ctx, job, params):
+    if job not in JOBS:
+        raise ValueError(f"unknown job {job!r}")
+    summary = JOBS[job](ctx, **params)
+    log.info("%s: %s", job, summary)
+    return summary

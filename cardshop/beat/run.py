@@ -1,0 +1,42 @@
+"""Run the beat: Celery beat on the MongoDB schedule, with an embedded worker for the jobs."""
+
+import logging
+import socket
+import threading
+
+from celery.signals import worker_ready
+from kombu import Exchange, Queue
+
+from cardshop.beat.jobs import Context, run_job
+from cardshop.beat.schedule import JOB_TASK, MongoScheduler
+from cardshop.pipeline.celery_app import make_celery
+from cardshop.pipeline.publish import Publisher
+from cardshop.scheduler.service import open_database
+
+log = logging.getLogger(__name__)
+
+BEAT_QUEUE = Queue("beat", Exchange("beat", type="direct", durable=True), routing_key="beat", durable=True)
+
+
+def serve(config, notifier):
+    db = open_database(config, notifier, threading.Event())
+    app = make_celery(config["broker"], "cardshop-beat", worker_queues=[BEAT_QUEUE])
+    app.conf.task_routes = {JOB_TASK: {"queue": "beat"}}
+    app.conf.task_default_queue = "beat"
+    app.cardshop_db = db
+    context = Context(db, Publisher(app, db))
+
+    @app.task(name=JOB_TASK)
+    def job(job, params, schedule=None):
+        return run_job(context, job, params)
+
+    @worker_ready.connect(weak=False)
+    def announce(**_):
+        notifier.ready(status="running the schedule")
+        log.info("ready: running the schedule from MongoDB")
+
+    worker = app.Worker(hostname=f"beat@{socket.gethostname()}", pool="solo", beat=True,
+                        scheduler=MongoScheduler, without_mingle=True, without_gossip=True,
+                        without_heartbeat=True, quiet=True, loglevel=config["logging"]["level"].upper())
+    worker.start()
+    return worker.exitcode or 0

@@ -1,0 +1,88 @@
+"""A Celery beat scheduler whose entries live in the `schedules` collection.
+
+Both ways: edits made through the API (`/schedules`) are picked up within
+`sync_every` seconds, and the beat writes back when each entry last ran and
+how often, so a restarted beat neither forgets nor repeats.
+"""
+
+import logging
+
+from celery.beat import ScheduleEntry, Scheduler
+from celery.schedules import crontab, schedule
+
+from cardshop.beat.jobs import DEFAULT_SCHEDULES
+from cardshop.store import new_id, now
+
+log = logging.getLogger(__name__)
+
+JOB_TASK = "cardshop.beat.job"
+
+
+def to_celery_schedule(doc):
+    if doc.get("crontab"):
+        minute, hour, day_of_month, month_of_year, day_of_week = doc["crontab"].split()
+        return crontab(minute=minute, hour=hour, day_of_month=day_of_month, month_of_year=month_of_year,
+                       day_of_week=day_of_week)
+    return schedule(doc["every"])
+
+
+def install_defaults(db):
+    for default in DEFAULT_SCHEDULES:
+        moment = now()
+        db.schedules.update_one({"name": default["name"]}, {"$setOnInsert": {
+            "_id": new_id(), **default, "enabled": True, "total_run_count": 0, "last_run_at": None,
+            "created_at": moment, "updated_at": moment}}, upsert=True)
+
+
+class MongoScheduler(Scheduler):
+    sync_every = 5
+
+    def __init__(self, *args, **kwargs):
+        self.data = {}
+        super().__init__(*args, **kwargs)
+
+    @property
+    def db(self):
+        return self.app.cardshop_db
+
+    def setup_schedule(self):
+        install_defaults(self.db)
+        self._load()
+
+    def _load(self):
+        entries = {}
+        for doc in self.db.schedules.find({"enabled": True}):
+            current = self.data.get(doc["name"])
+            last_run_at = doc.get("last_run_at")
+            if current is not None and current.last_run_at and (not last_run_at or current.last_run_at > last_run_at):
+                last_run_at = current.last_run_at
+            entries[doc["name"]] = ScheduleEntry(
+                name=doc["name"], task=JOB_TASK, schedule=to_celery_schedule(doc), args=(),
+                kwargs={"job": doc["job"], "params": doc.get("params", {}), "schedule": doc["name"]},
+                options={"queue": "beat"}, last_run_at=last_run_at,
+                total_run_count=max(doc.get("total_run_count", 0),
+                                    current.total_run_count if current else 0), app=self.app)
+        self.data = entries
+
+    def get_schedule(self):
+        return self.data
+
+    def set_schedule(self, value):
+        self.data = value
+
+    schedule = property(get_schedule, set_schedule)
+
+    def sync(self):
+        for name, entry in self.data.items():
+            self.db.schedules.update_one({"name": name}, {"$set": {
+                "last_run_at": entry.last_run_at, "total_run_count": entry.total_run_count}})
+        self._load()
+
+    def tick(self, *args, **kwargs):
+        if self.should_sync():  # pick up API edits even while nothing runs
+            self._do_sync()
+        return min(super().tick(*args, **kwargs), self.sync_every)
+
+    @property
+    def info(self):
+        return "    . db -> schedules collection"

@@ -1,0 +1,75 @@
+"""A whole pipeline on one machine, for the tests and the benchmarks."""
+
+import itertools
+import os
+
+from cardshop.cli.client import ApiClient
+from cardshop.pipeline.celery_app import make_celery
+from devstack.processes import free_port
+from devstack.servers import Beat, ContentServer, Creator, Monitor, RabbitMQ, Scheduler, Warehouse
+
+_counter = itertools.count()
+
+
+class Pipeline:
+    """Scheduler (publishing), RabbitMQ (asking it), monitor, warehouse and a content server."""
+
+    def __init__(self, base, ferretdb, auth=None, db_name="pipeline"):
+        api_port = free_port()
+        self.base = base
+        self.rabbitmq = RabbitMQ(base, f"http://127.0.0.1:{api_port}", cache_ttl_ms=1000)
+        self.db_name = db_name
+        self.scheduler = Scheduler(base, ferretdb.url, port=api_port, db_name=db_name,
+                                   overrides={"auth": auth or {}}, broker_url=self.rabbitmq.url)
+        self.system_password_file = os.path.join(self.scheduler.secrets, "system.password")
+        self.monitor = None
+        self.ferretdb = ferretdb
+        self.warehouse = Warehouse(base, self.scheduler.url)
+        self.content = ContentServer(base)
+
+    def start(self):
+        self.scheduler.start()
+        self.rabbitmq.start()
+        self.monitor = Monitor(self.base, self.ferretdb.url, self.db_name, self.rabbitmq.url,
+                               self.system_password_file)
+        self.monitor.start()
+        self.warehouse.start()
+        self.content.start()
+        self.admin = ApiClient(self.scheduler.url, ApiClient(self.scheduler.url).post(
+            "/auth/authorize", self.scheduler.admin).body["access_token"])
+        self.admin.post("/warehouses", {"name": "main", "upload_url": self.warehouse.url,
+                                        "download_url": self.warehouse.url})
+
+    def start_beat(self):
+        beat = Beat(self.base, self.ferretdb.url, self.db_name, self.rabbitmq.url, self.system_password_file)
+        beat.start()
+        return beat
+
+    def start_creator(self, name="creator", concurrency=1):
+        """A creator daemon with a creator user of its own."""
+        username, _, _ = self.worker("creator")
+        creator = Creator(self.base, self.scheduler.url, self.rabbitmq.url, username,
+                          os.path.join(self.base, f"{username}.password"), name=name, concurrency=concurrency)
+        creator.start()
+        return creator
+
+    def stop(self):
+        for server in (self.content, self.warehouse, self.monitor, self.rabbitmq, self.scheduler):
+            if server is not None:
+                server.stop()
+
+    def worker(self, role):
+        """A new worker user, and a Celery app logged into RabbitMQ with its credentials."""
+        username = f"{role[:4]}{next(_counter)}x{os.getpid() % 1000}"
+        password = f"{username} password"
+        reply = self.admin.post("/users", {"username": username, "email": f"{username}@example.org",
+                                           "password": password, "role": role})
+        if reply.status != 201:
+            raise RuntimeError(f"cannot create {username}: {reply.error}")
+        path = os.path.join(self.base, f"{username}.password")
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(password)
+        app = make_celery({"url": self.rabbitmq.url, "username": username, "password_file": path,
+                           "heartbeat": 10}, f"test-{username}")
+        return username, password, app
