@@ -11,6 +11,17 @@ class StackError(Exception):
     pass
 
 
+def wait_until(predicate, timeout=20, interval=0.1):
+    """predicate()'s first true value, polling; AssertionError after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"not true within {timeout} s: {predicate.__doc__ or predicate}")
+
+
 def free_port():
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

@@ -202,30 +202,44 @@ class Scheduler:
         return self.process.stop()
 
 
-class Monitor:
-    """cardshop-monitor, logged into RabbitMQ as the system user."""
+class Daemon:
+    """One of our daemons without a port of its own: config written, started, ready once it logs `READY_LOG`."""
 
-    def __init__(self, base, mongo_url, db_name, broker_url, system_password_file, name="monitor"):
+    PROGRAM = None
+    READY_LOG = None
+
+    def __init__(self, base, name, config):
         self.dir = os.path.join(base, name)
         self.process = Process(name, self.dir)
-        self.config_path = os.path.join(self.dir, "monitor.yaml")
-        self.config = {
-            "database": {"uri": mongo_url, "name": db_name},
-            "broker": {"url": broker_url, "username": "cardshop-system",
-                       "password_file": system_password_file, "heartbeat": 10},
-        }
+        self.config_path = os.path.join(self.dir, f"{self.PROGRAM.removeprefix('cardshop-')}.yaml")
+        self.config = config
 
     def start(self):
         os.makedirs(self.dir, exist_ok=True)
         with open(self.config_path, "w") as handle:
             yaml.safe_dump(self.config, handle, sort_keys=False)
         offset = os.path.getsize(self.process.log_path) if os.path.exists(self.process.log_path) else 0
-        self.process.start([sys.executable, os.path.join(REPO, "daemons", "cardshop-monitor"),
+        self.process.start([sys.executable, os.path.join(REPO, "daemons", self.PROGRAM),
                             "--config", self.config_path], cwd=REPO)
-        _wait_for_new_log(self.process, offset, "consuming reports", 60, "cardshop-monitor")
+        _wait_for_new_log(self.process, offset, self.READY_LOG, 60, self.PROGRAM)
 
     def stop(self):
         return self.process.stop()
+
+
+def _system_daemon_config(mongo_url, db_name, broker_url, system_password_file):
+    return {"database": {"uri": mongo_url, "name": db_name},
+            "broker": {"url": broker_url, "username": "cardshop-system",
+                       "password_file": system_password_file, "heartbeat": 10}}
+
+
+class Monitor(Daemon):
+    """cardshop-monitor, logged into RabbitMQ as the system user."""
+
+    PROGRAM, READY_LOG = "cardshop-monitor", "consuming reports"
+
+    def __init__(self, base, mongo_url, db_name, broker_url, system_password_file, name="monitor"):
+        super().__init__(base, name, _system_daemon_config(mongo_url, db_name, broker_url, system_password_file))
 
 
 def _wait_for_new_log(process, offset, needle, timeout, name):
@@ -300,54 +314,25 @@ class ContentServer:
         return self.process.stop()
 
 
-class Creator:
+class Creator(Daemon):
     """cardshop-creator logged in as a creator user."""
 
+    PROGRAM, READY_LOG = "cardshop-creator", "ready: consuming create"
+
     def __init__(self, base, api_url, broker_url, username, password_file, name="creator", concurrency=1):
-        self.dir = os.path.join(base, name)
-        self.process = Process(name, self.dir)
-        self.config_path = os.path.join(self.dir, "creator.yaml")
-        self.config = {
+        folder = os.path.join(base, name)
+        super().__init__(base, name, {
             "broker": {"url": broker_url, "username": username, "password_file": password_file, "heartbeat": 10},
             "scheduler": {"api_url": api_url},
-            "creator": {"concurrency": concurrency, "cache_dir": os.path.join(self.dir, "cache"),
-                        "build_dir": os.path.join(self.dir, "build"), "disk_margin_bytes": 64 * 1024 * 1024},
-        }
-
-    def start(self):
-        os.makedirs(self.dir, exist_ok=True)
-        with open(self.config_path, "w") as handle:
-            yaml.safe_dump(self.config, handle, sort_keys=False)
-        offset = os.path.getsize(self.process.log_path) if os.path.exists(self.process.log_path) else 0
-        self.process.start([sys.executable, os.path.join(REPO, "daemons", "cardshop-creator"),
-                            "--config", self.config_path], cwd=REPO)
-        _wait_for_new_log(self.process, offset, "ready: consuming create", 60, "cardshop-creator")
-
-    def stop(self):
-        return self.process.stop()
+            "creator": {"concurrency": concurrency, "cache_dir": os.path.join(folder, "cache"),
+                        "build_dir": os.path.join(folder, "build"), "disk_margin_bytes": 64 * 1024 * 1024},
+        })
 
 
-class Beat:
+class Beat(Daemon):
     """cardshop-beat (exactly one per stack), as the system user."""
 
+    PROGRAM, READY_LOG = "cardshop-beat", "ready: running the schedule"
+
     def __init__(self, base, mongo_url, db_name, broker_url, system_password_file):
-        self.dir = os.path.join(base, "beat")
-        self.process = Process("beat", self.dir)
-        self.config_path = os.path.join(self.dir, "beat.yaml")
-        self.config = {
-            "database": {"uri": mongo_url, "name": db_name},
-            "broker": {"url": broker_url, "username": "cardshop-system",
-                       "password_file": system_password_file, "heartbeat": 10},
-        }
-
-    def start(self):
-        os.makedirs(self.dir, exist_ok=True)
-        with open(self.config_path, "w") as handle:
-            yaml.safe_dump(self.config, handle, sort_keys=False)
-        offset = os.path.getsize(self.process.log_path) if os.path.exists(self.process.log_path) else 0
-        self.process.start([sys.executable, os.path.join(REPO, "daemons", "cardshop-beat"),
-                            "--config", self.config_path], cwd=REPO)
-        _wait_for_new_log(self.process, offset, "ready: running the schedule", 60, "cardshop-beat")
-
-    def stop(self):
-        return self.process.stop()
+        super().__init__(base, "beat", _system_daemon_config(mongo_url, db_name, broker_url, system_password_file))

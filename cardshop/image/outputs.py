@@ -1,13 +1,15 @@
 """What the warehouse gets for an image: `<name>.img.zst`, `<name>.bmap`, `<name>.sha256`.
 
-One pass over the image feeds both SHA-256 (of the bytes a card will hold)
-and a multi-threaded zstd; bmaptool's library then maps the image's data
-blocks with their checksums.
+The image is read twice at once (from the page cache): once into a
+multi-threaded zstd, once into SHA-256 (of the bytes a card will hold), so
+hashing and compressing use separate cores; bmaptool's library then maps
+the image's data blocks with their checksums.
 """
 
 import hashlib
 import os
 import subprocess
+import threading
 
 from cardshop.cancel import Canceled, CommandError
 
@@ -19,10 +21,22 @@ except ImportError:  # pragma: no cover - depends on the Debian release
 BLOCK = 4 * 1024 * 1024
 
 
-def compress_and_hash(image, target, threads=0, level=3, progress=None, cancel=None):
-    """zstd-compress image into target; returns the image's SHA-256 hex digest."""
-    size = os.path.getsize(image)
+def _sha256_of(path, cancel, result):
     digest = hashlib.sha256()
+    with open(path, "rb") as reader:
+        while block := reader.read(BLOCK):
+            if cancel is not None and cancel.canceled:
+                return
+            digest.update(block)  # releases the GIL: runs beside the compression
+    result.append(digest.hexdigest())
+
+
+def compress_and_hash(image, target, threads=0, level=3, progress=None, cancel=None):
+    """zstd-compress image into target while hashing it on another core; returns the SHA-256 hex digest."""
+    size = os.path.getsize(image)
+    digest = []
+    hasher = threading.Thread(target=_sha256_of, args=(image, cancel, digest), daemon=True)
+    hasher.start()
     with open(target, "wb") as out:
         process = subprocess.Popen(["zstd", "-q", f"-T{threads}", f"-{level}", "-c", "-"],
                                    stdin=subprocess.PIPE, stdout=out, stderr=subprocess.PIPE,
@@ -36,7 +50,6 @@ def compress_and_hash(image, target, threads=0, level=3, progress=None, cancel=N
                     block = reader.read(BLOCK)
                     if not block:
                         break
-                    digest.update(block)
                     process.stdin.write(block)
                     done += len(block)
                     if progress:
@@ -49,7 +62,10 @@ def compress_and_hash(image, target, threads=0, level=3, progress=None, cancel=N
                 process.kill()
                 process.wait()
             process.stderr.close()
-    return digest.hexdigest()
+            hasher.join()
+    if cancel is not None:
+        cancel.check()
+    return digest[0]
 
 
 def write_bmap(image, target):

@@ -44,6 +44,6 @@ def serve(config, notifier):
     interval = notifier.watchdog_interval() or 10
     notifier.start_watchdog(lambda: time.monotonic() - last_loop[0] < max(4 * interval, 10), stop)
     notifier.status("connecting to the broker")
-    monitor.run()
+    monitor.run(safety_interval=0.1)  # wake often enough to write buffered progress promptly
     log.info("stopped after applying %d reports", monitor.applied)
     return 0

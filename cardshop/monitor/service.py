@@ -41,6 +41,11 @@ class Monitor(ConsumerMixin):
         self.applied = 0
         self._db_backoff = 0.5
         self.stopped = threading.Event()
+        # Progress reports waiting to be written: only each run's latest matters, so a
+        # burst becomes one write per task. They are acknowledged after that write.
+        self._progress = []
+        self._progress_since = 0.0
+        self.flush_after = max(1, prefetch // 2)
 
     def get_consumers(self, Consumer, channel):
         topology.declare_all(self.connection)
@@ -58,6 +63,37 @@ class Monitor(ConsumerMixin):
     def on_connection_error(self, exc, interval):
         log.warning("broker connection lost (%s); retrying in %.0f s", exc, interval)
 
+    def on_iteration(self):
+        if self._progress and (len(self._progress) >= self.flush_after
+                               or time.monotonic() - self._progress_since > 0.05):
+            self.flush_progress()
+
+    def _database_down(self, exc, messages):
+        """Keep the reports in RabbitMQ and slow down until the database is back."""
+        log.warning("database unavailable (%s); %d report(s) requeued", exc, len(messages))
+        for message in messages:
+            message.requeue()
+        time.sleep(self._db_backoff)
+        self._db_backoff = min(self._db_backoff * 2, 10)
+
+    def flush_progress(self):
+        pending, self._progress = self._progress, []
+        latest = {}
+        for body, sender, _ in pending:
+            key = (body["task"], body["run"], sender)
+            if key not in latest or body["seq"] > latest[key][0]["seq"]:
+                latest[key] = (body, sender)
+        try:
+            for body, sender in latest.values():
+                self.applier.apply(body, sender)
+        except pymongo.errors.PyMongoError as exc:
+            self._database_down(exc, [message for _, _, message in pending])
+            return
+        self._db_backoff = 0.5
+        for _, _, message in pending:
+            message.ack()
+        self.applied += len(pending)
+
     def on_report(self, body, message):
         sender = message.properties.get("user_id")
         error = self.validator.first_error(body)
@@ -65,14 +101,19 @@ class Monitor(ConsumerMixin):
             log.warning("dropped a malformed report from %r: %s", sender, error)
             message.ack()
             return
+        if body["type"] == "progress":
+            if not self._progress:
+                self._progress_since = time.monotonic()
+            self._progress.append((body, sender, message))
+            if len(self._progress) >= self.flush_after:
+                self.flush_progress()
+            return
+        if self._progress:  # keep the order: earlier progress first
+            self.flush_progress()
         try:
             outcome = self.applier.apply(body, sender)
         except pymongo.errors.PyMongoError as exc:
-            # Keep the report in RabbitMQ and slow down until the database is back.
-            log.warning("database unavailable (%s); report requeued", exc)
-            message.requeue()
-            time.sleep(self._db_backoff)
-            self._db_backoff = min(self._db_backoff * 2, 10)
+            self._database_down(exc, [message])
             return
         self._db_backoff = 0.5
         message.ack()

@@ -8,19 +8,10 @@ from kombu import Exchange
 
 from cardshop.pipeline import topology
 from cardshop.pipeline.reports import Reporter
+from devstack.processes import wait_until  # noqa: F401 (the other modules import it from here)
 from tests.conftest import order_body
 
 EVENTS = Exchange("celeryev", type="topic", durable=True)
-
-
-def wait_until(predicate, timeout=20, interval=0.1):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    raise AssertionError(f"not true within {timeout} s: {predicate.__doc__ or predicate}")
 
 
 def take_messages(app, queue, task_ids, timeout=10):
@@ -135,7 +126,7 @@ def test_duplicates_and_out_of_order_reports_change_nothing(pipeline):
                             "progress": {"percent": 30, "bytes": 3, "total": 10, "rate": 1, "eta": 7}})
     send_raw(app, creator, {**report, "seq": 5, "status": "downloading"})  # backwards: ignored
     send_raw(app, creator, {**report, "seq": 6, "type": "log", "level": "info", "message": "marker"})
-    wait_until(lambda: pipeline_task(pipeline, order["_id"])["last_seq"] == 6 or None)
+    wait_until(lambda: pipeline_task(pipeline, order["_id"]).get("last_seq") == 6)
     task = pipeline_task(pipeline, order["_id"])
     assert [e["status"] for e in task["statuses"]] == ["pending", "received", "building"]
     assert task["status"] == "building" and task["progress"]["percent"] == 40
