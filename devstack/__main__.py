@@ -40,7 +40,7 @@ def up():
         monitor.start()
         started.append(monitor)
         beat = Beat(BASE, ferretdb.url, scheduler.db_name, rabbitmq.url,
-                    os.path.join(scheduler.secrets, "system.password"))
+                    os.path.join(scheduler.secrets, "system.password"), scheduler.url)
         beat.start()
         started.append(beat)
         warehouse = Warehouse(BASE, scheduler.url)

@@ -41,7 +41,8 @@ class Pipeline:
                                         "download_url": self.warehouse.url})
 
     def start_beat(self):
-        beat = Beat(self.base, self.ferretdb.url, self.db_name, self.rabbitmq.url, self.system_password_file)
+        beat = Beat(self.base, self.ferretdb.url, self.db_name, self.rabbitmq.url, self.system_password_file,
+                    self.scheduler.url)
         beat.start()
         return beat
 

@@ -334,5 +334,6 @@ class Beat(Daemon):
 
     PROGRAM, READY_LOG = "cardshop-beat", "ready: running the schedule"
 
-    def __init__(self, base, mongo_url, db_name, broker_url, system_password_file):
-        super().__init__(base, "beat", _system_daemon_config(mongo_url, db_name, broker_url, system_password_file))
+    def __init__(self, base, mongo_url, db_name, broker_url, system_password_file, api_url):
+        super().__init__(base, "beat", {**_system_daemon_config(mongo_url, db_name, broker_url, system_password_file),
+                                        "scheduler": {"api_url": api_url}})

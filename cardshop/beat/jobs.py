@@ -5,9 +5,11 @@ import logging
 
 from cardshop.monitor.cascades import Cascades
 from cardshop.states import ORDER, IllegalTransition, task_machine
-from cardshop.store import now
+from cardshop.pipeline.credentials import CredentialsError
+from cardshop.store import new_id, now
 from cardshop.store.documents import new_task
-from cardshop.store.transitions import transition
+from cardshop.store.transitions import initial_history, transition
+from cardshop.warehouse.client import WarehouseClient, WarehouseError
 
 log = logging.getLogger(__name__)
 
@@ -15,10 +17,12 @@ ACTOR = "beat"
 
 
 class Context:
-    def __init__(self, db, publisher):
+    def __init__(self, db, publisher, tokens=None, ca_file=None):
         self.db = db
         self.publisher = publisher
         self.cascades = Cascades(db, publisher)
+        self.tokens = tokens  # the system user's, for the warehouse
+        self.ca_file = ca_file
 
 
 def _ago(seconds):
@@ -99,8 +103,64 @@ def expire_downloads(ctx, after_days=30):
     return {"expired": expired}
 
 
+def clean_warehouse(ctx, limit=100):
+    """Delete the images of orders that ended for good (shipped, expired, canceled)."""
+    deleted, failed = 0, []
+    orders = ctx.db.orders.find({"status": {"$in": sorted(ORDER.final)}, "image_deleted_at": None},
+                                {"warehouse": 1}).limit(limit)
+    for order in orders:
+        warehouse = ctx.db.warehouses.find_one({"name": order["warehouse"]}) or {}
+        folders = [task["_id"] for task in ctx.db.tasks.find({"order": order["_id"], "kind": "create"}, {"_id": 1})]
+        try:
+            if folders and warehouse.get("upload_url"):
+                with WarehouseClient(warehouse["upload_url"], ctx.tokens.username, ctx.tokens.access_token(),
+                                     ctx.ca_file) as client:
+                    for folder in folders:
+                        deleted += client.delete_folder(folder)
+        except (WarehouseError, CredentialsError) as exc:
+            failed.append(f"{order['_id']}: {exc}")
+            continue
+        ctx.db.orders.update_one({"_id": order["_id"]}, {"$set": {"image_deleted_at": now()}})
+    if failed:
+        log.warning("warehouse clean-up left %d order(s) for next time: %s", len(failed), "; ".join(failed[:5]))
+    return {"folders_deleted": deleted, "failed": len(failed)}
+
+
+def auto_image(ctx, name, recipe, card_size=64, warehouse=None):
+    """Build `recipe` again as a download order; its image keeps the stable name `name`.
+
+    The previous build of the same name expires once the new one is ready
+    (the monitor does that), and /auto-images/{name} names the latest one.
+    """
+    from cardshop.recipes import RecipeError, validate_recipe
+    try:
+        validate_recipe(recipe, card_size)
+    except RecipeError as exc:
+        raise ValueError(f"auto-image {name}: {exc}") from None
+    if warehouse is None:
+        default = ctx.db.warehouses.find_one({"default": True}, {"name": 1})
+        if default is None:
+            raise ValueError(f"auto-image {name}: no default warehouse")
+        warehouse = default["name"]
+    moment = now()
+    order = {"_id": new_id(), "recipe": recipe, "sd_card": {"size": card_size, "type": "download"},
+             "quantity": 1, "recipient": {"name": f"auto-image {name}", "email": "auto-image@cardshop.invalid",
+                                          "address": "-"},
+             "warehouse": warehouse, "auto_image": name, "status": ORDER.initial,
+             "statuses": initial_history(ORDER, ACTOR, moment), "created_by": ACTOR,
+             "created_at": moment, "updated_at": moment}
+    task = new_task(order["_id"], "create", ACTOR, moment)
+    ctx.db.orders.insert_one(order)
+    ctx.db.tasks.insert_one(task)
+    if ctx.publisher is not None:
+        ctx.publisher.publish(task)
+    return {"order": order["_id"]}
+
+
 JOBS = {
     "republish_pending": republish_pending,
+    "clean_warehouse": clean_warehouse,
+    "auto_image": auto_image,
     "time_out_tasks": time_out_tasks,
     "purge_tokens": purge_tokens,
     "expire_downloads": expire_downloads,
@@ -113,6 +173,7 @@ DEFAULT_SCHEDULES = [
      "params": {"timeout": 900, "max_attempts": 3}},
     {"name": "purge-tokens", "job": "purge_tokens", "crontab": "17 3 * * *", "params": {}},
     {"name": "expire-downloads", "job": "expire_downloads", "crontab": "23 * * * *", "params": {"after_days": 30}},
+    {"name": "clean-warehouse", "job": "clean_warehouse", "every": 600, "params": {}},
 ]
 
 

@@ -9,7 +9,9 @@ from kombu import Exchange, Queue
 
 from cardshop.beat.jobs import Context, run_job
 from cardshop.beat.schedule import JOB_TASK, MongoScheduler
+from cardshop.config import read_secret
 from cardshop.pipeline.celery_app import make_celery
+from cardshop.pipeline.credentials import TokenSource
 from cardshop.pipeline.publish import Publisher
 from cardshop.scheduler.service import open_database
 
@@ -24,7 +26,10 @@ def serve(config, notifier):
     app.conf.task_routes = {JOB_TASK: {"queue": "beat"}}
     app.conf.task_default_queue = "beat"
     app.cardshop_db = db
-    context = Context(db, Publisher(app, db))
+    broker = config["broker"]
+    tokens = TokenSource(config["scheduler"]["api_url"], broker["username"],
+                         read_secret(broker["password_file"], "broker.password_file"))
+    context = Context(db, Publisher(app, db), tokens, config["warehouse"].get("ca_file"))
 
     @app.task(name=JOB_TASK)
     def job(job, params, schedule=None):

@@ -77,11 +77,22 @@ class Cascades:
             return
         image = task.get("result") or {}
         if order["sd_card"]["type"] == "download":
-            self._order_event(order["_id"], "create_done_download", extra={"image": image})
+            ready = self._order_event(order["_id"], "create_done_download", extra={"image": image})
+            if ready is not None and order.get("auto_image"):
+                self._publish_auto_image(ready)
             return
         updated = self._order_event(order["_id"], "create_done_physical", extra={"image": image})
         if updated is not None:
             self.make_write_tasks(updated)
+
+    def _publish_auto_image(self, order):
+        """The stable name now points at this build; the one it replaces expires (and its files go)."""
+        name = order["auto_image"]
+        previous = self.db.auto_images.find_one_and_update(
+            {"_id": name}, {"$set": {"order": order["_id"], "image": order["image"], "warehouse": order["warehouse"],
+                                     "updated_at": now()}}, upsert=True)
+        if previous and previous.get("order") != order["_id"]:
+            self._order_event(previous["order"], "expire", note=f"replaced by a newer build of {name}")
 
     # -- write tasks ------------------------------------------------------
 

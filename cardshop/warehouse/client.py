@@ -105,6 +105,21 @@ class WarehouseClient:
         except ftplib.all_errors as exc:
             raise WarehouseError(f"upload of {name} failed: {exc}") from None
 
+    def delete_folder(self, folder):
+        """Delete a task folder and its files; False when it was not there."""
+        directory = self._path(folder)
+        try:
+            names = self.ftp.nlst(directory)
+        except ftplib.error_perm:
+            return False
+        try:
+            for name in names:
+                self.ftp.delete(name if name.startswith("/") else f"{directory}/{name}")
+            self.ftp.rmd(directory)
+        except ftplib.all_errors as exc:
+            raise WarehouseError(f"cannot delete {directory}: {exc}") from None
+        return True
+
     def download(self, remote_path, local_path, progress=None):
         """Download to local_path, resuming from local_path + '.part'."""
         part = local_path + ".part"

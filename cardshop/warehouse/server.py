@@ -5,7 +5,9 @@ Layout under the root: one folder per create task, `/<task id>/`, holding
 
 - creators: may create their task's folder and write, rename and resume
   uploads only inside the folders of the tasks they hold;
-- writers, admins and the system user: read only;
+- writers and admins: read only;
+- the system user (the beat) reads, and deletes whole task folders once
+  their order has ended;
 - nobody leaves the root (pyftpdlib resolves symlinks and `..` and refuses
   paths outside it);
 - an upload announced with ALLO that would not fit the disk (with the
@@ -31,6 +33,7 @@ log = logging.getLogger(__name__)
 _TASK_DIR = re.compile(r"^[0-9a-f]{24}$")
 READ_PERMS = "elr"
 WRITE_PERMS = "adfmw"  # APPE, DELE, RNFR/RNTO, MKD, STOR
+DELETE_PERMS = "d"  # DELE, RMD
 
 
 class SchedulerAuthorizer:
@@ -64,7 +67,8 @@ class SchedulerAuthorizer:
         return username in self._sessions
 
     def get_perms(self, username):
-        return READ_PERMS + (WRITE_PERMS if self._role(username) == roles.CREATOR else "")
+        role = self._role(username)
+        return READ_PERMS + (WRITE_PERMS if role == roles.CREATOR else DELETE_PERMS if role == roles.SYSTEM else "")
 
     def get_msg_login(self, username):
         return f"Welcome to the Cardshop warehouse, {username}."
@@ -90,6 +94,8 @@ class SchedulerAuthorizer:
             return False
         if perm in READ_PERMS:
             return True
+        if session[1]["role"] == roles.SYSTEM:
+            return perm in DELETE_PERMS and path is not None and self._task_of(path) is not None
         if session[1]["role"] != roles.CREATOR or path is None:
             return False
         task = self._task_of(path)

@@ -10,6 +10,8 @@ from cardshop.api.resources import paginate
 from cardshop.api.routing import Api, ApiError
 from cardshop.auth import roles
 from cardshop.beat.jobs import JOBS
+from cardshop.recipes import RecipeError, validate_recipe
+from cardshop.validation import Validator
 from cardshop.store import new_id, now
 
 log = logging.getLogger(__name__)
@@ -39,11 +41,29 @@ def _check(doc):
                     day_of_week=day_of_week)
         except (ValueError, TypeError) as exc:
             raise ApiError(400, f"field 'crontab': {exc}") from None
+    if doc["job"] == "auto_image":
+        _check_auto_image(doc.get("params", {}))
     accepted = list(inspect.signature(JOBS[doc["job"]]).parameters)[1:]
     unknown = sorted(set(doc.get("params", {})) - set(accepted))
     if unknown:
         raise ApiError(400, f"field 'params.{unknown[0]}': job {doc['job']} takes "
                             f"{', '.join(accepted) or 'no parameters'}")
+
+
+_AUTO_IMAGE = schemas.obj({"name": schemas.WAREHOUSE_NAME, "recipe": schemas.RECIPE,
+                           "card_size": schemas.SD_CARD["properties"]["size"],
+                           "warehouse": {"type": "string", "maxLength": 64}}, ["name", "recipe"])
+_AUTO_IMAGE_VALIDATOR = Validator(_AUTO_IMAGE)
+
+
+def _check_auto_image(params):
+    error = _AUTO_IMAGE_VALIDATOR.first_error(params)
+    if error:
+        raise ApiError(400, error.replace("field '", "field 'params.", 1))
+    try:
+        validate_recipe(params["recipe"], params.get("card_size", 64))
+    except RecipeError as exc:
+        raise ApiError(400, f"params.{exc}") from None
 
 
 def _get(db, name):
@@ -106,3 +126,33 @@ def delete(call):
     call.services.db.schedules.delete_one({"name": call.params["name"]})
     log.info("%s removed schedule %s", call.actor, call.params["name"])
     return None
+
+
+AUTO_IMAGE = {"type": "object", "properties": {
+    "_id": {"type": "string", "description": "the stable name"}, "order": {"type": "string"},
+    "image": {"type": "object"}, "warehouse": {"type": "string"}, "download_url": {"type": "string"},
+    "updated_at": schemas.TIME}, "required": ["_id", "order", "image"]}
+
+
+def _with_url(db, entry):
+    warehouse = db.warehouses.find_one({"name": entry.get("warehouse")}, {"download_url": 1}) or {}
+    base = (warehouse.get("download_url") or "").rstrip("/")
+    entry["download_url"] = f"{base}{entry['image']['files']['image']}" if base and entry["image"].get("files") else None
+    return entry
+
+
+@api.route("GET", "/auto-images", summary="The latest build of every auto-image, by its stable name",
+           roles=roles.OPERATORS, query=schemas.PAGE_QUERY, response=schemas.page_of(AUTO_IMAGE), errors=[400, 401, 403])
+def list_auto_images(call):
+    db = call.services.db
+    return paginate(db.auto_images, call.query, {}, [("_id", 1)], view=lambda entry: _with_url(db, entry))
+
+
+@api.route("GET", "/auto-images/{name}", summary="The latest build of one auto-image (a stable name)",
+           roles=roles.OPERATORS, response=AUTO_IMAGE, errors=[401, 403, 404], tag="schedules")
+def read_auto_image(call):
+    db = call.services.db
+    entry = db.auto_images.find_one({"_id": call.params["name"]})
+    if entry is None:
+        raise ApiError(404, f"no auto-image {call.params['name']!r} has been built yet")
+    return _with_url(db, entry)

@@ -1,6 +1,7 @@
 """The beat: schedules in MongoDB, edited through the API, and the built-in jobs doing their work."""
 
 import datetime
+import os
 
 import pytest
 
@@ -70,3 +71,40 @@ def test_expired_refresh_tokens_are_purged(pipeline, pipeline_db, beat):
                                            "expires_at": an_hour_ago(), "used_at": None})
     assert pipeline.admin.patch("/schedules/purge-tokens", {"every": 1}).status == 200
     wait_until(lambda: pipeline_db.refresh_tokens.count_documents({"expires_at": {"$lt": now()}}) == 0, timeout=30)
+
+
+def test_images_of_ended_orders_are_deleted_from_the_warehouse(pipeline, pipeline_db, beat):
+    order = pipeline.admin.post("/orders", order_body()).body
+    folder = os.path.join(pipeline.warehouse.root, create_task_of(order)["_id"])
+    os.makedirs(folder)
+    for name in ("x.img.zst", "x.bmap", "x.sha256", "x.img.zst.part"):
+        with open(os.path.join(folder, name), "w") as handle:
+            handle.write("data")
+    live = pipeline.admin.post("/orders", order_body()).body
+    live_folder = os.path.join(pipeline.warehouse.root, create_task_of(live)["_id"])
+    os.makedirs(live_folder)
+    pipeline.admin.post(f"/orders/{order['_id']}/cancel")
+    assert pipeline.admin.patch("/schedules/clean-warehouse", {"every": 1}).status == 200
+    wait_until(lambda: not os.path.exists(folder), timeout=30)
+    wait_until(lambda: pipeline_db.orders.find_one({"_id": order["_id"]}).get("image_deleted_at"), timeout=10)
+    assert os.path.exists(live_folder), "a live order's images stay"
+
+
+def test_an_auto_image_is_rebuilt_and_its_stable_name_points_at_the_latest(pipeline, pipeline_db, beat):
+    recipe = {"output": {"size": "64M"}, "files": [{"to": "/data/hello.txt", "content": "auto"}]}
+    bad = pipeline.admin.post("/schedules", {"name": "bad-auto", "job": "auto_image", "every": 2,
+                                             "params": {"name": "x", "recipe": {"output": {"size": "9T"}}}})
+    assert bad.status == 400 and "params.recipe.output.size" in bad.body["error"]
+    creator = pipeline.start_creator(name="auto-creator")
+    try:
+        assert pipeline.admin.post("/schedules", {"name": "wiki-auto", "job": "auto_image", "every": 3, "params": {
+            "name": "wiki-en", "recipe": recipe, "card_size": 1}}).status == 201
+        first = wait_until(lambda: pipeline.admin.get("/auto-images/wiki-en").body.get("order"), timeout=60)
+        second = wait_until(lambda: (pipeline.admin.get("/auto-images/wiki-en").body.get("order") != first
+                                     and pipeline.admin.get("/auto-images/wiki-en").body), timeout=60)
+        assert pipeline.admin.patch("/schedules/wiki-auto", {"enabled": False}).status == 200
+        assert second["image"]["files"]["image"].endswith("/wiki-en.img.zst")
+        assert second["download_url"].startswith(pipeline.warehouse.url.rstrip("/"))
+        assert pipeline.admin.get(f"/orders/{first}").body["status"] == "expired"
+    finally:
+        creator.stop()
