@@ -74,3 +74,34 @@ def test_canceling_mid_build_stops_the_work_and_leaves_nothing_behind(pipeline, 
         wait_until(lambda: order_of(pipeline, after["_id"])["status"] == "ready", timeout=90)
     finally:
         creator.stop()
+
+
+def test_a_broker_restart_mid_build_still_ends_with_the_image(pipeline, slow_content):
+    server, big = slow_content
+    creator = pipeline.start_creator(name="restart-creator")
+    try:
+        order = place(pipeline, {"output": {"size": "128M"}, "files": [big]})
+        wait_until(lambda: pipeline_task(pipeline, order["_id"])["status"] == "downloading", timeout=60)
+        pipeline.rabbitmq.restart()
+        done = wait_until(lambda: order_of(pipeline, order["_id"])["status"] in ("ready", "creation_failed")
+                          and order_of(pipeline, order["_id"]), timeout=240)
+        assert done["status"] == "ready", create_task_of(done).get("reason")
+        assert done["image"]["sha256"]
+    finally:
+        creator.stop()
+
+
+def test_a_database_restart_mid_build_still_ends_with_the_image(pipeline, slow_content):
+    server, big = slow_content
+    creator = pipeline.start_creator(name="dbrestart-creator")
+    try:
+        order = place(pipeline, {"output": {"size": "128M"}, "files": [big]})
+        wait_until(lambda: pipeline_task(pipeline, order["_id"])["status"] == "downloading", timeout=60)
+        pipeline.ferretdb.process.kill9()
+        time.sleep(3)
+        pipeline.ferretdb.start()
+        done = wait_until(lambda: order_of(pipeline, order["_id"])["status"] in ("ready", "creation_failed")
+                          and order_of(pipeline, order["_id"]), timeout=240)
+        assert done["status"] == "ready", create_task_of(done).get("reason")
+    finally:
+        creator.stop()
