@@ -12,6 +12,7 @@ Rules:
 """
 
 import logging
+import time
 
 import pymongo
 import pymongo.errors
@@ -25,6 +26,7 @@ log = logging.getLogger(__name__)
 
 APPLIED, DUPLICATE, STALE, REFUSED, UNKNOWN = "applied", "duplicate", "stale", "refused", "unknown"
 _FINAL = task_machine("create").final | task_machine("write").final
+ROLE_CACHE_SECONDS = 60  # a disabled or re-roled user's reports stop counting within this
 
 
 class ReportApplier:
@@ -34,10 +36,12 @@ class ReportApplier:
         self._roles = {}
 
     def _role(self, username):
-        if username not in self._roles:
-            user = self.db.users.find_one({"username": username}, {"role": 1})
-            self._roles[username] = user["role"] if user else None
-        return self._roles[username]
+        cached = self._roles.get(username)
+        if cached is None or cached[0] < time.monotonic():
+            user = self.db.users.find_one({"username": username}, {"role": 1, "active": 1})
+            role = user["role"] if user and user.get("active") else None
+            cached = self._roles[username] = (time.monotonic() + ROLE_CACHE_SECONDS, role)
+        return cached[1]
 
     def _may_hold(self, task, sender):
         role = self._role(sender)
