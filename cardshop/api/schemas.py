@@ -113,7 +113,8 @@ CANCEL = obj({"reason": {"type": "string", "maxLength": 2000}})
 
 WORKER = {"type": "object", "properties": {
     "_id": {"type": "string"}, "host": {"type": "string"}, "role": {"type": "string"},
-    "slots": {"type": "array"}, "last_seen": TIME, "online": {"type": "boolean"}}}
+    "slots": {"type": "integer"}, "last_seen": TIME, "online": {"type": "boolean"},
+    "current_tasks": {"type": "array", "items": {"type": "object"}}}}
 WAREHOUSE_NAME = {"type": "string", "pattern": "^[a-z][a-z0-9_-]{0,63}$",
                   "x-hint": "lowercase letters, digits, '_' or '-', starting with a letter"}
 FTP_URL = {"type": "string", "maxLength": 2048, "pattern": "^ftps?://[^/\\s]+",

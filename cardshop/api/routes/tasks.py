@@ -26,11 +26,25 @@ def read_task(call):
     return lookup(call.services.db.tasks, call.params["id"], "task")
 
 
-@api.route("GET", "/workers", summary="List worker hosts with their slots, last-seen time and work",
+_LIVE = sorted(set(STATUSES) - {"done", "written", "failed", "canceled", "timed_out", "pending"})
+
+
+def with_current_tasks(db, worker):
+    """The worker host's tasks in progress, with their progress (from the tasks it holds)."""
+    worker["current_tasks"] = [
+        {"_id": task["_id"], "order": task["order"], "kind": task["kind"], "status": task["status"],
+         "progress": task.get("progress")}
+        for task in db.tasks.find({"worker": worker.get("username"), "status": {"$in": _LIVE}},
+                                  {"order": 1, "kind": 1, "status": 1, "progress": 1})]
+    return worker
+
+
+@api.route("GET", "/workers", summary="List worker hosts: role, slots, last seen, current tasks and progress",
            roles=roles.OPERATORS, query=schemas.PAGE_QUERY,
            response=schemas.page_of(schemas.WORKER), errors=[400, 401, 403])
 def list_workers(call):
-    return paginate(call.services.db.workers, call.query, {}, [("_id", 1)])
+    db = call.services.db
+    return paginate(db.workers, call.query, {}, [("_id", 1)], view=lambda worker: with_current_tasks(db, worker))
 
 
 @api.route("GET", "/workers/{name}", summary="Read a worker host", roles=roles.OPERATORS,
@@ -39,4 +53,4 @@ def read_worker(call):
     worker = call.services.db.workers.find_one({"_id": call.params["name"]})
     if worker is None:
         raise ApiError(404, f"no worker {call.params['name']!r}")
-    return worker
+    return with_current_tasks(call.services.db, worker)

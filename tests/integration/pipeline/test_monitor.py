@@ -73,6 +73,10 @@ def test_a_download_order_is_published_at_once_and_reports_drive_it_to_ready(pip
     reporter = Reporter(app, creator, task["_id"])
     reporter.status("received")
     reporter.progress("downloading", 50, 100, 1e6, 1)
+    announce_writer(app, creator, slots=1)  # a creator host's own events (same format)
+    busy = wait_until(lambda: [w for w in pipeline.admin.get(f"/workers/{creator}@host").body.get("current_tasks", [])
+                               if w.get("progress")])
+    assert busy[0]["_id"] == task["_id"] and busy[0]["progress"]["percent"] == 50
     reporter.log("fetched wiki.zim")
     for status in ("downloading", "building", "uploading"):
         reporter.status(status)
