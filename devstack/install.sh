@@ -5,7 +5,7 @@ set -eu
 
 REPO=$(cd "$(dirname "$0")/.." && pwd)
 FERRETDB_VERSIONS="v1.24.2 v1.24.1 v1.24.0"
-APT_PACKAGES="rabbitmq-server bmap-tools python3-venv python3-pip zstd fdisk e2fsprogs curl ca-certificates wrk"
+APT_PACKAGES="rabbitmq-server bmap-tools python3-venv python3-pip zstd xz-utils fdisk e2fsprogs openssl curl ca-certificates wrk"
 export PATH="$PATH:/usr/local/go/bin"
 
 say() { echo "deps: $*"; }
@@ -33,7 +33,10 @@ fi
 # The MongoDB-compatible database: FerretDB 1.24 (SQLite backend), unless
 # MongoDB itself is here.
 if ! command -v mongod >/dev/null && ! ferretdb --version >/dev/null 2>&1; then
-    command -v go >/dev/null || { echo "deps: Go is needed to build FerretDB" >&2; exit 1; }
+    if ! command -v go >/dev/null; then
+        say "installing Go from Debian (FerretDB 1.24 needs Go 1.22 or later: Debian 13 has it)"
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends golang-go
+    fi
     built=""
     for version in $FERRETDB_VERSIONS; do
         say "building FerretDB $version"
