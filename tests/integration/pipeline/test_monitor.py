@@ -93,7 +93,7 @@ def test_a_download_order_is_published_at_once_and_reports_drive_it_to_ready(pip
 def test_a_physical_order_gets_write_tasks_on_a_live_writer_and_ends_pending_shipment(pipeline):
     creator, _, create_app = pipeline.worker("creator")
     writer, _, write_app = pipeline.worker("writer")
-    announce_writer(write_app, writer)
+    announce_writer(write_app, writer, slots=50)  # the host with the most free slots gets the work
     wait_until(lambda: pipeline.admin.get(f"/workers/{writer}@host").status == 200)
     order = pipeline.admin.post("/orders", order_body(quantity=2)).body
     take_message(create_app, "create", create_task_of(order)["_id"])
@@ -101,8 +101,8 @@ def test_a_physical_order_gets_write_tasks_on_a_live_writer_and_ends_pending_shi
     reporter.status("received")
     reporter.status("done", result={"image": "x.img.zst"})
 
-    writes = wait_until(lambda: [t for t in order_of(pipeline, order["_id"])["tasks"] if t["kind"] == "write"
-                                 and t.get("published_at")])
+    writes = wait_until(lambda: (lambda found: len(found) == 2 and found)(
+        [t for t in order_of(pipeline, order["_id"])["tasks"] if t["kind"] == "write" and t.get("published_at")]))
     assert len(writes) == 2 and {t["writer"] for t in writes} == {writer}
     messages = take_messages(write_app, f"write.{writer}", [task["_id"] for task in writes])
     assert {headers["id"] for headers, _ in messages.values()} == {t["_id"] for t in writes}
