@@ -6,9 +6,10 @@ import logging
 from cardshop.monitor.cascades import Cascades
 from cardshop.states import ORDER, IllegalTransition, task_machine
 from cardshop.pipeline.credentials import CredentialsError
-from cardshop.store import new_id, now
-from cardshop.store.documents import new_task
-from cardshop.store.transitions import initial_history, transition
+from cardshop.recipes import RecipeError, validate_recipe
+from cardshop.store import now
+from cardshop.store.documents import new_task, record_order
+from cardshop.store.transitions import transition
 from cardshop.warehouse.client import WarehouseClient, WarehouseError
 
 log = logging.getLogger(__name__)
@@ -132,7 +133,6 @@ def auto_image(ctx, name, recipe, card_size=64, warehouse=None):
     The previous build of the same name expires once the new one is ready
     (the monitor does that), and /auto-images/{name} names the latest one.
     """
-    from cardshop.recipes import RecipeError, validate_recipe
     try:
         validate_recipe(recipe, card_size)
     except RecipeError as exc:
@@ -142,16 +142,10 @@ def auto_image(ctx, name, recipe, card_size=64, warehouse=None):
         if default is None:
             raise ValueError(f"auto-image {name}: no default warehouse")
         warehouse = default["name"]
-    moment = now()
-    order = {"_id": new_id(), "recipe": recipe, "sd_card": {"size": card_size, "type": "download"},
-             "quantity": 1, "recipient": {"name": f"auto-image {name}", "email": "auto-image@cardshop.invalid",
-                                          "address": "-"},
-             "warehouse": warehouse, "auto_image": name, "status": ORDER.initial,
-             "statuses": initial_history(ORDER, ACTOR, moment), "created_by": ACTOR,
-             "created_at": moment, "updated_at": moment}
-    task = new_task(order["_id"], "create", ACTOR, moment)
-    ctx.db.orders.insert_one(order)
-    ctx.db.tasks.insert_one(task)
+    order, task = record_order(ctx.db, {
+        "recipe": recipe, "sd_card": {"size": card_size, "type": "download"}, "quantity": 1,
+        "recipient": {"name": f"auto-image {name}", "email": "auto-image@cardshop.invalid", "address": "-"},
+        "warehouse": warehouse, "auto_image": name}, ACTOR, now())
     if ctx.publisher is not None:
         ctx.publisher.publish(task)
     return {"order": order["_id"]}

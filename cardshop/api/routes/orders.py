@@ -8,9 +8,9 @@ from cardshop.api.routing import Api, ApiError
 from cardshop.auth import roles
 from cardshop.recipes import RecipeError, validate_recipe
 from cardshop.states import ORDER, IllegalTransition, task_machine
-from cardshop.store import new_id, now
-from cardshop.store.documents import new_task
-from cardshop.store.transitions import initial_history, transition
+from cardshop.store import now
+from cardshop.store.documents import record_order
+from cardshop.store.transitions import transition
 
 log = logging.getLogger(__name__)
 api = Api()
@@ -47,18 +47,9 @@ def create(call):
         raise ApiError(400, str(exc)) from None
     if body["sd_card"]["type"] == "download" and body["quantity"] != 1:
         raise ApiError(400, "field 'quantity': a download order makes one image; it must be 1")
-    moment = now()
-    order = {"_id": new_id(), **body, "warehouse": _warehouse_for(db, body.get("warehouse")),
-             "status": ORDER.initial, "statuses": initial_history(ORDER, call.actor, moment),
-             "created_by": call.actor, "created_at": moment, "updated_at": moment}
-    order["recipient"] = {**body["recipient"], "email": body["recipient"]["email"].lower()}
-    task = new_task(order["_id"], "create", call.actor, moment)
-    db.orders.insert_one(order)
-    try:
-        db.tasks.insert_one(task)
-    except Exception:
-        db.orders.delete_one({"_id": order["_id"]})  # no order without its create task
-        raise
+    fields = {**body, "warehouse": _warehouse_for(db, body.get("warehouse")),
+              "recipient": {**body["recipient"], "email": body["recipient"]["email"].lower()}}
+    order, task = record_order(db, fields, call.actor, now())
     if call.services.publisher is not None:
         call.services.publisher.publish(task)
         task = db.tasks.find_one({"_id": task["_id"]})
