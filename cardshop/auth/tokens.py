@@ -131,7 +131,3 @@ class Tokens:
             self.db.users.update_one({"_id": user["_id"]}, changes)
         if self.user_cache is not None:
             self.user_cache.forget(username)
-
-    def purge_expired(self):
-        """Delete refresh tokens past their expiry; returns how many."""
-        return self.db.refresh_tokens.delete_many({"expires_at": {"$lt": now()}}).deleted_count

@@ -24,15 +24,6 @@ def serve(config, notifier):
         notifier.ready(status="applying reports")
 
     monitor = Monitor(app, db, Publisher(app, db), prefetch=config["monitor"]["prefetch"], on_ready=ready)
-    last_loop = [time.monotonic()]
-    original = monitor.on_iteration
-
-    def on_iteration():
-        last_loop[0] = time.monotonic()
-        original()
-
-    monitor.on_iteration = on_iteration
-
     def on_signal(signum, _frame):
         log.info("received %s; stopping", signal.Signals(signum).name)
         notifier.stopping()
@@ -42,7 +33,7 @@ def serve(config, notifier):
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
     interval = notifier.watchdog_interval() or 10
-    notifier.start_watchdog(lambda: time.monotonic() - last_loop[0] < max(4 * interval, 10), stop)
+    notifier.start_watchdog(lambda: time.monotonic() - monitor.last_loop < max(4 * interval, 10), stop)
     notifier.status("connecting to the broker")
     monitor.run(safety_interval=0.1)  # wake often enough to write buffered progress promptly
     log.info("stopped after applying %d reports", monitor.applied)

@@ -5,7 +5,6 @@ while the database or the monitor is down: the reports wait in RabbitMQ.
 """
 
 import logging
-import threading
 import time
 import uuid
 
@@ -40,7 +39,7 @@ class Monitor(ConsumerMixin):
         self.on_ready = on_ready
         self.applied = 0
         self._db_backoff = 0.5
-        self.stopped = threading.Event()
+        self.last_loop = time.monotonic()  # the watchdog's proof that the loop turns
         # Progress reports waiting to be written: only each run's latest matters, so a
         # burst becomes one write per task. They are acknowledged after that write.
         self._progress = []
@@ -64,6 +63,7 @@ class Monitor(ConsumerMixin):
         log.warning("broker connection lost (%s); retrying in %.0f s", exc, interval)
 
     def on_iteration(self):
+        self.last_loop = time.monotonic()
         if self._progress and (len(self._progress) >= self.flush_after
                                or time.monotonic() - self._progress_since > 0.05):
             self.flush_progress()
