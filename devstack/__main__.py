@@ -49,7 +49,8 @@ def up():
         content = ContentServer(BASE)
         content.start()
         started.append(content)
-        creator_user, creator_password_file = make_worker_user(scheduler, "creator-1", "creator")
+        creator_user = "creator-1"
+        _, creator_password_file = scheduler.worker_user(creator_user, "creator")
         creator = Creator(BASE, scheduler.url, rabbitmq.url, creator_user, creator_password_file)
         creator.start()
         started.append(creator)
@@ -78,28 +79,6 @@ def up():
     print(f"stack up: API {scheduler.url}, AMQP {rabbitmq.url}, database {ferretdb.url}")
     print(f"admin login and URLs in {STATE}")
     return 0
-
-
-def make_worker_user(scheduler, username, role):
-    """A worker user of the stack (created, or its password reset), with its password file."""
-    import secrets
-    from cardshop.cli.client import ApiClient
-    path = os.path.join(scheduler.secrets, f"{username}.password")
-    if not os.path.exists(path):
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o600)
-        with os.fdopen(fd, "w") as handle:
-            handle.write(secrets.token_urlsafe(18) + "\n")
-    with open(path) as handle:
-        password = handle.read().strip()
-    admin = ApiClient(scheduler.url)
-    admin.token = admin.post("/auth/authorize", scheduler.admin).body["access_token"]
-    reply = admin.post("/users", {"username": username, "email": f"{username}@cardshop.invalid",
-                                  "password": password, "role": role})
-    if reply.status == 409:
-        admin.post(f"/users/{username}/password", {"password": password})
-    elif reply.status != 201:
-        raise StackError(f"cannot create {username}: {reply.error}")
-    return username, path
 
 
 def _processes():

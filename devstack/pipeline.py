@@ -50,7 +50,8 @@ class Pipeline:
         """A creator daemon with a creator user of its own."""
         username, _, _ = self.worker("creator")
         creator = Creator(self.base, self.scheduler.url, self.rabbitmq.url, username,
-                          os.path.join(self.base, f"{username}.password"), name=name, concurrency=concurrency)
+                          os.path.join(self.scheduler.secrets, f"{username}.password"), name=name,
+                          concurrency=concurrency)
         creator.start()
         return creator
 
@@ -62,15 +63,7 @@ class Pipeline:
     def worker(self, role):
         """A new worker user, and a Celery app logged into RabbitMQ with its credentials."""
         username = f"{role[:4]}{next(_counter)}x{os.getpid() % 1000}"
-        password = f"{username} password"
-        reply = self.admin.post("/users", {"username": username, "email": f"{username}@example.org",
-                                           "password": password, "role": role})
-        if reply.status != 201:
-            raise RuntimeError(f"cannot create {username}: {reply.error}")
-        path = os.path.join(self.base, f"{username}.password")
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o600)
-        with os.fdopen(fd, "w") as handle:
-            handle.write(password)
+        password, path = self.scheduler.worker_user(username, role, password=f"{username} password")
         app = make_celery({"url": self.rabbitmq.url, "username": username, "password_file": path,
                            "heartbeat": 10}, f"test-{username}")
         return username, password, app

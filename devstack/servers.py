@@ -201,6 +201,20 @@ class Scheduler:
     def stop(self):
         return self.process.stop()
 
+    def worker_user(self, username, role, password=None):
+        """Create a worker user (or reset its password); returns (password, its 0600 password file)."""
+        from cardshop.cli.client import ApiClient
+        path, password = self._secret(f"{username}.password", password or secrets.token_urlsafe(18))
+        admin = ApiClient(self.url)
+        admin.token = admin.post("/auth/authorize", self.admin).body["access_token"]
+        reply = admin.post("/users", {"username": username, "email": f"{username}@cardshop.invalid",
+                                      "password": password, "role": role})
+        if reply.status == 409:
+            reply = admin.post(f"/users/{username}/password", {"password": password})
+        if reply.status not in (200, 201):
+            raise StackError(f"cannot create {username}: {reply.error}")
+        return password, path
+
 
 class Daemon:
     """One of our daemons without a port of its own: config written, started, ready once it logs `READY_LOG`."""
