@@ -7,7 +7,8 @@ import pytest
 
 from cardshop.store import new_id, now
 from tests.conftest import order_body
-from tests.integration.pipeline.test_monitor import create_task_of, take_message, wait_until
+from devstack.processes import wait_until
+from tests.integration.pipeline.test_monitor import create_task_of, order_in, take_message
 
 
 @pytest.fixture(scope="module")
@@ -61,8 +62,7 @@ def test_a_silent_task_times_out_and_is_retried_then_the_order_fails(pipeline, p
     assert pipeline_db.tasks.find_one({"_id": first})["status"] == "timed_out"
     pipeline_db.tasks.update_one({"_id": retry["_id"]}, {"$set": {"status": "building",
                                                                   "last_report_at": an_hour_ago()}})
-    failed = wait_until(lambda: pipeline.admin.get(f"/orders/{order['_id']}").body["status"] == "creation_failed"
-                        and pipeline.admin.get(f"/orders/{order['_id']}").body, timeout=30)
+    failed = order_in(pipeline, order["_id"], ("creation_failed",), timeout=30)
     assert "timed out 2 times" in failed["statuses"][-1]["note"]
 
 

@@ -8,7 +8,7 @@ import pytest
 
 from cardshop.warehouse.client import WarehouseClient
 from devstack import samples
-from tests.integration.pipeline.test_monitor import create_task_of, order_of, wait_until
+from tests.integration.pipeline.test_monitor import create_task_of, order_in
 
 
 @pytest.fixture(scope="module")
@@ -53,8 +53,7 @@ def place(pipeline, recipe):
 
 def test_an_order_becomes_a_checked_image_in_the_warehouse(pipeline, creator, content, tmp_path):
     order = place(pipeline, recipe_for(content))
-    done = wait_until(lambda: order_of(pipeline, order["_id"])["status"] in ("ready", "creation_failed")
-                      and order_of(pipeline, order["_id"]), timeout=180)
+    done = order_in(pipeline, order["_id"], ("ready", "creation_failed"), timeout=180)
     assert done["status"] == "ready", create_task_of(done).get("reason")
     image = done["image"]
     assert set(image["files"]) == {"image", "bmap", "sha256"}
@@ -98,8 +97,7 @@ def test_a_wrong_checksum_fails_the_task_and_publishes_nothing(pipeline, creator
     recipe = recipe_for(content)
     recipe["files"][0]["checksum"] = {"algo": "sha256", "value": "0" * 64}
     order = place(pipeline, recipe)
-    failed = wait_until(lambda: order_of(pipeline, order["_id"])["status"] == "creation_failed"
-                        and order_of(pipeline, order["_id"]), timeout=120)
+    failed = order_in(pipeline, order["_id"], ("creation_failed",), timeout=120)
     reason = failed["statuses"][-1]["note"]
     assert "checksum mismatch" in reason and "wiki.zim" in reason
     task_id = create_task_of(failed)["_id"]
@@ -110,6 +108,5 @@ def test_preflight_refuses_an_unreachable_url_before_downloading(pipeline, creat
     recipe = recipe_for(content)
     recipe["files"][0]["url"] = f"{content['url']}/missing.zim"
     order = place(pipeline, recipe)
-    failed = wait_until(lambda: order_of(pipeline, order["_id"])["status"] == "creation_failed"
-                        and order_of(pipeline, order["_id"]), timeout=60)
+    failed = order_in(pipeline, order["_id"], ("creation_failed",), timeout=60)
     assert "404" in failed["statuses"][-1]["note"]

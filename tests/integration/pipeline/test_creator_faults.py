@@ -1,14 +1,16 @@
 """The creator killed or canceled mid-build."""
 
+import contextlib
 import os
 import time
 
 import pytest
 
-from devstack.servers import ContentServer
 from devstack import samples
+from devstack.processes import wait_until
+from devstack.servers import ContentServer
 from tests.integration.pipeline.test_creator import place
-from tests.integration.pipeline.test_monitor import create_task_of, order_of, pipeline_task, wait_until
+from tests.integration.pipeline.test_monitor import create_task_of, order_in, order_of, pipeline_task
 
 RATE = 4 * 1024 * 1024  # bytes/s: slow enough to act mid-download
 
@@ -36,29 +38,34 @@ def children_of(pid):
     return found
 
 
-def test_a_creator_killed_mid_build_gets_its_task_redelivered_and_the_order_completes(pipeline, slow_content):
-    server, big = slow_content
-    creator = pipeline.start_creator(name="doomed-creator")
+@contextlib.contextmanager
+def downloading(pipeline, big, name):
+    """A creator of its own, busy downloading a slow order: (creator, order). The creator stops after."""
+    creator = pipeline.start_creator(name=name)
     try:
         order = place(pipeline, {"output": {"size": "128M"}, "files": [big]})
         wait_until(lambda: pipeline_task(pipeline, order["_id"])["status"] == "downloading", timeout=60)
-        time.sleep(1)
-        creator.process.kill9()
-        creator.start()  # the same host comes back; RabbitMQ redelivers the unacknowledged task
-        done = wait_until(lambda: order_of(pipeline, order["_id"])["status"] in ("ready", "creation_failed")
-                          and order_of(pipeline, order["_id"]), timeout=180)
-        assert done["status"] == "ready", create_task_of(done).get("reason")
-        assert create_task_of(done)["runs"] == 2
+        yield creator, order
     finally:
         creator.stop()
 
 
+def ended(pipeline, order, timeout):
+    done = order_in(pipeline, order["_id"], ("ready", "creation_failed"), timeout=timeout)
+    assert done["status"] == "ready", create_task_of(done).get("reason")
+    return done
+
+
+def test_a_creator_killed_mid_build_gets_its_task_redelivered_and_the_order_completes(pipeline, slow_content):
+    with downloading(pipeline, slow_content[1], "doomed-creator") as (creator, order):
+        time.sleep(1)
+        creator.process.kill9()
+        creator.start()  # the same host comes back; RabbitMQ redelivers the unacknowledged task
+        assert create_task_of(ended(pipeline, order, 180))["runs"] == 2
+
+
 def test_canceling_mid_build_stops_the_work_and_leaves_nothing_behind(pipeline, slow_content):
-    server, big = slow_content
-    creator = pipeline.start_creator(name="cancel-creator")
-    try:
-        order = place(pipeline, {"output": {"size": "128M"}, "files": [big]})
-        wait_until(lambda: pipeline_task(pipeline, order["_id"])["status"] == "downloading", timeout=60)
+    with downloading(pipeline, slow_content[1], "cancel-creator") as (creator, order):
         task_id = create_task_of(order_of(pipeline, order["_id"]))["_id"]
         build = os.path.join(creator.config["creator"]["build_dir"], task_id)
         assert os.path.isdir(build)
@@ -72,36 +79,17 @@ def test_canceling_mid_build_stops_the_work_and_leaves_nothing_behind(pipeline, 
         # The creator takes the next order as usual.
         after = place(pipeline, {"output": {"size": "64M"}, "files": [{"to": "/data/x.txt", "content": "x"}]})
         wait_until(lambda: order_of(pipeline, after["_id"])["status"] == "ready", timeout=90)
-    finally:
-        creator.stop()
 
 
 def test_a_broker_restart_mid_build_still_ends_with_the_image(pipeline, slow_content):
-    server, big = slow_content
-    creator = pipeline.start_creator(name="restart-creator")
-    try:
-        order = place(pipeline, {"output": {"size": "128M"}, "files": [big]})
-        wait_until(lambda: pipeline_task(pipeline, order["_id"])["status"] == "downloading", timeout=60)
+    with downloading(pipeline, slow_content[1], "restart-creator") as (_, order):
         pipeline.rabbitmq.restart()
-        done = wait_until(lambda: order_of(pipeline, order["_id"])["status"] in ("ready", "creation_failed")
-                          and order_of(pipeline, order["_id"]), timeout=240)
-        assert done["status"] == "ready", create_task_of(done).get("reason")
-        assert done["image"]["sha256"]
-    finally:
-        creator.stop()
+        assert ended(pipeline, order, 240)["image"]["sha256"]
 
 
 def test_a_database_restart_mid_build_still_ends_with_the_image(pipeline, slow_content):
-    server, big = slow_content
-    creator = pipeline.start_creator(name="dbrestart-creator")
-    try:
-        order = place(pipeline, {"output": {"size": "128M"}, "files": [big]})
-        wait_until(lambda: pipeline_task(pipeline, order["_id"])["status"] == "downloading", timeout=60)
+    with downloading(pipeline, slow_content[1], "dbrestart-creator") as (_, order):
         pipeline.ferretdb.process.kill9()
         time.sleep(3)
         pipeline.ferretdb.start()
-        done = wait_until(lambda: order_of(pipeline, order["_id"])["status"] in ("ready", "creation_failed")
-                          and order_of(pipeline, order["_id"]), timeout=240)
-        assert done["status"] == "ready", create_task_of(done).get("reason")
-    finally:
-        creator.stop()
+        ended(pipeline, order, 240)

@@ -4,7 +4,8 @@ import time
 
 from cardshop.pipeline.reports import Reporter
 from tests.conftest import order_body
-from tests.integration.pipeline.test_monitor import create_task_of, order_of, pipeline_task, wait_until
+from devstack.processes import wait_until
+from tests.integration.pipeline.test_monitor import create_task_of, order_in, order_of, pipeline_task
 
 REPORTS = 200
 
@@ -26,8 +27,7 @@ def download_order(pipeline):
 
 
 def assert_complete(pipeline, pipeline_db, order, reporter):
-    final = wait_until(lambda: order_of(pipeline, order["_id"])["status"] == "ready"
-                       and order_of(pipeline, order["_id"]), timeout=60)
+    final = order_in(pipeline, order["_id"], ("ready",), timeout=60)
     task = create_task_of(final)
     assert task["last_seq"] == reporter.last_seq, "every report was applied"
     assert task["progress"]["bytes"] == REPORTS

@@ -8,7 +8,7 @@ from kombu import Exchange
 
 from cardshop.pipeline import topology
 from cardshop.pipeline.reports import Reporter
-from devstack.processes import wait_until  # noqa: F401 (the other modules import it from here)
+from devstack.processes import wait_until
 from tests.conftest import order_body
 
 EVENTS = Exchange("celeryev", type="topic", durable=True)
@@ -57,6 +57,12 @@ def order_of(pipeline, order_id):
     return pipeline.admin.get(f"/orders/{order_id}").body
 
 
+def order_in(pipeline, order_id, statuses, timeout=20):
+    """The order, once its status is one of `statuses` (one read per poll)."""
+    return wait_until(lambda: (lambda order: order.get("status") in statuses and order)(
+        order_of(pipeline, order_id)), timeout=timeout)
+
+
 def create_task_of(order):
     return next(task for task in order["tasks"] if task["kind"] == "create")
 
@@ -81,7 +87,7 @@ def test_a_download_order_is_published_at_once_and_reports_drive_it_to_ready(pip
     for status in ("downloading", "building", "uploading"):
         reporter.status(status)
     reporter.status("done", result={"image": f"{order['_id']}.img.zst", "size": 123})
-    done = wait_until(lambda: order_of(pipeline, order["_id"])["status"] == "ready" and order_of(pipeline, order["_id"]))
+    done = order_in(pipeline, order["_id"], ("ready",))
     assert [entry["status"] for entry in done["statuses"]] == ["created", "creating", "ready"]
     assert done["image"]["size"] == 123
     task = create_task_of(done)
@@ -110,8 +116,7 @@ def test_a_physical_order_gets_write_tasks_on_a_live_writer_and_ends_pending_shi
         run = Reporter(write_app, writer, task["_id"])
         for status in ("received", "downloading", "waiting_for_card", "writing", "verifying", "written"):
             run.status(status)
-    final = wait_until(lambda: order_of(pipeline, order["_id"])["status"] == "pending_shipment"
-                       and order_of(pipeline, order["_id"]))
+    final = order_in(pipeline, order["_id"], ("pending_shipment",))
     assert [e["status"] for e in final["statuses"]] == [
         "created", "creating", "pending_writer", "writing", "pending_shipment"]
 
