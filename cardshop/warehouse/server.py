@@ -112,6 +112,11 @@ class SchedulerAuthorizer:
         return task in identity.get("tasks", [])
 
 
+def _free_bytes(path):
+    stats = os.statvfs(path)
+    return stats.f_bavail * stats.f_frsize
+
+
 class _Handlers:
     """Handler classes with our ALLO and disk reserve."""
 
@@ -124,8 +129,7 @@ class _Handlers:
                 except (IndexError, ValueError):
                     self.respond("501 ALLO needs a size in bytes.")
                     return
-                stats = os.statvfs(self.fs.root)
-                free = stats.f_bavail * stats.f_frsize
+                free = _free_bytes(self.fs.root)
                 if size + reserve_bytes > free:
                     self.respond(f"552 Not enough space: {size} bytes asked, "
                                  f"{max(0, free - reserve_bytes)} available.")
@@ -133,8 +137,7 @@ class _Handlers:
                 self.respond(f"200 {size} bytes can be stored.")
 
             def ftp_STOR(self, file, mode="w"):
-                stats = os.statvfs(self.fs.root)
-                if stats.f_bavail * stats.f_frsize < reserve_bytes:
+                if _free_bytes(self.fs.root) < reserve_bytes:
                     self.respond("552 The warehouse disk is full.")
                     return None
                 return super().ftp_STOR(file, mode)
