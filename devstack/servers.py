@@ -257,7 +257,7 @@ class Monitor(Daemon):
 
 
 def _wait_for_new_log(process, offset, needle, timeout, name):
-    """Like wait_for_log, but only what was logged after `offset`."""
+    """Wait until the process logs `needle` after byte `offset` of its log (earlier runs do not count)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.popen is not None and process.popen.poll() is not None:

@@ -117,32 +117,30 @@ def _free_bytes(path):
     return stats.f_bavail * stats.f_frsize
 
 
-class _Handlers:
-    """Handler classes with our ALLO and disk reserve."""
+def _handler_class(base, reserve_bytes):
+    """pyftpdlib's handler (plain or TLS) with our ALLO and disk reserve."""
 
-    @staticmethod
-    def make(base, reserve_bytes):
-        class Handler(base):
-            def ftp_ALLO(self, line):
-                try:
-                    size = int(line.split()[0])
-                except (IndexError, ValueError):
-                    self.respond("501 ALLO needs a size in bytes.")
-                    return
-                free = _free_bytes(self.fs.root)
-                if size + reserve_bytes > free:
-                    self.respond(f"552 Not enough space: {size} bytes asked, "
-                                 f"{max(0, free - reserve_bytes)} available.")
-                    return
-                self.respond(f"200 {size} bytes can be stored.")
+    class Handler(base):
+        def ftp_ALLO(self, line):
+            try:
+                size = int(line.split()[0])
+            except (IndexError, ValueError):
+                self.respond("501 ALLO needs a size in bytes.")
+                return
+            free = _free_bytes(self.fs.root)
+            if size + reserve_bytes > free:
+                self.respond(f"552 Not enough space: {size} bytes asked, "
+                             f"{max(0, free - reserve_bytes)} available.")
+                return
+            self.respond(f"200 {size} bytes can be stored.")
 
-            def ftp_STOR(self, file, mode="w"):
-                if _free_bytes(self.fs.root) < reserve_bytes:
-                    self.respond("552 The warehouse disk is full.")
-                    return None
-                return super().ftp_STOR(file, mode)
+        def ftp_STOR(self, file, mode="w"):
+            if _free_bytes(self.fs.root) < reserve_bytes:
+                self.respond("552 The warehouse disk is full.")
+                return None
+            return super().ftp_STOR(file, mode)
 
-        return Handler
+    return Handler
 
 
 def make_server(config, identities):
@@ -152,7 +150,7 @@ def make_server(config, identities):
     os.makedirs(root, exist_ok=True)
     tls = config.get("tls")
     base = TLS_FTPHandler if tls else FTPHandler
-    handler = _Handlers.make(base, config["storage"]["reserve_bytes"])
+    handler = _handler_class(base, config["storage"]["reserve_bytes"])
     if tls:
         handler.certfile = tls["cert_file"]
         handler.keyfile = tls["key_file"]
