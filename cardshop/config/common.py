@@ -48,3 +48,19 @@ LOGGING = {
                   "description": "Least severe level logged."},
     },
 }
+
+SCHEDULER_API_URL = {"type": "string", "pattern": "^https?://", "default": "http://127.0.0.1:8080",
+                     "description": "The scheduler API's URL."}
+
+
+def scheduler_section(description):
+    """For workers that ask the scheduler only for warehouse tokens."""
+    return {"type": "object", "description": description, "additionalProperties": False,
+            "properties": {"api_url": SCHEDULER_API_URL}}
+
+
+def warehouse_client_section(description):
+    """For daemons that log into the warehouse."""
+    return {"type": "object", "description": description, "additionalProperties": False,
+            "properties": {"ca_file": {"type": "string", "examples": ["/etc/ssl/certs/ca-certificates.crt"],
+                                       "description": "CA bundle to check an FTPS warehouse's certificate."}}}

@@ -1,6 +1,6 @@
 """Schema of /etc/cardshop/creator.yaml (the image creator, a Celery worker on `create`)."""
 
-from cardshop.config.common import BROKER, LOGGING
+from cardshop.config.common import BROKER, LOGGING, scheduler_section, warehouse_client_section
 
 DEFAULT_PATH = "/etc/cardshop/creator.yaml"
 
@@ -9,15 +9,7 @@ SCHEMA = {
     "additionalProperties": False,
     "properties": {
         "broker": {**BROKER, "description": "RabbitMQ, as this creator's user (role creator)."},
-        "scheduler": {
-            "type": "object",
-            "description": "The scheduler, asked only for warehouse tokens (same user and password as the broker).",
-            "additionalProperties": False,
-            "properties": {
-                "api_url": {"type": "string", "pattern": "^https?://", "default": "http://127.0.0.1:8080",
-                            "description": "The scheduler API's URL."},
-            },
-        },
+        "scheduler": scheduler_section("The scheduler, asked only for warehouse tokens (same user and password as the broker)."),
         "creator": {
             "type": "object",
             "description": "How images are built.",
@@ -39,15 +31,7 @@ SCHEMA = {
                                      "description": "Seconds without data before a download is retried."},
             },
         },
-        "warehouse": {
-            "type": "object",
-            "description": "Uploading to the warehouse.",
-            "additionalProperties": False,
-            "properties": {
-                "ca_file": {"type": "string", "examples": ["/etc/ssl/certs/ca-certificates.crt"],
-                            "description": "CA bundle to check an FTPS warehouse's certificate."},
-            },
-        },
+        "warehouse": warehouse_client_section("Uploading to the warehouse."),
         "logging": LOGGING,
     },
 }

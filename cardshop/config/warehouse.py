@@ -1,6 +1,6 @@
 """Schema of /etc/cardshop/warehouse.yaml (the FTP(S) warehouse daemon)."""
 
-from cardshop.config.common import LOGGING
+from cardshop.config.common import LOGGING, SCHEDULER_API_URL
 from cardshop.config.load import ConfigError
 
 DEFAULT_PATH = "/etc/cardshop/warehouse.yaml"
@@ -48,8 +48,7 @@ SCHEMA = {
             "description": "The scheduler API, which says whose token is whose.",
             "additionalProperties": False,
             "properties": {
-                "api_url": {"type": "string", "pattern": "^https?://", "default": "http://127.0.0.1:8080",
-                            "description": "The scheduler API's URL."},
+                "api_url": SCHEDULER_API_URL,
                 "timeout": {"type": "integer", "minimum": 1, "maximum": 60, "default": 5,
                             "description": "Seconds to wait for it to validate a login."},
                 "cache_seconds": {"type": "integer", "minimum": 0, "maximum": 300, "default": 30,
