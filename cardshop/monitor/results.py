@@ -10,6 +10,7 @@ and the `.sha256` file the reported checksum.
 import ftplib
 import io
 import logging
+import time
 
 from cardshop.pipeline.credentials import CredentialsError
 from cardshop.validation import Validator
@@ -34,6 +35,7 @@ RESULT_SCHEMA = {
 }
 _VALIDATOR = Validator(RESULT_SCHEMA, noun="result field")
 MAX_BMAP = 64 * 1024 * 1024
+PATIENCE = 120  # seconds a task's report waits for an unreachable warehouse before the task fails
 
 
 class WarehouseUnavailable(Exception):
@@ -41,13 +43,31 @@ class WarehouseUnavailable(Exception):
 
 
 class ResultChecker:
-    def __init__(self, db, tokens, ca_file=None):
+    def __init__(self, db, tokens, ca_file=None, patience=PATIENCE):
         self.db = db
         self.tokens = tokens  # the system user's, for the warehouse
         self.ca_file = ca_file
+        self.patience = patience
+        self._waiting = {}  # task id -> when its check first found the warehouse away
 
     def problem(self, task, result):
-        """None when the result holds; else why it does not (one line)."""
+        """None when the result holds; else why it does not (one line).
+
+        WarehouseUnavailable while the warehouse cannot be asked, for up to
+        `patience` seconds per task; after that, the task fails with that reason
+        (the order can then be retried) rather than hold up every other report.
+        """
+        try:
+            found = self._problem(task, result)
+        except WarehouseUnavailable as exc:
+            since = self._waiting.setdefault(task["_id"], time.monotonic())
+            if time.monotonic() - since < self.patience:
+                raise
+            found = f"{exc} (for {self.patience} s)"
+        self._waiting.pop(task["_id"], None)
+        return found
+
+    def _problem(self, task, result):
         error = _VALIDATOR.first_error(result)
         if error:
             return error
