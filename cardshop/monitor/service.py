@@ -5,7 +5,7 @@ while the database or the monitor is down: the reports wait in RabbitMQ.
 
 Every message is untrusted input from a worker: it is validated against its
 schema before use; one that is malformed (or that makes the code fail) is
-logged, counted in `dropped` (saved to `monitor_stats`), acknowledged and
+logged, counted in `dropped` (added up in `monitor_stats`), acknowledged and
 dropped, and the loop goes on.
 """
 
@@ -53,7 +53,7 @@ class Monitor(ConsumerMixin):
         self.on_ready = on_ready
         self.applied = 0
         self.dropped = collections.Counter()  # why -> how many messages were dropped
-        self._stats_saved = (0, 0.0)  # (total saved, when)
+        self._saved, self._saved_at = collections.Counter(), 0.0  # drops already in monitor_stats, when
         self._backoff = 0.5
         self.last_loop = time.monotonic()  # the watchdog's proof that the loop turns
         # Progress reports waiting to be written: only each run's latest matters, so a
@@ -95,18 +95,19 @@ class Monitor(ConsumerMixin):
         self.drop(message, "undecodable", message.properties.get("user_id"), str(exc)[:200])
 
     def save_stats(self, force=False):
-        """The drop counters into `monitor_stats` (at most every STATS_EVERY s), for operators and tests."""
-        total = sum(self.dropped.values())
-        saved, when = self._stats_saved
-        if total == saved or (not force and time.monotonic() - when < STATS_EVERY):
+        """Add the drops since the last save to `monitor_stats` (at most every STATS_EVERY s; totals
+        survive restarts), for operators and tests."""
+        unsaved = self.dropped - self._saved
+        if not unsaved or (not force and time.monotonic() - self._saved_at < STATS_EVERY):
             return
         try:
             self.db.monitor_stats.update_one(
-                {"_id": STATS_ID}, {"$set": {"counts": dict(self.dropped), "total": total, "at": now()}}, upsert=True)
+                {"_id": STATS_ID}, {"$inc": {f"counts.{why}": count for why, count in unsaved.items()},
+                                    "$set": {"at": now()}}, upsert=True)
         except pymongo.errors.PyMongoError as exc:
             log.debug("drop counters not saved: %s", exc)
             return
-        self._stats_saved = (total, time.monotonic())
+        self._saved, self._saved_at = self.dropped.copy(), time.monotonic()
 
     # -- applying -----------------------------------------------------------
 
