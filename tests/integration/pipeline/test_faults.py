@@ -1,5 +1,6 @@
 """Nothing is lost when the monitor, the database or the broker goes away mid-pipeline."""
 
+import os
 import time
 
 from cardshop.pipeline.reports import Reporter
@@ -76,3 +77,24 @@ def test_a_broker_restart_mid_pipeline_loses_nothing(pipeline, pipeline_db):
         pipeline.monitor.start()
     send_a_whole_build(reporter, stored_result(pipeline, order, create_task_of(order)["_id"]))
     assert_complete(pipeline, pipeline_db, order, reporter)
+
+
+def test_a_done_report_waits_while_the_warehouse_cannot_be_asked(pipeline):
+    creator, _, app = pipeline.worker("creator")
+    order = download_order(pipeline)
+    task_id = create_task_of(order)["_id"]
+    result = stored_result(pipeline, order, task_id)
+    reporter = Reporter(app, creator, task_id)
+    for status in ("received", "downloading", "building", "uploading"):
+        reporter.status(status)
+    wait_until(lambda: pipeline_task(pipeline, order["_id"])["status"] == "uploading")
+    log_path = pipeline.monitor.process.log_path
+    offset = os.path.getsize(log_path)
+    pipeline.warehouse.stop()
+    try:
+        reporter.status("done", result=result)
+        wait_until(lambda: "cannot check the result in the warehouse" in open(log_path).read()[offset:])
+        assert order_of(pipeline, order["_id"])["status"] == "creating"
+    finally:
+        pipeline.warehouse.start()
+    assert order_in(pipeline, order["_id"], ("ready", "creation_failed"), timeout=60)["status"] == "ready"
