@@ -40,7 +40,8 @@ class ReportApplier:
         self.results = results
         self._roles = {}
 
-    def _role(self, username):
+    def role_of(self, username):
+        """The user's role while active, else None (cached ROLE_CACHE_SECONDS)."""
         cached = self._roles.get(username)
         if cached is None or cached[0] < time.monotonic():
             user = self.db.users.find_one({"username": username}, {"role": 1, "active": 1})
@@ -49,7 +50,7 @@ class ReportApplier:
         return cached[1]
 
     def _may_hold(self, task, sender):
-        role = self._role(sender)
+        role = self.role_of(sender)
         if task["kind"] == "create":
             return role == roles.CREATOR
         return role == roles.WRITER and task.get("writer") == sender

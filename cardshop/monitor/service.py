@@ -49,7 +49,7 @@ class Monitor(ConsumerMixin):
         self.db = db
         self.prefetch = prefetch
         self.applier = ReportApplier(db, Cascades(db, publisher, writer_timeout), results)
-        self.registry = WorkerRegistry(db)
+        self.registry = WorkerRegistry(db, self.applier.role_of)
         self.on_ready = on_ready
         self.applied = 0
         self.dropped = collections.Counter()  # why -> how many messages were dropped

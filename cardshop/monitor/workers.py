@@ -17,8 +17,9 @@ log = logging.getLogger(__name__)
 
 
 class WorkerRegistry:
-    def __init__(self, db):
+    def __init__(self, db, role_of):
         self.db = db
+        self.role_of = role_of  # username -> role while active, else None
 
     def on_heartbeat(self, beat, sender):
         """File a schema-valid heartbeat; REFUSED when it is not the sender's own."""
@@ -26,11 +27,11 @@ class WorkerRegistry:
         if username != sender:
             log.warning("refused a heartbeat from %r claiming to be %r", sender, beat["worker"])
             return REFUSED
-        user = self.db.users.find_one({"username": username}, {"role": 1, "active": 1})
-        if user is None or not user.get("active") or user["role"] not in roles.WORKERS:
+        role = self.role_of(username)
+        if role not in roles.WORKERS:
             log.warning("refused a heartbeat from %r: not an active worker", sender)
             return REFUSED
-        changes = {"username": username, "host": host, "role": user["role"], "online": beat["online"],
+        changes = {"username": username, "host": host, "role": role, "online": beat["online"],
                    "last_seen": now()}
         for field in ("slots", "images", "active", "software"):
             if field in beat:
