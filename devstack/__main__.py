@@ -36,7 +36,7 @@ def up():
         rabbitmq.start()
         started.append(rabbitmq)
         monitor = Monitor(BASE, ferretdb.url, scheduler.db_name, rabbitmq.url,
-                          os.path.join(scheduler.secrets, "system.password"))
+                          os.path.join(scheduler.secrets, "system.password"), scheduler.url)
         monitor.start()
         started.append(monitor)
         beat = Beat(BASE, ferretdb.url, scheduler.db_name, rabbitmq.url,

@@ -31,7 +31,7 @@ class Pipeline:
         self.scheduler.start()
         self.rabbitmq.start()
         self.monitor = Monitor(self.base, self.ferretdb.url, self.db_name, self.rabbitmq.url,
-                               self.system_password_file)
+                               self.system_password_file, self.scheduler.url)
         self.monitor.start()
         self.warehouse.start()
         self.content.start()

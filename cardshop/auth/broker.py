@@ -4,14 +4,13 @@
   workers), and admin/system (who get the management tag).
 - Only the one virtual host.
 - A creator reads the `create` queue; a writer host reads `write.<its
-  username>` and `write.<its username>.<anything>`. Workers declare nothing
-  of ours: the system user declares queues and exchanges.
-- Workers publish to the pipeline's exchanges: `reports` (step changes,
-  progress, logs) and `celeryev` (Celery worker events: online, heartbeat),
-  the latter only with `worker.*`/`task.*` routing keys. Celery's event
-  dispatcher declares `celeryev` itself, so workers may configure that one
-  exchange: the worst a worker can do with it is hide heartbeats until the
-  monitor declares it again.
+  username>` and `write.<its username>.<anything>`.
+- Workers never configure an exchange (declare, delete, redeclare): the
+  system user declares every exchange and the fixed queues at start.
+- Workers publish to one exchange, `reports` (step changes, progress, logs
+  and their heartbeats), where RabbitMQ stamps each message with the
+  sender's username. They send no Celery events and have no right on
+  Celery's `celeryev` exchange.
 - Workers hear cancels on a queue of their own: they may declare and use
   exclusive, server-named queues (`amq.gen-*`, private to the connection
   that declared them) and bind them to the `cancel` exchange (read).
@@ -20,10 +19,9 @@
 
 from cardshop.auth import roles
 
-EVENTS_EXCHANGE = "celeryev"
 CANCEL_EXCHANGE = "cancel"
+REPORTS_EXCHANGE = "reports"
 PRIVATE_QUEUE_PREFIX = "amq.gen-"
-REPORT_EXCHANGES = ("reports", EVENTS_EXCHANGE)
 ADMIN_TAGS = "administrator management"
 
 
@@ -57,18 +55,10 @@ def resource_allowed(role, username, resource, name, permission):
     if resource == "exchange":
         if name == CANCEL_EXCHANGE:
             return permission == "read"
-        if name == EVENTS_EXCHANGE:
-            return permission in ("write", "configure")
-        return permission == "write" and name in REPORT_EXCHANGES
+        return permission == "write" and name == REPORTS_EXCHANGE
     return False
 
 
 def topic_allowed(role, name, permission, routing_key):
-    """Topic exchanges: workers only publish, and only worker/task events on celeryev."""
-    if role in roles.BROKER_ADMINS:
-        return True
-    if role not in roles.WORKERS or permission != "write" or name not in REPORT_EXCHANGES:
-        return False
-    if name == "celeryev":
-        return routing_key.startswith(("worker.", "task."))
-    return True
+    """Topic exchanges: workers use none (their only publish goes to the direct `reports`)."""
+    return role in roles.BROKER_ADMINS

@@ -1,6 +1,6 @@
 """Schema of /etc/cardshop/monitor.yaml (the monitor daemon)."""
 
-from cardshop.config.common import BROKER, DATABASE, LOGGING
+from cardshop.config.common import BROKER, DATABASE, LOGGING, scheduler_section, warehouse_client_section
 
 DEFAULT_PATH = "/etc/cardshop/monitor.yaml"
 
@@ -10,6 +10,9 @@ SCHEMA = {
     "properties": {
         "database": DATABASE,
         "broker": {**BROKER, "description": "RabbitMQ, as the system user (it declares the queues)."},
+        "scheduler": scheduler_section(
+            "The scheduler, asked for the system user's warehouse tokens (same password as the broker)."),
+        "warehouse": warehouse_client_section("Checking that the images creators report are in the warehouse."),
         "monitor": {
             "type": "object",
             "description": "How the monitor works.",

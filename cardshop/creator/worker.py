@@ -5,15 +5,16 @@ import os
 import shutil
 import socket
 
-from celery.signals import worker_ready
+from celery.signals import task_postrun, task_prerun, worker_ready
 
 from cardshop.config import read_secret
 from cardshop.creator.cache import Cache
 from cardshop.creator.job import CreateJob
 from cardshop.pipeline import topology
 from cardshop.pipeline.cancel import CancelListener
-from cardshop.pipeline.celery_app import make_celery, worker_queue_for
+from cardshop.pipeline.celery_app import WORKER_OPTIONS, make_celery, worker_queue_for
 from cardshop.pipeline.credentials import TokenSource
+from cardshop.pipeline.heartbeat import Heartbeat
 from cardshop.pipeline.reports import Reporter
 
 log = logging.getLogger(__name__)
@@ -53,16 +54,22 @@ def serve(config, notifier):
         shutil.rmtree(os.path.join(settings["build_dir"], leftover), ignore_errors=True)
     app, listener = build_worker(config)
     listener.start()
-    hostname = f"{config['broker']['username']}@{socket.gethostname()}"
+    username = config["broker"]["username"]
+    hostname = f"{username}@{socket.gethostname()}"
+    active = set()
+    heartbeat = Heartbeat(app, username, socket.gethostname(), lambda: {"active": len(active)})
+    task_prerun.connect(lambda task_id=None, **_: active.add(task_id), weak=False)
+    task_postrun.connect(lambda task_id=None, **_: active.discard(task_id), weak=False)
 
     @worker_ready.connect(weak=False)
     def announce(**_):
+        heartbeat.start()
         notifier.ready(status=f"building images as {hostname}")
         log.info("ready: consuming create as %s", hostname)
 
-    worker = app.Worker(hostname=hostname, pool="threads", concurrency=settings["concurrency"],
-                        without_mingle=True, without_gossip=True, task_events=False, quiet=True,
-                        loglevel=config["logging"]["level"].upper())
+    worker = app.Worker(hostname=hostname, pool="threads", concurrency=settings["concurrency"], quiet=True,
+                        loglevel=config["logging"]["level"].upper(), **WORKER_OPTIONS)
     worker.start()
+    heartbeat.stop()
     listener.stop()
     return worker.exitcode or 0

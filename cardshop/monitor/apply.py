@@ -8,7 +8,11 @@ Rules:
 - within a run, a report whose number is not above the last applied one is
   a duplicate and is ignored;
 - statuses only move forward through the task's state machine: a new run
-  that repeats earlier steps does not move the task back.
+  that repeats earlier steps does not move the task back;
+- a create task's `done` counts only once its result is checked against the
+  warehouse (monitor/results.py); a result that does not hold fails the task.
+
+Reports reach here schema-valid (the monitor validates every message first).
 """
 
 import logging
@@ -30,12 +34,14 @@ ROLE_CACHE_SECONDS = 60  # a disabled or re-roled user's reports stop counting w
 
 
 class ReportApplier:
-    def __init__(self, db, cascades=None):
+    def __init__(self, db, cascades=None, results=None):
         self.db = db
         self.cascades = cascades
+        self.results = results
         self._roles = {}
 
-    def _role(self, username):
+    def role_of(self, username):
+        """The user's role while active, else None (cached ROLE_CACHE_SECONDS)."""
         cached = self._roles.get(username)
         if cached is None or cached[0] < time.monotonic():
             user = self.db.users.find_one({"username": username}, {"role": 1, "active": 1})
@@ -44,7 +50,7 @@ class ReportApplier:
         return cached[1]
 
     def _may_hold(self, task, sender):
-        role = self._role(sender)
+        role = self.role_of(sender)
         if task["kind"] == "create":
             return role == roles.CREATOR
         return role == roles.WRITER and task.get("writer") == sender
@@ -97,13 +103,19 @@ class ReportApplier:
             log.warning("task %s: %s reported unknown status %r", task["_id"], sender, status)
             self._bump(task, report)
             return REFUSED
+        note = report.get("note")
         extra = {"last_seq": report["seq"], "last_report_at": now()}
-        if report.get("result") is not None:
+        if status == "done" and task["kind"] == "create" and "done" in machine.allowed(task["status"]):
+            problem = self.results.problem(task, report.get("result")) if self.results else None
+            if problem:
+                log.warning("task %s: refused the result %s reported: %s", task["_id"], sender, problem)
+                status, note = "failed", f"result refused: {problem}"
+        if status == "done" and report.get("result") is not None:
             extra["result"] = report["result"]
-        if status in ("failed", "canceled", "timed_out") and report.get("note"):
-            extra["reason"] = report["note"]
+        if status in ("failed", "canceled", "timed_out") and note:
+            extra["reason"] = note
         try:
-            updated = transition(self.db.tasks, task["_id"], machine, status, sender, note=report.get("note"),
+            updated = transition(self.db.tasks, task["_id"], machine, status, sender, note=note,
                                  extra=extra, guard={"run": report["run"], "last_seq": {"$lt": report["seq"]}})
         except IllegalTransition:
             # Not forward from here (a repeated step of a new run, or already ended): keep the order.

@@ -13,6 +13,7 @@ import datetime
 import logging
 import time
 
+from cardshop.pipeline.heartbeat import MAX_SLOTS
 from cardshop.states import ORDER, IllegalTransition
 from cardshop.store import now
 from cardshop.store.documents import new_task
@@ -104,15 +105,14 @@ class Cascades:
             busy = self.db.tasks.count_documents(
                 {"kind": "write", "writer": host["username"],
                  "status": {"$nin": ["written", "failed", "canceled", "timed_out"]}})
-            host["free"] = max(0, host.get("slots", 1) - busy)
+            host["free"] = max(0, _slots(host) - busy)
         return sorted(hosts, key=lambda host: -host["free"])
 
     def choose_writer(self, image_name=None):
         hosts = self.live_writers()
         if not hosts:
             return None
-        holding = [host for host in hosts if image_name and image_name in host.get("images", [])
-                   and host["free"] > 0]
+        holding = [host for host in hosts if image_name and image_name in _images(host) and host["free"] > 0]
         return (holding or hosts)[0]["username"]
 
     def make_write_tasks(self, order):
@@ -127,3 +127,17 @@ class Cascades:
                 log.warning("order %s: no live writer host; write task %s waits for one", order["_id"], task["_id"])
             elif self.publisher is not None:
                 self.publisher.publish(task)
+
+
+def _slots(host):
+    """The host's announced slots; a value heartbeats could not have carried counts as none."""
+    slots = host.get("slots", 1)
+    if isinstance(slots, bool) or not isinstance(slots, int) or not 0 <= slots <= MAX_SLOTS:
+        log.warning("writer host %s has an invalid slot count %r; it gets no work", host.get("_id"), slots)
+        return 0
+    return slots
+
+
+def _images(host):
+    images = host.get("images")
+    return [name for name in images if isinstance(name, str)] if isinstance(images, list) else []

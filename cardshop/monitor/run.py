@@ -5,8 +5,11 @@ import signal
 import threading
 import time
 
+from cardshop.config import read_secret
+from cardshop.monitor.results import ResultChecker
 from cardshop.monitor.service import Monitor
 from cardshop.pipeline.celery_app import make_celery
+from cardshop.pipeline.credentials import TokenSource
 from cardshop.pipeline.publish import Publisher
 from cardshop.scheduler.service import open_database
 
@@ -23,7 +26,14 @@ def serve(config, notifier):
     def ready():
         notifier.ready(status="applying reports")
 
-    monitor = Monitor(app, db, Publisher(app, db), prefetch=config["monitor"]["prefetch"], on_ready=ready)
+    broker = config["broker"]
+    tokens = TokenSource(config["scheduler"]["api_url"], broker["username"],
+                         read_secret(broker["password_file"], "broker.password_file"))
+    results = ResultChecker(db, tokens, config["warehouse"].get("ca_file"))
+    settings = config["monitor"]
+    monitor = Monitor(app, db, Publisher(app, db), prefetch=settings["prefetch"], on_ready=ready,
+                      results=results, writer_timeout=settings["writer_timeout"])
+
     def on_signal(signum, _frame):
         log.info("received %s; stopping", signal.Signals(signum).name)
         notifier.stopping()
@@ -36,5 +46,6 @@ def serve(config, notifier):
     notifier.start_watchdog(lambda: time.monotonic() - monitor.last_loop < max(4 * interval, 10), stop)
     notifier.status("connecting to the broker")
     monitor.run(safety_interval=0.1)  # wake often enough to write buffered progress promptly
-    log.info("stopped after applying %d reports", monitor.applied)
+    monitor.save_stats(force=True)
+    log.info("stopped after applying %d reports (%d dropped)", monitor.applied, sum(monitor.dropped.values()))
     return 0

@@ -1,44 +1,60 @@
-"""The monitor's loop: consume reports and worker events, write them, then acknowledge.
+"""The monitor's loop: consume reports and heartbeats, write them, then acknowledge.
 
 A report is acknowledged only after its database write, so nothing is lost
 while the database or the monitor is down: the reports wait in RabbitMQ.
+
+Every message is untrusted input from a worker: it is validated against its
+schema before use; one that is malformed (or that makes the code fail) is
+logged, counted in `dropped` (added up in `monitor_stats`), acknowledged and
+dropped, and the loop goes on.
 """
 
+import collections
 import logging
 import time
-import uuid
 
 import pymongo.errors
-from kombu import Exchange, Queue
 from kombu.mixins import ConsumerMixin
 
-from cardshop.monitor.apply import ReportApplier
+from cardshop.monitor.apply import REFUSED, ReportApplier
 from cardshop.monitor.cascades import Cascades
+from cardshop.monitor.results import WarehouseUnavailable
 from cardshop.monitor.workers import WorkerRegistry
-from cardshop.pipeline import topology
+from cardshop.pipeline import heartbeat, topology
 from cardshop.pipeline.reports import REPORT_SCHEMA
+from cardshop.store import now
 from cardshop.validation import Validator
 
 log = logging.getLogger(__name__)
 
-EVENTS_EXCHANGE = Exchange("celeryev", type="topic", durable=True)
+# The database is away (the message waits in RabbitMQ); any other database error is the message's.
+DATABASE_DOWN = (pymongo.errors.ConnectionFailure, pymongo.errors.ExecutionTimeout)
+STATS_ID = "dropped"
+STATS_EVERY = 1.0  # seconds between saves of the drop counters
+_REPORT = Validator(REPORT_SCHEMA)
+_HEARTBEAT = Validator(heartbeat.HEARTBEAT_SCHEMA)
+
+
+def first_error(body):
+    """None for a well-formed report or heartbeat; else what is wrong, in one line."""
+    if isinstance(body, dict) and body.get("type") == heartbeat.TYPE:
+        return _HEARTBEAT.first_error(body)
+    return _REPORT.first_error(body)
 
 
 class Monitor(ConsumerMixin):
-    def __init__(self, app, db, publisher=None, prefetch=200, on_ready=None):
+    def __init__(self, app, db, publisher=None, prefetch=200, on_ready=None, results=None, writer_timeout=90):
         self.app = app
         self.connection = app.connection_for_read()
         self.db = db
         self.prefetch = prefetch
-        self.applier = ReportApplier(db, Cascades(db, publisher))
-        self.registry = WorkerRegistry(db)
-        self.validator = Validator(REPORT_SCHEMA)
-        self.events_queue = Queue(f"monitor.events.{uuid.uuid4().hex[:8]}", EVENTS_EXCHANGE,
-                                  routing_key="worker.#", auto_delete=True, durable=False,
-                                  queue_arguments={"x-message-ttl": 60000})
+        self.applier = ReportApplier(db, Cascades(db, publisher, writer_timeout), results)
+        self.registry = WorkerRegistry(db, self.applier.role_of)
         self.on_ready = on_ready
         self.applied = 0
-        self._db_backoff = 0.5
+        self.dropped = collections.Counter()  # why -> how many messages were dropped
+        self._saved, self._saved_at = collections.Counter(), 0.0  # drops already in monitor_stats, when
+        self._backoff = 0.5
         self.last_loop = time.monotonic()  # the watchdog's proof that the loop turns
         # Progress reports waiting to be written: only each run's latest matters, so a
         # burst becomes one write per task. They are acknowledged after that write.
@@ -48,14 +64,11 @@ class Monitor(ConsumerMixin):
 
     def get_consumers(self, Consumer, channel):
         topology.declare_all(self.connection)
-        return [
-            Consumer(queues=[topology.reports_queue()], callbacks=[self.on_report], accept=["json"],
-                     prefetch_count=self.prefetch),
-            Consumer(queues=[self.events_queue], callbacks=[self.on_event], accept=["json"], no_ack=True),
-        ]
+        return [Consumer(queues=[topology.reports_queue()], callbacks=[self.on_report], accept=["json"],
+                         prefetch_count=self.prefetch, on_decode_error=self.on_decode_error)]
 
     def on_consume_ready(self, connection, channel, consumers, **kwargs):
-        log.info("consuming reports and worker events")
+        log.info("consuming reports and heartbeats")
         if self.on_ready:
             self.on_ready()
 
@@ -67,14 +80,44 @@ class Monitor(ConsumerMixin):
         if self._progress and (len(self._progress) >= self.flush_after
                                or time.monotonic() - self._progress_since > 0.05):
             self.flush_progress()
+        self.save_stats()
 
-    def _database_down(self, exc, messages):
-        """Keep the reports in RabbitMQ and slow down until the database is back."""
-        log.warning("database unavailable (%s); %d report(s) requeued", exc, len(messages))
+    # -- dropping -----------------------------------------------------------
+
+    def drop(self, message, why, sender, detail):
+        """Acknowledge and forget a message that cannot be used; count it."""
+        self.dropped[why] += 1
+        log.warning("dropped a message from %r (%s: %s); %d dropped so far", sender, why, detail,
+                    sum(self.dropped.values()))
+        message.ack()
+
+    def on_decode_error(self, message, exc):
+        self.drop(message, "undecodable", message.properties.get("user_id"), str(exc)[:200])
+
+    def save_stats(self, force=False):
+        """Add the drops since the last save to `monitor_stats` (at most every STATS_EVERY s; totals
+        survive restarts), for operators and tests."""
+        unsaved = self.dropped - self._saved
+        if not unsaved or (not force and time.monotonic() - self._saved_at < STATS_EVERY):
+            return
+        try:
+            self.db.monitor_stats.update_one(
+                {"_id": STATS_ID}, {"$inc": {f"counts.{why}": count for why, count in unsaved.items()},
+                                    "$set": {"at": now()}}, upsert=True)
+        except pymongo.errors.PyMongoError as exc:
+            log.debug("drop counters not saved: %s", exc)
+            return
+        self._saved, self._saved_at = self.dropped.copy(), time.monotonic()
+
+    # -- applying -----------------------------------------------------------
+
+    def _unavailable(self, exc, messages):
+        """Keep the messages in RabbitMQ and slow down until the database (or warehouse) is back."""
+        log.warning("%s; %d report(s) requeued", exc, len(messages))
         for message in messages:
             message.requeue()
-        time.sleep(self._db_backoff)
-        self._db_backoff = min(self._db_backoff * 2, 10)
+        time.sleep(self._backoff)
+        self._backoff = min(self._backoff * 2, 10)
 
     def flush_progress(self):
         pending, self._progress = self._progress, []
@@ -86,20 +129,27 @@ class Monitor(ConsumerMixin):
         try:
             for body, sender in latest.values():
                 self.applier.apply(body, sender)
-        except pymongo.errors.PyMongoError as exc:
-            self._database_down(exc, [message for _, _, message in pending])
+        except DATABASE_DOWN as exc:
+            self._unavailable(f"database unavailable ({exc})", [message for _, _, message in pending])
             return
-        self._db_backoff = 0.5
+        except Exception as exc:  # a bug must not stop the monitor: these reports are lost, loudly
+            log.exception("progress reports failed")
+            for body, sender, message in pending:
+                self.drop(message, "error", sender, f"{type(exc).__name__}: {exc}")
+            return
+        self._backoff = 0.5
         for _, _, message in pending:
             message.ack()
         self.applied += len(pending)
 
     def on_report(self, body, message):
         sender = message.properties.get("user_id")
-        error = self.validator.first_error(body)
+        error = first_error(body)
         if error:
-            log.warning("dropped a malformed report from %r: %s", sender, error)
-            message.ack()
+            self.drop(message, "malformed", sender, error)
+            return
+        if not sender:
+            self.drop(message, "anonymous", sender, "no user_id")
             return
         if body["type"] == "progress":
             if not self._progress:
@@ -111,17 +161,24 @@ class Monitor(ConsumerMixin):
         if self._progress:  # keep the order: earlier progress first
             self.flush_progress()
         try:
-            outcome = self.applier.apply(body, sender)
-        except pymongo.errors.PyMongoError as exc:
-            self._database_down(exc, [message])
+            if body["type"] == heartbeat.TYPE:
+                outcome = self.registry.on_heartbeat(body, sender)
+            else:
+                outcome = self.applier.apply(body, sender)
+        except DATABASE_DOWN as exc:
+            self._unavailable(f"database unavailable ({exc})", [message])
             return
-        self._db_backoff = 0.5
+        except WarehouseUnavailable as exc:
+            self._unavailable(str(exc), [message])
+            return
+        except Exception as exc:  # a bug must not stop the monitor
+            log.exception("report from %r failed", sender)
+            self.drop(message, "error", sender, f"{type(exc).__name__}: {exc}")
+            return
+        self._backoff = 0.5
+        if outcome == REFUSED:
+            self.drop(message, "refused", sender, f"{body['type']} not the sender's to send")
+            return
         message.ack()
         self.applied += 1
-        log.debug("report %s:%s #%d from %s: %s", body["task"], body["type"], body["seq"], sender, outcome)
-
-    def on_event(self, body, message):
-        try:
-            self.registry.on_event(body)
-        except pymongo.errors.PyMongoError as exc:
-            log.warning("database unavailable; worker event dropped: %s", exc)
+        log.debug("%s from %s: %s", body["type"], sender, outcome)

@@ -1,49 +1,44 @@
-"""Celery worker events (online, heartbeat, offline) into the `workers` collection.
+"""Workers' heartbeats into the `workers` collection: who is online, with which slots and images.
 
-A worker's Celery node name is `<cardshop username>@<host>`; the username
-gives its role. Events are not authenticated per sender the way reports are
-(Celery does not stamp them), so they only ever feed display and the choice
-of a writer host, never a task's state.
+A heartbeat arrives on the `reports` queue, stamped by RabbitMQ with the
+sender's username (`user_id`). It names its worker `<username>@<host>`: the
+username must be the sender's, and the sender must be an active worker
+(creator or writer), else the heartbeat is refused. The time seen is the
+monitor's, never the worker's clock.
 """
 
-import datetime
 import logging
 
+from cardshop.auth import roles
+from cardshop.monitor.apply import APPLIED, REFUSED
 from cardshop.store import now
 
 log = logging.getLogger(__name__)
 
-_EVENT_TYPES = {"worker-online": True, "worker-heartbeat": True, "worker-offline": False}
-
 
 class WorkerRegistry:
-    def __init__(self, db):
+    def __init__(self, db, role_of):
         self.db = db
+        self.role_of = role_of  # username -> role while active, else None
 
-    def on_event(self, event):
-        kind = event.get("type")
-        hostname = event.get("hostname")
-        if kind not in _EVENT_TYPES or not isinstance(hostname, str) or "@" not in hostname:
-            return False
-        username, _, host = hostname.partition("@")
-        user = self.db.users.find_one({"username": username}, {"role": 1})
-        if user is None:
-            log.warning("event from %r, which names no user; ignored", hostname)
-            return False
-        try:
-            seen = datetime.datetime.fromtimestamp(float(event.get("timestamp")), datetime.timezone.utc)
-        except (TypeError, ValueError, OverflowError):
-            seen = now()
-        changes = {"username": username, "host": host, "role": user["role"], "online": _EVENT_TYPES[kind],
-                   "last_seen": min(seen, now()), "last_event": kind}
-        for field in ("active", "processed", "freq", "sw_ident", "sw_ver", "loadavg"):
-            if field in event:
-                changes[field] = event[field]
-        for field in ("slots", "images"):  # custom fields writers add to their heartbeats
-            if field in event:
-                changes[field] = event[field]
-        self.db.workers.update_one({"_id": hostname}, {"$set": changes, "$setOnInsert": {"first_seen": now()}},
+    def on_heartbeat(self, beat, sender):
+        """File a schema-valid heartbeat; REFUSED when it is not the sender's own."""
+        username, _, host = beat["worker"].partition("@")
+        if username != sender:
+            log.warning("refused a heartbeat from %r claiming to be %r", sender, beat["worker"])
+            return REFUSED
+        role = self.role_of(username)
+        if role not in roles.WORKERS:
+            log.warning("refused a heartbeat from %r: not an active worker", sender)
+            return REFUSED
+        changes = {"username": username, "host": host, "role": role, "online": beat["online"],
+                   "last_seen": now()}
+        for field in ("slots", "images", "active", "software"):
+            if field in beat:
+                changes[field] = beat[field]
+        previous = self.db.workers.find_one({"_id": beat["worker"]}, {"online": 1})
+        self.db.workers.update_one({"_id": beat["worker"]}, {"$set": changes, "$setOnInsert": {"first_seen": now()}},
                                    upsert=True)
-        if kind != "worker-heartbeat":
-            log.info("worker %s is %s", hostname, "online" if _EVENT_TYPES[kind] else "offline")
-        return True
+        if previous is None or previous.get("online") != beat["online"]:
+            log.info("worker %s is %s", beat["worker"], "online" if beat["online"] else "offline")
+        return APPLIED

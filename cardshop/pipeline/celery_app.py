@@ -10,6 +10,12 @@ from cardshop.pipeline import topology
 
 _LOOPBACK = {"127.0.0.1", "localhost", "::1", "[::1]"}
 
+# For app.Worker in workers: no Celery events at all (no task events, gossip,
+# mingle or event heartbeats), so nothing declares or publishes to `celeryev`,
+# on which workers have no rights; liveness goes through pipeline/heartbeat.py.
+WORKER_OPTIONS = {"task_events": False, "without_gossip": True, "without_mingle": True,
+                  "without_heartbeat": True}
+
 
 def broker_url(broker):
     """The URL with credentials; plain amqp:// only on loopback."""

@@ -2,12 +2,14 @@
 
     exchange  create  (direct) --create-------> queue create         (creators)
     exchange  write   (direct) --write.<user>-> queue write.<user>   (one writer host)
-    exchange  reports (direct) --report-------> queue reports        (the monitor)
-    exchange  celeryev (topic, Celery's)  --worker.#--> the monitor's event queue
+    exchange  reports (direct) --report-------> queue reports        (the monitor:
+                                                  reports and heartbeats)
     exchange  cancel  (fanout) ---------------> each worker's private queue
 
-Workers declare nothing (least privilege): the monitor declares everything at
-start, and the publisher declares a writer host's queue before its first task.
+Workers declare nothing (least privilege; the broker refuses them): the
+monitor declares everything at start, and the publisher declares a writer
+host's queue before its first task. Workers send no Celery events, so
+Celery's `celeryev` exchange plays no part.
 """
 
 from kombu import Exchange, Queue

@@ -57,7 +57,7 @@ class WarehouseClient:
         if self.ftp is not None:
             try:
                 self.ftp.quit()
-            except ftplib.all_errors:
+            except (*ftplib.all_errors, AttributeError):  # AttributeError: it never connected
                 self.ftp.close()
             self.ftp = None
 

@@ -1,6 +1,8 @@
 """Schedules of the beat's periodic jobs: admins edit them, the beat picks changes up within seconds."""
 
+import datetime
 import inspect
+import json
 import logging
 
 import pymongo.errors
@@ -130,15 +132,27 @@ def delete(call):
 
 AUTO_IMAGE = {"type": "object", "properties": {
     "_id": {"type": "string", "description": "the stable name"}, "order": {"type": "string"},
-    "image": {"type": "object"}, "warehouse": {"type": "string"}, "download_url": {"type": "string"},
+    "image": {"type": "object"}, "warehouse": {"type": "string"}, "download_url": {"type": ["string", "null"]},
     "updated_at": schemas.TIME}, "required": ["_id", "order", "image"]}
 
 
 def _with_url(db, entry):
-    warehouse = db.warehouses.find_one({"name": entry.get("warehouse")}, {"download_url": 1}) or {}
-    base = (warehouse.get("download_url") or "").rstrip("/")
-    entry["download_url"] = f"{base}{entry['image']['files']['image']}" if base and entry["image"].get("files") else None
-    return entry
+    """The entry as the API shows it; whatever is stored (even a damaged entry) gives no error."""
+    # Only JSON types survive (the image is the creator's result, as stored).
+    image = json.loads(json.dumps(entry["image"], default=str)) if isinstance(entry.get("image"), dict) else {}
+    files = image.get("files") if isinstance(image.get("files"), dict) else {}
+    warehouse_name = entry.get("warehouse") if isinstance(entry.get("warehouse"), str) else None
+    warehouse = (db.warehouses.find_one({"name": warehouse_name}, {"download_url": 1}) or {}) if warehouse_name else {}
+    url = warehouse.get("download_url")
+    base = url.rstrip("/") if isinstance(url, str) else ""
+    path = files.get("image")
+    view = {"_id": str(entry["_id"]), "order": entry.get("order") if isinstance(entry.get("order"), str) else "",
+            "image": image, "download_url": f"{base}{path}" if base and isinstance(path, str) else None}
+    if warehouse_name:
+        view["warehouse"] = warehouse_name
+    if isinstance(entry.get("updated_at"), datetime.datetime):
+        view["updated_at"] = entry["updated_at"]
+    return view
 
 
 @api.route("GET", "/auto-images", summary="The latest build of every auto-image, by its stable name",

@@ -108,3 +108,19 @@ def test_a_disabled_worker_is_refused_once_the_cache_expires(rabbitmq, admin, wr
     time.sleep(rabbitmq.cache_ttl_ms / 1000 + 0.5)
     with pytest.raises(amqp.exceptions.AccessRefused):
         connect(rabbitmq, writer.username, writer.password)
+
+
+@pytest.mark.parametrize("role", ["creator", "writer"])
+def test_workers_declare_and_delete_no_exchange(rabbitmq, topology, make_user, role):
+    worker = make_user(role)
+    connection = connect(rabbitmq, worker.username, worker.password)
+    for name in ("celeryev", "reports", "cancel", "create", "write", "amq.topic", "mine"):
+        for action in (lambda channel: channel.exchange_declare(name, "fanout", durable=True, auto_delete=False),
+                       lambda channel: channel.exchange_delete(name)):
+            with pytest.raises(amqp.exceptions.AccessRefused) as excinfo:
+                action(connection.channel())
+            assert refused(excinfo), name
+    with pytest.raises(amqp.exceptions.AccessRefused):
+        connection.channel().basic_publish_confirm(amqp.Message(b"{}"), exchange="celeryev",
+                                                   routing_key="worker.heartbeat", confirm_timeout=10)
+    connection.collect()

@@ -1,16 +1,17 @@
 """Nothing is lost when the monitor, the database or the broker goes away mid-pipeline."""
 
+import os
 import time
 
 from cardshop.pipeline.reports import Reporter
 from tests.conftest import order_body
 from devstack.processes import wait_until
-from tests.integration.pipeline.test_monitor import create_task_of, order_in, order_of, pipeline_task
+from tests.integration.pipeline.test_monitor import create_task_of, order_in, order_of, pipeline_task, stored_result
 
 REPORTS = 200
 
 
-def send_a_whole_build(reporter, reports=REPORTS):
+def send_a_whole_build(reporter, result, reports=REPORTS):
     reporter.status("received")
     reporter.status("downloading")
     for tick in range(reports):
@@ -19,7 +20,7 @@ def send_a_whole_build(reporter, reports=REPORTS):
             reporter.log(f"tick {tick}")
     reporter.status("building")
     reporter.status("uploading")
-    reporter.status("done", result={"image": "x.img.zst"})
+    reporter.status("done", result=result)
 
 
 def download_order(pipeline):
@@ -40,7 +41,7 @@ def test_reports_wait_in_rabbitmq_while_the_monitor_is_down_for_30_s(pipeline, p
     reporter = Reporter(app, creator, create_task_of(order)["_id"])
     pipeline.monitor.process.kill9()
     try:
-        send_a_whole_build(reporter)
+        send_a_whole_build(reporter, stored_result(pipeline, order, create_task_of(order)["_id"]))
         time.sleep(30)
         assert order_of(pipeline, order["_id"])["status"] == "created"
     finally:
@@ -56,7 +57,7 @@ def test_a_database_restart_mid_stream_loses_nothing(pipeline, pipeline_db):
     wait_until(lambda: pipeline_task(pipeline, order["_id"])["status"] == "received")
     pipeline.ferretdb.process.kill9()
     try:
-        send_a_whole_build(reporter)
+        send_a_whole_build(reporter, stored_result(pipeline, order, create_task_of(order)["_id"]))
         time.sleep(3)
     finally:
         pipeline.ferretdb.start()
@@ -74,5 +75,26 @@ def test_a_broker_restart_mid_pipeline_loses_nothing(pipeline, pipeline_db):
         pipeline.rabbitmq.restart()  # persistent reports in a durable queue survive it
     finally:
         pipeline.monitor.start()
-    send_a_whole_build(reporter)
+    send_a_whole_build(reporter, stored_result(pipeline, order, create_task_of(order)["_id"]))
     assert_complete(pipeline, pipeline_db, order, reporter)
+
+
+def test_a_done_report_waits_while_the_warehouse_cannot_be_asked(pipeline):
+    creator, _, app = pipeline.worker("creator")
+    order = download_order(pipeline)
+    task_id = create_task_of(order)["_id"]
+    result = stored_result(pipeline, order, task_id)
+    reporter = Reporter(app, creator, task_id)
+    for status in ("received", "downloading", "building", "uploading"):
+        reporter.status(status)
+    wait_until(lambda: pipeline_task(pipeline, order["_id"])["status"] == "uploading")
+    log_path = pipeline.monitor.process.log_path
+    offset = os.path.getsize(log_path)
+    pipeline.warehouse.stop()
+    try:
+        reporter.status("done", result=result)
+        wait_until(lambda: "cannot check the result in the warehouse" in open(log_path).read()[offset:])
+        assert order_of(pipeline, order["_id"])["status"] == "creating"
+    finally:
+        pipeline.warehouse.start()
+    assert order_in(pipeline, order["_id"], ("ready", "creation_failed"), timeout=60)["status"] == "ready"

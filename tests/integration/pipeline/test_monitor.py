@@ -1,17 +1,17 @@
 """Reports from real worker credentials through RabbitMQ, applied by the real monitor."""
 
+import hashlib
 import json
+import os
 import time
 
 import pytest
-from kombu import Exchange
 
 from cardshop.pipeline import topology
+from cardshop.pipeline.heartbeat import Heartbeat
 from cardshop.pipeline.reports import Reporter
 from devstack.processes import wait_until
 from tests.conftest import order_body
-
-EVENTS = Exchange("celeryev", type="topic", durable=True)
 
 
 def take_messages(app, queue, task_ids, timeout=10):
@@ -46,11 +46,27 @@ def send_raw(app, username, body):
                          declare=[], serializer="json", delivery_mode=2, user_id=username)
 
 
-def announce_writer(app, username, slots=2):
-    with app.producer_pool.acquire(block=True) as producer:
-        producer.publish({"type": "worker-online", "hostname": f"{username}@host", "timestamp": time.time(),
-                          "slots": slots, "active": 0}, exchange=EVENTS, routing_key="worker.online",
-                         declare=[], serializer="json")
+def announce_writer(app, username, slots=2, host="host"):
+    """A heartbeat, as a writer host sends them (a creator's has no slots)."""
+    Heartbeat(app, username, host, lambda: {"slots": slots, "active": 0}).send()
+
+
+def stored_result(pipeline, order, task_id, image=b"compressed image"):
+    """Put an image's three files in the warehouse (as a creator would) and return the result to report."""
+    name = order.get("auto_image") or order["_id"]
+    folder = os.path.join(pipeline.warehouse.root, task_id)
+    os.makedirs(folder, exist_ok=True)
+    checksum = hashlib.sha256(b"raw image").hexdigest()
+    contents = {f"{name}.img.zst": image, f"{name}.bmap": b"<bmap/>\n",
+                f"{name}.sha256": f"{checksum}  {name}.img\n".encode()}
+    for file_name, data in contents.items():
+        with open(os.path.join(folder, file_name), "wb") as handle:
+            handle.write(data)
+    return {"warehouse": "main", "folder": task_id,
+            "files": {"image": f"/{task_id}/{name}.img.zst", "bmap": f"/{task_id}/{name}.bmap",
+                      "sha256": f"/{task_id}/{name}.sha256"},
+            "sha256": checksum, "image_size": 9, "compressed_size": len(image), "mapped_size": 9,
+            "card_size": 4, "data_offset": 0}
 
 
 def order_of(pipeline, order_id):
@@ -86,10 +102,10 @@ def test_a_download_order_is_published_at_once_and_reports_drive_it_to_ready(pip
     reporter.log("fetched wiki.zim")
     for status in ("downloading", "building", "uploading"):
         reporter.status(status)
-    reporter.status("done", result={"image": f"{order['_id']}.img.zst", "size": 123})
+    reporter.status("done", result=stored_result(pipeline, order, task["_id"]))
     done = order_in(pipeline, order["_id"], ("ready",))
     assert [entry["status"] for entry in done["statuses"]] == ["created", "creating", "ready"]
-    assert done["image"]["size"] == 123
+    assert done["image"]["compressed_size"] == len(b"compressed image")
     task = create_task_of(done)
     assert [entry["status"] for entry in task["statuses"]] == [
         "pending", "received", "downloading", "building", "uploading", "done"]
@@ -105,7 +121,7 @@ def test_a_physical_order_gets_write_tasks_on_a_live_writer_and_ends_pending_shi
     take_message(create_app, "create", create_task_of(order)["_id"])
     reporter = Reporter(create_app, creator, create_task_of(order)["_id"])
     reporter.status("received")
-    reporter.status("done", result={"image": "x.img.zst"})
+    reporter.status("done", result=stored_result(pipeline, order, create_task_of(order)["_id"]))
 
     writes = wait_until(lambda: (lambda found: len(found) == 2 and found)(
         [t for t in order_of(pipeline, order["_id"])["tasks"] if t["kind"] == "write" and t.get("published_at")]))
@@ -162,7 +178,7 @@ def test_a_redelivered_task_is_taken_over_by_the_new_run_and_never_moves_back(pi
     task = pipeline_task(pipeline, order["_id"])
     assert task["status"] == "building" and task["runs"] == 2
     second.status("uploading")
-    second.status("done")
+    second.status("done", result=stored_result(pipeline, order, task_id))
     wait_until(lambda: order_of(pipeline, order["_id"])["status"] == "ready")
 
 
@@ -182,7 +198,7 @@ def test_reports_from_workers_that_do_not_hold_the_task_are_refused(pipeline):
     Reporter(write_app, writer, create_id, run=holder.run).status("done")
     time.sleep(1.5)
     assert pipeline_task(pipeline, order["_id"])["status"] == "received"
-    holder.status("done")
+    holder.status("done", result=stored_result(pipeline, order, create_id))
     write_task = wait_until(lambda: [t for t in order_of(pipeline, order["_id"])["tasks"]
                                      if t["kind"] == "write" and t.get("writer")])
     # Another writer host cannot claim or finish this host's write task.

@@ -24,11 +24,17 @@ def test_only_broker_roles_log_in_and_only_admins_get_tags(role, tags):
     ("writer", "w1", "queue", "create", "read", False),
     ("writer", "w1", "queue", "reports", "read", False),
     ("writer", "w1", "exchange", "reports", "write", True),
-    ("creator", "c1", "exchange", "celeryev", "write", True),
+    ("creator", "c1", "exchange", "celeryev", "write", False),
+    ("creator", "c1", "exchange", "celeryev", "configure", False),
     ("creator", "c1", "exchange", "create", "write", False),
     ("creator", "c1", "exchange", "amq.default", "write", False),
     ("writer", "w1", "exchange", "reports", "configure", False),
-    ("writer", "w1", "exchange", "celeryev", "configure", True),
+    ("writer", "w1", "exchange", "celeryev", "configure", False),
+    ("writer", "w1", "exchange", "reports", "configure", False),
+    ("writer", "w1", "exchange", "cancel", "configure", False),
+    ("writer", "w1", "exchange", "create", "configure", False),
+    ("creator", "c1", "exchange", "write", "configure", False),
+    ("writer", "w1", "exchange", "amq.gen-Xy1", "configure", False),
     ("writer", "w1", "exchange", "celeryev", "read", False),
     ("manager", "m1", "queue", "create", "read", False),
     ("creator", "c1", "queue", "amq.gen-Xy1", "configure", True),
@@ -43,11 +49,17 @@ def test_resource_rules(role, user, resource, name, permission, allowed):
 
 
 @pytest.mark.parametrize("role, name, permission, key, allowed", [
-    ("creator", "celeryev", "write", "worker.heartbeat", True),
+    ("creator", "celeryev", "write", "worker.heartbeat", False),
     ("creator", "celeryev", "write", "other.thing", False),
     ("writer", "celeryev", "read", "worker.heartbeat", False),
-    ("writer", "reports", "write", "anything", True),
+    ("writer", "amq.topic", "write", "anything", False),
     ("system", "celeryev", "read", "#", True),
 ])
 def test_topic_rules(role, name, permission, key, allowed):
     assert broker.topic_allowed(role, name, permission, key) is allowed
+
+
+@pytest.mark.parametrize("role", ["creator", "writer"])
+@pytest.mark.parametrize("name", ["celeryev", "reports", "cancel", "create", "write", "amq.topic", "anything"])
+def test_workers_configure_no_exchange_at_all(role, name):
+    assert broker.resource_allowed(role, "w1", "exchange", name, "configure") is False

@@ -1,4 +1,5 @@
-"""A whole pipeline stack: scheduler publishing tasks, RabbitMQ asking it, the monitor applying reports."""
+"""A whole pipeline stack (scheduler publishing tasks, RabbitMQ asking it, the monitor applying reports),
+shared by the pipeline and security tests."""
 
 import pytest
 

@@ -1,0 +1,78 @@
+"""Workers' liveness: a heartbeat every few seconds, as a message on the `reports` exchange.
+
+Workers send no Celery events (they would need rights on Celery's `celeryev`
+exchange, which any worker could then delete or redeclare). A heartbeat goes
+where reports go, so RabbitMQ stamps it with the sender's username (the
+validated `user_id`), and the monitor files it under `<username>@<host>`.
+"""
+
+import datetime
+import logging
+import threading
+
+from cardshop.pipeline import topology
+
+log = logging.getLogger(__name__)
+
+TYPE = "heartbeat"
+MAX_SLOTS = 64
+HEARTBEAT_SCHEMA = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["type", "worker", "online", "at"],
+    "properties": {
+        "type": {"const": TYPE},
+        "worker": {"type": "string", "pattern": "^[a-z][a-z0-9_-]{1,31}@[A-Za-z0-9._-]{1,200}$",
+                   "x-hint": "must be <username>@<host>"},
+        "online": {"type": "boolean"},
+        "at": {"type": "string", "maxLength": 40},
+        "slots": {"type": "integer", "minimum": 0, "maximum": MAX_SLOTS},
+        "active": {"type": "integer", "minimum": 0, "maximum": 10000},
+        "images": {"type": "array", "maxItems": 1000, "uniqueItems": True,
+                   "items": {"type": "string", "pattern": "^[A-Za-z0-9._-]{1,255}$"}},
+        "software": {"type": "string", "maxLength": 100},
+    },
+}
+
+
+class Heartbeat:
+    """Send `state()` (slots, images, active tasks...) every `interval` seconds until stopped."""
+
+    def __init__(self, app, username, host, state=dict, interval=15):
+        self.app = app
+        self.username = username
+        self.worker = f"{username}@{host}"
+        self.state = state
+        self.interval = interval
+        self._stop = threading.Event()
+        self.thread = None
+
+    def send(self, online=True):
+        body = {"type": TYPE, "worker": self.worker, "online": online,
+                "at": datetime.datetime.now(datetime.timezone.utc).isoformat(), **self.state()}
+        with self.app.producer_pool.acquire(block=True, timeout=10) as producer:
+            producer.publish(body, exchange=topology.REPORTS_EXCHANGE, routing_key=topology.REPORT_KEY,
+                             declare=[], serializer="json", delivery_mode=2, user_id=self.username,
+                             retry=True, retry_policy={"max_retries": 2, "interval_start": 0, "interval_step": 1})
+
+    def _loop(self):
+        while not self._stop.is_set():
+            try:
+                self.send()
+            except Exception as exc:  # the broker is away: the next beat tries again
+                log.warning("heartbeat not sent: %s", exc)
+            self._stop.wait(self.interval)
+
+    def start(self):
+        self.thread = threading.Thread(target=self._loop, name="heartbeat", daemon=True)
+        self.thread.start()
+
+    def stop(self):
+        """Stop beating and say so (best effort: the monitor also times hosts out)."""
+        self._stop.set()
+        if self.thread is not None:
+            self.thread.join(timeout=5)
+        try:
+            self.send(online=False)
+        except Exception as exc:
+            log.warning("could not announce going offline: %s", exc)

@@ -1,0 +1,65 @@
+"""The attacker's tools: raw AMQP as a worker account, and what the monitor says it dropped."""
+
+import datetime
+import json
+
+import amqp
+import pytest
+
+
+class Hostile:
+    """A worker account used the way an attacker would: any exchange, any body, any property."""
+
+    def __init__(self, pipeline, role):
+        self.pipeline = pipeline
+        self.username, self.password, self.app = pipeline.worker(role)
+        self.connection = amqp.Connection(f"127.0.0.1:{pipeline.rabbitmq.port}", userid=self.username,
+                                          password=self.password, virtual_host="cardshop", connect_timeout=10)
+        self.connection.connect()
+
+    def channel(self):
+        """A fresh channel (the broker closes a channel on the first refusal)."""
+        channel = self.connection.channel()
+        channel.confirm_select()
+        return channel
+
+    def publish(self, body, exchange="reports", routing_key="report", content_type="application/json",
+                user_id=True):
+        raw = body if isinstance(body, bytes) else json.dumps(body).encode()
+        properties = {"content_type": content_type, "delivery_mode": 2}
+        if user_id:
+            properties["user_id"] = self.username
+        self.channel().basic_publish_confirm(amqp.Message(raw, **properties), exchange=exchange,
+                                             routing_key=routing_key, confirm_timeout=10)
+
+    def heartbeat(self, worker=None, **fields):
+        self.publish({"type": "heartbeat", "worker": worker or f"{self.username}@host", "online": True,
+                      "at": datetime.datetime.now(datetime.timezone.utc).isoformat(), **fields})
+
+    def close(self):
+        try:
+            self.connection.close()
+        except Exception:  # already closed by a refusal
+            pass
+
+
+@pytest.fixture
+def hostile(pipeline):
+    made = []
+
+    def make(role):
+        made.append(Hostile(pipeline, role))
+        return made[-1]
+    yield make
+    for attacker in made:
+        attacker.close()
+
+
+def dropped(pipeline_db, *reasons):
+    """Messages the monitor dropped so far (for these reasons), from the counters it saves."""
+    counts = (pipeline_db.monitor_stats.find_one({"_id": "dropped"}) or {}).get("counts", {})
+    return sum(counts.get(reason, 0) for reason in reasons) if reasons else sum(counts.values())
+
+
+def refused(excinfo):
+    return "ACCESS_REFUSED" in str(excinfo.value) or "403" in str(excinfo.value)
