@@ -1,4 +1,6 @@
-"""bcrypt password hashes."""
+"""bcrypt password hashes, checked in a bounded pool."""
+
+import threading
 
 import bcrypt
 
@@ -10,6 +12,15 @@ class PasswordError(ValueError):
     pass
 
 
+class Busy(Exception):
+    """Every password-checking slot stayed taken; the caller should come back shortly."""
+
+    retry_after = 1
+
+    def __init__(self):
+        super().__init__("too many password checks in progress; try again in 1 s")
+
+
 def check_strength(password):
     if len(password) < MIN_LENGTH:
         raise PasswordError(f"password must have at least {MIN_LENGTH} characters")
@@ -18,18 +29,30 @@ def check_strength(password):
 
 
 class Hasher:
-    """Hashes with a fixed cost; checks cost the same whether or not a user exists."""
+    """Hashes with a fixed cost; checks cost the same whether or not a user exists.
 
-    def __init__(self, rounds):
+    At most `slots` checks run at once (bcrypt leaves the GIL, so more would
+    take every core and server thread); a check waits `wait` seconds for a
+    slot, then raises Busy rather than hold a server thread.
+    """
+
+    def __init__(self, rounds, slots=1, wait=0.5):
         self.rounds = rounds
+        self.wait = wait
+        self._slots = threading.BoundedSemaphore(slots)
         self._dummy = bcrypt.hashpw(b"no such user", bcrypt.gensalt(rounds))
 
     def hash(self, password):
         return bcrypt.hashpw(password.encode(), bcrypt.gensalt(self.rounds)).decode()
 
-    def verify(self, password, hashed):
-        encoded = password.encode()
-        if hashed is None or len(encoded) > MAX_BYTES:
-            bcrypt.checkpw(b"timing", self._dummy)
-            return False
-        return bcrypt.checkpw(encoded, hashed.encode())
+    def verify(self, password, hashed, wait=None):
+        if not self._slots.acquire(timeout=self.wait if wait is None else wait):
+            raise Busy()
+        try:
+            encoded = password.encode()
+            if hashed is None or len(encoded) > MAX_BYTES:
+                bcrypt.checkpw(b"timing", self._dummy)
+                return False
+            return bcrypt.checkpw(encoded, hashed.encode())
+        finally:
+            self._slots.release()

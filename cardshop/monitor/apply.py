@@ -20,6 +20,7 @@ import pymongo.errors
 from cardshop.auth import roles
 from cardshop.states import IllegalTransition, task_machine
 from cardshop.store import now
+from cardshop.store.commits import claim, claimed
 from cardshop.store.transitions import transition
 
 log = logging.getLogger(__name__)
@@ -76,15 +77,21 @@ class ReportApplier:
             self.cascades.still_running(task)  # a worker started a canceled task: tell it again
         if report["type"] != "status" or report.get("status") != "received" or task["status"] in machine.final:
             return False
-        claimed = self.db.tasks.update_one(
+        # One new run per previous run: the unique commit decides (see cardshop.store.commits).
+        key = f"tasks/{task['_id']}/after-run/{task.get('run')}"
+        record = {"run": report["run"], "worker": sender, "runs": task.get("runs", 0) + 1, "at": now()}
+        won = claim(self.db, key, record)
+        record = record if won else claimed(self.db, key)
+        # Idempotent: the loser (or a later report, if the winner died) completes the winner's write.
+        self.db.tasks.update_one(
             {"_id": task["_id"], "run": task.get("run")},
-            {"$set": {"run": report["run"], "last_seq": 0, "worker": sender, "claimed_at": now()},
-             "$inc": {"runs": 1}})
-        if claimed.modified_count and task.get("run"):
+            {"$set": {"run": record["run"], "last_seq": 0, "worker": record["worker"], "claimed_at": record["at"],
+                      "runs": record["runs"]}})
+        if won and task.get("run"):
             log.info("task %s taken over by %s (new run %s)", task["_id"], sender, report["run"])
             self._insert_log(task["_id"], report["run"], 0, "warning",
                              f"redelivered: {sender} restarts the task (previous run {task['run']})")
-        return claimed.modified_count == 1
+        return record["run"] == report["run"] and record["worker"] == sender
 
     def _bump(self, task, report, changes=None):
         return self.db.tasks.update_one(
