@@ -15,13 +15,12 @@ usernames leave no lasting trail.
 """
 
 import datetime
-import itertools
 import math
+import time
 
 from cardshop.store import new_id, now
 
 COLLECTION = "failed_logins"
-SWEEP_EVERY = 100  # failures between deletions of expired records
 
 
 class Throttled(Exception):
@@ -37,7 +36,7 @@ class LoginThrottle:
         self.window = window
         self.lockout = lockout
         self.max_lockout = max_lockout
-        self._failures = itertools.count(1)
+        self._swept = time.monotonic()
 
     def _locked_until(self, username, address, moment):
         since = moment - datetime.timedelta(seconds=self.window)
@@ -61,7 +60,8 @@ class LoginThrottle:
         self.collection.insert_one({
             "_id": new_id(), "username": username, "address": address, "at": moment,
             "expires_at": moment + datetime.timedelta(seconds=self.window)})
-        if next(self._failures) % SWEEP_EVERY == 0:
+        if time.monotonic() - self._swept >= min(self.window, 60):  # sweep at most once a window (or minute)
+            self._swept = time.monotonic()
             self.collection.delete_many({"expires_at": {"$lt": moment}})
 
     def succeeded(self, username, address):

@@ -88,10 +88,6 @@ class Tokens:
         claimed = self.db.refresh_tokens.find_one({"_id": digest})
         if claimed is None:
             raise TokenError("unknown refresh token")
-        if claimed["used_at"] is not None or not claim(self.db, f"refresh_tokens/{digest}"):
-            self.revoke_session(claimed["username"], claimed["family"])
-            raise TokenError("refresh token already used; the session is revoked")
-        self.db.refresh_tokens.update_one({"_id": digest}, {"$set": {"used_at": moment}})
         if claimed["expires_at"] <= moment:
             raise TokenError("refresh token expired")
         user = load_user(claimed["username"])
@@ -99,6 +95,12 @@ class Tokens:
             raise TokenError("user unknown or disabled")
         if claimed["family"] in user.get("revoked_sessions", {}):
             raise TokenError("session revoked")
+        # The commit point: of concurrent uses one gets the pair; the others
+        # prove the token leaked, and end the session (the winner's pair too).
+        if claimed["used_at"] is not None or not claim(self.db, f"refresh_tokens/{digest}"):
+            self.revoke_session(claimed["username"], claimed["family"])
+            raise TokenError("refresh token already used; the session is revoked")
+        self.db.refresh_tokens.update_one({"_id": digest}, {"$set": {"used_at": moment}})
         return self.issue(user, session=claimed["family"])
 
     # -- revoking --------------------------------------------------------

@@ -1,0 +1,78 @@
+"""Point 5: every compare-and-set has exactly one winner on FerretDB 1.24.
+
+FerretDB runs find_one_and_update and update_one with a filter non-atomically
+(several concurrent callers "win"); these tests race 20 callers 50 times.
+"""
+
+import pytest
+
+from cardshop.cli.client import ApiClient
+from cardshop.states import ORDER, IllegalTransition
+from cardshop.store import new_id
+from cardshop.store.commits import claim
+from cardshop.store.transitions import transition
+from tests.conftest import order_body
+from tests.integration.security.concurrency import race
+
+CALLERS, ROUNDS = 20, 50
+
+
+def test_of_twenty_concurrent_claims_of_one_commit_exactly_one_wins(db):
+    for _ in range(ROUNDS):
+        key = f"test/{new_id()}"
+        results = race(CALLERS, lambda index: claim(db, key, {"caller": index}))
+        assert results.count(True) == 1 and results.count(False) == CALLERS - 1, results
+        assert db.commits.find_one({"_id": key})["caller"] == results.index(True)
+
+
+def _order_doc(status):
+    return {"_id": new_id(), "status": status, "rev": 0,
+            "statuses": [{"status": status, "event": "created", "at": None, "by": "test"}]}
+
+
+def test_of_twenty_concurrent_transitions_from_one_status_exactly_one_lands(db):
+    for _ in range(ROUNDS):
+        order = _order_doc("pending_shipment")
+        db.orders.insert_one(order)
+        events = ["cancel", "ship"] * (CALLERS // 2)
+        results = race(CALLERS, lambda index: transition(db.orders, order["_id"], ORDER, events[index], f"c{index}"))
+        winners = [index for index, result in enumerate(results) if isinstance(result, dict)]
+        assert len(winners) == 1, results
+        assert all(isinstance(result, (dict, IllegalTransition)) for result in results), results
+        stored = db.orders.find_one({"_id": order["_id"]})
+        assert stored["status"] == results[winners[0]]["status"]
+        assert [entry["by"] for entry in stored["statuses"]] == ["test", f"c{winners[0]}"]
+
+
+@pytest.fixture
+def operator(admin, scheduler):
+    return admin
+
+
+def test_concurrent_cancel_and_ship_through_the_api_answer_200_once(operator, db, warehouse):
+    for _ in range(ROUNDS):
+        order = operator.post("/orders", order_body()).body
+        db.orders.update_one({"_id": order["_id"]}, {"$set": {"status": "pending_shipment"}})
+
+        def act(index):
+            if index % 2:
+                return operator.post(f"/orders/{order['_id']}/cancel", {"reason": f"c{index}"})
+            return operator.post(f"/orders/{order['_id']}/ship", {"carrier": "post", "tracking_number": f"t{index}"})
+
+        replies = race(CALLERS, act)
+        ok = [reply for reply in replies if reply.status == 200]
+        assert len(ok) == 1 and all(reply.status == 409 for reply in replies if reply.status != 200), replies
+        assert operator.get(f"/orders/{order['_id']}").body["status"] == ok[0].body["status"]
+
+
+def test_twenty_concurrent_refreshes_with_one_token_give_one_new_pair(scheduler, make_user):
+    user = make_user("manager")
+    refresh_token = user.refresh
+    client = ApiClient(scheduler.url)
+    for _ in range(ROUNDS):
+        replies = race(CALLERS, lambda index: client.post("/auth/token", {"refresh_token": refresh_token}))
+        ok = [reply for reply in replies if reply.status == 200]
+        assert len(ok) == 1 and all(reply.status == 401 for reply in replies if reply.status != 200), replies
+        # The others presented a spent token: the session is revoked; log in again for the next round.
+        login = client.post("/auth/authorize", {"username": user.username, "password": user.password})
+        refresh_token = login.body["refresh_token"]
