@@ -63,7 +63,8 @@ SCHEMA = {
                                 "description": "Password checks one client address may make at once."},
                 "password_check_slots": {"type": "integer", "minimum": 1, "maximum": 64, "default": 1,
                                          "description": "Password checks (bcrypt) running at once; a login "
-                                                        "finding none free within 0.5 s gets 503."},
+                                                        "finding none free gets 503 at once "
+                                                        "(the broker's logins wait up to 5 s)."},
             },
         },
         "system_user": {
