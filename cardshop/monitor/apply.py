@@ -79,7 +79,8 @@ class ReportApplier:
             return False
         # One new run per previous run: the unique commit decides (see cardshop.store.commits).
         key = f"tasks/{task['_id']}/after-run/{task.get('run')}"
-        record = {"run": report["run"], "worker": sender, "runs": task.get("runs", 0) + 1, "at": now()}
+        runs = (self.db.tasks.find_one({"_id": task["_id"]}, {"runs": 1}) or {}).get("runs", 0)
+        record = {"run": report["run"], "worker": sender, "runs": runs + 1, "at": now()}
         won = claim(self.db, key, record)
         record = record if won else claimed(self.db, key)
         # Idempotent: the loser (or a later report, if the winner died) completes the winner's write.
