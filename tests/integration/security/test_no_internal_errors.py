@@ -40,3 +40,11 @@ def test_taking_another_users_email_gets_409(admin, make_user):
     first, second = make_user("manager"), make_user("manager")
     reply = admin.patch(f"/users/{second.username}", {"email": f"{first.username}@example.org"})
     assert reply.status == 409 and "used by another user" in reply.error, reply
+
+
+@pytest.mark.parametrize("to, message", [
+    ("/data/a\u0000b", "NUL"), ("/data/" + "x" * 256, "over 255 bytes"), ("/data/lost+found/a", "file system"),
+])
+def test_recipes_the_creator_cannot_build_get_400(admin, warehouse, to, message):
+    reply = admin.post("/orders", order_body(recipe={"output": {"size": "1G"}, "files": [{"to": to, "content": "x"}]}))
+    assert reply.status == 400 and message in reply.error, reply
