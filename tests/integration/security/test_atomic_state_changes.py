@@ -76,3 +76,48 @@ def test_twenty_concurrent_refreshes_with_one_token_give_one_new_pair(scheduler,
         # The others presented a spent token: the session is revoked; log in again for the next round.
         login = client.post("/auth/authorize", {"username": user.username, "password": user.password})
         refresh_token = login.body["refresh_token"]
+
+
+def test_of_twenty_runs_claiming_one_task_at_once_exactly_one_takes_it(db):
+    from cardshop.monitor.apply import APPLIED, ReportApplier
+    from cardshop.store.documents import new_task
+    from cardshop.store import now
+    creator = f"crea{new_id()}"
+    db.users.insert_one({"_id": new_id(), "username": creator, "role": "creator", "active": True})
+    applier = ReportApplier(db)
+    for _ in range(ROUNDS):
+        task = new_task(new_id(), "create", "test", now())
+        db.tasks.insert_one(task)
+        results = race(CALLERS, lambda index: applier.apply(
+            {"type": "status", "status": "received", "task": task["_id"], "run": f"run{index}", "seq": 1}, creator))
+        # `received` lands at most once (a run overtaken between its claim and its step is told it is stale)
+        assert results.count(APPLIED) <= 1, results
+        # A later `received` may take the task over again (that is how redelivery works), but
+        # each run is taken over by one run only: the takeovers form one chain, ending in the task.
+        prefix = f"tasks/{task['_id']}/after-run/"
+        taken = {record["_id"][len(prefix):]: record["run"]
+                 for record in db.commits.find({"_id": {"$regex": f"^{prefix}"}})}
+        chain, run = [], "None"
+        while run in taken:
+            run = taken[run]
+            chain.append(run)
+        assert len(chain) == len(taken), (chain, taken)
+        # The task's copy of its run may lag (FerretDB's updates race); the next report of the last run fixes it.
+        assert applier.apply({"type": "status", "status": "downloading", "task": task["_id"], "run": chain[-1],
+                              "seq": 2}, creator) == APPLIED
+        stored = db.tasks.find_one({"_id": task["_id"]})
+        assert stored["run"] == chain[-1] and stored["runs"] == len(chain)
+        assert [entry["status"] for entry in stored["statuses"]] == \
+            ["pending", *["received"] * results.count(APPLIED), "downloading"]
+
+
+def test_each_replaced_auto_image_is_handed_to_exactly_one_of_twenty_concurrent_swaps(db):
+    from cardshop.store.commits import swap
+    for _ in range(ROUNDS // 5):
+        name = f"auto{new_id()}"
+        results = race(CALLERS, lambda index: swap(db.auto_images, name, {"order": f"o{index}"}))
+        replaced = [result["order"] if result else None for result in results]
+        # every build but the last is replaced exactly once, and the first replaced nothing
+        assert replaced.count(None) == 1 and len(set(replaced)) == CALLERS
+        final = db.auto_images.find_one({"_id": name})["order"]
+        assert final not in replaced and final in {f"o{index}" for index in range(CALLERS)}
