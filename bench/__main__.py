@@ -2,7 +2,7 @@
 
 import sys
 
-from bench import api, pipeline
+from bench import api, atomic, pipeline
 
 failures = []
 
@@ -17,6 +17,7 @@ def report(name, detail, ratio, goal, extra=None):
 def main():
     print("Cardshop benchmarks (each figure against a reference measured in the same run)\n", flush=True)
     api.run(report)
+    atomic.run(report)
     pipeline.run(report)
     print(f"\n{len(failures)} goal(s) missed" + (": " + "; ".join(failures) if failures else ""))
     return 0

@@ -60,9 +60,10 @@ def concurrent_rate(operation, seconds=SECONDS):
 
 
 def login_rate(client, credentials):
-    """Successful logins per second."""
+    """Successful logins per second; a 503 (every password-checking slot busy) is tried again."""
     def login():
-        reply = client.post("/auth/authorize", credentials)
+        while (reply := client.post("/auth/authorize", credentials)).status == 503:
+            pass
         return None if reply.status == 200 else reply.status
     return concurrent_rate(login)
 
@@ -102,7 +103,9 @@ def run(report):
         try:
             wait_for_port(port, 20, baseline.popen, "baseline")
             database.start()
-            scheduler = Scheduler(base, database.url, db_name="bench")  # production defaults (bcrypt cost 12)
+            # production defaults (bcrypt cost 12), but for the per-address login rate: all clients are on loopback
+            scheduler = Scheduler(base, database.url, db_name="bench",
+                                  overrides={"auth": {"login_rate": 10000, "login_burst": 10000}})
             scheduler.start()
             admin = ApiClient(scheduler.url)
             token = admin.post("/auth/authorize", scheduler.admin).body["access_token"]
@@ -127,7 +130,7 @@ def run(report):
 
             logins = login_rate(ApiClient(scheduler.url), scheduler.admin)
             raw = bcrypt_rate(12)
-            report("POST /auth/authorize, 16 clients, bcrypt cost 12",
+            report("POST /auth/authorize, 16 clients, bcrypt cost 12, one password-checking slot",
                    f"{logins:.1f} logins/s; raw bcrypt check {raw:.1f}/s per core, {os.cpu_count()} cores",
                    logins / (raw * os.cpu_count()), None)
         finally:

@@ -43,7 +43,8 @@ class FerretDB:
         if binary is None:
             raise StackError("ferretdb is not installed; run `make deps`")
         data = os.path.join(self.dir, "data")
-        os.makedirs(data, exist_ok=True)
+        os.makedirs(data, mode=0o700, exist_ok=True)
+        os.chmod(data, 0o700)  # the database is nobody else's to read
         self.process.start([binary, f"--listen-addr=127.0.0.1:{self.port}", "--handler=sqlite",
                             f"--sqlite-url=file:{data}/", f"--state-dir={self.dir}",
                             "--telemetry=disable", "--log-level=warn", "--debug-addr=-"])
@@ -86,10 +87,15 @@ class RabbitMQ:
             "RABBITMQ_DIST_PORT": str(self.dist_port),
             "RABBITMQ_PID_FILE": os.path.join(self.dir, "rabbitmq-node.pid"),
             "ERL_EPMD_PORT": str(self.epmd_port),
+            # epmd and Erlang distribution listen on loopback only, like everything in the stack
+            "ERL_EPMD_ADDRESS": "127.0.0.1",
+            "RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS": "-kernel inet_dist_use_interface {127,0,0,1}",
         })
         return env
 
     def write_config(self):
+        os.makedirs(self.dir, mode=0o700, exist_ok=True)
+        os.chmod(self.dir, 0o700)  # mnesia, the cookie and logs are the broker's alone
         os.makedirs(os.path.join(self.dir, "log"), exist_ok=True)
         with open(os.path.join(REPO, "etc", "rabbitmq", "cardshop.conf")) as handle:
             shipped = handle.read()
@@ -112,7 +118,7 @@ class RabbitMQ:
         if not os.path.exists(cookie):
             _write_secret(cookie, secrets.token_hex(16))
             os.chmod(cookie, 0o400)
-        self.epmd.start(["epmd", "-port", str(self.epmd_port)], env=env)
+        self.epmd.start(["epmd", "-port", str(self.epmd_port), "-address", "127.0.0.1"], env=env)
         wait_for_port(self.epmd_port, 10, self.epmd.popen, "epmd", self.epmd.log_path)
         self.process.start([os.path.join(RABBITMQ_BIN, "rabbitmq-server")], env=env)
         wait_for_port(self.port, 90, self.process.popen, "RabbitMQ", self.process.log_path)

@@ -19,7 +19,7 @@ def make_authenticator(users, tokens):
         except TokenError as exc:
             raise ApiError(401, str(exc), _CHALLENGE) from None
         user = users.get(claims["sub"])
-        if user is None or not user.get("active"):
+        if user is None or not user.get("active") or user["_id"] != claims["uid"]:
             raise ApiError(401, "user unknown or disabled", _CHALLENGE)
         if claims["sid"] in user.get("revoked_sessions", {}):
             raise ApiError(401, "session revoked; log in again", _CHALLENGE)

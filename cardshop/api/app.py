@@ -5,6 +5,7 @@ from cardshop.api.openapi import build_document
 from cardshop.api.routes import auth, meta, orders, rabbitmq, schedules, tasks, users, warehouses
 from cardshop.api.routing import Api
 from cardshop.auth.passwords import Hasher
+from cardshop.auth.ratelimit import RateLimit
 from cardshop.auth.throttle import LoginThrottle
 from cardshop.auth.tokens import Tokens
 from cardshop.auth.usercache import UserCache
@@ -15,13 +16,17 @@ ROUTE_MODULES = (meta, auth, users, orders, tasks, warehouses, schedules, rabbit
 class Services:
     """What handlers work with; built once per process."""
 
-    def __init__(self, db, tokens, users, hasher, throttle, vhost, routes, publisher=None):
+    def __init__(self, db, tokens, users, hasher, throttle, vhost, routes, publisher=None,
+                 login_rate=None, broker_addresses=("127.0.0.1", "::1"), broker_wait=5):
         self.db = db
         self.publisher = publisher
         self.users = users
         self.tokens = tokens
         self.hasher = hasher
         self.throttle = throttle
+        self.login_rate = login_rate or RateLimit(5, 20)
+        self.broker_addresses = frozenset(broker_addresses)
+        self.broker_wait = broker_wait  # the broker waits longer for a password-checking slot
         self.vhost = vhost
         self.authenticate = make_authenticator(users, tokens)
         self.openapi = build_document(routes)
@@ -51,12 +56,14 @@ def build_services(db, config, jwt_key):
         db=db,
         tokens=Tokens(db, jwt_key, auth["access_ttl"], auth["refresh_ttl"], users),
         users=users,
-        hasher=Hasher(auth["bcrypt_rounds"]),
+        hasher=Hasher(auth["bcrypt_rounds"], auth["password_check_slots"]),
         throttle=LoginThrottle(db, auth["max_failures"], auth["failure_window"],
                                auth["lockout"], auth["max_lockout"]),
         vhost=config["rabbitmq"]["vhost"],
         routes=api.routes,
         publisher=build_publisher(db, config),
+        login_rate=RateLimit(auth["login_rate"], auth["login_burst"]),
+        broker_addresses=config["rabbitmq"]["broker_addresses"],
     )
     return api, services
 

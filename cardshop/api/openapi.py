@@ -8,8 +8,9 @@ _REASONS = {400: "Bad request: malformed JSON, or a missing, unknown or ill-type
             403: "Authenticated, but the role may not do this",
             404: "No such resource", 405: "Method not allowed on this path",
             409: "Conflicts with the current state (illegal transition, duplicate)",
-            413: "Request body over the limit", 429: "Too many failed logins; see Retry-After",
-            503: "The database does not answer"}
+            413: "Request body over the limit", 415: "The body is not application/json",
+            429: "Too many failed logins, or login attempts from this address; see Retry-After",
+            503: "The database does not answer, or every password-checking slot is busy; see Retry-After"}
 
 
 def _operation(route):
@@ -38,10 +39,12 @@ def _operation(route):
         success = {"description": route.summary, "content": {"text/plain": {"schema": route.response}}}
     else:
         success = {"description": "Success", "content": {"application/json": {"schema": route.response or {}}}}
+    if route.headers:
+        success["headers"] = {name: {"schema": {"const": value}} for name, value in route.headers.items()}
     responses = {str(route.status): success}
     errors = set(route.errors)
     if route.body is not None and not route.text:
-        errors |= {400, 413}
+        errors |= {400, 413, 415}
     for code in sorted(errors):
         responses[str(code)] = {"$ref": f"#/components/responses/E{code}"}
     operation["responses"] = responses

@@ -17,6 +17,7 @@ from cardshop.validation import Validator
 log = logging.getLogger(__name__)
 
 JSON_TYPE = "application/json"
+MAX_DEPTH = 64  # nesting of arrays and objects in a request body
 
 
 class ApiError(Exception):
@@ -57,7 +58,7 @@ class Call:
 
 class Route:
     def __init__(self, method, path, handler, *, summary, roles, body, query, response,
-                 status, errors, tag, form, text, body_optional):
+                 status, errors, tag, form, text, body_optional, headers):
         self.method = method
         self.path = path
         self.handler = handler
@@ -74,6 +75,7 @@ class Route:
         self.form = form
         self.text = text
         self.body_optional = body_optional
+        self.headers = headers or {}
 
     @property
     def bottle_path(self):
@@ -92,12 +94,12 @@ class Api:
         self.max_body_bytes = max_body_bytes
 
     def route(self, method, path, *, summary, roles=None, body=None, query=None, response=None,
-              status=200, errors=(), tag=None, form=None, text=False, body_optional=False):
-        """Declare a route. roles=None means no authentication."""
+              status=200, errors=(), tag=None, form=None, text=False, body_optional=False, headers=None):
+        """Declare a route. roles=None means no authentication; `headers` go on every answer."""
         def decorate(handler):
             self.routes.append(Route(
                 method, path, handler, summary=summary, roles=roles, body=body, query=query,
-                response=response, status=status, errors=tuple(errors), form=form, text=text,
+                response=response, status=status, errors=tuple(errors), form=form, text=text, headers=headers,
                 tag=tag or path.strip("/").split("/")[0], body_optional=body_optional))
             return handler
         return decorate
@@ -111,6 +113,7 @@ class Api:
         """`authenticate(header)` returns the user for an Authorization header or raises ApiError."""
         app = bottle.Bottle(catchall=True)
         app.default_error_handler = _error_page
+        app.add_hook("after_request", _common_headers)
         for route in self.routes:
             app.route(route.bottle_path, route.method,
                       self._dispatcher(route, services, authenticate))
@@ -121,6 +124,8 @@ class Api:
 
         def dispatch(**params):
             request, response = bottle.request, bottle.response
+            for name, value in route.headers.items():
+                response.set_header(name, value)
             try:
                 raw = _read_body(request, max_body) if route.body is not None or route.form else b""
                 if "id" in params and not is_id(params["id"]):
@@ -136,6 +141,7 @@ class Api:
                 elif route.body is not None and route.body_optional and not raw.strip():
                     body = {}
                 elif route.body is not None:
+                    _check_json_type(request)
                     body = _parse_json(raw, route.body_validator)
                 else:
                     body = None
@@ -158,8 +164,12 @@ class Api:
         return dispatch
 
 
+def _common_headers():
+    bottle.response.set_header("X-Content-Type-Options", "nosniff")
+
+
 def _error_reply(route, response, error):
-    if route.text:  # plain-text contracts (RabbitMQ) never get an error page
+    if route.text and error.status != 403:  # plain-text contracts (RabbitMQ) never get an error page
         response.content_type = "text/plain"
         return "deny"
     response.status = error.status
@@ -194,13 +204,53 @@ def _read_body(request, limit):
     return data
 
 
+def _check_json_type(request):
+    declared = request.environ.get("CONTENT_TYPE", "")
+    if declared and declared.split(";")[0].strip().lower() != JSON_TYPE:
+        raise ApiError(415, f"request body must be {JSON_TYPE}, not {declared.split(';')[0].strip()!r}")
+
+
+def _unique_keys(pairs):
+    seen = {}
+    for key, value in pairs:
+        if key in seen:
+            raise ValueError(f"key {key!r} appears more than once")
+        seen[key] = value
+    return seen
+
+
+def _check_shape(body):
+    """Refuse what the database or validator cannot take: deep nesting and lone surrogates."""
+    pending = [(body, 1)]
+    while pending:
+        value, depth = pending.pop()
+        if isinstance(value, str):
+            try:
+                value.encode()
+            except UnicodeEncodeError:
+                raise ApiError(400, "request body has a string with a lone surrogate (not valid Unicode)") from None
+            continue
+        if not isinstance(value, (dict, list)):
+            continue
+        if depth > MAX_DEPTH:
+            raise ApiError(400, f"request body is nested more than {MAX_DEPTH} levels deep")
+        items = list(value.items()) if isinstance(value, dict) else [(None, item) for item in value]
+        for key, item in items:
+            if key is not None:
+                pending.append((key, depth))
+            pending.append((item, depth + 1))
+
+
 def _parse_json(raw, validator):
     if not raw.strip():
         raise ApiError(400, "request body is empty; expected a JSON object")
     try:
-        body = json.loads(raw)
+        body = json.loads(raw, object_pairs_hook=_unique_keys)
+    except RecursionError:
+        raise ApiError(400, f"request body is nested more than {MAX_DEPTH} levels deep") from None
     except (ValueError, UnicodeDecodeError) as exc:
         raise ApiError(400, f"request body is not valid JSON: {exc}") from None
+    _check_shape(body)
     error = validator.first_error(body)
     if error:
         raise ApiError(400, error)

@@ -1,18 +1,26 @@
-"""Slow down password guessing, per username.
+"""Slow down password guessing, per (username, client address).
 
-After `max_failures` failed logins within `window` seconds, the username is
-locked for `lockout` seconds; each further failure while counting doubles the
-lock, up to `max_lockout`. While locked, logins are refused without checking
-the password (HTTP 429 with Retry-After). A success clears the count. Counts
-live in the database, so every scheduler process and restart sees them.
+After `max_failures` failed logins of one username from one address within
+`window` seconds, that pair is locked for `lockout` seconds; each further
+failure doubles the lock, up to `max_lockout`. While locked, logins are
+refused without checking the password (HTTP 429 with Retry-After). A success
+clears the pair. Keying on the address too means a guesser elsewhere cannot
+lock a user out; guessing from many addresses is slowed by the per-address
+rate limit (ratelimit.py) instead.
+
+Each failure is its own document, inserted and never updated, so concurrent
+failures are all counted on FerretDB as on MongoDB (no read-modify-write to
+lose). Every document expires after `window` seconds and is swept, so unknown
+usernames leave no lasting trail.
 """
 
 import datetime
 import math
+import time
 
-import pymongo
+from cardshop.store import new_id, now
 
-from cardshop.store import now
+COLLECTION = "failed_logins"
 
 
 class Throttled(Exception):
@@ -23,36 +31,41 @@ class Throttled(Exception):
 
 class LoginThrottle:
     def __init__(self, db, max_failures=5, window=900, lockout=60, max_lockout=900):
-        self.collection = db.login_failures
+        self.collection = db[COLLECTION]
         self.max_failures = max_failures
         self.window = window
         self.lockout = lockout
         self.max_lockout = max_lockout
+        self._swept = time.monotonic()
 
-    def check(self, username):
-        """Raise Throttled while the username is locked."""
-        doc = self.collection.find_one({"username": username})
+    def _locked_until(self, username, address, moment):
+        since = moment - datetime.timedelta(seconds=self.window)
+        times = [doc["at"] for doc in self.collection.find(
+            {"username": username, "address": address, "at": {"$gt": since}}, {"at": 1})]
+        excess = len(times) - self.max_failures
+        if excess < 0:
+            return None
+        seconds = min(self.lockout * 2 ** min(excess, 20), self.max_lockout)
+        return max(times) + datetime.timedelta(seconds=seconds)
+
+    def check(self, username, address):
+        """Raise Throttled while the (username, address) pair is locked."""
         moment = now()
-        if doc and doc.get("locked_until") and doc["locked_until"] > moment:
-            raise Throttled(math.ceil((doc["locked_until"] - moment).total_seconds()))
+        until = self._locked_until(username, address, moment)
+        if until is not None and until > moment:
+            raise Throttled(math.ceil((until - moment).total_seconds()))
 
-    def failed(self, username):
+    def failed(self, username, address):
         moment = now()
-        before = self.collection.find_one_and_update(
-            {"username": username}, {"$inc": {"count": 1}, "$set": {"last_at": moment}},
-            upsert=True, return_document=pymongo.ReturnDocument.BEFORE)
-        count = before["count"] + 1 if before else 1
-        if before and (moment - before["last_at"]).total_seconds() > self.window:
-            # The earlier failures are too old to count: start again.
-            self.collection.update_one({"username": username},
-                                       {"$set": {"count": 1}, "$unset": {"locked_until": ""}})
-            count = 1
-        excess = count - self.max_failures
-        if excess >= 0:
-            seconds = min(self.lockout * 2 ** min(excess, 20), self.max_lockout)
-            self.collection.update_one(
-                {"username": username},
-                {"$set": {"locked_until": moment + datetime.timedelta(seconds=seconds)}})
+        self.collection.insert_one({
+            "_id": new_id(), "username": username, "address": address, "at": moment,
+            "expires_at": moment + datetime.timedelta(seconds=self.window)})
+        if time.monotonic() - self._swept >= min(self.window, 60):  # sweep at most once a window (or minute)
+            self._swept = time.monotonic()
+            self.collection.delete_many({"expires_at": {"$lt": moment}})
 
-    def succeeded(self, username):
-        self.collection.delete_one({"username": username})
+    def succeeded(self, username, address):
+        self.collection.delete_many({"username": username, "address": address})
+
+    def forget_user(self, username):
+        self.collection.delete_many({"username": username})

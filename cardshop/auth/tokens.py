@@ -5,6 +5,11 @@ the same session. Presenting a refresh token twice means it leaked: the whole
 session is revoked. Access tokens stay short-lived, but are also checked
 against the user on every request (see `Authenticator.user_for`), so that
 disabling, deleting or logging out takes effect at once.
+
+Both kinds of token name the user's id as well as its name: a token of a
+deleted user grants nothing to a later account of the same name. Using a
+refresh token is decided by claiming the commit `refresh_tokens/<digest>`
+(see cardshop.store.commits), so of concurrent uses exactly one gets a pair.
 """
 
 import datetime
@@ -12,9 +17,9 @@ import hashlib
 import secrets
 
 import jwt
-import pymongo
 
 from cardshop.store import new_id, now
+from cardshop.store.commits import claim
 
 ALGORITHM = "HS256"
 MIN_KEY_LENGTH = 32
@@ -45,13 +50,14 @@ class Tokens:
         session = session or new_id()
         moment = now()
         issued_at = int(moment.timestamp())
-        claims = {"sub": user["username"], "role": user["role"], "sid": session,
+        claims = {"sub": user["username"], "uid": user["_id"], "role": user["role"], "sid": session,
                   "iat": issued_at, "exp": issued_at + self.access_ttl, "jti": new_id()}
         access = jwt.encode(claims, self.key, algorithm=ALGORITHM)
         refresh = secrets.token_urlsafe(32)
         self.db.refresh_tokens.insert_one({
             "_id": _digest(refresh),
             "username": user["username"],
+            "user_id": user["_id"],
             "family": session,
             "created_at": moment,
             "expires_at": moment + datetime.timedelta(seconds=self.refresh_ttl),
@@ -66,7 +72,7 @@ class Tokens:
         """The claims of a well-signed, unexpired access token."""
         try:
             return jwt.decode(token, self.key, algorithms=[ALGORITHM],
-                              options={"require": ["sub", "role", "sid", "iat", "exp"]})
+                              options={"require": ["sub", "uid", "role", "sid", "iat", "exp"]})
         except jwt.ExpiredSignatureError:
             raise TokenError("access token expired") from None
         except jwt.InvalidTokenError:
@@ -79,22 +85,22 @@ class Tokens:
         """
         digest = _digest(refresh_token)
         moment = now()
-        claimed = self.db.refresh_tokens.find_one_and_update(
-            {"_id": digest, "used_at": None}, {"$set": {"used_at": moment}},
-            return_document=pymongo.ReturnDocument.AFTER)
+        claimed = self.db.refresh_tokens.find_one({"_id": digest})
         if claimed is None:
-            reused = self.db.refresh_tokens.find_one({"_id": digest})
-            if reused is not None:
-                self.revoke_session(reused["username"], reused["family"])
-                raise TokenError("refresh token already used; the session is revoked")
             raise TokenError("unknown refresh token")
         if claimed["expires_at"] <= moment:
             raise TokenError("refresh token expired")
         user = load_user(claimed["username"])
-        if user is None:
+        if user is None or user["_id"] != claimed.get("user_id"):
             raise TokenError("user unknown or disabled")
         if claimed["family"] in user.get("revoked_sessions", {}):
             raise TokenError("session revoked")
+        # The commit point: of concurrent uses one gets the pair; the others
+        # prove the token leaked, and end the session (the winner's pair too).
+        if claimed["used_at"] is not None or not claim(self.db, f"refresh_tokens/{digest}"):
+            self.revoke_session(claimed["username"], claimed["family"])
+            raise TokenError("refresh token already used; the session is revoked")
+        self.db.refresh_tokens.update_one({"_id": digest}, {"$set": {"used_at": moment}})
         return self.issue(user, session=claimed["family"])
 
     # -- revoking --------------------------------------------------------

@@ -48,13 +48,23 @@ SCHEMA = {
                 "bcrypt_rounds": {"type": "integer", "minimum": 4, "maximum": 16, "default": 12,
                                   "description": "bcrypt cost factor for new password hashes."},
                 "max_failures": {"type": "integer", "minimum": 1, "default": 5,
-                                 "description": "Failed logins of one username before it is locked for a while."},
+                                 "description": "Failed logins of one username from one client address "
+                                                "before that pair is locked for a while."},
                 "failure_window": {**_SECONDS, "default": 900,
                                    "description": "Seconds over which failed logins are counted."},
                 "lockout": {**_SECONDS, "default": 60,
                             "description": "First lock, in seconds; it doubles with each further failure."},
                 "max_lockout": {**_SECONDS, "default": 900,
                                 "description": "Longest lock, in seconds."},
+                "login_rate": {"type": "number", "exclusiveMinimum": 0, "default": 2,
+                               "description": "Password checks per second allowed to one client address "
+                                              "(429 beyond), after the burst."},
+                "login_burst": {"type": "integer", "minimum": 1, "default": 20,
+                                "description": "Password checks one client address may make at once."},
+                "password_check_slots": {"type": "integer", "minimum": 1, "maximum": 64, "default": 1,
+                                         "description": "Password checks (bcrypt) running at once; a login "
+                                                        "finding none free gets 503 at once "
+                                                        "(the broker's logins wait up to 5 s)."},
             },
         },
         "system_user": {
@@ -90,6 +100,10 @@ SCHEMA = {
             "properties": {
                 "vhost": {"type": "string", "default": "cardshop",
                           "description": "The only virtual host workers may use."},
+                "broker_addresses": {"type": "array", "items": {"type": "string", "minLength": 1},
+                                     "default": ["127.0.0.1", "::1"],
+                                     "description": "Client addresses of the RabbitMQ nodes; /auth/rabbitmq/* "
+                                                    "answer 403 to any other address."},
             },
         },
         "logging": LOGGING,

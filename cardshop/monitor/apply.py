@@ -24,6 +24,7 @@ import pymongo.errors
 from cardshop.auth import roles
 from cardshop.states import IllegalTransition, task_machine
 from cardshop.store import now
+from cardshop.store.commits import claim, claimed
 from cardshop.store.transitions import transition
 
 log = logging.getLogger(__name__)
@@ -77,20 +78,40 @@ class ReportApplier:
         return handler(task, report, sender, machine)
 
     def _claim(self, task, report, sender, machine):
-        """A new run takes the task over, if it says `received` and the task is still live."""
+        """A new run takes the task over, if it says `received` and the task is still live.
+
+        Each run is taken over by one run only: claiming the commit
+        `tasks/<id>/after-run/<run>` decides (see cardshop.store.commits). The
+        commits are the truth and the task's `run` a copy, which FerretDB's
+        non-atomic updates can leave behind: it is brought up to date here.
+        """
         if task["status"] == "canceled" and self.cascades is not None:
             self.cascades.still_running(task)  # a worker started a canceled task: tell it again
+        current = self.db.tasks.find_one({"_id": task["_id"]}, {"run": 1, "runs": 1, "worker": 1}) or {}
+        run, runs, record = current.get("run"), current.get("runs", 0), None
+        while (later := claimed(self.db, f"tasks/{task['_id']}/after-run/{run}")) is not None:
+            run, runs, record = later["run"], later["runs"], later
+        if record is not None:  # takeovers the task does not show yet (a writer died or was overtaken)
+            self._take(task["_id"], record)
+        if run == report["run"]:
+            return (record or current).get("worker") == sender
         if report["type"] != "status" or report.get("status") != "received" or task["status"] in machine.final:
             return False
-        claimed = self.db.tasks.update_one(
-            {"_id": task["_id"], "run": task.get("run")},
-            {"$set": {"run": report["run"], "last_seq": 0, "worker": sender, "claimed_at": now()},
-             "$inc": {"runs": 1}})
-        if claimed.modified_count and task.get("run"):
+        new = {"run": report["run"], "worker": sender, "runs": runs + 1, "at": now()}
+        if not claim(self.db, f"tasks/{task['_id']}/after-run/{run}", new):
+            return False  # another run took it over first; the next report brings the task up to date
+        self._take(task["_id"], new)
+        if run:
             log.info("task %s taken over by %s (new run %s)", task["_id"], sender, report["run"])
             self._insert_log(task["_id"], report["run"], 0, "warning",
-                             f"redelivered: {sender} restarts the task (previous run {task['run']})")
-        return claimed.modified_count == 1
+                             f"redelivered: {sender} restarts the task (previous run {run})")
+        return True
+
+    def _take(self, task_id, record):
+        """Write a won takeover on the task; idempotent, so anyone may (re)do it."""
+        self.db.tasks.update_one({"_id": task_id}, {"$set": {
+            "run": record["run"], "last_seq": 0, "worker": record["worker"], "claimed_at": record["at"],
+            "runs": record["runs"]}})
 
     def _bump(self, task, report, changes=None):
         return self.db.tasks.update_one(

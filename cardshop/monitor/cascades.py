@@ -16,6 +16,7 @@ import time
 from cardshop.pipeline.heartbeat import MAX_SLOTS
 from cardshop.states import ORDER, IllegalTransition
 from cardshop.store import now
+from cardshop.store.commits import swap
 from cardshop.store.documents import new_task
 from cardshop.store.transitions import transition
 
@@ -89,9 +90,8 @@ class Cascades:
     def _publish_auto_image(self, order):
         """The stable name now points at this build; the one it replaces expires (and its files go)."""
         name = order["auto_image"]
-        previous = self.db.auto_images.find_one_and_update(
-            {"_id": name}, {"$set": {"order": order["_id"], "image": order["image"], "warehouse": order["warehouse"],
-                                     "updated_at": now()}}, upsert=True)
+        previous = swap(self.db.auto_images, name, {"order": order["_id"], "image": order["image"],
+                                                   "warehouse": order["warehouse"], "updated_at": now()})
         if previous and previous.get("order") != order["_id"]:
             self._order_event(previous["order"], "expire", note=f"replaced by a newer build of {name}")
 

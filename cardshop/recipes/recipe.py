@@ -19,6 +19,8 @@ VIA = ("direct", "tar", "gztar", "xztar", "bztar", "zip")
 _UNITS = {"": 1, "K": 1024, "M": 1024**2, "G": 1024**3, "T": 1024**4}
 _SIZE_RE = re.compile(r"^\s*([0-9]+)\s*([KMGT]?)(?:iB)?\s*$")
 _HEX_RE = re.compile(r"^[0-9a-f]+$")
+MAX_NAME_BYTES = 255  # ext4 and every other Linux file system
+RESERVED = "/data/lost+found"  # mkfs.ext4 makes it; fsck writes there
 
 
 class RecipeError(ValueError):
@@ -67,6 +69,13 @@ def _check_target(to, field):
         raise RecipeError(f"{field}: must be a normalised absolute path, got {to!r}")
     if not normal.startswith("/data/"):
         raise RecipeError(f"{field}: must be under /data, got {to!r}")
+    if "\0" in to:
+        raise RecipeError(f"{field}: a file name cannot contain a NUL character, got {to!r}")
+    for name in normal.split("/"):
+        if len(name.encode("utf-8", "surrogatepass")) > MAX_NAME_BYTES:
+            raise RecipeError(f"{field}: the name {name[:40]!r}... is over {MAX_NAME_BYTES} bytes")
+    if normal == RESERVED or normal.startswith(RESERVED + "/"):
+        raise RecipeError(f"{field}: {RESERVED} belongs to the file system (fsck), got {to!r}")
     return normal
 
 

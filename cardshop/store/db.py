@@ -28,7 +28,7 @@ INDEXES = {
         ([("username", 1)], {}),
         ([("expires_at", 1)], {}),
     ],
-    "login_failures": [([("username", 1)], {"unique": True})],
+    "failed_logins": [([("username", 1), ("address", 1), ("at", 1)], {}), ([("expires_at", 1)], {})],
     "orders": [([("status", 1), ("created_at", -1)], {}), ([("created_at", -1)], {})],
     "tasks": [([("order", 1), ("status", 1)], {}), ([("status", 1), ("created_at", -1)], {}),
               ([("worker", 1)], {}), ([("status", 1), ("last_report_at", 1)], {})],

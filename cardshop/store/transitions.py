@@ -1,8 +1,14 @@
-"""The one place that changes a status: compare-and-set plus history."""
+"""The one place that changes a status: compare-and-set plus history.
 
-import pymongo
+Each change of status is a new version of the document (`rev`, counting
+transitions; the history has `rev + 1` entries). Who makes version n is
+decided by claiming the commit `<collection>/<id>/<n>` (see commits.py); the
+winner then writes the version with values fixed by the commit record, so
+anyone finding the record ahead of the document can finish the write.
+"""
 
 from cardshop.states import IllegalTransition
+from cardshop.store.commits import claim, claimed
 from cardshop.store.db import now
 
 
@@ -10,16 +16,44 @@ class ConcurrentChange(IllegalTransition):
     """The status changed between reading and writing; the caller may retry."""
 
 
+def _rev(doc):
+    """The document's version; documents written before versions existed count their history."""
+    return doc["rev"] if doc.get("rev") is not None else len(doc.get("statuses", [])) - 1
+
+
+def _key(collection, doc_id, rev):
+    return f"{collection.name}/{doc_id}/{rev}"
+
+
+def _write(collection, doc, rev, changes, entry):
+    """Make version `rev` of `doc` (read at rev - 1) from its commit record; idempotent."""
+    update = {"$set": {**changes, "rev": rev, f"statuses.{rev}": entry}}
+    collection.update_one({"_id": doc["_id"], "rev": doc.get("rev")}, update)
+    return {**doc, **changes, "rev": rev, "statuses": [*doc.get("statuses", [])[:rev], entry]}
+
+
+def _catch_up(collection, doc):
+    """Apply commits already won but not yet written (their writer is slow or died); the document as it stands."""
+    db = collection.database
+    while True:
+        rev = _rev(doc) + 1
+        record = claimed(db, _key(collection, doc["_id"], rev))
+        if record is None:
+            return doc
+        doc = _write(collection, doc, rev, record["changes"], record["entry"])
+
+
 def transition(collection, doc_id, machine, event, actor, note=None, extra=None, attempts=3, guard=None):
     """Apply `event` to the document and append it to its `statuses` history.
 
     Returns the updated document, None when it does not exist, or raises
-    IllegalTransition. The update only lands if the status is still the one
-    the event was checked against, so concurrent writers cannot skip the table.
-    `guard` adds conditions; when they fail, nothing changes and None is returned.
+    IllegalTransition. Of concurrent callers starting from one status, exactly
+    one changes it; the others re-read and check their event again against the
+    new status. `guard` adds conditions; when they fail, nothing changes and
+    None is returned.
     """
+    current = collection.find_one({"_id": doc_id, **(guard or {})})
     for _ in range(attempts):
-        current = collection.find_one({"_id": doc_id, **(guard or {})}, {"status": 1})
         if current is None:
             return None
         status = current["status"]
@@ -29,13 +63,14 @@ def transition(collection, doc_id, machine, event, actor, note=None, extra=None,
         if note:
             entry["note"] = note
         changes = {"status": new_status, "updated_at": moment, **(extra or {})}
-        updated = collection.find_one_and_update(
-            {"_id": doc_id, "status": status, **(guard or {})},
-            {"$set": changes, "$push": {"statuses": entry}},
-            return_document=pymongo.ReturnDocument.AFTER,
-        )
-        if updated is not None:
-            return updated
+        rev = _rev(current) + 1
+        if claim(collection.database, _key(collection, doc_id, rev), {"changes": changes, "entry": entry}):
+            return _write(collection, current, rev, changes, entry)
+        # Lost the race: finish the winner's write, then look again from where it left the document.
+        _catch_up(collection, current)
+        current = collection.find_one({"_id": doc_id, **(guard or {})})
+        if current is not None:
+            current = _catch_up(collection, current)
     raise ConcurrentChange(machine.name, status, event)
 
 

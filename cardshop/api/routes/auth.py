@@ -5,6 +5,8 @@ import logging
 from cardshop.api import schemas
 from cardshop.api.routing import Api, ApiError
 from cardshop.auth import roles
+from cardshop.auth.passwords import Busy
+from cardshop.auth.ratelimit import RateLimited
 from cardshop.auth.throttle import Throttled
 from cardshop.auth.tokens import TokenError
 from cardshop.states import CREATE_TASK, WRITE_TASK
@@ -19,25 +21,48 @@ def active_user(db, username):
     return user if user and user.get("active") else None
 
 
-def check_credentials(services, username, password):
-    """The active user these credentials belong to; raises Throttled or returns None."""
-    services.throttle.check(username)
+def client_address(request):
+    """The peer's address as the server saw it (never a header the client wrote)."""
+    return request.environ.get("REMOTE_ADDR", "")
+
+
+def check_credentials(services, username, password, address=None):
+    """The active user these credentials belong to, or None.
+
+    From a client `address`, the check is rate-limited per address and throttled per
+    (username, address): raises RateLimited or Throttled. Without one (the broker,
+    already authenticated as itself), neither applies. Raises Busy when no
+    password-checking slot frees up in time.
+    """
+    if address is not None:
+        services.login_rate.take(address)
+        services.throttle.check(username, address)
     user = services.db.users.find_one({"username": username})
-    if not services.hasher.verify(password, user.get("password_hash") if user else None):
-        services.throttle.failed(username)
-        log.info("failed login for %r", username)
+    if not services.hasher.verify(password, user.get("password_hash") if user else None,
+                                  wait=None if address is not None else services.broker_wait):
+        if address is not None:
+            services.throttle.failed(username, address)
+        log.info("failed login for %r from %s", username, address or "the broker")
         return None
-    services.throttle.succeeded(username)
+    if address is not None:
+        services.throttle.succeeded(username, address)
     return user if user.get("active") else None
 
 
+NO_STORE = {"Cache-Control": "no-store"}
+
+
 @api.route("POST", "/auth/authorize", summary="Log in with username and password",
-           body=schemas.CREDENTIALS, response=schemas.TOKEN_PAIR, errors=[400, 401, 429])
+           body=schemas.CREDENTIALS, response=schemas.TOKEN_PAIR, errors=[400, 401, 429, 503],
+           headers=NO_STORE)
 def authorize(call):
     try:
-        user = check_credentials(call.services, call.body["username"], call.body["password"])
-    except Throttled as exc:
+        user = check_credentials(call.services, call.body["username"], call.body["password"],
+                                 client_address(call.request))
+    except (Throttled, RateLimited) as exc:
         raise ApiError(429, str(exc), {"Retry-After": str(exc.retry_after)}) from None
+    except Busy as exc:
+        raise ApiError(503, str(exc), {"Retry-After": str(exc.retry_after)}) from None
     if user is None:
         raise ApiError(401, "wrong username or password, or user disabled")
     log.info("%s logged in", user["username"])
@@ -45,7 +70,7 @@ def authorize(call):
 
 
 @api.route("POST", "/auth/token", summary="Exchange a refresh token for a new pair (single use)",
-           body=schemas.REFRESH, response=schemas.TOKEN_PAIR, errors=[400, 401])
+           body=schemas.REFRESH, response=schemas.TOKEN_PAIR, errors=[400, 401], headers=NO_STORE)
 def refresh(call):
     db = call.services.db
     try:

@@ -1,13 +1,17 @@
 """RabbitMQ's HTTP auth backend: form in, `allow [tags]` or `deny` out, always HTTP 200.
 
 Any doubt (unknown user, wrong password, malformed request, database error)
-is answered `deny`.
+is answered `deny`. Only the broker may ask: a caller from any address but
+the configured broker addresses gets 403 before anything is looked up, so
+these routes are no user-enumeration or password oracle for others. The
+broker's logins are neither rate-limited nor throttled (its address is
+shared by every worker, and a guesser must not lock service accounts out).
 """
 
 import logging
 
-from cardshop.api.routes.auth import check_credentials
-from cardshop.api.routing import Api
+from cardshop.api.routes.auth import check_credentials, client_address
+from cardshop.api.routing import Api, ApiError
 from cardshop.auth import broker
 from cardshop.auth.throttle import Throttled
 
@@ -22,6 +26,10 @@ _FORM = {"type": "object", "properties": {name: {"type": "string"} for name in (
 
 def _answer(decide):
     def handler(call):
+        address = client_address(call.request)
+        if address not in call.services.broker_addresses:
+            log.warning("refused a broker auth question from %s: not a broker address", address)
+            raise ApiError(403, "only the message broker may use this route")
         try:
             return decide(call.services, call.body)
         except Throttled as exc:
@@ -45,7 +53,7 @@ def _broker_user(services, username):
 
 def _route(path, summary):
     return api.route("POST", path, summary=summary, form=_FORM, text=True,
-                     response=_ANSWER, tag="rabbitmq")
+                     response=_ANSWER, tag="rabbitmq", errors=[403])
 
 
 @_route("/auth/rabbitmq/user", "RabbitMQ: may this user log in with this password?")

@@ -8,7 +8,9 @@ from cardshop.api import schemas
 from cardshop.api.resources import paginate
 from cardshop.api.routing import Api, ApiError
 from cardshop.auth import roles
+from cardshop.auth.passwords import Busy
 from cardshop.store import new_id, now
+from cardshop.store.commits import is_duplicate
 
 log = logging.getLogger(__name__)
 api = Api()
@@ -99,7 +101,9 @@ def update(call):
     changes["updated_at"] = now()
     try:
         db.users.update_one({"username": username}, {"$set": changes})
-    except pymongo.errors.DuplicateKeyError:
+    except pymongo.errors.OperationFailure as exc:
+        if not is_duplicate(exc):  # FerretDB reports a unique-index clash on update as error 1
+            raise
         raise ApiError(409, f"email {body['email']!r} is used by another user") from None
     call.services.users.forget(username)
     if body.get("active") is False:
@@ -111,19 +115,25 @@ def update(call):
 @api.route("POST", "/users/{username}/password",
            summary="Change a password (one's own, with the current one) or reset it (admins)",
            roles=roles.ALL, body=schemas.PASSWORD_CHANGE,
-           response=schemas.obj({"changed": {"type": "boolean"}}), errors=[400, 401, 403, 404])
+           response=schemas.obj({"changed": {"type": "boolean"}}), errors=[400, 401, 403, 404, 409, 503])
 def change_password(call):
     _admin_or_self(call)
     db, username, services = call.services.db, call.params["username"], call.services
     user = db.users.find_one({"username": username})
     if user is None:
         raise ApiError(404, f"no user {username!r}")
+    if user["role"] == roles.SYSTEM:
+        raise ApiError(409, "the system user's password is managed by the scheduler's configuration")
     own = call.user["username"] == username
     if own:
         current = call.body.get("current_password")
         if current is None:
             raise ApiError(400, "missing field 'current_password' (needed to change one's own password)")
-        if not services.hasher.verify(current, user["password_hash"]):
+        try:
+            right = services.hasher.verify(current, user["password_hash"])
+        except Busy as exc:
+            raise ApiError(503, str(exc), {"Retry-After": str(exc.retry_after)}) from None
+        if not right:
             raise ApiError(403, "current_password is wrong")
     db.users.update_one({"_id": user["_id"]}, {"$set": {
         "password_hash": services.hasher.hash(call.body["password"]), "updated_at": now()}})
@@ -143,6 +153,6 @@ def delete(call):
     db.users.delete_one({"username": username})
     call.services.users.forget(username)
     db.refresh_tokens.delete_many({"username": username})
-    db.login_failures.delete_many({"username": username})
+    call.services.throttle.forget_user(username)
     log.info("%s deleted user %s", call.actor, username)
     return None

@@ -70,3 +70,19 @@ def test_the_base_image_is_checked():
     with pytest.raises(RecipeError, match="base.checksum.algo"):
         validate_recipe(recipe(base={"source": "https://e.org/b.img.xz",
                                      "checksum": {"algo": "rot13", "value": "x"}}), 4)
+
+
+@pytest.mark.parametrize("to, message", [
+    ("/data/a\0b", "NUL"),
+    ("/data/" + "é" * 128, "over 255 bytes"),
+    ("/data/dir/" + "a" * 256 + "/x", "over 255 bytes"),
+    ("/data/lost+found", "belongs to the file system"),
+    ("/data/lost+found/x", "belongs to the file system"),
+])
+def test_targets_the_creator_cannot_write_are_refused(to, message):
+    with pytest.raises(RecipeError, match=message):
+        validate_recipe(recipe(files=[{"to": to, "content": "x"}]), 4)
+
+
+def test_a_name_of_255_bytes_is_accepted():
+    validate_recipe(recipe(files=[{"to": "/data/" + "a" * 255, "content": "x"}]), 4)

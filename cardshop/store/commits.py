@@ -1,0 +1,73 @@
+"""Compare-and-set that holds on FerretDB 1.24 and MongoDB alike.
+
+FerretDB 1.24 (SQLite) runs neither `find_one_and_update` nor `update_one`
+with a filter atomically: of 20 concurrent callers matching the same
+condition, several (up to 11 in our trials) all "win". What both databases
+do enforce is a unique index: of 20 concurrent inserts of one `_id`, exactly
+one succeeds. So every compare-and-set in cardshop is decided by `claim`,
+an insert into the `commits` collection whose `_id` names the change:
+
+- a document's next version: `orders/<id>/<rev>` (see transitions.py);
+- one use of a refresh token: `refresh_tokens/<digest>`;
+- the run that takes a task over from its previous run: `tasks/<id>/after-run/<run>`;
+- the next value of a named pointer (`swap`): `auto_images/<name>/<rev>`.
+
+The insert is the commit point. The update of the document that follows it
+only sets values fixed by the commit record, so it is idempotent: whoever
+next finds the record ahead of the document (a loser of the race, or any
+later writer if the winner died in between) applies it again, and nothing
+stays stuck half-done. Records are small and kept, like the status history.
+"""
+
+import pymongo.errors
+
+from cardshop.store.db import now
+
+COLLECTION = "commits"
+
+
+def is_duplicate(exc):
+    """True when a write failed on a unique index (MongoDB's code 11000, or FerretDB's SQLite message)."""
+    if isinstance(exc, pymongo.errors.DuplicateKeyError):
+        return True
+    return isinstance(exc, pymongo.errors.OperationFailure) and "UNIQUE constraint failed" in str(exc)
+
+
+def claim(db, key, record=None):
+    """Insert the commit `key` with `record`; True if this caller won it, False if another did."""
+    try:
+        db[COLLECTION].insert_one({"at": now(), **(record or {}), "_id": key})
+    except pymongo.errors.OperationFailure as exc:
+        if is_duplicate(exc):
+            return False
+        raise
+    return True
+
+
+def claimed(db, key):
+    """The commit record `key`, or None while nobody has won it."""
+    return db[COLLECTION].find_one({"_id": key})
+
+
+def swap(collection, doc_id, fields):
+    """Set `fields` on the document as its next version (creating it); return the version it replaced.
+
+    Of concurrent swaps each replaces a different version, so every replaced
+    value is handed to exactly one caller (None: there was no document).
+    """
+    db = collection.database
+    while True:
+        current = collection.find_one({"_id": doc_id})
+        rev = (current or {}).get("rev", 0) + 1
+        key = f"{collection.name}/{doc_id}/{rev}"
+        won = claim(db, key, {"fields": fields})
+        record = {"fields": fields} if won else claimed(db, key)
+        update = {"$set": {**record["fields"], "rev": rev}}
+        try:
+            collection.update_one({"_id": doc_id}, update, upsert=True)
+        except pymongo.errors.OperationFailure as exc:
+            if not is_duplicate(exc):
+                raise
+            collection.update_one({"_id": doc_id}, update)  # two upserts raced: the document exists now
+        if won:
+            return current
