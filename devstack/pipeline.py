@@ -51,7 +51,7 @@ class Pipeline:
         username, _, _ = self.worker("creator")
         creator = Creator(self.base, self.scheduler.url, self.rabbitmq.url, username,
                           os.path.join(self.scheduler.secrets, f"{username}.password"), name=name,
-                          concurrency=concurrency)
+                          concurrency=concurrency, content=self.content)
         creator.start()
         return creator
 
