@@ -22,7 +22,7 @@ def server(tmp_path_factory):
 @pytest.fixture(scope="module")
 def allow(server):
     """The content server is on loopback: the creator reaches it only when its config says so."""
-    return [{"network": "127.0.0.1", "port": server.port}]
+    return [server.allowed]
 
 
 @pytest.fixture(scope="module")
