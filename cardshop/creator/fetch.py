@@ -86,7 +86,7 @@ class Policy:
             if address in network and allowed_port in (None, port):
                 return None
         inner = _embedded_ipv4(address)
-        kind = _kind(address) or (_kind(inner) if inner else None)
+        kind = (_kind(inner) if inner else None) or _kind(address)
         if kind is None:
             return None
         return f"{ip} is a {kind} address (allow it in creator.fetch_allow to fetch from it)"
