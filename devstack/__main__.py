@@ -51,7 +51,8 @@ def up():
         started.append(content)
         creator_user = "creator-1"
         _, creator_password_file = scheduler.worker_user(creator_user, "creator")
-        creator = Creator(BASE, scheduler.url, rabbitmq.url, creator_user, creator_password_file)
+        creator = Creator(BASE, scheduler.url, rabbitmq.url, creator_user, creator_password_file,
+                          fetch_allow=[content.allowed])
         creator.start()
         started.append(creator)
     except StackError as exc:

@@ -14,6 +14,10 @@ _counter = itertools.count()
 class Pipeline:
     """Scheduler (publishing), RabbitMQ (asking it), monitor, warehouse and a content server."""
 
+    # Tests start content servers of their own (slow, hostile) on loopback ports: creators may
+    # fetch from any of them. `make up` allows only its content server's port.
+    FETCH_ALLOW = ({"network": "127.0.0.1"},)
+
     def __init__(self, base, ferretdb, auth=None, db_name="pipeline"):
         api_port = free_port()
         self.base = base
@@ -51,7 +55,7 @@ class Pipeline:
         username, _, _ = self.worker("creator")
         creator = Creator(self.base, self.scheduler.url, self.rabbitmq.url, username,
                           os.path.join(self.scheduler.secrets, f"{username}.password"), name=name,
-                          concurrency=concurrency)
+                          concurrency=concurrency, fetch_allow=self.FETCH_ALLOW)
         creator.start()
         return creator
 

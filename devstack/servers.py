@@ -335,19 +335,27 @@ class ContentServer:
     def stop(self):
         return self.process.stop()
 
+    @property
+    def allowed(self):
+        """The creator.fetch_allow entry that lets a creator fetch from this server (on loopback)."""
+        return {"network": "127.0.0.1", "port": self.port}
+
 
 class Creator(Daemon):
     """cardshop-creator logged in as a creator user."""
 
     PROGRAM, READY_LOG = "cardshop-creator", "ready: consuming create"
 
-    def __init__(self, base, api_url, broker_url, username, password_file, name="creator", concurrency=1):
+    def __init__(self, base, api_url, broker_url, username, password_file, name="creator", concurrency=1,
+                 fetch_allow=()):
+        """`fetch_allow`: the loopback content servers it may fetch from (creator.fetch_allow entries)."""
         folder = os.path.join(base, name)
         super().__init__(base, name, {
             "broker": {"url": broker_url, "username": username, "password_file": password_file, "heartbeat": 10},
             "scheduler": {"api_url": api_url},
             "creator": {"concurrency": concurrency, "cache_dir": os.path.join(folder, "cache"),
-                        "build_dir": os.path.join(folder, "build"), "disk_margin_bytes": 64 * 1024 * 1024},
+                        "build_dir": os.path.join(folder, "build"), "disk_margin_bytes": 64 * 1024 * 1024,
+                        "fetch_allow": list(fetch_allow)},
         })
 
 

@@ -29,6 +29,22 @@ SCHEMA = {
                                  "description": "zstd compression threads; 0 uses every core."},
                 "download_timeout": {"type": "integer", "minimum": 1, "default": 60,
                                      "description": "Seconds without data before a download is retried."},
+                "fetch_allow": {
+                    "type": "array", "default": [],
+                    "examples": [[{"network": "10.20.0.0/16"}, {"network": "127.0.0.1", "port": 8800}]],
+                    "description": "Loopback, private, link-local or other non-public addresses recipe URLs may "
+                                   "lead to (public ones always may; all others are refused, redirects included). "
+                                   "Each entry: {network: 10.20.0.0/16} or {network: 127.0.0.1, port: 8800}.",
+                    "items": {
+                        "type": "object", "additionalProperties": False, "required": ["network"],
+                        "properties": {
+                            "network": {"type": "string",
+                                        "description": "An address or network (CIDR), IPv4 or IPv6."},
+                            "port": {"type": "integer", "minimum": 1, "maximum": 65535,
+                                     "description": "Only this port (every port when absent)."},
+                        },
+                    },
+                },
             },
         },
         "warehouse": warehouse_client_section("Uploading to the warehouse."),

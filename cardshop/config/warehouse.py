@@ -51,8 +51,11 @@ SCHEMA = {
                 "api_url": SCHEDULER_API_URL,
                 "timeout": {"type": "integer", "minimum": 1, "maximum": 60, "default": 5,
                             "description": "Seconds to wait for it to validate a login."},
-                "cache_seconds": {"type": "integer", "minimum": 0, "maximum": 300, "default": 30,
-                                  "description": "How long a validated token is trusted without asking again."},
+                "cache_seconds": {"type": "integer", "minimum": 0, "maximum": 30, "default": 30,
+                                  "description": "How long a validated token is trusted without asking again: "
+                                                 "a disabled user or an ended task keeps write rights at most "
+                                                 "this long, and sessions keep working this long while the "
+                                                 "scheduler is unreachable (new logins then get 421 try later)."},
             },
         },
         "tls": {

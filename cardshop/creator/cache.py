@@ -1,5 +1,8 @@
 """The shared download cache: resumable, verified, size-bounded, safe between concurrent tasks.
 
+A download never grows past the size its server announced when probed
+(preflight's figure); URLs are fetched through cardshop.creator.fetch.
+
 An entry is `<key>.data` (complete and verified), `<key>.part` while it
 downloads, `<key>.meta` (URL, size, checksum, last use) and `<key>.lock`.
 Whoever downloads holds the entry's lock exclusively; users hold it shared
@@ -10,6 +13,7 @@ flock(2) locks, so threads and processes share entries alike.
 
 import fcntl
 import hashlib
+import http.client
 import json
 import logging
 import os
@@ -17,13 +21,30 @@ import time
 import urllib.error
 import urllib.request
 
+from cardshop.creator import fetch
+
 log = logging.getLogger(__name__)
 
 CHUNK = 1024 * 1024
 
 
 class DownloadError(Exception):
-    pass
+    """A download that failed; `transient` says whether trying later may work."""
+
+    def __init__(self, message, transient=False):
+        super().__init__(message)
+        self.transient = transient
+
+
+def _failure(message, exc):
+    """A DownloadError for `exc`, chained to it unless its text is the remote side's.
+
+    Raise it outside the `except` block, so a hidden cause does not linger as context.
+    """
+    words, transient = fetch.describe(exc)
+    error = DownloadError(f"{message}: {words}", transient)
+    error.__cause__ = fetch.safe_cause(exc)
+    return error
 
 
 def _key(url, checksum):
@@ -31,12 +52,14 @@ def _key(url, checksum):
     return hashlib.sha256(text.encode()).hexdigest()[:40]
 
 
-def probe(url, timeout=30):
+def probe(url, timeout=30, opener=None):
     """The size of what the URL serves, without downloading it."""
+    opener = opener or fetch.opener()
     for method, headers in (("HEAD", {}), ("GET", {"Range": "bytes=0-0"})):
         request = urllib.request.Request(url, method=method, headers=headers)
+        failure = None
         try:
-            with urllib.request.urlopen(request, timeout=timeout) as reply:
+            with opener.open(request, timeout=timeout) as reply:
                 if reply.status == 206 and "/" in reply.headers.get("Content-Range", ""):
                     total = reply.headers["Content-Range"].rsplit("/", 1)[1]
                     if total.isdigit():
@@ -46,9 +69,11 @@ def probe(url, timeout=30):
                     return int(length)
         except urllib.error.HTTPError as exc:
             if method == "GET" or exc.code not in (405, 501):
-                raise DownloadError(f"{url} answers HTTP {exc.code}") from None
-        except (urllib.error.URLError, OSError) as exc:
-            raise DownloadError(f"{url} does not answer: {getattr(exc, 'reason', exc)}") from None
+                failure = _failure(url, exc)
+        except (fetch.FetchError, http.client.HTTPException, OSError) as exc:
+            failure = _failure(f"{url} does not answer", exc)
+        if failure is not None:
+            raise failure
     raise DownloadError(f"{url} does not tell its size")
 
 
@@ -65,6 +90,18 @@ class Entry:
             self._lock.close()
             self._lock = None
 
+    def discard(self):
+        """Drop the file from the cache (its content proved unusable) unless another task uses it too."""
+        try:
+            fcntl.flock(self._lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return
+        for path in (self.path, self.path.removesuffix(".data") + ".meta"):
+            if os.path.exists(path):
+                os.unlink(path)
+        log.info("dropped %s from the cache", self.path)
+        self.close()
+
     def __enter__(self):
         return self
 
@@ -73,19 +110,26 @@ class Entry:
 
 
 class Cache:
-    def __init__(self, root, max_bytes, timeout=30, attempts=3):
+    """`allow`: the creator's fetch_allow entries (see cardshop.creator.fetch.Policy)."""
+
+    def __init__(self, root, max_bytes, timeout=30, attempts=3, allow=()):
         self.root = root
         self.max_bytes = max_bytes
         self.timeout = timeout
         self.attempts = attempts
+        self.opener = fetch.opener(allow)
         os.makedirs(root, exist_ok=True)
 
     def _paths(self, key):
         base = os.path.join(self.root, key)
         return base + ".data", base + ".part", base + ".meta", base + ".lock"
 
-    def get(self, url, checksum=None, progress=None, cancel=None):
-        """An Entry for the verified file, downloading it (or the rest of it) if needed."""
+    def get(self, url, checksum=None, progress=None, cancel=None, size=None):
+        """An Entry for the verified file, downloading it (or the rest of it) if needed.
+
+        `size` is what preflight was told (probed again when not given): the
+        download stops with an error as soon as the server sends more.
+        """
         data, part, meta, lock_path = self._paths(_key(url, checksum))
         handle = open(lock_path, "a+")
         try:
@@ -94,7 +138,9 @@ class Cache:
                 fcntl.flock(handle, fcntl.LOCK_UN)
                 self._lock(handle, fcntl.LOCK_EX, cancel)
                 if not os.path.exists(data):  # nobody fetched it meanwhile
-                    self._download(url, checksum, part, progress, cancel)
+                    if size is None:
+                        size = probe(url, self.timeout, self.opener)
+                    self._download(url, checksum, part, progress, cancel, size)
                     os.replace(part, data)
                     self.evict()
                 fcntl.flock(handle, fcntl.LOCK_SH)  # downgrade: others may use it too
@@ -120,18 +166,19 @@ class Cache:
                     cancel.check()
                 time.sleep(0.2)
 
-    def _download(self, url, checksum, part, progress, cancel):
+    def _download(self, url, checksum, part, progress, cancel, size):
         for attempt in range(1, self.attempts + 1):
             try:
-                self._fetch_rest(url, part, progress, cancel)
+                self._fetch_rest(url, part, progress, cancel, size)
                 break
-            except (urllib.error.URLError, OSError, DownloadError) as exc:
-                if isinstance(exc, urllib.error.HTTPError) and 400 <= exc.code < 500 and exc.code != 416:
-                    raise DownloadError(f"{url} answers HTTP {exc.code}") from None
-                if attempt == self.attempts:
-                    raise DownloadError(f"download of {url} failed: {getattr(exc, 'reason', exc)}") from None
-                log.warning("download of %s interrupted (%s); resuming", url, exc)
-                time.sleep(attempt)
+            except DownloadError as exc:
+                failure = exc
+            except (fetch.FetchError, http.client.HTTPException, OSError) as exc:
+                failure = _failure(f"download of {url} failed", exc)
+            if not failure.transient or attempt == self.attempts:
+                raise failure
+            log.warning("download of %s interrupted (%s); resuming", url, failure)
+            time.sleep(attempt)
         if checksum:
             digest = hashlib.new(checksum["algo"])
             with open(part, "rb") as reader:
@@ -142,12 +189,14 @@ class Cache:
                 raise DownloadError(f"checksum mismatch for {url}: expected {checksum['algo']} "
                                     f"{checksum['value'].lower()}, got {digest.hexdigest()}")
 
-    def _fetch_rest(self, url, part, progress, cancel):
+    def _fetch_rest(self, url, part, progress, cancel, size):
         offset = os.path.getsize(part) if os.path.exists(part) else 0
+        if offset > size:  # left by an earlier, bigger answer
+            offset = 0
         headers = {"Range": f"bytes={offset}-"} if offset else {}
         request = urllib.request.Request(url, headers=headers)
         try:
-            reply = urllib.request.urlopen(request, timeout=self.timeout)
+            reply = self.opener.open(request, timeout=self.timeout)
         except urllib.error.HTTPError as exc:
             if exc.code == 416 and offset:  # nothing left: the part is whole
                 return
@@ -157,20 +206,27 @@ class Cache:
                 offset = 0  # the server ignores ranges: start over
             length = reply.headers.get("Content-Length")
             total = offset + int(length) if length and length.isdigit() else None
+            done = offset
+            too_large = total is not None and total > size
             with open(part, "ab" if offset else "wb") as out:
-                done = offset
-                while True:
+                while not too_large:
                     if cancel is not None:
                         cancel.check()
-                    block = reply.read(CHUNK)
+                    block = reply.read(min(CHUNK, size - done + 1))
                     if not block:
+                        break
+                    if done + len(block) > size:
+                        too_large = True
                         break
                     out.write(block)
                     done += len(block)
                     if progress:
-                        progress(done, total or done)
+                        progress(done, total or size)
+            if too_large:
+                os.unlink(part)
+                raise DownloadError(f"{url} sends more than the {size} bytes it announced; download stopped")
             if total is not None and done < total:
-                raise DownloadError(f"connection closed after {done} of {total} bytes")
+                raise DownloadError(f"connection closed after {done} of {total} bytes", transient=True)
 
     def evict(self):
         """Remove least recently used entries until the cache fits, skipping entries in use."""

@@ -120,7 +120,7 @@ class CreateJob:
     def _create(self, payload, build):
         recipe, card_size = payload["recipe"], payload["card_size"]
         plan = preflight(recipe, card_size, self.settings["cache_dir"], self.settings["build_dir"],
-                         self.settings["disk_margin_bytes"])
+                         self.settings["disk_margin_bytes"], opener=self.cache.opener)
         self.reporter.log(f"preflight: {plan['downloads']} bytes to fetch, {plan['content']} bytes of content")
 
         self.reporter.status("downloading")
@@ -174,7 +174,7 @@ class CreateJob:
                 base = recipe["base"]
                 entry = self.cache.get(base["source"], base.get("checksum"),
                                        Ticker(self.reporter, "downloading", self.cancel, offset=done, total=total),
-                                       self.cancel)
+                                       self.cancel, size=plan["sizes"][base["source"]])
                 entries.append(entry)
                 # Keep the base's extension: it says how to decompress it.
                 base_path = os.path.join(build, "base" + _suffix(base["source"]))
@@ -188,13 +188,19 @@ class CreateJob:
                 if "url" in item:
                     entry = self.cache.get(item["url"], item.get("checksum"),
                                            Ticker(self.reporter, "downloading", self.cancel, offset=done,
-                                                  total=total), self.cancel)
+                                                  total=total), self.cancel, size=plan["sizes"][item["url"]])
                     entries.append(entry)
                     done += plan["sizes"][item["url"]]
                     staged.append({**item, "local": entry.path})
                 else:
                     staged.append(item)
-            stage_files(staged, staging)
+            try:
+                stage_files(staged, staging, plan["staging_limit"])
+            except BuildError as exc:
+                for entry in entries:
+                    if entry.path == exc.archive:
+                        entry.discard()  # a bomb is not worth keeping
+                raise
         finally:
             for entry in entries:
                 entry.close()

@@ -15,8 +15,14 @@ def free_bytes(path):
     return stats.f_bavail * stats.f_frsize
 
 
-def preflight(recipe, card_size, cache_dir, build_dir, margin, timeout=30):
-    """Check the recipe, every URL's size, and the room it needs; returns the plan."""
+def preflight(recipe, card_size, cache_dir, build_dir, margin, timeout=30, opener=None):
+    """Check the recipe, every URL's size, and the room it needs; returns the plan.
+
+    `opener` fetches (cardshop.creator.fetch.opener, with the creator's allow-list).
+    The plan's `staging_limit` bounds the data tree, archives unpacked included:
+    what the image can hold, and half the build disk's room (the tree and the
+    image built from it both live there).
+    """
     try:
         output_size = validate_recipe(recipe, card_size)
     except RecipeError as exc:
@@ -26,9 +32,9 @@ def preflight(recipe, card_size, cache_dir, build_dir, margin, timeout=30):
         [item["url"] for item in recipe.get("files", []) if "url" in item]
     for url in urls:
         try:
-            sizes[url] = probe(url, timeout)
+            sizes[url] = probe(url, timeout, opener)
         except DownloadError as exc:
-            raise PreflightError(str(exc)) from None
+            raise PreflightError(str(exc)) from exc
     downloads = sum(sizes.values())
     content = downloads + sum(len(item["content"].encode()) for item in recipe.get("files", [])
                               if "content" in item)
@@ -45,4 +51,6 @@ def preflight(recipe, card_size, cache_dir, build_dir, margin, timeout=30):
     if free_bytes(build_dir) < needed:
         raise PreflightError(f"not enough room to build: about {needed} bytes needed, "
                              f"{free_bytes(build_dir)} free")
-    return {"sizes": sizes, "downloads": downloads, "content": content, "output_size": output_size}
+    staging_limit = min(output_size or card_capacity(card_size), (free_bytes(build_dir) - margin) // 2)
+    return {"sizes": sizes, "downloads": downloads, "content": content, "output_size": output_size,
+            "staging_limit": staging_limit}

@@ -28,7 +28,8 @@ def build_worker(config):
     settings = config["creator"]
     tokens = TokenSource(config["scheduler"]["api_url"], username,
                          read_secret(broker["password_file"], "broker.password_file"))
-    cache = Cache(settings["cache_dir"], settings["cache_max_bytes"], settings["download_timeout"])
+    cache = Cache(settings["cache_dir"], settings["cache_max_bytes"], settings["download_timeout"],
+                  allow=settings["fetch_allow"])
     listener = CancelListener(app)
     ca_file = config["warehouse"].get("ca_file")
 

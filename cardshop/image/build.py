@@ -10,20 +10,27 @@
 
 import os
 import shutil
+import lzma
 import tarfile
 import zipfile
+import zlib
 
 from cardshop.cancel import CommandError, run
 from cardshop.image import layout
 
 BLOCK = 4 * 1024 * 1024
 _ZERO = bytes(BLOCK)
+BLOCK_COST = 4096  # what a file takes at least in the data partition (a block; its inode aside)
 DECOMPRESSORS = {".xz": ["xz", "-dc"], ".gz": ["gzip", "-dc"], ".zst": ["zstd", "-dcq"]}
 ARCHIVES = {"tar": "r:", "gztar": "r:gz", "xztar": "r:xz", "bztar": "r:bz2"}
 
 
 class BuildError(Exception):
-    pass
+    """`archive`: the cached archive at fault, when unpacking it failed for its size."""
+
+    def __init__(self, message, archive=None):
+        super().__init__(message)
+        self.archive = archive
 
 
 def copy_sparse(source, target, length, progress=None, cancel=None):
@@ -60,44 +67,102 @@ def _inside(root, path):
     return os.path.commonpath([real_root, os.path.realpath(path)]) == real_root
 
 
-def _extract(archive, via, destination):
-    os.makedirs(destination, exist_ok=True)
+class _Budget:
+    """Bytes the data tree may still take; an archive that unpacks beyond it fails the build."""
+
+    def __init__(self, limit):
+        self.left = limit
+
+    def check(self, size, what, archive=None):
+        if self.left is not None and size > self.left:
+            raise BuildError(f"{what} holds more than the room left for content ({max(self.left, 0)} bytes); "
+                             f"unpacking stopped", archive=archive)
+
+    def charge(self, size, what, archive=None):
+        self.check(size, what, archive)
+        if self.left is not None:
+            self.left -= size
+
+
+def _unpack(source, target, budget, what, archive):
+    with open(target, "wb") as out:
+        while block := source.read(BLOCK):
+            budget.charge(len(block), what, archive)
+            out.write(block)
+
+
+class _Member:
+    """What unpacking needs of a zip or tar member."""
+
+    def __init__(self, name, is_dir, size, open_, mode=None, mtime=None):
+        self.name, self.is_dir, self.size, self.open = name, is_dir, size, open_
+        self.mode, self.mtime = mode, mtime
+
+
+def _members(bundle, via):
     if via == "zip":
-        with zipfile.ZipFile(archive) as bundle:
-            for member in bundle.infolist():
-                if not _inside(destination, os.path.join(destination, member.filename)):
-                    raise BuildError(f"archive member {member.filename!r} would land outside its folder")
-            bundle.extractall(destination)
-        return
-    with tarfile.open(archive, ARCHIVES[via]) as bundle:
-        for member in bundle.getmembers():
-            if not (member.isfile() or member.isdir()):
-                raise BuildError(f"archive member {member.name!r} is not a plain file or folder")
-            if not _inside(destination, os.path.join(destination, member.name)):
-                raise BuildError(f"archive member {member.name!r} would land outside its folder")
-        bundle.extractall(destination)
+        return [_Member(info.filename, info.is_dir(), info.file_size, lambda info=info: bundle.open(info))
+                for info in bundle.infolist()]
+    members = []
+    for info in bundle.getmembers():
+        if not (info.isfile() or info.isdir()):
+            raise BuildError(f"archive member {info.name!r} is not a plain file or folder")
+        members.append(_Member(info.name, info.isdir(), info.size, lambda info=info: bundle.extractfile(info),
+                               info.mode & 0o755 | 0o600, info.mtime))  # no set-id bits, no writes by others
+    return members
 
 
-def stage_files(files, staging):
+def _extract(archive, via, destination, budget, what):
+    """Unpack member by member, counting the bytes really written (headers may lie)."""
+    os.makedirs(destination, exist_ok=True)
+    try:
+        with (zipfile.ZipFile(archive) if via == "zip" else tarfile.open(archive, ARCHIVES[via])) as bundle:
+            members = _members(bundle, via)
+            for member in members:
+                if not _inside(destination, os.path.join(destination, member.name)):
+                    raise BuildError(f"archive member {member.name!r} would land outside its folder")
+            budget.charge(len(members) * BLOCK_COST, what, archive)
+            budget.check(sum(member.size for member in members), what, archive)
+            for member in members:
+                target = os.path.join(destination, member.name)
+                if member.is_dir:
+                    os.makedirs(target, exist_ok=True)
+                    continue
+                os.makedirs(os.path.dirname(target), exist_ok=True)
+                with member.open() as source:
+                    _unpack(source, target, budget, what, archive)
+                if member.mode is not None:
+                    os.chmod(target, member.mode)
+                    os.utime(target, (member.mtime, member.mtime))
+    except (OSError, EOFError, zipfile.BadZipFile, tarfile.TarError, zlib.error, lzma.LZMAError) as exc:
+        raise BuildError(f"cannot unpack {what}: {type(exc).__name__}: {exc}") from exc
+
+
+def stage_files(files, staging, limit=None):
     """Lay the data partition's tree out under `staging` (hard links, no copies, where possible).
 
     `files` are recipe entries, each with `local` (a cached file) or `content`.
+    `limit` bounds the tree's bytes (preflight's staging_limit); an archive
+    that unpacks beyond it raises a BuildError naming the archive (`.archive`).
     """
+    budget = _Budget(limit)
     for item in files:
         target = os.path.join(staging, item["to"].removeprefix("/data/"))
         via = item.get("via", "direct")
         if "content" in item:
+            budget.charge(len(item["content"].encode()), item["to"])
             os.makedirs(os.path.dirname(target), exist_ok=True)
             with open(target, "w", encoding="utf-8") as handle:
                 handle.write(item["content"])
         elif via == "direct":
+            budget.charge(os.path.getsize(item["local"]), item["to"])
             os.makedirs(os.path.dirname(target), exist_ok=True)
             try:
                 os.link(item["local"], target)
             except OSError:
                 shutil.copyfile(item["local"], target)
         else:
-            _extract(item["local"], via, target)
+            _extract(item["local"], via, target, budget, item.get("url", item["to"]))
 
 
 def tree_size(root):

@@ -1,7 +1,10 @@
 """Who holds an access token, asked of the scheduler (`POST /auth/validate`), cached briefly.
 
 The cache is keyed by the token's SHA-256 (tokens are never kept or logged
-in clear) and an entry never outlives the token's own expiry.
+in clear) and an entry never outlives the token's own expiry. While the
+scheduler is away, cached answers keep serving until they age out; after
+that the error is `transient` (the server answers 421 "try later", not a
+final 530).
 """
 
 import hashlib
@@ -17,7 +20,11 @@ log = logging.getLogger(__name__)
 
 
 class IdentityError(Exception):
-    """The token grants nothing, or the scheduler cannot say."""
+    """The token grants nothing (`transient` False), or the scheduler cannot say for now (True)."""
+
+    def __init__(self, message, transient=False):
+        super().__init__(message)
+        self.transient = transient
 
 
 class Identities:
@@ -45,8 +52,13 @@ class Identities:
             try:
                 reply = self.client.post("/auth/validate", token=token)
             except ApiUnreachable as exc:
-                log.warning("cannot validate a login of %r: %s", username, exc)
-                raise IdentityError("the scheduler does not answer; try again") from None
+                log.warning("cannot validate a token of %r: %s", username, exc)
+                raise IdentityError(f"the scheduler ({self.client.base_url}) does not answer; try later",
+                                    transient=True) from exc
+            if reply.status >= 500:
+                log.warning("cannot validate a token of %r: the scheduler answers %s", username, reply.status)
+                raise IdentityError(f"the scheduler ({self.client.base_url}) answers HTTP {reply.status}; "
+                                    f"try later", transient=True)
             if reply.status != 200:
                 raise IdentityError(f"token refused: {reply.error}")
             identity = reply.body

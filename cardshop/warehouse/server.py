@@ -11,17 +11,28 @@ Layout under the root: one folder per create task, `/<task id>/`, holding
 - nobody leaves the root (pyftpdlib resolves symlinks and `..` and refuses
   paths outside it);
 - an upload announced with ALLO that would not fit the disk (with the
-  configured reserve) is refused before any data flows (552).
+  configured reserve) is refused before any data flows (552); while data
+  flows, a STOR stops at its ALLO size (552) and when the disk reaches the
+  reserve (452, a "try later": space comes back as old folders go);
+- write rights are not frozen at login: a write command re-asks the
+  scheduler once the cached answer is older than the identity cache window,
+  so a disabled user or an ended task loses them on an open connection;
+- while the scheduler is unreachable, logins (and writes whose cached
+  answer aged out) get 421 "try later" and the connection closes; answers
+  still in the cache keep serving. Nothing to recover: the next login asks
+  again.
 
 Each connection has its own thread, so checking a login with the scheduler
 never holds up other transfers.
 """
 
+import errno
 import logging
 import os
 import re
 
 from pyftpdlib.authorizers import AuthenticationFailed
+from pyftpdlib.filesystems import AbstractedFS
 from pyftpdlib.handlers import FTPHandler, TLS_FTPHandler
 from pyftpdlib.servers import ThreadedFTPServer
 
@@ -34,6 +45,7 @@ _TASK_DIR = re.compile(r"^[0-9a-f]{24}$")
 READ_PERMS = "elr"
 WRITE_PERMS = "adfmw"  # APPE, DELE, RNFR/RNTO, MKD, STOR
 DELETE_PERMS = "d"  # DELE, RMD
+RESERVE_CHECK_BYTES = 1024 * 1024  # how often (in bytes written) a STOR looks at the free space
 
 
 class SchedulerAuthorizer:
@@ -48,6 +60,8 @@ class SchedulerAuthorizer:
         try:
             identity = self.identities.identify(username, password)
         except IdentityError as exc:
+            if exc.transient:
+                raise  # the handler answers 421: a worker tries again later
             raise AuthenticationFailed(str(exc)) from None
         if identity["role"] not in (roles.CREATOR, roles.WRITER, roles.ADMIN, roles.SYSTEM):
             raise AuthenticationFailed(f"role {identity['role']} has no use for the warehouse")
@@ -87,6 +101,7 @@ class SchedulerAuthorizer:
         return first if _TASK_DIR.match(first) else None
 
     def has_perm(self, username, perm, path=None):
+        """Reads as logged in; writes with the scheduler's current word (cached for the window)."""
         session = self._sessions.get(username)
         if session is None:
             return False
@@ -94,22 +109,36 @@ class SchedulerAuthorizer:
             return False
         if perm in READ_PERMS:
             return True
-        if session[1]["role"] == roles.SYSTEM:
+        identity = self._current(username, session[0])
+        if identity is None:
+            return False
+        if identity["role"] == roles.SYSTEM:
             return perm in DELETE_PERMS and path is not None and self._task_of(path) is not None
-        if session[1]["role"] != roles.CREATOR or path is None:
+        if identity["role"] != roles.CREATOR or path is None:
             return False
         task = self._task_of(path)
         if task is None:
             return False
-        if task in session[1].get("tasks", []):
+        if task in identity.get("tasks", []):
             return True
-        # The task may have been claimed after the login was cached: ask again once.
+        # The task may have been claimed after the answer was cached: ask again once.
+        identity = self._current(username, session[0], fresh=True)
+        return identity is not None and task in identity.get("tasks", [])
+
+    def _current(self, username, token, fresh=False):
+        """The identity behind the session's token now, or None once it grants nothing.
+
+        A transient IdentityError (the scheduler is away) passes: the handler answers 421.
+        """
         try:
-            identity = self.identities.identify(username, session[0], fresh=True)
-        except IdentityError:
-            return False
-        self._sessions[username] = (session[0], identity)
-        return task in identity.get("tasks", [])
+            identity = self.identities.identify(username, token, fresh=fresh)
+        except IdentityError as exc:
+            if exc.transient:
+                raise
+            log.info("%s lost its write rights: %s", username, exc)
+            return None
+        self._sessions[username] = (token, identity)
+        return identity
 
 
 def _free_bytes(path):
@@ -117,10 +146,81 @@ def _free_bytes(path):
     return stats.f_bavail * stats.f_frsize
 
 
+class _Allotted:
+    """A file being stored: writes stop at the ALLO size (552) or at the disk reserve (452).
+
+    `refusal` keeps the reply for the transfer's handle_error; the OSError
+    raised is how pyftpdlib learns to abort.
+    """
+
+    def __init__(self, file, root, reserve_bytes, allotted):
+        self._file, self._root, self._reserve, self._allotted = file, root, reserve_bytes, allotted
+        self._written = self._unchecked = 0
+        self.refusal = None
+
+    def write(self, data):
+        if self._allotted is not None and self._written + len(data) > self._allotted:
+            self.refusal = (f"552 The upload goes beyond the {self._allotted} bytes its ALLO announced; "
+                            f"transfer aborted.")
+            raise OSError(errno.EFBIG, "beyond ALLO")
+        self._unchecked += len(data)
+        if self._unchecked >= RESERVE_CHECK_BYTES:
+            self._unchecked = 0
+            if _free_bytes(self._root) - len(data) < self._reserve:
+                self.refusal = "452 The warehouse disk reached its reserve; transfer aborted, try later."
+                raise OSError(errno.ENOSPC, "reserve reached")
+        self._file.write(data)
+        self._written += len(data)
+        return len(data)
+
+    def __getattr__(self, name):
+        return getattr(self._file, name)
+
+
+def _filesystem_class(reserve_bytes):
+    class Filesystem(AbstractedFS):
+        def open(self, filename, mode):
+            opened = super().open(filename, mode)
+            if mode.startswith("r") and "+" not in mode:
+                return opened
+            return _Allotted(opened, self.root, reserve_bytes, self.cmd_channel.take_allotment())
+
+    return Filesystem
+
+
 def _handler_class(base, reserve_bytes):
-    """pyftpdlib's handler (plain or TLS) with our ALLO and disk reserve."""
+    """pyftpdlib's handler (plain or TLS) with our ALLO, disk reserve, and 421 while the scheduler is away."""
+
+    class Transfer(base.dtp_handler):
+        def handle_error(self):
+            refusal = getattr(self.file_obj, "refusal", None)
+            if refusal is None:
+                return super().handle_error()
+            log.warning("upload to %s stopped: %s", self.file_obj.name, refusal)
+            self._resp = (refusal, log.info)
+            self.close()
+            return None
 
     class Handler(base):
+        dtp_handler = Transfer
+        abstracted_fs = _filesystem_class(reserve_bytes)
+        _allotment = None
+
+        def take_allotment(self):
+            """The size the last ALLO granted, for one upload only."""
+            allotment, self._allotment = self._allotment, None
+            return allotment
+
+        def pre_process_command(self, line, cmd, arg):
+            try:
+                return super().pre_process_command(line, cmd, arg)
+            except IdentityError as exc:
+                if not exc.transient:
+                    raise
+                self.respond(f"421 {exc}.")
+                self.close_when_done()
+                return None
+
         def ftp_ALLO(self, line):
             try:
                 size = int(line.split()[0])
@@ -132,13 +232,21 @@ def _handler_class(base, reserve_bytes):
                 self.respond(f"552 Not enough space: {size} bytes asked, "
                              f"{max(0, free - reserve_bytes)} available.")
                 return
+            self._allotment = size
             self.respond(f"200 {size} bytes can be stored.")
 
         def ftp_STOR(self, file, mode="w"):
             if _free_bytes(self.fs.root) < reserve_bytes:
+                self._allotment = None
                 self.respond("552 The warehouse disk is full.")
                 return None
-            return super().ftp_STOR(file, mode)
+            try:
+                return super().ftp_STOR(file, mode)
+            finally:
+                self._allotment = None  # an ALLO covers the next upload only
+
+        def ftp_STOU(self, line):
+            self.respond("502 STOU is not offered here; use STOR.")
 
     return Handler
 
