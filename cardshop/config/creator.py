@@ -29,6 +29,9 @@ SCHEMA = {
                                  "description": "zstd compression threads; 0 uses every core."},
                 "download_timeout": {"type": "integer", "minimum": 1, "default": 60,
                                      "description": "Seconds without data before a download is retried."},
+                "retry_window": {"type": "integer", "minimum": 0, "default": 600,
+                                 "description": "Seconds a task keeps retrying an unreachable warehouse, content "
+                                                "server or scheduler (exponential back-off) before it fails."},
             },
         },
         "warehouse": warehouse_client_section("Uploading to the warehouse."),

@@ -170,7 +170,7 @@ class Cache:
                     if progress:
                         progress(done, total or done)
             if total is not None and done < total:
-                raise DownloadError(f"connection closed after {done} of {total} bytes")
+                raise ConnectionResetError(f"connection closed after {done} of {total} bytes")
 
     def evict(self):
         """Remove least recently used entries until the cache fits, skipping entries in use."""
