@@ -230,7 +230,8 @@ class CreateJob:
         paths = {}
 
         def upload_the_rest():  # each try resumes: finished files are skipped, a .part continues
-            with WarehouseClient(url, self.username, self.tokens.access_token(), self.ca_file) as client:
+            token = self.retry(self.tokens.access_token, "scheduler", f"scheduler {self.tokens.client.base_url}")
+            with WarehouseClient(url, self.username, token, self.ca_file) as client:
                 for key, name in names.items():
                     if key in paths:
                         continue
