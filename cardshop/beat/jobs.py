@@ -3,6 +3,7 @@
 import datetime
 import logging
 
+from cardshop.cli.client import ApiUnreachable
 from cardshop.beat.invariant import STEP_TASK, stranded_orders
 from cardshop.monitor.cascades import Cascades
 from cardshop.states import ORDER, IllegalTransition, task_machine
@@ -113,7 +114,7 @@ def clean_warehouse(ctx, limit=100):
                                      ctx.ca_file) as client:
                     for folder in folders:
                         deleted += client.delete_folder(folder)
-        except (WarehouseError, CredentialsError) as exc:
+        except (WarehouseError, CredentialsError, ApiUnreachable) as exc:
             failed.append(f"{order['_id']}: {exc}")
             continue
         ctx.db.orders.update_one({"_id": order["_id"]}, {"$set": {"image_deleted_at": now()}})

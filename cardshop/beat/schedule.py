@@ -7,6 +7,7 @@ how often, so a restarted beat neither forgets nor repeats.
 
 import logging
 
+import pymongo.errors
 from celery.beat import ScheduleEntry, Scheduler
 from celery.schedules import crontab, schedule
 
@@ -73,10 +74,15 @@ class MongoScheduler(Scheduler):
     schedule = property(get_schedule, set_schedule)
 
     def sync(self):
-        for name, entry in self.data.items():
-            self.db.schedules.update_one({"name": name}, {"$set": {
-                "last_run_at": entry.last_run_at, "total_run_count": entry.total_run_count}})
-        self._load()
+        try:
+            for name, entry in self.data.items():
+                self.db.schedules.update_one({"name": name}, {"$set": {
+                    "last_run_at": entry.last_run_at, "total_run_count": entry.total_run_count}})
+            self._load()
+        except pymongo.errors.PyMongoError as exc:
+            # An error here would end Celery's beat loop for good; keep running from memory instead.
+            log.warning("the database does not answer (%s); the schedule runs from memory and syncs again "
+                        "in %d s", exc, self.sync_every)
 
     def tick(self, *args, **kwargs):
         if self.should_sync():  # pick up API edits even while nothing runs
