@@ -17,6 +17,9 @@ from cardshop.store import new_id, now
 log = logging.getLogger(__name__)
 
 JOB_TASK = "cardshop.beat.job"
+# Bounded waits: a publish the broker never confirms (e.g. after it refused one while the
+# scheduler could not check rights) must not hold the schedule loop for ever.
+SEND_OPTIONS = {"queue": "beat", "timeout": 10, "confirm_timeout": 10}
 
 
 def to_celery_schedule(doc):
@@ -60,7 +63,7 @@ class MongoScheduler(Scheduler):
             entries[doc["name"]] = ScheduleEntry(
                 name=doc["name"], task=JOB_TASK, schedule=to_celery_schedule(doc), args=(),
                 kwargs={"job": doc["job"], "params": doc.get("params", {}), "schedule": doc["name"]},
-                options={"queue": "beat"}, last_run_at=last_run_at,
+                options=SEND_OPTIONS, last_run_at=last_run_at,
                 total_run_count=max(doc.get("total_run_count", 0),
                                     current.total_run_count if current else 0), app=self.app)
         self.data = entries

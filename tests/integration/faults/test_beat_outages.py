@@ -40,7 +40,7 @@ def test_the_beat_leaves_warehouse_clean_up_for_later_while_the_warehouse_is_dow
     stack.warehouse.stop()
     try:
         schedule(stack, "clean-warehouse", every=2)
-        wait_until(lambda: logged(beat, f"{order['_id']}: cannot log into the warehouse"), timeout=30)
+        wait_until(lambda: logged(beat, f"{order['_id']}: cannot log into the warehouse"), timeout=90)
         assert os.path.exists(folder) and beat.process.running()
     finally:
         stack.warehouse.start()

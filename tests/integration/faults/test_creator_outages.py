@@ -7,7 +7,7 @@ import pytest
 from devstack import samples
 from devstack.processes import wait_until
 from devstack.servers import ContentServer
-from tests.integration.faults.conftest import assert_no_order_stranded
+from tests.integration.faults.conftest import assert_no_order_stranded, schedule
 from tests.integration.pipeline.test_creator import place
 from tests.integration.pipeline.test_monitor import create_task_of, order_in, pipeline_task
 
@@ -46,7 +46,8 @@ def test_a_warehouse_down_for_20_s_delays_the_order_which_then_becomes_ready(sta
     assert_no_order_stranded(db)
 
 
-def test_a_warehouse_down_longer_than_the_window_fails_the_order_naming_the_refusal(stack, db):
+def test_a_warehouse_down_longer_than_the_window_fails_the_order_naming_the_refusal_then_the_beat_retries(
+        stack, db, beat):
     creator = stack.start_creator(name="hasty-creator", retry_window=8)
     stack.warehouse.stop()
     try:
@@ -59,7 +60,16 @@ def test_a_warehouse_down_longer_than_the_window_fails_the_order_naming_the_refu
     reason = failed["statuses"][-1]["note"]
     assert reason.startswith(f"warehouse ftp://127.0.0.1:{stack.warehouse.port}/: connection refused (retried for ")
     assert "NoneType" not in reason and "internal error" not in reason
-    assert create_task_of(failed)["result"] == {"retryable": True}
+    first = create_task_of(failed)
+    assert first["result"] == {"retryable": True}
+    assert_no_order_stranded(db)
+    # The beat tries a retryable failure again, as a new task.
+    schedule(stack, "retry-failed", every=2, params={"max_attempts": 3, "older_than": 0})
+    retry = wait_until(lambda: db.tasks.find_one({"retry_of": first["_id"]}), timeout=60)
+    assert retry["attempt"] == 2
+    history = db.orders.find_one({"_id": order["_id"]})["statuses"]
+    assert [entry["by"] for entry in history if entry["event"] == "retry"] == ["beat"]
+    schedule(stack, "retry-failed", every=300, params={"max_attempts": 3, "older_than": 60})
     assert_no_order_stranded(db)
 
 
