@@ -1,4 +1,4 @@
-"""Pipeline figures: dispatch latency, monitor throughput, warehouse transfers, image builds."""
+"""Pipeline figures: dispatch latency, monitor throughput, recovery after outages, warehouse transfers, image builds."""
 
 import os
 import shutil
@@ -14,6 +14,7 @@ from cardshop.image.outputs import make_outputs
 from cardshop.pipeline.reports import Reporter
 from cardshop.store import new_id
 from cardshop.warehouse.client import WarehouseClient
+from bench import outages
 from devstack.pipeline import Pipeline
 from devstack.processes import wait_until
 from devstack.servers import FerretDB, Warehouse
@@ -151,6 +152,7 @@ def run(report):
             db = client["bench"]
             dispatch_latency(pipe, db, report)
             monitor_throughput(pipe, db, report)
+            outages.run(report, pipe, db, tiny_order)
             os.sync()  # the big files below must not slow the database's fsyncs above
             creator_build_rate(base, report)
             os.sync()

@@ -1,5 +1,6 @@
 """A whole pipeline on one machine, for the tests and the benchmarks."""
 
+import contextlib
 import itertools
 import os
 
@@ -44,18 +45,34 @@ class Pipeline:
         self.admin.post("/warehouses", {"name": "main", "upload_url": self.warehouse.url,
                                         "download_url": self.warehouse.url})
 
+    @contextlib.contextmanager
+    def running(self):
+        """Started for the `with` block, stopped after it whatever happens."""
+        try:
+            self.start()
+            yield self
+        finally:
+            self.stop()
+
     def start_beat(self):
         beat = Beat(self.base, self.ferretdb.url, self.db_name, self.rabbitmq.url, self.system_password_file,
                     self.scheduler.url)
         beat.start()
         return beat
 
-    def start_creator(self, name="creator", concurrency=1):
-        """A creator daemon with a creator user of its own."""
+    def start_creator(self, name="creator", concurrency=1, **settings):
+        """A creator daemon with a creator user of its own; `settings` go into its `creator` section.
+
+        Tests place orders whose URLs nobody serves (port 9), and a creator
+        may take the message of a task that ended meanwhile: a 5 s retry
+        window (not the 10 min default) keeps such tasks short.
+        """
+        settings.setdefault("retry_window", 5)
         username, _, _ = self.worker("creator")
         creator = Creator(self.base, self.scheduler.url, self.rabbitmq.url, username,
                           os.path.join(self.scheduler.secrets, f"{username}.password"), name=name,
                           concurrency=concurrency, fetch_allow=self.FETCH_ALLOW)
+        creator.config["creator"].update(settings)
         creator.start()
         return creator
 

@@ -3,6 +3,8 @@
 import datetime
 import logging
 
+from cardshop.cli.client import ApiUnreachable
+from cardshop.beat.invariant import STEP_TASK, stranded_orders
 from cardshop.monitor.cascades import Cascades
 from cardshop.states import ORDER, IllegalTransition, task_machine
 from cardshop.pipeline.credentials import CredentialsError
@@ -73,14 +75,8 @@ def time_out_tasks(ctx, timeout=900, max_attempts=3):
             except IllegalTransition:
                 pass
             continue
-        fields = {"attempt": attempt + 1, "retry_of": task["_id"]}
-        if task["kind"] == "write":
-            fields["writer"] = ctx.cascades.choose_writer(task["order"])
-        retry = new_task(task["order"], task["kind"], ACTOR, now(), **fields)
-        ctx.db.tasks.insert_one(retry)
+        _retry_task(ctx, task, "timed out")
         retried += 1
-        if ctx.publisher is not None and (task["kind"] == "create" or fields.get("writer")):
-            ctx.publisher.publish(retry)
     return {"timed_out": timed_out, "retried": retried}
 
 
@@ -118,7 +114,7 @@ def clean_warehouse(ctx, limit=100):
                                      ctx.ca_file) as client:
                     for folder in folders:
                         deleted += client.delete_folder(folder)
-        except (WarehouseError, CredentialsError) as exc:
+        except (WarehouseError, CredentialsError, ApiUnreachable) as exc:
             failed.append(f"{order['_id']}: {exc}")
             continue
         ctx.db.orders.update_one({"_id": order["_id"]}, {"$set": {"image_deleted_at": now()}})
@@ -151,6 +147,92 @@ def auto_image(ctx, name, recipe, card_size=64, warehouse=None):
     return {"order": order["_id"]}
 
 
+def _retry_task(ctx, task, note):
+    """A new task doing `task`'s work again (the next attempt), published."""
+    fields = {"attempt": task.get("attempt", 1) + 1, "retry_of": task["_id"]}
+    if task["kind"] == "write":
+        fields["writer"] = ctx.cascades.choose_writer(task["order"])
+    retry = new_task(task["order"], task["kind"], ACTOR, now(), **fields)
+    ctx.db.tasks.insert_one(retry)
+    log.info("order %s: new %s task %s (%s)", task["order"], task["kind"], retry["_id"], note)
+    if ctx.publisher is not None and (task["kind"] == "create" or fields.get("writer")):
+        ctx.publisher.publish(retry)
+    return retry
+
+
+def retry_failed(ctx, max_attempts=3, older_than=60):
+    """Try again the orders whose create task gave up on a dependency that stayed away (retryable)."""
+    retried = 0
+    for order in ctx.db.orders.find({"status": "creation_failed", "updated_at": {"$lt": _ago(older_than)}},
+                                    {"_id": 1}):
+        task = ctx.db.tasks.find_one({"order": order["_id"], "kind": "create"}, sort=[("created_at", -1)])
+        if task is None or task["status"] != "failed" or not (task.get("result") or {}).get("retryable") \
+                or task.get("attempt", 1) >= max_attempts:
+            continue
+        try:
+            transition(ctx.db.orders, order["_id"], ORDER, "retry", ACTOR,
+                       note=f"retry {task.get('attempt', 1) + 1} of {max_attempts}: {task.get('reason')}")
+        except IllegalTransition:
+            continue
+        _retry_task(ctx, task, "retryable failure")
+        retried += 1
+    return {"retried": retried}
+
+
+def reconcile(ctx, older_than=120, max_attempts=3):
+    """Repair stranded orders (see cardshop.beat.invariant) and say what was done to each."""
+    repaired = []
+    for order, why in stranded_orders(ctx.db, older_than):
+        kind = STEP_TASK.get(order["status"])
+        if kind is None:
+            log.warning("order %s is %s; nothing the beat can repair", order["_id"], why)
+            continue
+        tasks = list(ctx.db.tasks.find({"order": order["_id"], "kind": kind}).sort("created_at", -1))
+        if tasks and tasks[0]["updated_at"] > _ago(older_than):
+            continue  # its last task just ended: the monitor may still be applying it
+        action = _repair(ctx, order, kind, tasks, max_attempts)
+        log.warning("reconcile: order %s was %s; %s", order["_id"], why, action)
+        repaired.append(f"{order['_id']}: {action}")
+    return {"repaired": len(repaired), "orders": repaired[:20]}
+
+
+def _repair(ctx, order, kind, tasks, max_attempts):
+    if kind == "create":
+        if not tasks:
+            task = new_task(order["_id"], "create", ACTOR, now())
+            ctx.db.tasks.insert_one(task)
+            if ctx.publisher is not None:
+                ctx.publisher.publish(task)
+            return f"created and published create task {task['_id']}"
+        last = tasks[0]
+        if last["status"] in ("done", "failed"):
+            ctx.cascades.after_task_status(last, None)  # the order missed its task's ending: apply it now
+            return f"applied the ending of create task {last['_id']} ({last['status']})"
+        if last.get("attempt", 1) < max_attempts:
+            return f"retried create task {last['_id']} ({last['status']}) as {_retry_task(ctx, last, 'reconcile')['_id']}"
+        transition(ctx.db.orders, order["_id"], ORDER, "create_failed", ACTOR,
+                   note=f"create task {last['status']} {last.get('attempt', 1)} times")
+        return "failed it: no attempts left"
+    ended = [task for task in tasks if task["status"] in ("failed", "written")]
+    failed = [task for task in ended if task["status"] == "failed"]
+    if failed or (ended and len(ended) >= order["quantity"]):
+        ctx.cascades.after_task_status((failed or ended)[0], None)
+        return f"applied the ending of write task {(failed or ended)[0]['_id']}"
+    missing = order["quantity"] - len([task for task in tasks if task["status"] == "written"])
+    gone = [task for task in tasks if task["status"] in ("timed_out", "canceled")]
+    made = []
+    for index in range(missing):
+        if index < len(gone):
+            made.append(_retry_task(ctx, gone[index], "reconcile")["_id"])
+        else:
+            task = new_task(order["_id"], "write", ACTOR, now(), writer=ctx.cascades.choose_writer(order["_id"]))
+            ctx.db.tasks.insert_one(task)
+            if ctx.publisher is not None and task["writer"]:
+                ctx.publisher.publish(task)
+            made.append(task["_id"])
+    return f"created write tasks {', '.join(made)}"
+
+
 JOBS = {
     "republish_pending": republish_pending,
     "clean_warehouse": clean_warehouse,
@@ -158,6 +240,8 @@ JOBS = {
     "time_out_tasks": time_out_tasks,
     "purge_tokens": purge_tokens,
     "expire_downloads": expire_downloads,
+    "retry_failed": retry_failed,
+    "reconcile": reconcile,
 }
 
 # Installed at the first start; admins edit them through /schedules.
@@ -168,6 +252,8 @@ DEFAULT_SCHEDULES = [
     {"name": "purge-tokens", "job": "purge_tokens", "crontab": "17 3 * * *", "params": {}},
     {"name": "expire-downloads", "job": "expire_downloads", "crontab": "23 * * * *", "params": {"after_days": 30}},
     {"name": "clean-warehouse", "job": "clean_warehouse", "every": 600, "params": {}},
+    {"name": "retry-failed", "job": "retry_failed", "every": 300, "params": {"max_attempts": 3, "older_than": 60}},
+    {"name": "reconcile", "job": "reconcile", "every": 300, "params": {"older_than": 120, "max_attempts": 3}},
 ]
 
 

@@ -7,6 +7,7 @@ how often, so a restarted beat neither forgets nor repeats.
 
 import logging
 
+import pymongo.errors
 from celery.beat import ScheduleEntry, Scheduler
 from celery.schedules import crontab, schedule
 
@@ -16,6 +17,9 @@ from cardshop.store import new_id, now
 log = logging.getLogger(__name__)
 
 JOB_TASK = "cardshop.beat.job"
+# Bounded waits: a publish the broker never confirms (e.g. after it refused one while the
+# scheduler could not check rights) must not hold the schedule loop for ever.
+SEND_OPTIONS = {"queue": "beat", "timeout": 10, "confirm_timeout": 10}
 
 
 def to_celery_schedule(doc):
@@ -59,7 +63,7 @@ class MongoScheduler(Scheduler):
             entries[doc["name"]] = ScheduleEntry(
                 name=doc["name"], task=JOB_TASK, schedule=to_celery_schedule(doc), args=(),
                 kwargs={"job": doc["job"], "params": doc.get("params", {}), "schedule": doc["name"]},
-                options={"queue": "beat"}, last_run_at=last_run_at,
+                options=SEND_OPTIONS, last_run_at=last_run_at,
                 total_run_count=max(doc.get("total_run_count", 0),
                                     current.total_run_count if current else 0), app=self.app)
         self.data = entries
@@ -73,10 +77,15 @@ class MongoScheduler(Scheduler):
     schedule = property(get_schedule, set_schedule)
 
     def sync(self):
-        for name, entry in self.data.items():
-            self.db.schedules.update_one({"name": name}, {"$set": {
-                "last_run_at": entry.last_run_at, "total_run_count": entry.total_run_count}})
-        self._load()
+        try:
+            for name, entry in self.data.items():
+                self.db.schedules.update_one({"name": name}, {"$set": {
+                    "last_run_at": entry.last_run_at, "total_run_count": entry.total_run_count}})
+            self._load()
+        except pymongo.errors.PyMongoError as exc:
+            # An error here would end Celery's beat loop for good; keep running from memory instead.
+            log.warning("the database does not answer (%s); the schedule runs from memory and syncs again "
+                        "in %d s", exc, self.sync_every)
 
     def tick(self, *args, **kwargs):
         if self.should_sync():  # pick up API edits even while nothing runs

@@ -45,6 +45,9 @@ SCHEMA = {
                         },
                     },
                 },
+                "retry_window": {"type": "integer", "minimum": 0, "default": 600,
+                                 "description": "Seconds a task keeps retrying an unreachable warehouse, content "
+                                                "server or scheduler (exponential back-off) before it fails."},
             },
         },
         "warehouse": warehouse_client_section("Uploading to the warehouse."),

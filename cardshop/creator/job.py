@@ -3,9 +3,12 @@
     received -> preflight -> downloading -> building -> uploading -> done
                       \\-> failed (with the reason)    \\-> canceled
 
-The build folder is removed however it ends. Errors end the task `failed`
-with a reason an operator can act on; the message is acknowledged either
-way, since a retry is the beat's decision.
+The build folder is removed however it ends. A dependency that is away
+(content server, warehouse, scheduler) is retried with back-off for the
+configured window (cardshop.faults decides what is transient); other errors
+end the task `failed` at once with a reason an operator can act on. A
+failure after the window is marked retryable, for the beat or an admin. The
+message is acknowledged either way, since a new try is the beat's decision.
 """
 
 import logging
@@ -14,7 +17,9 @@ import shutil
 import threading
 import time
 
+from cardshop import faults
 from cardshop.cancel import Canceled, CommandError
+from cardshop.cli.client import ApiUnreachable
 from cardshop.creator.cache import DownloadError
 from cardshop.creator.preflight import PreflightError, preflight
 from cardshop.image import layout
@@ -27,7 +32,7 @@ from cardshop.warehouse.client import WarehouseClient, WarehouseError
 log = logging.getLogger(__name__)
 
 KNOWN_FAILURES = (PreflightError, DownloadError, BuildError, layout.LayoutError, CommandError,
-                  WarehouseError, CredentialsError)
+                  WarehouseError, CredentialsError, ApiUnreachable, faults.GaveUp)
 
 
 class Ticker:
@@ -91,6 +96,16 @@ class CreateJob:
         self.cancel = cancel
         self.username = username
         self.ca_file = ca_file
+        self.retry = faults.Retry(settings.get("retry_window", 600), say=self._say_retry, wait=self._wait)
+
+    def _say_retry(self, short, long):
+        log.warning("%s", long)
+        self.reporter.log(long, level="warning")
+        self.reporter.progress(short[:40], 0, 0, 0)
+
+    def _wait(self, seconds):
+        self.cancel.wait(seconds)
+        self.cancel.check()
 
     def run(self, payload):
         task_id = payload["task"]
@@ -104,13 +119,16 @@ class CreateJob:
         except Canceled as exc:
             self.reporter.status("canceled", note=str(exc))
             return "canceled"
-        except KNOWN_FAILURES as exc:
-            log.warning("task %s failed: %s", task_id, exc)
-            self.reporter.status("failed", note=str(exc))
-            return "failed"
         except Exception as exc:  # report it rather than leave the task hanging
-            log.exception("task %s failed unexpectedly", task_id)
-            self.reporter.status("failed", note=f"internal error: {type(exc).__name__}: {exc}")
+            retryable = isinstance(exc, faults.GaveUp) or faults.is_transient(exc)
+            if isinstance(exc, KNOWN_FAILURES) or retryable:
+                log.warning("task %s failed: %s", task_id, exc)
+                note = str(exc) if isinstance(exc, KNOWN_FAILURES) else f"{exc}: {faults.cause(exc)}"
+            else:
+                log.exception("task %s failed unexpectedly", task_id)
+                note = f"internal error: {type(exc).__name__}: {exc}"
+            # A retryable failure is one the beat (or an admin) may try again as a new task.
+            self.reporter.status("failed", note=note, result={"retryable": True} if retryable else None)
             return "failed"
         finally:
             shutil.rmtree(build, ignore_errors=True)
@@ -119,8 +137,10 @@ class CreateJob:
 
     def _create(self, payload, build):
         recipe, card_size = payload["recipe"], payload["card_size"]
-        plan = preflight(recipe, card_size, self.settings["cache_dir"], self.settings["build_dir"],
-                         self.settings["disk_margin_bytes"], opener=self.cache.opener)
+        plan = self.retry(lambda: preflight(recipe, card_size, self.settings["cache_dir"],
+                                            self.settings["build_dir"], self.settings["disk_margin_bytes"],
+                                            opener=self.cache.opener),
+                          "content server")
         self.reporter.log(f"preflight: {plan['downloads']} bytes to fetch, {plan['content']} bytes of content")
 
         self.reporter.status("downloading")
@@ -172,9 +192,7 @@ class CreateJob:
         try:
             if recipe.get("base"):
                 base = recipe["base"]
-                entry = self.cache.get(base["source"], base.get("checksum"),
-                                       Ticker(self.reporter, "downloading", self.cancel, offset=done, total=total),
-                                       self.cancel, size=plan["sizes"][base["source"]])
+                entry = self._fetch(base["source"], base.get("checksum"), done, total, plan["sizes"][base["source"]])
                 entries.append(entry)
                 # Keep the base's extension: it says how to decompress it.
                 base_path = os.path.join(build, "base" + _suffix(base["source"]))
@@ -186,9 +204,7 @@ class CreateJob:
             staged = []
             for item in recipe.get("files", []):
                 if "url" in item:
-                    entry = self.cache.get(item["url"], item.get("checksum"),
-                                           Ticker(self.reporter, "downloading", self.cancel, offset=done,
-                                                  total=total), self.cancel, size=plan["sizes"][item["url"]])
+                    entry = self._fetch(item["url"], item.get("checksum"), done, total, plan["sizes"][item["url"]])
                     entries.append(entry)
                     done += plan["sizes"][item["url"]]
                     staged.append({**item, "local": entry.path})
@@ -206,30 +222,31 @@ class CreateJob:
                 entry.close()
         return base_path
 
+    def _fetch(self, url, checksum, done, total, size):
+        """The cache entry for `url` (at most `size` bytes), retrying and resuming while its server is away."""
+        ticker = Ticker(self.reporter, "downloading", self.cancel, offset=done, total=total)
+        return self.retry(lambda: self.cache.get(url, checksum, ticker, self.cancel, size=size), "content server")
+
     def _upload(self, payload, directory, names):
         url = payload["warehouse"]["upload_url"]
         if not url:
-            raise WarehouseError("the order's warehouse has no upload URL")
+            raise WarehouseError("the order's warehouse has no upload URL", transient=False)
         total = sum(os.path.getsize(os.path.join(directory, name)) for name in names.values())
-        sent = 0
+        sent = [0]
         paths = {}
-        for attempt in range(1, 4):
-            try:
-                with WarehouseClient(url, self.username, self.tokens.access_token(), self.ca_file) as client:
-                    for key, name in names.items():
-                        if key in paths:
-                            continue
-                        ticker = Ticker(self.reporter, "uploading", self.cancel, offset=sent, total=total)
-                        paths[key] = client.upload(os.path.join(directory, name), payload["task"], progress=ticker)
-                        sent += os.path.getsize(os.path.join(directory, name))
-                return paths
-            except WarehouseError as exc:
-                if attempt == 3:
-                    raise
-                self.reporter.log(f"upload interrupted ({exc}); resuming", level="warning")
-                self.cancel.wait(2 * attempt)
-                self.cancel.check()
-        return paths
+
+        def upload_the_rest():  # each try resumes: finished files are skipped, a .part continues
+            token = self.retry(self.tokens.access_token, "scheduler", f"scheduler {self.tokens.client.base_url}")
+            with WarehouseClient(url, self.username, token, self.ca_file) as client:
+                for key, name in names.items():
+                    if key in paths:
+                        continue
+                    ticker = Ticker(self.reporter, "uploading", self.cancel, offset=sent[0], total=total)
+                    paths[key] = client.upload(os.path.join(directory, name), payload["task"], progress=ticker)
+                    sent[0] += os.path.getsize(os.path.join(directory, name))
+            return paths
+
+        return self.retry(upload_the_rest, "warehouse", f"warehouse {url}")
 
 
 def _suffix(url):

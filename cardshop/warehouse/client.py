@@ -15,14 +15,18 @@ BLOCK = 1024 * 1024
 
 
 class WarehouseError(Exception):
-    pass
+    """`transient`: True when trying again later may work, False when it cannot, None to judge by the cause."""
+
+    def __init__(self, message, transient=None):
+        super().__init__(message)
+        self.transient = transient
 
 
 class WarehouseClient:
     def __init__(self, url, username, token, ca_file=None, timeout=60):
         parsed = urllib.parse.urlsplit(url)
         if parsed.scheme not in ("ftp", "ftps"):
-            raise WarehouseError(f"warehouse URL must be ftp:// or ftps://, got {url!r}")
+            raise WarehouseError(f"warehouse URL must be ftp:// or ftps://, got {url!r}", transient=False)
         self.tls = parsed.scheme == "ftps"
         self.host, self.port = parsed.hostname, parsed.port or 21
         self.base = parsed.path.rstrip("/")
@@ -30,6 +34,10 @@ class WarehouseClient:
         self.ca_file = ca_file
         self.timeout = timeout
         self.ftp = None
+
+    @property
+    def url(self):
+        return f"{'ftps' if self.tls else 'ftp'}://{self.host}:{self.port}{self.base}/"
 
     def __enter__(self):
         self.connect()
@@ -51,15 +59,20 @@ class WarehouseClient:
                 self.ftp.prot_p()
         except ftplib.all_errors as exc:
             self.close()
-            raise WarehouseError(f"cannot log into the warehouse at {self.host}:{self.port}: {exc}") from None
+            raise WarehouseError(f"cannot log into the warehouse at {self.host}:{self.port}: {exc}") from exc
 
     def close(self):
-        if self.ftp is not None:
-            try:
-                self.ftp.quit()
-            except (*ftplib.all_errors, AttributeError):  # AttributeError: it never connected
-                self.ftp.close()
-            self.ftp = None
+        """Say goodbye if a session is open; whatever its state, the socket ends closed."""
+        ftp, self.ftp = self.ftp, None
+        if ftp is None:
+            return
+        try:
+            if ftp.sock is not None:  # never connected, or already dropped: nothing to say
+                ftp.quit()
+        except ftplib.all_errors:
+            pass
+        finally:
+            ftp.close()
 
     def _path(self, *parts):
         return "/".join([self.base, *parts]) or "/"
@@ -99,11 +112,11 @@ class WarehouseClient:
 
                 self.ftp.storbinary(f"STOR {part}", handle, BLOCK, tick, rest=offset or None)
             if self.remote_size(part) != size:
-                raise WarehouseError(f"upload of {name} ended short; it resumes on the next try")
+                raise WarehouseError(f"upload of {name} ended short; it resumes on the next try", transient=True)
             self.ftp.rename(part, final)
             return final
         except ftplib.all_errors as exc:
-            raise WarehouseError(f"upload of {name} failed: {exc}") from None
+            raise WarehouseError(f"upload of {name} failed: {exc}") from exc
 
     def delete_folder(self, folder):
         """Delete a task folder and its files; False when it was not there."""
@@ -117,7 +130,7 @@ class WarehouseClient:
                 self.ftp.delete(name if name.startswith("/") else f"{directory}/{name}")
             self.ftp.rmd(directory)
         except ftplib.all_errors as exc:
-            raise WarehouseError(f"cannot delete {directory}: {exc}") from None
+            raise WarehouseError(f"cannot delete {directory}: {exc}") from exc
         return True
 
     def download(self, remote_path, local_path, progress=None):
@@ -126,7 +139,7 @@ class WarehouseClient:
         try:
             size = self.remote_size(self._path(remote_path.lstrip("/")))
             if size is None:
-                raise WarehouseError(f"no {remote_path} in the warehouse")
+                raise WarehouseError(f"no {remote_path} in the warehouse", transient=False)
             offset = os.path.getsize(part) if os.path.exists(part) else 0
             if offset > size:
                 offset = 0
@@ -143,8 +156,9 @@ class WarehouseClient:
                     self.ftp.retrbinary(f"RETR {self._path(remote_path.lstrip('/'))}", write, BLOCK,
                                         rest=offset or None)
             if os.path.getsize(part) != size:
-                raise WarehouseError(f"download of {remote_path} ended short; it resumes on the next try")
+                raise WarehouseError(f"download of {remote_path} ended short; it resumes on the next try",
+                                     transient=True)
             os.replace(part, local_path)
             return local_path
         except ftplib.all_errors as exc:
-            raise WarehouseError(f"download of {remote_path} failed: {exc}") from None
+            raise WarehouseError(f"download of {remote_path} failed: {exc}") from exc

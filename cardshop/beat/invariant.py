@@ -1,0 +1,51 @@
+"""No order is stranded: each is progressing, ended with a reason, or waiting with a visible reason.
+
+An order in a live status needs something that moves it on: a live task of
+the step it is in (a `pending` task counts, the beat republishes it). A
+failed order must say why. `pending_shipment` and `ready` wait for a person
+or for time, visibly. Anything else is stranded (a lost cascade, a task
+that ended without its order following); the beat's `reconcile` job repairs
+what it finds here.
+"""
+
+import datetime
+
+from cardshop.states import ORDER, task_machine
+from cardshop.store import now
+
+# The kind of task that moves an order on from each live status.
+STEP_TASK = {"created": "create", "creating": "create", "pending_writer": "write", "writing": "write"}
+WAITING = {"pending_shipment": "waits for the operator to ship it", "ready": "waits for its download"}
+
+
+def live_tasks(db, order_id, kind):
+    ended = sorted(task_machine(kind).final)
+    return list(db.tasks.find({"order": order_id, "kind": kind, "status": {"$nin": ended}}, {"_id": 1}))
+
+
+def why_stranded(db, order):
+    """Why `order` is stranded, or None when something moves it on or it ended with a reason."""
+    status = order["status"]
+    if status in ORDER.final or status in WAITING:
+        return None
+    if status in ORDER.failed:
+        return None if (order.get("statuses") or [{}])[-1].get("note") else f"{status} without a reason"
+    kind = STEP_TASK.get(status)
+    if kind is None:
+        return f"unknown status {status!r}"
+    if live_tasks(db, order["_id"], kind):
+        return None
+    return f"{status} with no live {kind} task"
+
+
+def stranded_orders(db, older_than=0):
+    """[(order, why)] for every stranded order untouched for `older_than` seconds."""
+    query = {"status": {"$nin": sorted(ORDER.final)}}
+    if older_than:
+        query["updated_at"] = {"$lt": now() - datetime.timedelta(seconds=older_than)}
+    found = []
+    for order in db.orders.find(query):
+        why = why_stranded(db, order)
+        if why is not None:
+            found.append((order, why))
+    return found
