@@ -16,7 +16,7 @@ import time
 
 import amqp
 
-from cardshop.cli.client import ApiClient
+from cardshop.client import ApiClient
 from cardshop.warehouse.client import WarehouseClient
 from devstack import __main__ as stack
 from devstack import samples

@@ -5,7 +5,7 @@ import logging
 
 from cardshop.monitor.cascades import Cascades
 from cardshop.states import ORDER, IllegalTransition, task_machine
-from cardshop.pipeline.credentials import CredentialsError
+from cardshop.client import CredentialsError
 from cardshop.recipes import RecipeError, validate_recipe
 from cardshop.store import now
 from cardshop.store.documents import new_task, record_order

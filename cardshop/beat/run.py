@@ -11,7 +11,7 @@ from cardshop.beat.jobs import Context, run_job
 from cardshop.beat.schedule import JOB_TASK, MongoScheduler
 from cardshop.config import read_secret
 from cardshop.pipeline.celery_app import make_celery
-from cardshop.pipeline.credentials import TokenSource
+from cardshop.client import TokenSource
 from cardshop.pipeline.publish import Publisher
 from cardshop.scheduler.service import open_database
 

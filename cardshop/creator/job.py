@@ -20,7 +20,7 @@ from cardshop.creator.preflight import PreflightError, preflight
 from cardshop.image import layout
 from cardshop.image.build import BuildError, build_image, decompress_base, stage_files, tree_size
 from cardshop.image.outputs import make_outputs
-from cardshop.pipeline.credentials import CredentialsError
+from cardshop.client import CredentialsError
 from cardshop.recipes import card_capacity
 from cardshop.warehouse.client import WarehouseClient, WarehouseError
 

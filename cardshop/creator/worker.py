@@ -13,7 +13,7 @@ from cardshop.creator.job import CreateJob
 from cardshop.pipeline import topology
 from cardshop.pipeline.cancel import CancelListener
 from cardshop.pipeline.celery_app import make_celery, worker_queue_for
-from cardshop.pipeline.credentials import TokenSource
+from cardshop.client import TokenSource
 from cardshop.pipeline.reports import Reporter
 
 log = logging.getLogger(__name__)
