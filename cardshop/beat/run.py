@@ -13,7 +13,7 @@ from cardshop.config import read_secret
 from cardshop.pipeline.celery_app import make_celery
 from cardshop.client import TokenSource
 from cardshop.pipeline.publish import Publisher
-from cardshop.scheduler.service import open_database
+from cardshop.store.startup import open_database
 
 log = logging.getLogger(__name__)
 

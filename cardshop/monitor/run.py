@@ -8,7 +8,7 @@ import time
 from cardshop.monitor.service import Monitor
 from cardshop.pipeline.celery_app import make_celery
 from cardshop.pipeline.publish import Publisher
-from cardshop.scheduler.service import open_database
+from cardshop.store.startup import open_database
 
 log = logging.getLogger(__name__)
 

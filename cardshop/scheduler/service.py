@@ -11,17 +11,10 @@ import waitress
 from cardshop.api.app import build_app
 from cardshop.config import ConfigError, read_secret
 from cardshop.scheduler.bootstrap import ensure_first_admin, ensure_system_user
-from cardshop.store import connect, ensure_indexes
 from cardshop.store.db import ping
+from cardshop.store.startup import open_database
 
 log = logging.getLogger(__name__)
-
-
-def database_uri(config):
-    database = config["database"]
-    if "uri_file" in database:
-        return read_secret(database["uri_file"], "database.uri_file")
-    return database["uri"]
 
 
 def jwt_key(config):
@@ -29,20 +22,6 @@ def jwt_key(config):
     if len(key) < 32:
         raise ConfigError("key 'auth.jwt_key_file': the key must have at least 32 characters")
     return key
-
-
-def open_database(config, notifier, stop):
-    """Connect, waiting as long as it takes for the database to answer; None if stopped meanwhile."""
-    db = connect(database_uri(config), config["database"]["name"], config["database"]["timeout"])
-    delay = 1
-    while not ping(db):
-        notifier.status("waiting for the database")
-        log.warning("database does not answer; retrying in %d s", delay)
-        if stop.wait(delay):
-            return None
-        delay = min(delay * 2, 30)
-    ensure_indexes(db)
-    return db
 
 
 def bootstrap_users(db, config, hasher):
