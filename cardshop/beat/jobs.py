@@ -4,7 +4,8 @@ import datetime
 import logging
 
 from cardshop.monitor.cascades import Cascades
-from cardshop.states import ORDER, IllegalTransition, task_machine
+from cardshop.states import ORDER, IllegalTransition, order_event, task_machine
+from cardshop.states.tasks import WORKING
 from cardshop.client import CredentialsError
 from cardshop.recipes import RecipeError, validate_recipe
 from cardshop.store import now
@@ -51,8 +52,7 @@ def time_out_tasks(ctx, timeout=900, max_attempts=3):
     """End tasks whose worker went silent; retry them as new tasks, or fail their order."""
     timed_out = retried = 0
     silent = _ago(timeout)
-    live = [status for status in ("received", "downloading", "waiting_for_card", "building", "uploading",
-                                  "writing", "verifying")]
+    live = sorted(WORKING)
     for task in ctx.db.tasks.find({"status": {"$in": live}, "$or": [
             {"last_report_at": {"$lt": silent}}, {"last_report_at": None, "updated_at": {"$lt": silent}}]}):
         try:
@@ -66,7 +66,7 @@ def time_out_tasks(ctx, timeout=900, max_attempts=3):
         if order is None or order["status"] in ORDER.ended:
             continue
         if attempt >= max_attempts:
-            event = "create_failed" if task["kind"] == "create" else "write_failed"
+            event = order_event(task["kind"], "failed")
             try:
                 transition(ctx.db.orders, task["order"], ORDER, event, ACTOR,
                            note=f"{task['kind']} task timed out {attempt} times")

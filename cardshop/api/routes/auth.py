@@ -7,11 +7,11 @@ from cardshop.api.routing import Api, ApiError
 from cardshop.auth import roles
 from cardshop.auth.throttle import Throttled
 from cardshop.auth.tokens import TokenError
-from cardshop.states import CREATE_TASK, WRITE_TASK
+from cardshop.states.tasks import ENDED
 
 log = logging.getLogger(__name__)
 api = Api()
-FINAL_TASK_STATUSES = CREATE_TASK.final | WRITE_TASK.final
+FINAL_TASK_STATUSES = ENDED
 
 
 def active_user(db, username):
