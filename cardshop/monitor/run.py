@@ -23,7 +23,9 @@ def serve(config, notifier):
     def ready():
         notifier.ready(status="applying reports")
 
-    monitor = Monitor(app, db, Publisher(app, db), prefetch=config["monitor"]["prefetch"], on_ready=ready)
+    settings = config["monitor"]
+    monitor = Monitor(app, db, Publisher(app, db), prefetch=settings["prefetch"], on_ready=ready,
+                      writer_timeout=settings["writer_timeout"])
     def on_signal(signum, _frame):
         log.info("received %s; stopping", signal.Signals(signum).name)
         notifier.stopping()

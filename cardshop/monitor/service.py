@@ -25,12 +25,12 @@ EVENTS_EXCHANGE = Exchange("celeryev", type="topic", durable=True)
 
 
 class Monitor(ConsumerMixin):
-    def __init__(self, app, db, publisher=None, prefetch=200, on_ready=None):
+    def __init__(self, app, db, publisher=None, prefetch=200, on_ready=None, writer_timeout=90):
         self.app = app
         self.connection = app.connection_for_read()
         self.db = db
         self.prefetch = prefetch
-        self.applier = ReportApplier(db, Cascades(db, publisher))
+        self.applier = ReportApplier(db, Cascades(db, publisher, writer_timeout))
         self.registry = WorkerRegistry(db)
         self.validator = Validator(REPORT_SCHEMA)
         self.events_queue = Queue(f"monitor.events.{uuid.uuid4().hex[:8]}", EVENTS_EXCHANGE,
