@@ -1,25 +1,11 @@
 """The Celery application every Cardshop process builds from its `broker` config."""
 
 import ssl
-import urllib.parse
 
 from celery import Celery
 
-from cardshop.config import ConfigError, read_secret
+from cardshop.config.rules import broker_url
 from cardshop.pipeline import topology
-
-_LOOPBACK = {"127.0.0.1", "localhost", "::1", "[::1]"}
-
-
-def broker_url(broker):
-    """The URL with credentials; plain amqp:// only on loopback."""
-    parsed = urllib.parse.urlsplit(broker["url"])
-    if parsed.scheme == "amqp" and parsed.hostname not in _LOOPBACK:
-        raise ConfigError("key 'broker.url': plain amqp:// is only allowed on loopback; use amqps://")
-    password = read_secret(broker["password_file"], "broker.password_file")
-    credentials = f"{urllib.parse.quote(broker['username'], safe='')}:{urllib.parse.quote(password, safe='')}"
-    return f"{parsed.scheme}://{credentials}@{parsed.netloc}{parsed.path}"
-
 
 def _tls(broker):
     if not broker["url"].startswith("amqps://"):

@@ -9,19 +9,13 @@ import time
 import waitress
 
 from cardshop.api.app import build_app
-from cardshop.config import ConfigError, read_secret
+from cardshop.config import read_secret
+from cardshop.config.rules import jwt_key
 from cardshop.scheduler.bootstrap import ensure_first_admin, ensure_system_user
 from cardshop.store.db import ping
 from cardshop.store.startup import open_database
 
 log = logging.getLogger(__name__)
-
-
-def jwt_key(config):
-    key = read_secret(config["auth"]["jwt_key_file"], "auth.jwt_key_file")
-    if len(key) < 32:
-        raise ConfigError("key 'auth.jwt_key_file': the key must have at least 32 characters")
-    return key
 
 
 def bootstrap_users(db, config, hasher):

@@ -2,17 +2,10 @@
 
 import logging
 
-from cardshop.config import read_secret
+from cardshop.config.rules import database_uri
 from cardshop.store.db import connect, ensure_indexes, ping
 
 log = logging.getLogger(__name__)
-
-
-def database_uri(config):
-    database = config["database"]
-    if "uri_file" in database:
-        return read_secret(database["uri_file"], "database.uri_file")
-    return database["uri"]
 
 
 def open_database(config, notifier, stop):
