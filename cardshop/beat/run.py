@@ -13,6 +13,7 @@ from cardshop.config import read_secret
 from cardshop.pipeline.celery_app import make_celery
 from cardshop.client import TokenSource
 from cardshop.pipeline.publish import Publisher
+from cardshop.pipeline.watchdog import watch_worker_loop
 from cardshop.store.startup import open_database
 
 log = logging.getLogger(__name__)
@@ -40,6 +41,7 @@ def serve(config, notifier):
         notifier.ready(status="running the schedule")
         log.info("ready: running the schedule from MongoDB")
 
+    watch_worker_loop(notifier)
     worker = app.Worker(hostname=f"beat@{socket.gethostname()}", pool="solo", beat=True,
                         scheduler=MongoScheduler, without_mingle=True, without_gossip=True,
                         without_heartbeat=True, quiet=True, loglevel=config["logging"]["level"].upper())

@@ -15,6 +15,7 @@ from cardshop.pipeline.cancel import CancelListener
 from cardshop.pipeline.celery_app import make_celery, worker_queue_for
 from cardshop.client import TokenSource
 from cardshop.pipeline.reports import Reporter
+from cardshop.pipeline.watchdog import watch_worker_loop
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +61,7 @@ def serve(config, notifier):
         notifier.ready(status=f"building images as {hostname}")
         log.info("ready: consuming create as %s", hostname)
 
+    watch_worker_loop(notifier)
     worker = app.Worker(hostname=hostname, pool="threads", concurrency=settings["concurrency"],
                         without_mingle=True, without_gossip=True, task_events=False, quiet=True,
                         loglevel=config["logging"]["level"].upper())
