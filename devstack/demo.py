@@ -17,7 +17,7 @@ import time
 import amqp
 
 from cardshop.client import ApiClient
-from cardshop.warehouse.client import WarehouseClient
+from cardshop.client.warehouse import WarehouseClient
 from devstack import __main__ as stack
 from devstack import samples
 

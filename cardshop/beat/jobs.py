@@ -3,7 +3,7 @@
 import datetime
 import logging
 
-from cardshop.monitor.cascades import Cascades
+from cardshop.domain.cascades import Cascades
 from cardshop.states import ORDER, IllegalTransition, order_event, task_machine
 from cardshop.states.tasks import WORKING
 from cardshop.client import CredentialsError
@@ -11,7 +11,7 @@ from cardshop.recipes import RecipeError, validate_recipe
 from cardshop.store import now
 from cardshop.store.documents import new_task, record_order
 from cardshop.store.transitions import transition
-from cardshop.warehouse.client import WarehouseClient, WarehouseError
+from cardshop.client.warehouse import WarehouseClient, WarehouseError
 
 log = logging.getLogger(__name__)
 

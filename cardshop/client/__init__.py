@@ -1,4 +1,4 @@
-"""The one client of the scheduler API: JSON over HTTP, token login and refresh."""
+"""Clients of our servers: the scheduler API (JSON, token login and refresh); the warehouse in client.warehouse."""
 
 from cardshop.client.http import ApiClient, ApiUnreachable, Response
 from cardshop.client.tokens import CredentialsError, Login, TokenSource

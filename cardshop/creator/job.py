@@ -22,7 +22,7 @@ from cardshop.image.build import BuildError, build_image, decompress_base, stage
 from cardshop.image.outputs import make_outputs
 from cardshop.client import CredentialsError
 from cardshop.recipes import card_capacity
-from cardshop.warehouse.client import WarehouseClient, WarehouseError
+from cardshop.client.warehouse import WarehouseClient, WarehouseError
 
 log = logging.getLogger(__name__)
 

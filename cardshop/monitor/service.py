@@ -13,7 +13,7 @@ from kombu import Exchange, Queue
 from kombu.mixins import ConsumerMixin
 
 from cardshop.monitor.apply import ReportApplier
-from cardshop.monitor.cascades import Cascades
+from cardshop.domain.cascades import Cascades
 from cardshop.monitor.workers import WorkerRegistry
 from cardshop.pipeline import topology
 from cardshop.pipeline.reports import REPORT_SCHEMA
