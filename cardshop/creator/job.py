@@ -14,7 +14,7 @@ import shutil
 import threading
 import time
 
-from cardshop.cancel import Canceled, CommandError
+from cardshop.cancellable import Canceled, CommandError
 from cardshop.creator.cache import DownloadError
 from cardshop.creator.preflight import PreflightError, preflight
 from cardshop.image import layout

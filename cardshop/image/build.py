@@ -13,7 +13,7 @@ import shutil
 import tarfile
 import zipfile
 
-from cardshop.cancel import CommandError, run
+from cardshop.cancellable import CommandError, run
 from cardshop.image import layout
 
 BLOCK = 4 * 1024 * 1024

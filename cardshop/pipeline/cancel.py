@@ -14,7 +14,7 @@ import time
 from kombu import Exchange, Queue
 from kombu.mixins import ConsumerMixin
 
-from cardshop.cancel import CancelToken
+from cardshop.cancellable import CancelToken
 from cardshop.pipeline.topology import CANCEL_EXCHANGE
 
 log = logging.getLogger(__name__)
