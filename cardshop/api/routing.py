@@ -7,6 +7,7 @@ parameters) and returns a JSON-able value; errors are raised as ApiError.
 import datetime
 import json
 import logging
+import urllib.parse
 
 import bottle
 import pymongo.errors
@@ -210,7 +211,8 @@ def _parse_json(raw, validator):
 def _parse_form(raw):
     try:
         pairs = bottle.FormsDict()
-        for key, value in bottle._parse_qsl(raw.decode("latin-1")):
+        for key, value in urllib.parse.parse_qsl(raw.decode("latin-1"), keep_blank_values=True,
+                                                  encoding="latin-1"):
             pairs[key] = value
         return {key: pairs.getunicode(key) for key in pairs}
     except Exception as exc:  # malformed forms only ever get "deny"

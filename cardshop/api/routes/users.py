@@ -14,7 +14,6 @@ log = logging.getLogger(__name__)
 api = Api()
 
 PUBLIC_FIELDS = {"username": 1, "email": 1, "role": 1, "active": 1, "created_at": 1, "updated_at": 1}
-USERNAME_PARAM = {"username": schemas.USERNAME}
 
 
 def _get(db, username):
