@@ -5,11 +5,11 @@ import socket
 import threading
 
 from celery.signals import worker_ready
-from kombu import Exchange, Queue
 
 from cardshop.beat.jobs import Context, run_job
 from cardshop.beat.schedule import JOB_TASK, MongoScheduler
 from cardshop.config import read_secret
+from cardshop.pipeline import topology
 from cardshop.pipeline.celery_app import make_celery
 from cardshop.client import TokenSource
 from cardshop.pipeline.publish import Publisher
@@ -18,12 +18,10 @@ from cardshop.store.startup import open_database
 
 log = logging.getLogger(__name__)
 
-BEAT_QUEUE = Queue("beat", Exchange("beat", type="direct", durable=True), routing_key="beat", durable=True)
-
 
 def serve(config, notifier):
     db = open_database(config, notifier, threading.Event())
-    app = make_celery(config["broker"], "cardshop-beat", worker_queues=[BEAT_QUEUE])
+    app = make_celery(config["broker"], "cardshop-beat", worker_queues=[topology.BEAT_QUEUE])
     app.conf.task_routes = {JOB_TASK: {"queue": "beat"}}
     app.conf.task_default_queue = "beat"
     app.cardshop_db = db

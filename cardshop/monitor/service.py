@@ -9,7 +9,7 @@ import time
 import uuid
 
 import pymongo.errors
-from kombu import Exchange, Queue
+from kombu import Queue
 from kombu.mixins import ConsumerMixin
 
 from cardshop.monitor.apply import ReportApplier
@@ -21,7 +21,6 @@ from cardshop.validation import Validator
 
 log = logging.getLogger(__name__)
 
-EVENTS_EXCHANGE = Exchange("celeryev", type="topic", durable=True)
 
 
 class Monitor(ConsumerMixin):
@@ -33,7 +32,7 @@ class Monitor(ConsumerMixin):
         self.applier = ReportApplier(db, Cascades(db, publisher, writer_timeout))
         self.registry = WorkerRegistry(db)
         self.validator = Validator(REPORT_SCHEMA)
-        self.events_queue = Queue(f"monitor.events.{uuid.uuid4().hex[:8]}", EVENTS_EXCHANGE,
+        self.events_queue = Queue(f"monitor.events.{uuid.uuid4().hex[:8]}", topology.EVENTS_EXCHANGE,
                                   routing_key="worker.#", auto_delete=True, durable=False,
                                   queue_arguments={"x-message-ttl": 60000})
         self.on_ready = on_ready
