@@ -24,7 +24,6 @@ def serve(config, notifier):
     app = make_celery(config["broker"], "cardshop-beat", worker_queues=[topology.BEAT_QUEUE])
     app.conf.task_routes = {JOB_TASK: {"queue": "beat"}}
     app.conf.task_default_queue = "beat"
-    app.cardshop_db = db
     broker = config["broker"]
     tokens = TokenSource(config["scheduler"]["api_url"], broker["username"],
                          read_secret(broker["password_file"], "broker.password_file"))
@@ -41,7 +40,7 @@ def serve(config, notifier):
 
     watch_worker_loop(notifier)
     worker = app.Worker(hostname=f"beat@{socket.gethostname()}", pool="solo", beat=True,
-                        scheduler=MongoScheduler, without_mingle=True, without_gossip=True,
+                        scheduler=MongoScheduler.bound(db), without_mingle=True, without_gossip=True,
                         without_heartbeat=True, quiet=True, loglevel=config["logging"]["level"].upper())
     worker.start()
     return worker.exitcode or 0
