@@ -4,11 +4,10 @@ import getpass
 import logging
 import sys
 
-from cardshop.api.routes.users import create_user
-from cardshop.api.routing import ApiError
 from cardshop.auth import roles
 from cardshop.auth.passwords import Hasher, PasswordError, check_strength
 from cardshop.config.rules import database_uri
+from cardshop.domain.users import UserTaken, create_user
 from cardshop.store import connect, ensure_indexes, now
 
 log = logging.getLogger(__name__)
@@ -54,8 +53,8 @@ def create_admin(config, args):
     try:
         create_user(db, Hasher(config["auth"]["bcrypt_rounds"]), args.username, args.email,
                     password, "admin")
-    except ApiError as exc:
-        print(f"cardshop-scheduler: {exc.message}", file=sys.stderr)
+    except UserTaken as exc:
+        print(f"cardshop-scheduler: {exc}", file=sys.stderr)
         return 1
     print(f"created admin {args.username}")
     return 0

@@ -7,6 +7,7 @@ from cardshop.api.routing import Api, ApiError
 from cardshop.auth import roles
 from cardshop.auth.throttle import Throttled
 from cardshop.auth.tokens import TokenError
+from cardshop.domain.users import check_credentials
 from cardshop.states.tasks import ENDED
 
 log = logging.getLogger(__name__)
@@ -17,18 +18,6 @@ FINAL_TASK_STATUSES = ENDED
 def active_user(db, username):
     user = db.users.find_one({"username": username})
     return user if user and user.get("active") else None
-
-
-def check_credentials(services, username, password):
-    """The active user these credentials belong to; raises Throttled or returns None."""
-    services.throttle.check(username)
-    user = services.db.users.find_one({"username": username})
-    if not services.hasher.verify(password, user.get("password_hash") if user else None):
-        services.throttle.failed(username)
-        log.info("failed login for %r", username)
-        return None
-    services.throttle.succeeded(username)
-    return user if user.get("active") else None
 
 
 @api.route("POST", "/auth/authorize", summary="Log in with username and password",

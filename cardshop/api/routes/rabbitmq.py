@@ -6,10 +6,10 @@ is answered `deny`.
 
 import logging
 
-from cardshop.api.routes.auth import check_credentials
 from cardshop.api.routing import Api
 from cardshop.auth import broker
 from cardshop.auth.throttle import Throttled
+from cardshop.domain.users import check_credentials
 
 log = logging.getLogger(__name__)
 api = Api()
