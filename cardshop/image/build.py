@@ -70,12 +70,28 @@ def _extract(archive, via, destination):
             bundle.extractall(destination)
         return
     with tarfile.open(archive, ARCHIVES[via]) as bundle:
-        for member in bundle.getmembers():
-            if not (member.isfile() or member.isdir()):
-                raise BuildError(f"archive member {member.name!r} is not a plain file or folder")
-            if not _inside(destination, os.path.join(destination, member.name)):
-                raise BuildError(f"archive member {member.name!r} would land outside its folder")
-        bundle.extractall(destination)
+        members = [_plain_member(member, destination) for member in bundle.getmembers()]  # all, before writing
+        bundle.extractall(destination, members=members, **_ALREADY_FILTERED)
+
+
+# Python >= 3.11.4 has tarfile's "data" filter; members passed through it are extracted as they are.
+_DATA_FILTER = getattr(tarfile, "data_filter", None)
+_ALREADY_FILTERED = {"filter": "fully_trusted"} if _DATA_FILTER else {}
+
+
+def _plain_member(member, destination):
+    """The member as tarfile's "data" filter makes it; only plain files and folders, inside `destination`."""
+    if not (member.isfile() or member.isdir()):
+        raise BuildError(f"archive member {member.name!r} is not a plain file or folder")
+    outside = BuildError(f"archive member {member.name!r} would land outside its folder")
+    if _DATA_FILTER is None:  # 3.11 before 3.11.4
+        if not _inside(destination, os.path.join(destination, member.name)):
+            raise outside
+        return member
+    try:
+        return _DATA_FILTER(member, destination)
+    except tarfile.FilterError:
+        raise outside from None
 
 
 def stage_files(files, staging):
