@@ -4,6 +4,7 @@ A handler receives a `Call` (authenticated user, parsed body, query and path
 parameters) and returns a JSON-able value; errors are raised as ApiError.
 """
 
+import dataclasses
 import datetime
 import json
 import logging
@@ -38,18 +39,16 @@ def to_json(value):
     return json.dumps(value, default=_json_default, separators=(",", ":"))
 
 
+@dataclasses.dataclass(slots=True)
 class Call:
     """What a handler gets: who asks, and what they sent."""
 
-    __slots__ = ("services", "user", "body", "query", "params", "request")
-
-    def __init__(self, services, user, body, query, params, request):
-        self.services = services
-        self.user = user
-        self.body = body
-        self.query = query
-        self.params = params
-        self.request = request
+    services: object
+    user: dict | None
+    body: object
+    query: dict
+    params: dict
+    request: object
 
     @property
     def actor(self):

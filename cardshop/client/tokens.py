@@ -5,6 +5,7 @@ refreshes on a 401, a worker (`TokenSource`) refreshes ahead of expiry and
 logs in again with its password when the refresh is refused.
 """
 
+import dataclasses
 import threading
 import time
 
@@ -17,13 +18,13 @@ class CredentialsError(Exception):
     pass
 
 
+@dataclasses.dataclass
 class Login:
     """One user's token pair; each call returns the scheduler's Response."""
 
-    def __init__(self, client, username=None, pair=None):
-        self.client = client
-        self.username = username
-        self.pair = pair
+    client: ApiClient
+    username: str | None = None
+    pair: dict | None = None
 
     def authorize(self, username, password):
         reply = self.client.post("/auth/authorize", {"username": username, "password": password}, token="")
