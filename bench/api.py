@@ -11,7 +11,7 @@ import time
 import bcrypt
 import pymongo
 
-from cardshop.cli.client import ApiClient
+from cardshop.client import ApiClient
 from devstack.processes import Process, free_port, wait_for_port
 from devstack.servers import REPO, FerretDB, Scheduler
 

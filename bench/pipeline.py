@@ -13,7 +13,7 @@ from cardshop.image.build import build_image, stage_files
 from cardshop.image.outputs import make_outputs
 from cardshop.pipeline.reports import Reporter
 from cardshop.store import new_id
-from cardshop.warehouse.client import WarehouseClient
+from cardshop.client.warehouse import WarehouseClient
 from bench import outages
 from devstack.pipeline import Pipeline
 from devstack.processes import wait_until

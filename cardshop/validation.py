@@ -2,6 +2,8 @@
 
 import jsonschema
 
+ID_PATTERN = "^[0-9a-f]{24}$"  # a document id: an ObjectId's 24 hex digits (cardshop.store.new_id)
+
 
 def _name(path):
     return ".".join(str(part) for part in path) or "(top level)"

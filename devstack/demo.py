@@ -16,8 +16,8 @@ import time
 
 import amqp
 
-from cardshop.cli.client import ApiClient
-from cardshop.warehouse.client import WarehouseClient
+from cardshop.client import ApiClient
+from cardshop.client.warehouse import WarehouseClient
 from devstack import __main__ as stack
 from devstack import samples
 

@@ -4,7 +4,7 @@ import contextlib
 import itertools
 import os
 
-from cardshop.cli.client import ApiClient
+from cardshop.client import ApiClient
 from cardshop.pipeline.celery_app import make_celery
 from devstack.processes import free_port
 from devstack.servers import Beat, ContentServer, Creator, Monitor, RabbitMQ, Scheduler, Warehouse

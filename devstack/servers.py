@@ -209,7 +209,7 @@ class Scheduler:
 
     def worker_user(self, username, role, password=None):
         """Create a worker user (or reset its password); returns (password, its 0600 password file)."""
-        from cardshop.cli.client import ApiClient
+        from cardshop.client import ApiClient
         path, password = self._secret(f"{username}.password", password or secrets.token_urlsafe(18))
         admin = ApiClient(self.url)
         admin.token = admin.post("/auth/authorize", self.admin).body["access_token"]

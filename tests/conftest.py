@@ -6,7 +6,7 @@ import os
 import pymongo
 import pytest
 
-from cardshop.cli.client import ApiClient
+from cardshop.client import ApiClient
 from devstack.servers import FerretDB, RabbitMQ, Scheduler
 
 # Cheap hashes and a quick lockout keep the suite fast; production uses the defaults.

@@ -4,9 +4,11 @@ A handler receives a `Call` (authenticated user, parsed body, query and path
 parameters) and returns a JSON-able value; errors are raised as ApiError.
 """
 
+import dataclasses
 import datetime
 import json
 import logging
+import urllib.parse
 
 import bottle
 import pymongo.errors
@@ -38,22 +40,25 @@ def to_json(value):
     return json.dumps(value, default=_json_default, separators=(",", ":"))
 
 
+@dataclasses.dataclass(slots=True)
 class Call:
     """What a handler gets: who asks, and what they sent."""
 
-    __slots__ = ("services", "user", "body", "query", "params", "request")
-
-    def __init__(self, services, user, body, query, params, request):
-        self.services = services
-        self.user = user
-        self.body = body
-        self.query = query
-        self.params = params
-        self.request = request
+    services: object
+    user: dict | None
+    body: object
+    query: dict
+    params: dict
+    request: object
 
     @property
     def actor(self):
         return self.user["username"] if self.user else "anonymous"
+
+    @property
+    def address(self):
+        """The peer's address as the server saw it (never a header the client wrote)."""
+        return self.request.environ.get("REMOTE_ADDR", "")
 
 
 class Route:
@@ -260,7 +265,8 @@ def _parse_json(raw, validator):
 def _parse_form(raw):
     try:
         pairs = bottle.FormsDict()
-        for key, value in bottle._parse_qsl(raw.decode("latin-1")):
+        for key, value in urllib.parse.parse_qsl(raw.decode("latin-1"), keep_blank_values=True,
+                                                  encoding="latin-1"):
             pairs[key] = value
         return {key: pairs.getunicode(key) for key in pairs}
     except Exception as exc:  # malformed forms only ever get "deny"

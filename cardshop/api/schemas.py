@@ -4,13 +4,14 @@ from cardshop.auth import roles
 from cardshop.recipes.recipe import CHECKSUM_LENGTHS, VIA
 from cardshop.states import ORDER
 from cardshop.states.tasks import KINDS, STATUSES as TASK_STATUSES
+from cardshop.validation import ID_PATTERN
 
 USERNAME = {"type": "string", "pattern": "^[a-z][a-z0-9_-]{1,31}$",
             "x-hint": "2-32 characters: lowercase letters, digits, '_' or '-', starting with a letter"}
 EMAIL = {"type": "string", "maxLength": 254, "pattern": "^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$",
          "x-hint": "must be an email address"}
 PASSWORD = {"type": "string", "minLength": 8, "maxLength": 72}
-ID = {"type": "string", "pattern": "^[0-9a-f]{24}$", "x-hint": "must be an id of 24 hex digits"}
+ID = {"type": "string", "pattern": ID_PATTERN, "x-hint": "must be an id of 24 hex digits"}
 TIME = {"type": "string", "format": "date-time"}
 ROLE = {"enum": list(roles.ASSIGNABLE)}
 URL = {"type": "string", "maxLength": 2048, "pattern": "^https?://[^/\\s]+",

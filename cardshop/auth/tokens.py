@@ -3,7 +3,7 @@
 Every login starts a *session* (`sid`); each refresh hands out a new pair in
 the same session. Presenting a refresh token twice means it leaked: the whole
 session is revoked. Access tokens stay short-lived, but are also checked
-against the user on every request (see `Authenticator.user_for`), so that
+against the user on every request (`authenticate` in cardshop/api/access.py), so that
 disabling, deleting or logging out takes effect at once.
 
 Both kinds of token name the user's id as well as its name: a token of a

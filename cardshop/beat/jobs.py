@@ -3,16 +3,17 @@
 import datetime
 import logging
 
-from cardshop.cli.client import ApiUnreachable
+from cardshop.auth import throttle
 from cardshop.beat.invariant import STEP_TASK, stranded_orders
-from cardshop.monitor.cascades import Cascades
-from cardshop.states import ORDER, IllegalTransition, task_machine
-from cardshop.pipeline.credentials import CredentialsError
+from cardshop.client import ApiUnreachable, CredentialsError
+from cardshop.domain.cascades import Cascades
+from cardshop.states import ORDER, IllegalTransition, order_event, task_machine
+from cardshop.states.tasks import WORKING
 from cardshop.recipes import RecipeError, validate_recipe
 from cardshop.store import now
 from cardshop.store.documents import new_task, record_order
 from cardshop.store.transitions import transition
-from cardshop.warehouse.client import WarehouseClient, WarehouseError
+from cardshop.client.warehouse import WarehouseClient, WarehouseError
 
 log = logging.getLogger(__name__)
 
@@ -53,8 +54,7 @@ def time_out_tasks(ctx, timeout=900, max_attempts=3):
     """End tasks whose worker went silent; retry them as new tasks, or fail their order."""
     timed_out = retried = 0
     silent = _ago(timeout)
-    live = [status for status in ("received", "downloading", "waiting_for_card", "building", "uploading",
-                                  "writing", "verifying")]
+    live = sorted(WORKING)
     for task in ctx.db.tasks.find({"status": {"$in": live}, "$or": [
             {"last_report_at": {"$lt": silent}}, {"last_report_at": None, "updated_at": {"$lt": silent}}]}):
         try:
@@ -68,7 +68,7 @@ def time_out_tasks(ctx, timeout=900, max_attempts=3):
         if order is None or order["status"] in ORDER.ended:
             continue
         if attempt >= max_attempts:
-            event = "create_failed" if task["kind"] == "create" else "write_failed"
+            event = order_event(task["kind"], "failed")
             try:
                 transition(ctx.db.orders, task["order"], ORDER, event, ACTOR,
                            note=f"{task['kind']} task timed out {attempt} times")
@@ -81,10 +81,11 @@ def time_out_tasks(ctx, timeout=900, max_attempts=3):
 
 
 def purge_tokens(ctx):
-    """Delete expired refresh tokens and stale login-failure counts."""
-    tokens = ctx.db.refresh_tokens.delete_many({"expires_at": {"$lt": now()}}).deleted_count
-    failures = ctx.db.login_failures.delete_many({"last_at": {"$lt": _ago(86400)}}).deleted_count
-    return {"refresh_tokens": tokens, "login_failures": failures}
+    """Delete expired refresh tokens and expired failed-login records (the scheduler sweeps them too)."""
+    moment = now()
+    tokens = ctx.db.refresh_tokens.delete_many({"expires_at": {"$lt": moment}}).deleted_count
+    failures = ctx.db[throttle.COLLECTION].delete_many({"expires_at": {"$lt": moment}}).deleted_count
+    return {"refresh_tokens": tokens, "failed_logins": failures}
 
 
 def expire_downloads(ctx, after_days=30):

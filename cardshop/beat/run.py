@@ -5,27 +5,25 @@ import socket
 import threading
 
 from celery.signals import worker_ready
-from kombu import Exchange, Queue
 
 from cardshop.beat.jobs import Context, run_job
 from cardshop.beat.schedule import JOB_TASK, MongoScheduler
 from cardshop.config import read_secret
+from cardshop.pipeline import topology
 from cardshop.pipeline.celery_app import make_celery
-from cardshop.pipeline.credentials import TokenSource
+from cardshop.client import TokenSource
 from cardshop.pipeline.publish import Publisher
-from cardshop.scheduler.service import open_database
+from cardshop.pipeline.watchdog import watch_worker_loop
+from cardshop.store.startup import open_database
 
 log = logging.getLogger(__name__)
-
-BEAT_QUEUE = Queue("beat", Exchange("beat", type="direct", durable=True), routing_key="beat", durable=True)
 
 
 def serve(config, notifier):
     db = open_database(config, notifier, threading.Event())
-    app = make_celery(config["broker"], "cardshop-beat", worker_queues=[BEAT_QUEUE])
+    app = make_celery(config["broker"], "cardshop-beat", worker_queues=[topology.BEAT_QUEUE])
     app.conf.task_routes = {JOB_TASK: {"queue": "beat"}}
     app.conf.task_default_queue = "beat"
-    app.cardshop_db = db
     broker = config["broker"]
     tokens = TokenSource(config["scheduler"]["api_url"], broker["username"],
                          read_secret(broker["password_file"], "broker.password_file"))
@@ -40,8 +38,9 @@ def serve(config, notifier):
         notifier.ready(status="running the schedule")
         log.info("ready: running the schedule from MongoDB")
 
+    watch_worker_loop(notifier)
     worker = app.Worker(hostname=f"beat@{socket.gethostname()}", pool="solo", beat=True,
-                        scheduler=MongoScheduler, without_mingle=True, without_gossip=True,
+                        scheduler=MongoScheduler.bound(db), without_mingle=True, without_gossip=True,
                         without_heartbeat=True, quiet=True, loglevel=config["logging"]["level"].upper())
     worker.start()
     return worker.exitcode or 0

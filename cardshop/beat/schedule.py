@@ -39,15 +39,18 @@ def install_defaults(db):
 
 
 class MongoScheduler(Scheduler):
+    """Celery instantiates the class itself: use `bound(db)` to give it its database."""
+
     sync_every = 5
+    db = None
 
     def __init__(self, *args, **kwargs):
         self.data = {}
         super().__init__(*args, **kwargs)
 
-    @property
-    def db(self):
-        return self.app.cardshop_db
+    @classmethod
+    def bound(cls, db):
+        return type(cls.__name__, (cls,), {"db": db})
 
     def setup_schedule(self):
         install_defaults(self.db)

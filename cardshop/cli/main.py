@@ -10,8 +10,8 @@ import json
 import os
 import sys
 
-from cardshop.cli.client import ApiClient, ApiUnreachable
 from cardshop.cli.credentials import Credentials
+from cardshop.client import ApiClient, ApiUnreachable, Login
 
 EX_REFUSED, EX_USAGE, EX_AUTH, EX_UNREACHABLE = 1, 2, 3, 4
 DEFAULT_API = "http://127.0.0.1:8080"
@@ -31,17 +31,18 @@ class Session:
         self.state = credentials.load()
         url = api_url or os.environ.get("CARDSHOP_API") or self.state.get("api_url") or DEFAULT_API
         self.client = ApiClient(url, self.state.get("access_token"))
+        self.tokens = Login(self.client, self.state.get("username"), self.state)
 
     def login(self, username, password):
-        reply = self.client.post("/auth/authorize", {"username": username, "password": password})
+        reply = self.tokens.authorize(username, password)
         if not reply.ok:
             raise CliError(f"login failed: {reply.error}", EX_AUTH)
-        self._store(username, reply.body)
+        self._store()
 
-    def _store(self, username, pair):
-        self.state = {"api_url": self.client.base_url, "username": username,
+    def _store(self):
+        pair = self.tokens.pair
+        self.state = {"api_url": self.client.base_url, "username": self.tokens.username,
                       "access_token": pair["access_token"], "refresh_token": pair["refresh_token"]}
-        self.client.token = pair["access_token"]
         self.credentials.save(self.state)
 
     def call(self, method, path, body=None, expect=(200, 201, 204)):
@@ -49,12 +50,10 @@ class Session:
             raise CliError("not logged in; run `cardshop login`", EX_AUTH)
         reply = self.client.request(method, path, body)
         if reply.status == 401 and self.state.get("refresh_token"):
-            refreshed = self.client.post("/auth/token", {"refresh_token": self.state["refresh_token"]},
-                                         token="")
-            if not refreshed.ok:
+            if not self.tokens.refresh().ok:
                 self.credentials.clear()
                 raise CliError("session ended; run `cardshop login` again", EX_AUTH)
-            self._store(self.state["username"], refreshed.body)
+            self._store()
             reply = self.client.request(method, path, body)
         if reply.status == 401:
             raise CliError(f"not authorised: {reply.error}; run `cardshop login`", EX_AUTH)
@@ -63,8 +62,7 @@ class Session:
         return reply.body
 
     def logout(self):
-        if self.state.get("refresh_token"):
-            self.client.post("/auth/revoke", {"refresh_token": self.state["refresh_token"]}, token="")
+        self.tokens.revoke()
         self.credentials.clear()
 
 

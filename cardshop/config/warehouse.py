@@ -1,10 +1,8 @@
 """Schema of /etc/cardshop/warehouse.yaml (the FTP(S) warehouse daemon)."""
 
 from cardshop.config.common import LOGGING, SCHEDULER_API_URL
-from cardshop.config.load import ConfigError
 
 DEFAULT_PATH = "/etc/cardshop/warehouse.yaml"
-LOOPBACK = ("127.0.0.1", "::1", "localhost")
 
 SCHEMA = {
     "type": "object",
@@ -74,13 +72,3 @@ SCHEMA = {
         "logging": LOGGING,
     },
 }
-
-
-def check(config):
-    """Rules the schema cannot say."""
-    if "tls" not in config and config["ftp"]["listen"] not in LOOPBACK:
-        raise ConfigError("key 'tls': required when ftp.listen is not a loopback address (plain FTP only on loopback)")
-    ports = config["ftp"].get("passive_ports")
-    if ports and ports[0] > ports[1]:
-        raise ConfigError("key 'ftp.passive_ports': the first port must not be above the last")
-    return config

@@ -29,9 +29,9 @@ CHUNK = 1024 * 1024
 
 
 class DownloadError(Exception):
-    """A download that failed; `transient` says whether trying later may work."""
+    """A download that failed; `transient` says whether trying later may work (None: its cause says)."""
 
-    def __init__(self, message, transient=False):
+    def __init__(self, message, transient=None):
         super().__init__(message)
         self.transient = transient
 

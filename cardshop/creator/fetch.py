@@ -24,6 +24,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 
+from cardshop import faults
 from cardshop.config.load import ConfigError
 
 SCHEMES = ("http", "https")
@@ -184,30 +185,32 @@ def _open(open_, request, *args, **kwargs):
 
 
 def describe(exc):
-    """(words, transient) for a failure met while fetching, in our words only."""
+    """(words, transient) for a failure met while fetching: words of our own, the verdict cardshop.faults'."""
+    return _words(exc), faults.is_transient(exc)
+
+
+def _words(exc):
     if isinstance(exc, FetchError):
-        return str(exc), exc.transient
+        return str(exc)
     if isinstance(exc, urllib.error.HTTPError):
-        return f"HTTP {exc.code}", exc.code >= 500 or exc.code in (408, 429)
-    if isinstance(exc, urllib.error.URLError) and isinstance(exc.reason, BaseException):
-        return describe(exc.reason)
+        return f"HTTP {exc.code}"
     if isinstance(exc, urllib.error.URLError):
-        return "unreachable", True
+        return _words(exc.reason) if isinstance(exc.reason, BaseException) else "unreachable"
     if isinstance(exc, (socket.timeout, TimeoutError)):
-        return "timed out", True
+        return "timed out"
     if isinstance(exc, socket.gaierror):
-        return f"name lookup failed ({exc.strerror})", True
+        return f"name lookup failed ({exc.strerror})"
     if isinstance(exc, (ConnectionError, http.client.IncompleteRead)):
-        return {ConnectionRefusedError: "connection refused"}.get(type(exc), "connection lost"), True
+        return {ConnectionRefusedError: "connection refused"}.get(type(exc), "connection lost")
     if isinstance(exc, ssl.SSLCertVerificationError):
-        return f"TLS certificate not trusted ({exc.verify_message})", False
+        return f"TLS certificate not trusted ({exc.verify_message})"
     if isinstance(exc, ssl.SSLError):
-        return f"TLS failed ({exc.reason})", True
+        return f"TLS failed ({exc.reason})"
     if isinstance(exc, http.client.HTTPException):
-        return f"not a valid HTTP reply ({type(exc).__name__})", False
+        return f"not a valid HTTP reply ({type(exc).__name__})"
     if isinstance(exc, OSError):
-        return exc.strerror or type(exc).__name__, True
-    return type(exc).__name__, False
+        return exc.strerror or type(exc).__name__
+    return type(exc).__name__
 
 
 def safe_cause(exc):

@@ -18,16 +18,16 @@ import threading
 import time
 
 from cardshop import faults
-from cardshop.cancel import Canceled, CommandError
-from cardshop.cli.client import ApiUnreachable
+from cardshop.cancellable import Canceled, CommandError
+from cardshop.client import ApiUnreachable
 from cardshop.creator.cache import DownloadError
 from cardshop.creator.preflight import PreflightError, preflight
 from cardshop.image import layout
 from cardshop.image.build import BuildError, build_image, decompress_base, stage_files, tree_size
 from cardshop.image.outputs import make_outputs
-from cardshop.pipeline.credentials import CredentialsError
+from cardshop.client import CredentialsError
 from cardshop.recipes import card_capacity
-from cardshop.warehouse.client import WarehouseClient, WarehouseError
+from cardshop.client.warehouse import WarehouseClient, WarehouseError
 
 log = logging.getLogger(__name__)
 

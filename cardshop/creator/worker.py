@@ -13,9 +13,10 @@ from cardshop.creator.job import CreateJob
 from cardshop.pipeline import topology
 from cardshop.pipeline.cancel import CancelListener
 from cardshop.pipeline.celery_app import WORKER_OPTIONS, make_celery, worker_queue_for
-from cardshop.pipeline.credentials import TokenSource
+from cardshop.client import TokenSource
 from cardshop.pipeline.heartbeat import Heartbeat
 from cardshop.pipeline.reports import Reporter
+from cardshop.pipeline.watchdog import watch_worker_loop
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +69,7 @@ def serve(config, notifier):
         notifier.ready(status=f"building images as {hostname}")
         log.info("ready: consuming create as %s", hostname)
 
+    watch_worker_loop(notifier)
     worker = app.Worker(hostname=hostname, pool="threads", concurrency=settings["concurrency"], quiet=True,
                         loglevel=config["logging"]["level"].upper(), **WORKER_OPTIONS)
     worker.start()

@@ -15,7 +15,7 @@ import tarfile
 import zipfile
 import zlib
 
-from cardshop.cancel import CommandError, run
+from cardshop.cancellable import CommandError, run
 from cardshop.image import layout
 
 BLOCK = 4 * 1024 * 1024

@@ -8,7 +8,7 @@ import json
 import subprocess
 import tempfile
 
-from cardshop.cancel import run
+from cardshop.cancellable import run
 from cardshop.recipes import card_capacity
 
 SECTOR = 512

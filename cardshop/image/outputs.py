@@ -11,7 +11,7 @@ import os
 import subprocess
 import threading
 
-from cardshop.cancel import Canceled, CommandError
+from cardshop.cancellable import Canceled, CommandError
 
 try:  # Debian 12 ships the module as bmaptools, Debian 13 as bmaptool
     from bmaptools import BmapCreate

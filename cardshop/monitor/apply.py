@@ -23,6 +23,7 @@ import pymongo.errors
 
 from cardshop.auth import roles
 from cardshop.states import IllegalTransition, task_machine
+from cardshop.states.tasks import ENDED
 from cardshop.store import now
 from cardshop.store.commits import claim, claimed
 from cardshop.store.transitions import transition
@@ -30,7 +31,7 @@ from cardshop.store.transitions import transition
 log = logging.getLogger(__name__)
 
 APPLIED, DUPLICATE, STALE, REFUSED, UNKNOWN = "applied", "duplicate", "stale", "refused", "unknown"
-_FINAL = task_machine("create").final | task_machine("write").final
+_FINAL = ENDED
 ROLE_CACHE_SECONDS = 60  # a disabled or re-roled user's reports stop counting within this
 
 

@@ -12,9 +12,9 @@ import io
 import logging
 import time
 
-from cardshop.pipeline.credentials import CredentialsError
+from cardshop.client import CredentialsError
 from cardshop.validation import Validator
-from cardshop.warehouse.client import WarehouseClient, WarehouseError
+from cardshop.client.warehouse import WarehouseClient, WarehouseError
 
 log = logging.getLogger(__name__)
 

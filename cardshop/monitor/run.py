@@ -5,13 +5,13 @@ import signal
 import threading
 import time
 
+from cardshop.client import TokenSource
 from cardshop.config import read_secret
 from cardshop.monitor.results import ResultChecker
 from cardshop.monitor.service import Monitor
 from cardshop.pipeline.celery_app import make_celery
-from cardshop.pipeline.credentials import TokenSource
 from cardshop.pipeline.publish import Publisher
-from cardshop.scheduler.service import open_database
+from cardshop.store.startup import open_database
 
 log = logging.getLogger(__name__)
 

@@ -17,7 +17,7 @@ import pymongo.errors
 from kombu.mixins import ConsumerMixin
 
 from cardshop.monitor.apply import REFUSED, ReportApplier
-from cardshop.monitor.cascades import Cascades
+from cardshop.domain.cascades import Cascades
 from cardshop.monitor.results import WarehouseUnavailable
 from cardshop.monitor.workers import WorkerRegistry
 from cardshop.pipeline import heartbeat, topology

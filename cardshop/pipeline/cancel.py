@@ -11,16 +11,15 @@ import logging
 import threading
 import time
 
-from kombu import Exchange, Queue
+from kombu import Queue
 from kombu.mixins import ConsumerMixin
 
-from cardshop.cancel import CancelToken
-from cardshop.pipeline.topology import CANCEL_EXCHANGE
+from cardshop.cancellable import CancelToken
+from cardshop.pipeline.topology import CANCEL_EXCHANGE, CANCEL_EXCHANGE_AS_WORKER
 
 log = logging.getLogger(__name__)
 
 # Workers may not declare it; a passive declare only checks that it exists.
-_CANCEL_EXCHANGE_AS_WORKER = Exchange("cancel", type="fanout", durable=True, passive=True)
 REMEMBERED = 1000
 
 
@@ -55,7 +54,7 @@ class CancelListener(ConsumerMixin):
             self._tokens.pop(task_id, None)
 
     def get_consumers(self, Consumer, channel):
-        queue = Queue("", _CANCEL_EXCHANGE_AS_WORKER, exclusive=True, auto_delete=True, durable=False)
+        queue = Queue("", CANCEL_EXCHANGE_AS_WORKER, exclusive=True, auto_delete=True, durable=False)
         return [Consumer(queues=[queue], callbacks=[self.on_message], accept=["json"], no_ack=True)]
 
     def on_consume_ready(self, connection, channel, consumers, **kwargs):

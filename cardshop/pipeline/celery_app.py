@@ -1,30 +1,17 @@
 """The Celery application every Cardshop process builds from its `broker` config."""
 
 import ssl
-import urllib.parse
 
 from celery import Celery
 
-from cardshop.config import ConfigError, read_secret
+from cardshop.config.rules import broker_url
 from cardshop.pipeline import topology
-
-_LOOPBACK = {"127.0.0.1", "localhost", "::1", "[::1]"}
 
 # For app.Worker in workers: no Celery events at all (no task events, gossip,
 # mingle or event heartbeats), so nothing declares or publishes to `celeryev`,
 # on which workers have no rights; liveness goes through pipeline/heartbeat.py.
 WORKER_OPTIONS = {"task_events": False, "without_gossip": True, "without_mingle": True,
                   "without_heartbeat": True}
-
-
-def broker_url(broker):
-    """The URL with credentials; plain amqp:// only on loopback."""
-    parsed = urllib.parse.urlsplit(broker["url"])
-    if parsed.scheme == "amqp" and parsed.hostname not in _LOOPBACK:
-        raise ConfigError("key 'broker.url': plain amqp:// is only allowed on loopback; use amqps://")
-    password = read_secret(broker["password_file"], "broker.password_file")
-    credentials = f"{urllib.parse.quote(broker['username'], safe='')}:{urllib.parse.quote(password, safe='')}"
-    return f"{parsed.scheme}://{credentials}@{parsed.netloc}{parsed.path}"
 
 
 def _tls(broker):

@@ -14,6 +14,7 @@ import threading
 import uuid
 
 from cardshop.pipeline import topology
+from cardshop.validation import ID_PATTERN
 
 log = logging.getLogger(__name__)
 
@@ -25,7 +26,7 @@ REPORT_SCHEMA = {
     "additionalProperties": False,
     "required": ["task", "run", "seq", "type", "at"],
     "properties": {
-        "task": {"type": "string", "pattern": "^[0-9a-f]{24}$"},
+        "task": {"type": "string", "pattern": ID_PATTERN},
         "run": {"type": "string", "pattern": "^[0-9a-f]{32}$"},
         "seq": {"type": "integer", "minimum": 1},
         "type": {"enum": ["status", "progress", "log"]},

@@ -5,6 +5,7 @@
     exchange  reports (direct) --report-------> queue reports        (the monitor:
                                                   reports and heartbeats)
     exchange  cancel  (fanout) ---------------> each worker's private queue
+    exchange  beat    (direct) --beat---------> queue beat            (the beat's own jobs)
 
 Workers declare nothing (least privilege; the broker refuses them): the
 monitor declares everything at start, and the publisher declares a writer
@@ -18,6 +19,9 @@ CREATE_EXCHANGE = Exchange("create", type="direct", durable=True)
 WRITE_EXCHANGE = Exchange("write", type="direct", durable=True)
 REPORTS_EXCHANGE = Exchange("reports", type="direct", durable=True)
 CANCEL_EXCHANGE = Exchange("cancel", type="fanout", durable=True)
+CANCEL_EXCHANGE_AS_WORKER = Exchange("cancel", type="fanout", durable=True, passive=True)  # workers declare nothing
+EVENTS_EXCHANGE = Exchange("celeryev", type="topic", durable=True)  # Celery's own
+BEAT_QUEUE = Queue("beat", Exchange("beat", type="direct", durable=True), routing_key="beat", durable=True)
 REPORT_KEY = "report"
 
 CREATE_TASK = "cardshop.create"

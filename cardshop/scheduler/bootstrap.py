@@ -1,10 +1,14 @@
-"""Users the scheduler keeps in step with its configuration at start."""
+"""Users the scheduler keeps in step with its configuration at start, and `create-admin`."""
 
+import getpass
 import logging
+import sys
 
-from cardshop.api.routes.users import create_user
 from cardshop.auth import roles
-from cardshop.store import now
+from cardshop.auth.passwords import Hasher, PasswordError, check_strength
+from cardshop.config.rules import database_uri
+from cardshop.domain.users import UserTaken, create_user
+from cardshop.store import connect, ensure_indexes, now
 
 log = logging.getLogger(__name__)
 
@@ -30,3 +34,27 @@ def ensure_first_admin(db, hasher, username, email, password):
     create_user(db, hasher, username, email, password, roles.ADMIN)
     log.info("created first admin %s", username)
     return True
+
+
+def create_admin(config, args):
+    """`cardshop-scheduler create-admin`: an admin written straight to the database."""
+    if args.password_file:
+        with open(args.password_file, encoding="utf-8") as handle:
+            password = handle.read().strip()
+    else:
+        password = getpass.getpass(f"password for {args.username}: ")
+    try:
+        check_strength(password)
+    except PasswordError as exc:
+        print(f"cardshop-scheduler: {exc}", file=sys.stderr)
+        return 2
+    db = connect(database_uri(config), config["database"]["name"], config["database"]["timeout"])
+    ensure_indexes(db)
+    try:
+        create_user(db, Hasher(config["auth"]["bcrypt_rounds"]), args.username, args.email,
+                    password, "admin")
+    except UserTaken as exc:
+        print(f"cardshop-scheduler: {exc}", file=sys.stderr)
+        return 1
+    print(f"created admin {args.username}")
+    return 0

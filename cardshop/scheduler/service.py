@@ -9,40 +9,40 @@ import time
 import waitress
 
 from cardshop.api.app import build_app
-from cardshop.config import ConfigError, read_secret
+from cardshop.client import ApiClient, ApiUnreachable
+from cardshop.config import read_secret
+from cardshop.config.rules import jwt_key
 from cardshop.scheduler.bootstrap import ensure_first_admin, ensure_system_user
-from cardshop.store import connect, ensure_indexes
-from cardshop.store.db import ping
+from cardshop.store.startup import open_database
 
 log = logging.getLogger(__name__)
 
 
-def database_uri(config):
-    database = config["database"]
-    if "uri_file" in database:
-        return read_secret(database["uri_file"], "database.uri_file")
-    return database["uri"]
+class LoopCheck:
+    """The watchdog proves Waitress's own loop: /health answers at all.
 
+    503 (the database is down) still proves the loop; database health goes
+    to STATUS, and the daemon rides out the outage instead of being killed.
+    """
 
-def jwt_key(config):
-    key = read_secret(config["auth"]["jwt_key_file"], "auth.jwt_key_file")
-    if len(key) < 32:
-        raise ConfigError("key 'auth.jwt_key_file': the key must have at least 32 characters")
-    return key
+    def __init__(self, api, where, notifier):
+        host = {"0.0.0.0": "127.0.0.1", "::": "::1"}.get(api["listen"], api["listen"])
+        self.client = ApiClient(f"http://{host}:{api['port']}" if ":" not in host
+                                else f"http://[{host}]:{api['port']}", timeout=5)
+        self.where = where
+        self.notifier = notifier
+        self.database_up = True
 
-
-def open_database(config, notifier, stop):
-    """Connect, waiting as long as it takes for the database to answer; None if stopped meanwhile."""
-    db = connect(database_uri(config), config["database"]["name"], config["database"]["timeout"])
-    delay = 1
-    while not ping(db):
-        notifier.status("waiting for the database")
-        log.warning("database does not answer; retrying in %d s", delay)
-        if stop.wait(delay):
-            return None
-        delay = min(delay * 2, 30)
-    ensure_indexes(db)
-    return db
+    def __call__(self):
+        try:
+            reply = self.client.get("/health")
+        except ApiUnreachable:
+            return False
+        if reply.ok != self.database_up:
+            self.database_up = reply.ok
+            self.notifier.status(f"serving the API on {self.where}" if reply.ok
+                                 else f"serving the API on {self.where}; the database does not answer")
+        return True
 
 
 def bootstrap_users(db, config, hasher):
@@ -85,7 +85,7 @@ def serve(config, notifier):
         clear_untrusted_proxy_headers=True)
     where = f"http://{api['listen']}:{api['port']}"
     notifier.ready(status=f"serving the API on {where}")
-    notifier.start_watchdog(lambda: ping(db), stop)
+    notifier.start_watchdog(LoopCheck(api, where, notifier), stop)
     log.info("serving the API on %s", where)
     started = time.monotonic()
     try:

@@ -34,6 +34,14 @@ class Machine:
         """Statuses in which no work goes on any more."""
         return self.final | self.failed
 
+    @property
+    def working(self):
+        """Statuses in which work goes on: past the initial one, not ended."""
+        return self.statuses - {self.initial} - self.ended
+
+    def allows(self, status, event):
+        return (status, event) in self.transitions
+
     def allowed(self, status):
         """Events the status allows, sorted."""
         return sorted(event for (source, event) in self.transitions if source == status)

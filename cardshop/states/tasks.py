@@ -30,6 +30,8 @@ WRITE_TASK = _forward_machine("write task", WRITE_STEPS)
 _BY_KIND = {"create": CREATE_TASK, "write": WRITE_TASK}
 KINDS = tuple(_BY_KIND)
 STATUSES = tuple(sorted(CREATE_TASK.statuses | WRITE_TASK.statuses))
+WORKING = frozenset(CREATE_TASK.working | WRITE_TASK.working)  # a worker holds the task
+ENDED = frozenset(CREATE_TASK.ended | WRITE_TASK.ended)
 
 
 def task_machine(kind):

@@ -13,9 +13,11 @@ import bson
 import pymongo
 import pymongo.errors
 
+from cardshop.validation import ID_PATTERN
+
 log = logging.getLogger(__name__)
 
-_ID_RE = re.compile(r"^[0-9a-f]{24}$")
+_ID_RE = re.compile(ID_PATTERN)
 
 # collection -> list of (keys, options)
 INDEXES = {

@@ -30,6 +30,10 @@ class Notifier:
     def stopping(self):
         self._send("STOPPING=1")
 
+    def watchdog(self):
+        """Call from the loop that proves the daemon works, every watchdog_interval() seconds."""
+        self._send("WATCHDOG=1")
+
     def watchdog_interval(self):
         """Seconds between pings (half of WATCHDOG_USEC), or None without a watchdog."""
         usec = os.environ.get("WATCHDOG_USEC")
@@ -49,7 +53,7 @@ class Notifier:
         def loop():
             while not stop_event.wait(interval):
                 if healthy():
-                    self._send("WATCHDOG=1")
+                    self.watchdog()
                 else:
                     log.warning("health check failed; not pinging the watchdog")
 

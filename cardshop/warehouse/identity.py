@@ -14,7 +14,7 @@ import time
 
 import jwt
 
-from cardshop.cli.client import ApiClient, ApiUnreachable
+from cardshop.client import ApiClient, ApiUnreachable
 
 log = logging.getLogger(__name__)
 

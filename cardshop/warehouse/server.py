@@ -37,11 +37,12 @@ from pyftpdlib.handlers import FTPHandler, TLS_FTPHandler
 from pyftpdlib.servers import ThreadedFTPServer
 
 from cardshop.auth import roles
+from cardshop.validation import ID_PATTERN
 from cardshop.warehouse.identity import IdentityError
 
 log = logging.getLogger(__name__)
 
-_TASK_DIR = re.compile(r"^[0-9a-f]{24}$")
+_TASK_DIR = re.compile(ID_PATTERN)
 READ_PERMS = "elr"
 WRITE_PERMS = "adfmw"  # APPE, DELE, RNFR/RNTO, MKD, STOR
 DELETE_PERMS = "d"  # DELE, RMD

@@ -8,6 +8,7 @@ import urllib.request
 import pytest
 
 from cardshop import faults
+from cardshop.creator import fetch
 from cardshop.creator.cache import DownloadError, probe
 from devstack.processes import free_port
 
@@ -57,7 +58,7 @@ def test_a_refused_connection_is_transient_even_wrapped_from_none():
 
 def test_a_probe_of_a_closed_port_is_transient():
     with pytest.raises(DownloadError) as caught:
-        probe(f"http://127.0.0.1:{free_port()}/x", timeout=2)
+        probe(f"http://127.0.0.1:{free_port()}/x", timeout=2, opener=fetch.opener([{"network": "127.0.0.1"}]))
     assert faults.is_transient(caught.value)
 
 

@@ -9,44 +9,18 @@ from cardshop.auth.passwords import Busy
 from cardshop.auth.ratelimit import RateLimited
 from cardshop.auth.throttle import Throttled
 from cardshop.auth.tokens import TokenError
-from cardshop.states import CREATE_TASK, WRITE_TASK
+from cardshop.domain.users import check_credentials
+from cardshop.states.tasks import ENDED
 
 log = logging.getLogger(__name__)
 api = Api()
-FINAL_TASK_STATUSES = CREATE_TASK.final | WRITE_TASK.final
+FINAL_TASK_STATUSES = ENDED
 
 
 def active_user(db, username):
     user = db.users.find_one({"username": username})
     return user if user and user.get("active") else None
 
-
-def client_address(request):
-    """The peer's address as the server saw it (never a header the client wrote)."""
-    return request.environ.get("REMOTE_ADDR", "")
-
-
-def check_credentials(services, username, password, address=None):
-    """The active user these credentials belong to, or None.
-
-    From a client `address`, the check is rate-limited per address and throttled per
-    (username, address): raises RateLimited or Throttled. Without one (the broker,
-    already authenticated as itself), neither applies. Raises Busy when no
-    password-checking slot frees up in time.
-    """
-    if address is not None:
-        services.login_rate.take(address)
-        services.throttle.check(username, address)
-    user = services.db.users.find_one({"username": username})
-    if not services.hasher.verify(password, user.get("password_hash") if user else None,
-                                  wait=None if address is not None else services.broker_wait):
-        if address is not None:
-            services.throttle.failed(username, address)
-        log.info("failed login for %r from %s", username, address or "the broker")
-        return None
-    if address is not None:
-        services.throttle.succeeded(username, address)
-    return user if user.get("active") else None
 
 
 NO_STORE = {"Cache-Control": "no-store"}
@@ -58,7 +32,7 @@ NO_STORE = {"Cache-Control": "no-store"}
 def authorize(call):
     try:
         user = check_credentials(call.services, call.body["username"], call.body["password"],
-                                 client_address(call.request))
+                                 call.address)
     except (Throttled, RateLimited) as exc:
         raise ApiError(429, str(exc), {"Retry-After": str(exc.retry_after)}) from None
     except Busy as exc:

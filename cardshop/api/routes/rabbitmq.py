@@ -10,10 +10,10 @@ shared by every worker, and a guesser must not lock service accounts out).
 
 import logging
 
-from cardshop.api.routes.auth import check_credentials, client_address
 from cardshop.api.routing import Api, ApiError
 from cardshop.auth import broker
 from cardshop.auth.throttle import Throttled
+from cardshop.domain.users import check_credentials
 
 log = logging.getLogger(__name__)
 api = Api()
@@ -26,7 +26,7 @@ _FORM = {"type": "object", "properties": {name: {"type": "string"} for name in (
 
 def _answer(decide):
     def handler(call):
-        address = client_address(call.request)
+        address = call.address
         if address not in call.services.broker_addresses:
             log.warning("refused a broker auth question from %s: not a broker address", address)
             raise ApiError(403, "only the message broker may use this route")

@@ -1,7 +1,6 @@
 """Schedules of the beat's periodic jobs: admins edit them, the beat picks changes up within seconds."""
 
 import datetime
-import inspect
 import json
 import logging
 
@@ -11,7 +10,7 @@ from cardshop.api import schemas
 from cardshop.api.resources import paginate
 from cardshop.api.routing import Api, ApiError
 from cardshop.auth import roles
-from cardshop.beat.jobs import JOBS
+from cardshop.domain.jobs import CATALOGUE, parameters
 from cardshop.recipes import RecipeError, validate_recipe
 from cardshop.validation import Validator
 from cardshop.store import new_id, now
@@ -21,7 +20,7 @@ api = Api()
 
 CRONTAB = {"type": "string", "pattern": r"^\S+ \S+ \S+ \S+ \S+$",
            "x-hint": "must be five crontab fields: minute hour day-of-month month day-of-week"}
-_FIELDS = {"job": {"enum": sorted(JOBS)}, "every": {"type": "integer", "minimum": 1, "maximum": 31 * 86400},
+_FIELDS = {"job": {"enum": sorted(CATALOGUE)}, "every": {"type": "integer", "minimum": 1, "maximum": 31 * 86400},
            "crontab": CRONTAB, "params": {"type": "object"}, "enabled": {"type": "boolean"}}
 SCHEDULE_CREATE = schemas.obj({"name": schemas.WAREHOUSE_NAME, **_FIELDS}, ["name", "job"])
 SCHEDULE_UPDATE = schemas.obj(_FIELDS, minProperties=1)
@@ -45,7 +44,7 @@ def _check(doc):
             raise ApiError(400, f"field 'crontab': {exc}") from None
     if doc["job"] == "auto_image":
         _check_auto_image(doc.get("params", {}))
-    accepted = list(inspect.signature(JOBS[doc["job"]]).parameters)[1:]
+    accepted = parameters(doc["job"])
     unknown = sorted(set(doc.get("params", {})) - set(accepted))
     if unknown:
         raise ApiError(400, f"field 'params.{unknown[0]}': job {doc['job']} takes "

@@ -4,7 +4,7 @@ from cardshop.api import schemas
 from cardshop.api.resources import NEWEST_FIRST, lookup, paginate
 from cardshop.api.routing import Api, ApiError
 from cardshop.auth import roles
-from cardshop.states.tasks import KINDS, STATUSES
+from cardshop.states.tasks import KINDS, STATUSES, WORKING
 
 api = Api()
 
@@ -26,7 +26,7 @@ def read_task(call):
     return lookup(call.services.db.tasks, call.params["id"], "task")
 
 
-_LIVE = sorted(set(STATUSES) - {"done", "written", "failed", "canceled", "timed_out", "pending"})
+_LIVE = sorted(WORKING)
 
 
 def with_current_tasks(db, worker):

@@ -9,15 +9,12 @@ from cardshop.api.resources import paginate
 from cardshop.api.routing import Api, ApiError
 from cardshop.auth import roles
 from cardshop.auth.passwords import Busy
-from cardshop.store import new_id, now
+from cardshop.domain.users import PUBLIC_FIELDS, UserTaken, create_user
+from cardshop.store import now
 from cardshop.store.commits import is_duplicate
 
 log = logging.getLogger(__name__)
 api = Api()
-
-PUBLIC_FIELDS = {"username": 1, "email": 1, "role": 1, "active": 1, "created_at": 1, "updated_at": 1}
-USERNAME_PARAM = {"username": schemas.USERNAME}
-
 
 def _get(db, username):
     user = db.users.find_one({"username": username}, PUBLIC_FIELDS)
@@ -41,27 +38,15 @@ def _keep_an_admin(db, username, losing):
             raise ApiError(409, f"{username!r} is the last active admin")
 
 
-def create_user(db, hasher, username, email, password, role, active=True):
-    """Insert a user; raises ApiError 409 when the username or email is taken."""
-    moment = now()
-    doc = {"_id": new_id(), "username": username, "email": email.lower(), "role": role,
-           "active": active, "password_hash": hasher.hash(password),
-           "created_at": moment, "updated_at": moment}
-    try:
-        db.users.insert_one(doc)
-    except pymongo.errors.DuplicateKeyError:
-        if db.users.find_one({"username": username}, {"_id": 1}):
-            raise ApiError(409, f"username {username!r} is taken") from None
-        raise ApiError(409, f"email {email!r} is used by another user") from None
-    return {key: doc[key] for key in ("_id", *PUBLIC_FIELDS)}
-
-
 @api.route("POST", "/users", summary="Create a user", roles=[roles.ADMIN],
            body=schemas.USER_CREATE, response=schemas.USER, status=201, errors=[400, 401, 403, 409])
 def create(call):
     body = call.body
-    user = create_user(call.services.db, call.services.hasher, body["username"], body["email"],
-                       body["password"], body["role"], body.get("active", True))
+    try:
+        user = create_user(call.services.db, call.services.hasher, body["username"], body["email"],
+                           body["password"], body["role"], body.get("active", True))
+    except UserTaken as exc:
+        raise ApiError(409, str(exc)) from None
     log.info("%s created user %s (%s)", call.actor, user["username"], user["role"])
     return user
 

@@ -8,7 +8,7 @@ import time
 import jwt
 import pytest
 
-from cardshop.cli.client import ApiClient
+from cardshop.client import ApiClient
 from devstack.servers import Scheduler
 from tests.conftest import TEST_AUTH
 

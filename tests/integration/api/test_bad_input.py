@@ -9,7 +9,7 @@ import json
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from cardshop.cli.client import ApiClient
+from cardshop.client import ApiClient
 from tests.conftest import unique
 
 MIB = 1024 * 1024

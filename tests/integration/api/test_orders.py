@@ -9,7 +9,7 @@ from tests.conftest import order_body
 
 @pytest.fixture
 def manager(make_user, scheduler):
-    from cardshop.cli.client import ApiClient
+    from cardshop.client import ApiClient
     return ApiClient(scheduler.url, make_user("manager").access)
 
 

@@ -6,7 +6,7 @@ import subprocess
 
 import pytest
 
-from cardshop.warehouse.client import WarehouseClient
+from cardshop.client.warehouse import WarehouseClient
 from devstack import samples
 from tests.integration.pipeline.test_monitor import create_task_of, order_in
 

@@ -80,6 +80,27 @@ def test_ready_waits_for_the_database_then_watchdog_and_clean_stop(tmp_path, not
     assert "received SIGTERM; stopping" in output and "Traceback" not in output
 
 
+def test_the_watchdog_proves_the_loop_and_outlives_a_database_outage(tmp_path, notify):
+    database = FerretDB(str(tmp_path))
+    database.start()
+    scheduler = Scheduler(str(tmp_path), database.url, db_name="watchdog_test",
+                          overrides={"auth": TEST_AUTH, "database": {"timeout": 1}})
+    scheduler.write_config()
+    process = start_daemon(scheduler.config_path, notify, watchdog_usec=400_000)
+    try:
+        assert notify.wait_for("READY=1", 30), notify.messages
+        database.process.kill9()
+        assert notify.wait_for("the database does not answer", 15), notify.messages
+        notify.messages.clear()
+        assert notify.wait_for("WATCHDOG=1", 10), "the watchdog must not starve while the database is down"
+        database.start()  # same data folder and port
+        assert notify.wait_for(f"STATUS=serving the API on {scheduler.url}", 15), notify.messages
+    finally:
+        process.kill()
+        process.wait()
+        database.stop()
+
+
 def test_create_admin_makes_the_first_admin(tmp_path, ferretdb, scheduler):
     server = Scheduler(str(tmp_path), ferretdb.url, db_name="create_admin_test", overrides={"auth": TEST_AUTH})
     server.write_config()

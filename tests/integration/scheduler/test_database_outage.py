@@ -2,7 +2,7 @@
 
 import pytest
 
-from cardshop.cli.client import ApiClient
+from cardshop.client import ApiClient
 from devstack.servers import FerretDB, Scheduler
 from tests.conftest import TEST_AUTH, order_body
 

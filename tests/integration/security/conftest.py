@@ -7,7 +7,7 @@ import json
 import amqp
 import pytest
 
-from cardshop.cli.client import ApiClient
+from cardshop.client import ApiClient
 from devstack.servers import Scheduler
 
 

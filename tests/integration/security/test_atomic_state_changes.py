@@ -6,7 +6,7 @@ FerretDB runs find_one_and_update and update_one with a filter non-atomically
 
 import pytest
 
-from cardshop.cli.client import ApiClient
+from cardshop.client import ApiClient
 from cardshop.states import ORDER, IllegalTransition
 from cardshop.store import new_id
 from cardshop.store.commits import claim

@@ -2,7 +2,7 @@
 
 import time
 
-from cardshop.cli.client import ApiClient
+from cardshop.client import ApiClient
 from tests.conftest import unique
 from tests.integration.security.concurrency import post_from
 

@@ -10,7 +10,7 @@ import schemathesis
 from schemathesis import experimental
 from hypothesis import HealthCheck, settings
 
-from cardshop.cli.client import ApiClient
+from cardshop.client import ApiClient
 from devstack.servers import Scheduler
 
 experimental.OPEN_API_3_1.enable()  # our document is OpenAPI 3.1 (JSON Schema types such as ["string", "null"])

@@ -4,7 +4,7 @@ import os
 import stat
 import subprocess
 
-from cardshop.cli.client import ApiClient
+from cardshop.client import ApiClient
 
 
 def test_token_replies_say_no_store(scheduler, make_user):

@@ -1,6 +1,6 @@
 """Point 10: tokens belong to one account; the system user's password is not the API's to change."""
 
-from cardshop.cli.client import ApiClient
+from cardshop.client import ApiClient
 
 
 def test_tokens_of_a_deleted_user_do_not_work_for_a_new_account_of_that_name(scheduler, admin, make_user):

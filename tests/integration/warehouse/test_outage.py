@@ -11,7 +11,7 @@ import time
 import pymongo
 import pytest
 
-from cardshop.cli.client import ApiClient
+from cardshop.client import ApiClient
 from cardshop.store import new_id
 from devstack.processes import wait_until
 from devstack.servers import Scheduler, Warehouse

@@ -10,7 +10,7 @@ import jwt
 import pytest
 
 from cardshop.store import new_id
-from cardshop.warehouse.client import WarehouseClient, WarehouseError
+from cardshop.client.warehouse import WarehouseClient, WarehouseError
 from devstack.servers import Warehouse
 
 

@@ -2,7 +2,7 @@
 
 import pytest
 
-from cardshop.monitor.cascades import _slots
+from cardshop.domain.cascades import _slots
 from cardshop.monitor.service import first_error
 
 BEAT = {"type": "heartbeat", "worker": "writ1@host-a", "online": True, "at": "2026-01-01T00:00:00Z"}

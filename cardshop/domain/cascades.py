@@ -14,7 +14,9 @@ import logging
 import time
 
 from cardshop.pipeline.heartbeat import MAX_SLOTS
-from cardshop.states import ORDER, IllegalTransition
+from cardshop.states import ORDER, IllegalTransition, order_event
+from cardshop.states.cascade import FAILED, STARTED
+from cardshop.states.tasks import WRITE_TASK
 from cardshop.store import now
 from cardshop.store.commits import swap
 from cardshop.store.documents import new_task
@@ -50,28 +52,21 @@ class Cascades:
         self.publisher.cancel(task["_id"], "the task was canceled")
 
     def after_task_status(self, task, report):
-        status, order_id = task["status"], task["order"]
-        if task["kind"] == "create":
-            if status == "done":
-                self._create_done(task)
-            elif status == "failed":
-                self._order_event(order_id, "create_failed", note=task.get("reason"))
-            elif status not in ("canceled", "timed_out"):
-                order = self.db.orders.find_one({"_id": order_id}, {"status": 1})
-                if order and order["status"] == "created":
-                    self._order_event(order_id, "create_started")
-        else:
-            if status == "written":
-                remaining = self.db.tasks.count_documents(
-                    {"order": order_id, "kind": "write", "status": {"$nin": ["written", "canceled"]}})
-                if remaining == 0:
-                    self._order_event(order_id, "writes_done")
-            elif status == "failed":
-                self._order_event(order_id, "write_failed", note=task.get("reason"))
-            elif status not in ("canceled", "timed_out"):
-                order = self.db.orders.find_one({"_id": order_id}, {"status": 1})
-                if order and order["status"] == "pending_writer":
-                    self._order_event(order_id, "write_started")
+        order_id = task["order"]
+        event = order_event(task["kind"], task["status"])
+        if event == "create_done_physical":
+            self._create_done(task)  # or create_done_download, by the card type
+        elif event == "writes_done":
+            remaining = self.db.tasks.count_documents(
+                {"order": order_id, "kind": "write", "status": {"$nin": ["written", "canceled"]}})
+            if remaining == 0:
+                self._order_event(order_id, event)
+        elif event in FAILED:
+            self._order_event(order_id, event, note=task.get("reason"))
+        elif event in STARTED:
+            order = self.db.orders.find_one({"_id": order_id}, {"status": 1})
+            if order and ORDER.allows(order["status"], event):
+                self._order_event(order_id, event)
 
     def _create_done(self, task):
         order = self.db.orders.find_one({"_id": task["order"]})
@@ -104,7 +99,7 @@ class Cascades:
         for host in hosts:
             busy = self.db.tasks.count_documents(
                 {"kind": "write", "writer": host["username"],
-                 "status": {"$nin": ["written", "failed", "canceled", "timed_out"]}})
+                 "status": {"$nin": sorted(WRITE_TASK.ended)}})
             host["free"] = max(0, _slots(host) - busy)
         return sorted(hosts, key=lambda host: -host["free"])
 

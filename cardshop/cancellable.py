@@ -1,4 +1,4 @@
-"""Stopping work on request: a token checked between steps, and subprocesses that die with it."""
+"""A cancellable subprocess runner: a cancel token checked between steps, and subprocesses that die with it."""
 
 import os
 import signal

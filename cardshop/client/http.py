@@ -1,5 +1,6 @@
 """A small JSON client for the scheduler API (standard library only)."""
 
+import dataclasses
 import json
 import urllib.error
 import urllib.request
@@ -9,11 +10,11 @@ class ApiUnreachable(Exception):
     pass
 
 
+@dataclasses.dataclass
 class Response:
-    def __init__(self, status, body, headers):
-        self.status = status
-        self.body = body
-        self.headers = headers
+    status: int
+    body: object
+    headers: object = dataclasses.field(repr=False)
 
     @property
     def ok(self):
@@ -24,9 +25,6 @@ class Response:
         if isinstance(self.body, dict) and "error" in self.body:
             return self.body["error"]
         return f"HTTP {self.status}"
-
-    def __repr__(self):
-        return f"<Response {self.status} {self.body!r}>"
 
 
 class ApiClient:

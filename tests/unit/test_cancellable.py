@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from cardshop.cancel import Canceled, CancelToken, CommandError, run
+from cardshop.cancellable import Canceled, CancelToken, CommandError, run
 
 
 def alive(pid):

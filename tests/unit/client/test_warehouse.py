@@ -3,7 +3,7 @@
 import pytest
 
 from cardshop import faults
-from cardshop.warehouse.client import WarehouseClient, WarehouseError
+from cardshop.client.warehouse import WarehouseClient, WarehouseError
 from devstack.processes import free_port
 
 

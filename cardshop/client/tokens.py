@@ -1,0 +1,78 @@
+"""Token login against the scheduler: log in once, then refresh.
+
+`Login` holds one user's access/refresh pair; the CLI caches it on disk and
+refreshes on a 401, a worker (`TokenSource`) refreshes ahead of expiry and
+logs in again with its password when the refresh is refused.
+"""
+
+import dataclasses
+import threading
+import time
+
+from cardshop.client.http import ApiClient
+
+MARGIN = 300  # a worker refreshes this long before the access token expires
+
+
+class CredentialsError(Exception):
+    pass
+
+
+@dataclasses.dataclass
+class Login:
+    """One user's token pair; each call returns the scheduler's Response."""
+
+    client: ApiClient
+    username: str | None = None
+    pair: dict | None = None
+
+    def authorize(self, username, password):
+        reply = self.client.post("/auth/authorize", {"username": username, "password": password}, token="")
+        if reply.status == 200:
+            self._keep(username, reply.body)
+        return reply
+
+    def refresh(self):
+        """Trade the refresh token for a new pair; None when there is no refresh token."""
+        if not (self.pair and self.pair.get("refresh_token")):
+            return None
+        reply = self.client.post("/auth/token", {"refresh_token": self.pair["refresh_token"]}, token="")
+        if reply.status == 200:
+            self._keep(self.username, reply.body)
+        return reply
+
+    def revoke(self):
+        if self.pair and self.pair.get("refresh_token"):
+            self.client.post("/auth/revoke", {"refresh_token": self.pair["refresh_token"]}, token="")
+        self.pair = None
+
+    def _keep(self, username, pair):
+        self.username = username
+        self.pair = pair
+        self.client.token = pair["access_token"]
+
+
+class TokenSource:
+    """A worker's access token for the warehouse and the API, renewed ahead of expiry."""
+
+    def __init__(self, api_url, username, password, timeout=15):
+        self.client = ApiClient(api_url, timeout=timeout)
+        self.username = username
+        self._password = password
+        self._login = Login(self.client, username)
+        self._expires = 0.0
+        self._lock = threading.Lock()
+
+    def access_token(self):
+        with self._lock:
+            if self._login.pair is None or time.time() > self._expires - MARGIN:
+                self._renew()
+            return self._login.pair["access_token"]
+
+    def _renew(self):
+        reply = self._login.refresh()
+        if reply is None or reply.status != 200:
+            reply = self._login.authorize(self.username, self._password)
+        if reply.status != 200:
+            raise CredentialsError(f"the scheduler refused {self.username}'s login: {reply.error}")
+        self._expires = time.time() + reply.body["expires_in"]

@@ -1,0 +1,63 @@
+"""Rules the schemas cannot say, checked after the schema (borgmatic's order).
+
+`serve` and `check-config` run the same checks, so a config that
+`check-config` calls valid does not stop the daemon with 78 later.
+"""
+
+import os
+import urllib.parse
+
+from cardshop.config.load import ConfigError, read_secret
+
+LOOPBACK = frozenset({"127.0.0.1", "::1", "localhost"})
+JWT_KEY_MIN = 32
+
+
+def database_uri(config):
+    database = config["database"]
+    if "uri_file" in database:
+        return read_secret(database["uri_file"], "database.uri_file")
+    return database["uri"]
+
+
+def jwt_key(config):
+    key = read_secret(config["auth"]["jwt_key_file"], "auth.jwt_key_file")
+    if len(key) < JWT_KEY_MIN:
+        raise ConfigError(f"key 'auth.jwt_key_file': the key must have at least {JWT_KEY_MIN} characters")
+    return key
+
+
+def broker_url(broker):
+    """The broker URL with credentials; plain amqp:// only on loopback."""
+    parsed = urllib.parse.urlsplit(broker["url"])
+    if parsed.scheme == "amqp" and parsed.hostname not in LOOPBACK:
+        raise ConfigError("key 'broker.url': plain amqp:// is only allowed on loopback; use amqps://")
+    password = read_secret(broker["password_file"], "broker.password_file")
+    credentials = f"{urllib.parse.quote(broker['username'], safe='')}:{urllib.parse.quote(password, safe='')}"
+    return f"{parsed.scheme}://{credentials}@{parsed.netloc}{parsed.path}"
+
+
+def _warehouse(config):
+    if "tls" not in config and config["ftp"]["listen"] not in LOOPBACK:
+        raise ConfigError("key 'tls': required when ftp.listen is not a loopback address (plain FTP only on loopback)")
+    ports = config["ftp"].get("passive_ports")
+    if ports and ports[0] > ports[1]:
+        raise ConfigError("key 'ftp.passive_ports': the first port must not be above the last")
+
+
+def check(config):
+    """Every rule a daemon's `serve` runs before it works, by the sections its config has."""
+    if "auth" in config:
+        jwt_key(config)
+    if "database" in config:
+        database_uri(config)
+    if "broker" in config:
+        broker_url(config["broker"])
+    if "ftp" in config:
+        _warehouse(config)
+    system = config.get("system_user")
+    if system and os.path.exists(system["password_file"]):  # optional: the scheduler runs without one
+        read_secret(system["password_file"], "system_user.password_file")
+    if config.get("bootstrap_admin"):
+        read_secret(config["bootstrap_admin"]["password_file"], "bootstrap_admin.password_file")
+    return config

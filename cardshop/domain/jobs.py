@@ -1,0 +1,30 @@
+"""The beat's job catalogue as data: each job's name and the JSON Schema of its parameters.
+
+The API checks schedules against it without importing the beat; the beat's
+implementations (cardshop/beat/jobs.py) must take exactly these parameters.
+"""
+
+_SECONDS = {"type": "integer", "minimum": 1}
+
+
+def _params(**properties):
+    return {"type": "object", "additionalProperties": False, "properties": properties}
+
+
+CATALOGUE = {
+    "republish_pending": _params(older_than=_SECONDS),
+    "time_out_tasks": _params(timeout=_SECONDS, max_attempts={"type": "integer", "minimum": 1}),
+    "purge_tokens": _params(),
+    "expire_downloads": _params(after_days={"type": "integer", "minimum": 1}),
+    "clean_warehouse": _params(limit={"type": "integer", "minimum": 1}),
+    "retry_failed": _params(max_attempts={"type": "integer", "minimum": 1}, older_than=_SECONDS),
+    "reconcile": _params(older_than=_SECONDS, max_attempts={"type": "integer", "minimum": 1}),
+    "auto_image": {**_params(name={"type": "string"}, recipe={"type": "object"},
+                             card_size={"type": "integer"}, warehouse={"type": "string"}),
+                   "required": ["name", "recipe"]},
+}
+
+
+def parameters(job):
+    """The parameter names `job` takes, in declaration order."""
+    return list(CATALOGUE[job]["properties"])

@@ -1,0 +1,53 @@
+"""check-config runs every rule `serve` runs: the schema first, then the logical checks."""
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from tests.unit.config.test_load import REPO
+
+
+def secret(tmp_path, name, value, mode=0o600):
+    path = tmp_path / name
+    path.write_text(value)
+    os.chmod(path, mode)
+    return str(path)
+
+
+def config(tmp_path, key_file, broker_url="amqp://127.0.0.1:5672/cardshop"):
+    path = tmp_path / "scheduler.yaml"
+    path.write_text(
+        f"auth: {{jwt_key_file: {key_file}}}\n"
+        f"database: {{uri: 'mongodb://127.0.0.1:1/', timeout: 1}}\n"
+        f"system_user: {{password_file: {tmp_path}/absent}}\n"
+        f"broker: {{url: '{broker_url}', username: cardshop-system,"
+        f" password_file: {secret(tmp_path, 'broker.password', 'broker password')}}}\n")
+    return str(path)
+
+
+def check_config(path):
+    return subprocess.run([sys.executable, os.path.join(REPO, "daemons", "cardshop-scheduler"),
+                           "--config", path, "check-config"], capture_output=True, text=True, timeout=60)
+
+
+def test_a_config_serve_accepts_is_valid(tmp_path):
+    result = check_config(config(tmp_path, secret(tmp_path, "jwt.key", "k" * 32)))
+    assert result.returncode == 0 and "valid" in result.stdout, result.stderr
+
+
+@pytest.mark.parametrize("mode, value, complaint", [
+    (0o644, "k" * 32, "readable by everyone"),
+    (0o600, "sixsix", "at least 32 characters"),
+])
+def test_a_weak_jwt_key_is_refused_naming_the_key(tmp_path, mode, value, complaint):
+    result = check_config(config(tmp_path, secret(tmp_path, "jwt.key", value, mode)))
+    assert result.returncode == 78
+    assert "auth.jwt_key_file" in result.stderr and complaint in result.stderr
+
+
+def test_plain_amqp_off_loopback_is_refused_naming_the_key(tmp_path):
+    path = config(tmp_path, secret(tmp_path, "jwt.key", "k" * 32), "amqp://rabbit.example.org/cardshop")
+    result = check_config(path)
+    assert result.returncode == 78 and "broker.url" in result.stderr and "loopback" in result.stderr
