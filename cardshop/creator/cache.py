@@ -74,7 +74,7 @@ def probe(url, timeout=30, opener=None):
             failure = _failure(f"{url} does not answer", exc)
         if failure is not None:
             raise failure
-    raise DownloadError(f"{url} does not tell its size")
+    raise DownloadError(f"{url} does not tell its size", transient=False)
 
 
 class Entry:
@@ -187,7 +187,7 @@ class Cache:
             if digest.hexdigest() != checksum["value"].lower():
                 os.unlink(part)
                 raise DownloadError(f"checksum mismatch for {url}: expected {checksum['algo']} "
-                                    f"{checksum['value'].lower()}, got {digest.hexdigest()}")
+                                    f"{checksum['value'].lower()}, got {digest.hexdigest()}", transient=False)
 
     def _fetch_rest(self, url, part, progress, cancel, size):
         offset = os.path.getsize(part) if os.path.exists(part) else 0
@@ -224,7 +224,8 @@ class Cache:
                         progress(done, total or size)
             if too_large:
                 os.unlink(part)
-                raise DownloadError(f"{url} sends more than the {size} bytes it announced; download stopped")
+                raise DownloadError(f"{url} sends more than the {size} bytes it announced; download stopped",
+                                    transient=False)
             if total is not None and done < total:
                 raise DownloadError(f"connection closed after {done} of {total} bytes", transient=True)
 

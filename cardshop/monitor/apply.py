@@ -30,6 +30,8 @@ from cardshop.store.transitions import transition
 
 log = logging.getLogger(__name__)
 
+RETRYABLE = {"retryable": True}  # the one result a failed report may carry
+
 APPLIED, DUPLICATE, STALE, REFUSED, UNKNOWN = "applied", "duplicate", "stale", "refused", "unknown"
 _FINAL = ENDED
 ROLE_CACHE_SECONDS = 60  # a disabled or re-roled user's reports stop counting within this
@@ -134,6 +136,8 @@ class ReportApplier:
                 status, note = "failed", f"result refused: {problem}"
         if status == "done" and report.get("result") is not None:
             extra["result"] = report["result"]
+        elif status == report.get("status") == "failed" and report.get("result") == RETRYABLE:
+            extra["result"] = RETRYABLE  # the beat's retry_failed looks for it; nothing else is kept
         if status in ("failed", "canceled", "timed_out") and note:
             extra["reason"] = note
         try:

@@ -11,8 +11,12 @@ import datetime
 import itertools
 import logging
 import threading
+import time
 import uuid
 
+import amqp.exceptions
+
+from cardshop import faults
 from cardshop.pipeline import topology
 from cardshop.validation import ID_PATTERN
 
@@ -49,6 +53,14 @@ def _now():
     return datetime.datetime.now(datetime.timezone.utc).isoformat()
 
 
+def _revive(producer):
+    """A refused publish closes the producer's channel: give it a new one (or let the pool reconnect)."""
+    try:
+        producer.revive(producer.connection.channel())
+    except Exception as exc:  # the connection went too
+        log.debug("producer not revived: %s", exc)
+
+
 class Reporter:
     """Reports for one run of one task, sent through `app`'s producer pool."""
 
@@ -66,11 +78,33 @@ class Reporter:
             self.last_seq = next(self._seq)
             body = {"task": self.task_id, "run": self.run, "seq": self.last_seq, "type": kind,
                     "at": _now(), **fields}
-            with self.app.producer_pool.acquire(block=True) as producer:
-                producer.publish(body, exchange=topology.REPORTS_EXCHANGE, routing_key=topology.REPORT_KEY,
-                                 declare=[], serializer="json", delivery_mode=2, user_id=self.username,
-                                 retry=True, retry_policy=_RETRY_FOREVER)
+            attempt = 0
+            while not self._publish(body):
+                attempt += 1
+                time.sleep(faults.backoff(attempt))
         return body["seq"]
+
+    def _publish(self, body):
+        """True once the broker took `body`. False when it refused it for now.
+
+        The broker asks the scheduler who may log in and publish; while the
+        scheduler is away and the broker's cached answer has expired, it refuses
+        (403). A report is never dropped: the caller waits and sends it again.
+        """
+        try:
+            with self.app.producer_pool.acquire(block=True) as producer:
+                try:
+                    producer.publish(body, exchange=topology.REPORTS_EXCHANGE, routing_key=topology.REPORT_KEY,
+                                     declare=[], serializer="json", delivery_mode=2, user_id=self.username,
+                                     retry=True, retry_policy=_RETRY_FOREVER)
+                except amqp.exceptions.AccessRefused:
+                    _revive(producer)
+                    raise
+            return True
+        except amqp.exceptions.AccessRefused as exc:
+            log.warning("report %s of task %s refused by the broker for now; sending it again: %s",
+                        body["seq"], self.task_id, exc)
+            return False
 
     def status(self, status, note=None, result=None):
         fields = {"status": status}

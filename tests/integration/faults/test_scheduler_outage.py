@@ -34,7 +34,11 @@ def test_a_scheduler_down_for_60_s_makes_logins_try_later_and_the_order_complete
             assert db.orders.find_one({"_id": order["_id"]})["status"] == "creating"
         finally:
             stack.scheduler.start()
-        done = order_in(stack, order["_id"], ("ready", "creation_failed"), timeout=120)
+        try:
+            done = order_in(stack, order["_id"], ("ready", "creation_failed"), timeout=120)
+        except AssertionError:
+            raise AssertionError(f"order still {db.orders.find_one({'_id': order['_id']})['status']}; task log: "
+                                 f"{retry_logs(db, order['_id'], '')}") from None
         assert done["status"] == "ready", create_task_of(done).get("reason")
     finally:
         slow.stop()
