@@ -94,15 +94,14 @@ class CardWatch:
         self.monitor = pyudev.Monitor.from_netlink(pyudev.Context(), source="kernel")
         self.monitor.filter_by("block", "disk")
         self.monitor.start()  # before any prompt: a card inserted right after it is not missed
+        # Readers holding a card now; from here on, events keep this up to date (no race with the prompts).
+        disks = pyudev.Context().list_devices(subsystem="block", DEVTYPE="disk")
+        self.holding = {device.sys_name for device in disks if self._eligible(device) and card_size(device.sys_name)}
 
     def _eligible(self, device):
         if self.only:
             return device.sys_name in self.only
         return _removable(device) or (self.with_loop and _is_loop(device))
-
-    def _holding_cards(self):
-        return {device.sys_name for device in pyudev.Context().list_devices(subsystem="block", DEVTYPE="disk")
-                if self._eligible(device) and card_size(device.sys_name)}
 
     def wait(self, stop_fd=None, timeout=None):
         """The Identity of the next reader that receives a card; None when `stop_fd` is readable or at EOF.
@@ -110,7 +109,6 @@ class CardWatch:
         A reader already holding a card counts only once that card is out.
         ReaderError when `timeout` seconds pass without a card.
         """
-        holding = self._holding_cards()
         watched = [self.monitor] + ([stop_fd] if stop_fd is not None else [])
         deadline = None if timeout is None else time.monotonic() + timeout
         while True:
@@ -122,9 +120,10 @@ class CardWatch:
                 os.read(stop_fd, 4096)  # a line (or EOF) means: no more slots
                 return None
             device = self.monitor.poll(timeout=0)
-            if device is None or device.action not in ("add", "change") or not self._eligible(device):
+            if device is None or not self._eligible(device):
                 continue
-            if not card_size(device.sys_name):
-                holding.discard(device.sys_name)
-            elif device.sys_name not in holding:
+            if device.action == "remove" or not card_size(device.sys_name):
+                self.holding.discard(device.sys_name)
+            elif device.action in ("add", "change") and device.sys_name not in self.holding:
+                self.holding.add(device.sys_name)
                 return _identity(pyudev.Devices.from_sys_path(pyudev.Context(), device.sys_path))
