@@ -1,5 +1,6 @@
 """The writer-helper run as the operator runs it, on loop devices from CARDSHOP_LOOP_DEVICES, paths in a temp dir."""
 
+import contextlib
 import os
 import queue
 import subprocess
@@ -43,6 +44,17 @@ class Helper:
             process.lines.put(None)
         threading.Thread(target=pump, daemon=True).start()
         return process
+
+    @contextlib.contextmanager
+    def running(self, *args):
+        """start(), and the process killed after the block if it is still there."""
+        process = self.start(*args)
+        try:
+            yield process
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
 
 
 def wait_for_line(process, needle, timeout=30):

@@ -33,8 +33,7 @@ def test_identify_slot_and_device_writes_slots_yaml_and_the_udev_rule(helper, re
 
 def test_identify_asks_for_a_card_in_each_slot_and_records_the_reader_that_got_it(helper, readers, tmp_path):
     first, second = readers
-    process = helper.start("identify", "--only", f"{first},{second}", "--timeout", "60")
-    try:
+    with helper.running("identify", "--only", f"{first},{second}", "--timeout", "60") as process:
         wait_for_line(process, "insert a card into the slot you want to call 1")
         cards.insert(second, str(tmp_path / "cards"), 64 * MB)
         assert second in wait_for_line(process, "slot 1:")
@@ -45,10 +44,6 @@ def test_identify_asks_for_a_card_in_each_slot_and_records_the_reader_that_got_i
         process.stdin.write("\n")  # Enter: every slot is done
         process.stdin.flush()
         assert process.wait(timeout=30) == 0, process.stderr.read()
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
     slots = load_config(SLOTS_SCHEMA, helper.slots)["slots"]
     assert [(item["slot"], item["device"]) for item in slots] == [(1, second), (2, first)]
     with open(helper.rule) as handle:
@@ -60,27 +55,22 @@ def test_identify_asks_for_a_card_in_each_slot_and_records_the_reader_that_got_i
 def test_a_reader_that_already_holds_a_card_is_not_taken_for_the_next_slot(helper, readers, tmp_path):
     first, second = readers
     cards.insert(first, str(tmp_path / "cards"), 64 * MB)  # left in from before
-    process = helper.start("identify", "--only", f"{first},{second}", "--timeout", "60")
-    try:
+    with helper.running("identify", "--only", f"{first},{second}", "--timeout", "60") as process:
         wait_for_line(process, "the slot you want to call 1")
         cards.insert(second, str(tmp_path / "cards"), 64 * MB)
         assert second in wait_for_line(process, "slot 1:")
         wait_for_line(process, "the slot you want to call 2")
         process.stdin.close()  # end of input: done
         assert process.wait(timeout=30) == 0, process.stderr.read()
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
     assert [item["device"] for item in load_config(SLOTS_SCHEMA, helper.slots)["slots"]] == [second]
 
 
 def test_identify_without_any_card_writes_nothing_and_says_so(helper, readers):
-    process = helper.start("identify", "--only", ",".join(readers))
-    wait_for_line(process, "the slot you want to call 1")
-    process.stdin.close()
-    assert process.wait(timeout=30) == 1
-    assert "no slot identified; nothing written" in process.stderr.read()
+    with helper.running("identify", "--only", ",".join(readers)) as process:
+        wait_for_line(process, "the slot you want to call 1")
+        process.stdin.close()
+        assert process.wait(timeout=30) == 1
+        assert "no slot identified; nothing written" in process.stderr.read()
     assert not os.path.exists(helper.slots)
 
 
