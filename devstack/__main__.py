@@ -48,6 +48,7 @@ def _writer_host(scheduler, rabbitmq, slots):
         print(f"no writer host: {exc}")
         return None
     _, password_file = scheduler.worker_user(WRITER_USER, "writer")
+    writer_host.declare_queue(rabbitmq.url, os.path.join(scheduler.secrets, "system.password"), WRITER_USER)
     host = writer_host.WriterHost(BASE, scheduler.url, rabbitmq.url, WRITER_USER, password_file, devices)
     host.start()
     return host

@@ -12,6 +12,8 @@ import sys
 
 import yaml
 
+from cardshop.pipeline import topology
+from cardshop.pipeline.celery_app import make_celery
 from cardshop.writer_helper import configure, readers, slots
 from devstack import cards
 from devstack.processes import Process, StackError
@@ -88,6 +90,18 @@ class WriterHost:
 
     def stop(self):
         return any([writer.stop() for writer in reversed(self.writers)])
+
+
+def declare_queue(broker_url, system_password_file, username):
+    """The host's queue `write.<username>`, declared by the system user (workers may not declare), so that
+    a slot with a fresh card consumes from it before the first task is published there."""
+    app = make_celery({"url": broker_url, "username": "cardshop-system", "password_file": system_password_file,
+                       "heartbeat": 10}, "devstack-writer-host")
+    try:
+        with app.connection_for_write() as connection:
+            topology.declare_write_queue(connection, username)
+    except Exception as exc:  # kombu's connection errors vary with the transport
+        raise StackError(f"cannot declare write.{username}: {exc}") from None
 
 
 def processes(base):
