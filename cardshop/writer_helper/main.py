@@ -104,6 +104,8 @@ def cmd_identify(paths, args):
         _save_slots(paths, slots.merge(current, new))
         print(f"slot {args.slot}: {args.device} ({new.get('label', '')}) -> {new['device']}")
         return
+    if not 1 <= args.first <= slots.MAX_SLOT:
+        raise HelperError(f"--first {args.first}: slot numbers go from 1 to {slots.MAX_SLOT}", EX_USAGE)
     only = [path for path in (args.only or "").split(",") if path]
     watch = readers.CardWatch(only=only, with_loop=args.loop)
     mapping = [item for item in current if item["slot"] < args.first]

@@ -4,6 +4,7 @@ import json
 import os
 import subprocess
 
+import amqp
 import pytest
 
 from cardshop.config.load import load_config
@@ -12,7 +13,7 @@ from cardshop.config.writer import SCHEMA, SLOTS_SCHEMA
 from devstack import cards
 from devstack.__main__ import default_warehouse
 from devstack.servers import REPO
-from devstack.writer_host import WriterHost
+from devstack.writer_host import WriterHost, declare_queue
 from tests.conftest import unique
 
 
@@ -109,3 +110,15 @@ def test_make_up_registers_its_warehouse_as_the_default(scheduler, admin, wareho
     finally:
         assert admin.patch(f"/warehouses/{warehouse}", {"default": True}).status == 200
         admin.delete(f"/warehouses/{name}")
+
+
+def test_the_hosts_queue_is_declared_so_a_slot_with_a_card_consumes_before_any_task(rabbitmq, scheduler, make_user):
+    writer = make_user("writer")
+    declare_queue(rabbitmq.url, os.path.join(scheduler.secrets, "system.password"), writer.username)
+    connection = amqp.Connection(f"127.0.0.1:{rabbitmq.port}", userid=writer.username, password=writer.password,
+                                 virtual_host="cardshop", connect_timeout=10)
+    connection.connect()
+    try:  # without the declare: 404 NOT_FOUND, the slot's consumer fails
+        connection.channel().basic_consume(f"write.{writer.username}", callback=lambda message: None)
+    finally:
+        connection.close()

@@ -1,7 +1,10 @@
 """configure --from FILE: checked by logging into a real scheduler before anything is written."""
 
 import os
+import pty
+import select
 import stat
+import time
 
 import pytest
 import yaml
@@ -92,3 +95,37 @@ def test_bad_answer_files_exit_2_naming_what_is_wrong(helper, tmp_path, content,
 def test_configure_without_a_terminal_or_file_says_how(helper):
     result = helper("configure")
     assert result.returncode == 2 and "use --from FILE" in result.stderr
+
+
+def test_configure_at_a_terminal_asks_each_question_and_never_echoes_the_password(helper, scheduler, make_user):
+    user = make_user("writer")
+    answers = [scheduler.url, BROKER, user.username, "", "", user.password]
+    pid, terminal = pty.fork()
+    if pid == 0:  # the child: the helper, on the terminal
+        os.execv(helper.command()[0], helper.command("configure"))
+    output = b""
+    try:
+        for prompt, answer in zip([b"scheduler API URL", b"broker URL", b"writer username", b"HTTP proxy",
+                                   b"CA bundle", b"its password (not shown)"], answers):
+            output = read_until(terminal, output, prompt)
+            os.write(terminal, answer.encode() + b"\n")
+        output = read_until(terminal, output, b"wrote ")
+    finally:
+        _, status = os.waitpid(pid, 0)
+        os.close(terminal)
+    assert os.waitstatus_to_exitcode(status) == 0, output
+    assert user.password.encode() not in output
+    assert load_config(SCHEMA, helper.writer)["broker"]["username"] == user.username
+
+
+def read_until(terminal, output, needle, timeout=30):
+    deadline = time.monotonic() + timeout
+    while needle not in output:
+        ready, _, _ = select.select([terminal], [], [], max(0, deadline - time.monotonic()))
+        assert ready, f"no {needle!r} within {timeout} s: {output!r}"
+        try:
+            output += os.read(terminal, 4096)
+        except OSError:  # the child closed the terminal
+            break
+    assert needle in output, output
+    return output
