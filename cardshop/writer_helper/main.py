@@ -85,7 +85,10 @@ def _save_slots(paths, mapping):
     print(f"wrote {paths.slots} and {paths.rule}")
     if paths.rules_dir == os.path.dirname(udev_rule.DEFAULT_PATH) and _udevd_runs():
         subprocess.run(["udevadm", "control", "--reload"], check=False)
-        subprocess.run(["udevadm", "trigger", "--action=change", "--subsystem-match=block"], check=False)
+        for item in mapping:  # only the slots' readers: their links appear now, not at the next card
+            matches = [f"--property-match={key}={value}" for key, value in item["match"].items()]
+            subprocess.run(["udevadm", "trigger", "--action=change", "--subsystem-match=block", *matches],
+                           check=False)
 
 
 def _udevd_runs():
