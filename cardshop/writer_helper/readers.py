@@ -8,6 +8,7 @@ and tests, have none and are known by their device name.
 import dataclasses
 import os
 import select
+import subprocess
 import time
 
 import pyudev
@@ -54,6 +55,18 @@ def _identity(device):
                           "(is systemd-udevd running?); it cannot be told apart from other readers")
     return Identity(device.device_node, device.sys_name, {"ID_PATH": properties["ID_PATH"]},
                     label or "card reader", False)
+
+
+def _settled_identity(event):
+    """The identity of the device of a kernel event, once udev has filed it (a new disk's ID_PATH comes later)."""
+    device = pyudev.Devices.from_sys_path(pyudev.Context(), event.sys_path)
+    if not _is_loop(device) and not device.properties.get("ID_PATH"):
+        try:
+            subprocess.run(["udevadm", "settle", "--timeout=10"], capture_output=True, timeout=15)
+        except (OSError, subprocess.TimeoutExpired):
+            pass
+        device = pyudev.Devices.from_sys_path(pyudev.Context(), event.sys_path)
+    return _identity(device)
 
 
 def identify(path):
@@ -126,4 +139,4 @@ class CardWatch:
                 self.holding.discard(device.sys_name)
             elif device.action in ("add", "change") and device.sys_name not in self.holding:
                 self.holding.add(device.sys_name)
-                return _identity(pyudev.Devices.from_sys_path(pyudev.Context(), device.sys_path))
+                return _settled_identity(device)
