@@ -101,7 +101,8 @@ def test_udevadm_runs_the_rule_and_links_the_slot(helper, readers):
     device = readers[0]
     assert helper("identify", "--slot", "7", "--device", device).returncode == 0
     mode = os.stat(device).st_mode
-    script = ("mount --make-rprivate / && mkdir -p /run/udev && mount -t tmpfs tmpfs /run/udev && mkdir /run/udev/rules.d && "
+    script = ("mount --make-rprivate / && mkdir -p /run/udev && mount -t tmpfs tmpfs /run/udev && "
+              "mkdir /run/udev/rules.d && "
               f"cp {helper.rule} /run/udev/rules.d/ && "
               f"udevadm test --action=change /sys/class/block/{os.path.basename(device)}")
     made = not os.path.exists("/dev/cardshop")
