@@ -2,19 +2,29 @@
 PYTHON := .venv/bin/python
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: deps up down status demo test bench sample-config
+SLOTS ?= 2
+SIZE ?= 2G
+
+.PHONY: deps up down status demo test bench sample-config card-insert card-remove
 
 deps:
 	@sh devstack/install.sh
 
 up: deps
-	@$(PYTHON) -m devstack up
+	@$(PYTHON) -m devstack up --slots $(SLOTS)
 
 down:
 	@if [ -x $(PYTHON) ]; then $(PYTHON) -m devstack down; fi
 
 status:
 	@$(PYTHON) -m devstack status
+
+# A fresh blank card of SIZE (decimal units, as cards are sold) in slot SLOT of the stack's writer host.
+card-insert:
+	@$(PYTHON) -m devstack card-insert "$(SLOT)" $(SIZE)
+
+card-remove:
+	@$(PYTHON) -m devstack card-remove "$(SLOT)"
 
 demo: deps
 	@$(PYTHON) -m devstack.demo

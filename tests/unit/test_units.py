@@ -8,7 +8,8 @@ import pytest
 from tests.unit.config.test_load import REPO
 
 UNITS = sorted(glob.glob(os.path.join(REPO, "systemd", "*.service")))
-DAEMONS = sorted(name for name in os.listdir(os.path.join(REPO, "daemons")) if name != "cardshop")
+TOOLS = {"cardshop", "cardshop-writer-helper"}  # command-line tools, no unit
+DAEMONS = sorted(name for name in os.listdir(os.path.join(REPO, "daemons")) if name not in TOOLS)
 
 
 def hardening(path):

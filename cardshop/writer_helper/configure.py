@@ -1,0 +1,148 @@
+"""writer.yaml for a host: addresses, the host's writer user, its password in a 0600 file.
+
+The credentials are checked by logging into the scheduler (and asking it
+for the user's role) before anything is written.
+"""
+
+import os
+import pwd
+import urllib.parse
+import urllib.request
+
+import yaml
+
+from cardshop.client import ApiClient, ApiUnreachable, Login
+from cardshop.config.load import ConfigError, load_config, validate_config
+from cardshop.config.rules import LOOPBACK, check
+from cardshop.config.writer import SCHEMA
+from cardshop.validation import Validator
+from cardshop.writer_helper.files import write_atomically
+
+SERVICE_USER = "cardshop"  # the writer@ units' User=: it must read the password file
+
+# The answers `configure --from FILE` reads (and the prompts ask for).
+ANSWERS = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["scheduler", "broker", "username"],
+    "properties": {
+        "scheduler": {"type": "string", "pattern": "^https?://", "description": "the scheduler API's URL"},
+        "broker": SCHEMA["properties"]["broker"]["properties"]["url"],
+        "username": SCHEMA["properties"]["broker"]["properties"]["username"],
+        "password": {"type": "string", "minLength": 1},
+        "password_file": {"type": "string", "minLength": 1},
+        "http_proxy": {"type": "string", "pattern": "^https?://"},
+        "broker_ca_file": {"type": "string", "minLength": 1},
+        "warehouse_ca_file": {"type": "string", "minLength": 1},
+    },
+}
+
+
+class ConfigureError(Exception):
+    """The answers or the credentials are not right; `kind` says which (answers, login, unreachable)."""
+
+    def __init__(self, message, kind="answers"):
+        super().__init__(message)
+        self.kind = kind
+
+
+def check_answers(answers):
+    """Refuse answers the schema or the broker rule would refuse, before any login."""
+    error = Validator(ANSWERS, noun="key").first_error(answers)
+    if error:
+        raise ConfigureError(error)
+    if "password" not in answers and "password_file" not in answers:
+        raise ConfigureError("missing key 'password' (or 'password_file')")
+    parsed = urllib.parse.urlsplit(answers["broker"])
+    if parsed.scheme == "amqp" and parsed.hostname not in LOOPBACK:
+        raise ConfigureError("key 'broker': plain amqp:// is only allowed on loopback; use amqps://")
+
+
+def password(answers):
+    if "password" in answers:
+        return answers["password"]
+    try:
+        with open(answers["password_file"], encoding="utf-8") as handle:
+            value = handle.read().strip()
+    except OSError as exc:
+        raise ConfigureError(f"key 'password_file': cannot read {answers['password_file']}: {exc.strerror}") from None
+    if not value:
+        raise ConfigureError(f"key 'password_file': {answers['password_file']} is empty")
+    return value
+
+
+def _use_proxy(proxy):
+    # The writer reaches the scheduler through its configured proxy only (none: no environment proxy).
+    proxies = {"http": proxy, "https": proxy} if proxy else {}
+    urllib.request.install_opener(urllib.request.build_opener(urllib.request.ProxyHandler(proxies)))
+
+
+def check_login(api_url, username, secret, proxy=None):
+    """Log in as the host's user; ConfigureError unless the scheduler accepts it as a writer."""
+    _use_proxy(proxy)
+    login = Login(ApiClient(api_url, timeout=15))
+    try:
+        reply = login.authorize(username, secret)
+        if not reply.ok:
+            raise ConfigureError(f"the scheduler at {api_url} refused the login of {username}: {reply.error}",
+                                 "login")
+        who = login.client.post("/auth/validate")
+        login.revoke()  # the check needs no session
+    except ApiUnreachable as exc:
+        raise ConfigureError(str(exc), "unreachable") from None
+    role = who.body.get("role") if isinstance(who.body, dict) else None
+    if role != "writer":
+        raise ConfigureError(f"{username} is a {role or 'user of unknown role'} on the scheduler, not a writer; "
+                             "each writer host needs a user of role writer", "login")
+
+
+def document(answers, secret_path, slots_file, existing=None):
+    """The writer.yaml mapping: the answers, keeping an existing file's other writer and logging keys."""
+    existing = existing or {}
+    writer = {**existing.get("writer", {}), "slots_file": slots_file}
+    writer.pop("http_proxy", None)
+    if answers.get("http_proxy"):
+        writer["http_proxy"] = answers["http_proxy"]
+    broker = {"url": answers["broker"], "username": answers["username"], "password_file": secret_path}
+    if answers.get("broker_ca_file"):
+        broker["ca_file"] = answers["broker_ca_file"]
+    config = {"broker": broker, "scheduler": {"api_url": answers["scheduler"]}, "writer": writer}
+    if answers.get("warehouse_ca_file"):
+        config["warehouse"] = {"ca_file": answers["warehouse_ca_file"]}
+    if existing.get("logging"):
+        config["logging"] = existing["logging"]
+    try:
+        validate_config(SCHEMA, config)
+    except ConfigError as exc:
+        raise ConfigureError(str(exc)) from None
+    return config
+
+
+def read_existing(path):
+    """The raw mapping of an existing writer.yaml (empty when there is none or it is not a mapping)."""
+    try:
+        with open(path, encoding="utf-8") as handle:
+            data = yaml.safe_load(handle)
+    except (OSError, yaml.YAMLError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def write_secret(path, secret):
+    """The password, 0600, owned by the writer units' user when the host has it (root keeps it otherwise)."""
+    os.makedirs(os.path.dirname(os.path.abspath(path)), mode=0o750, exist_ok=True)
+    write_atomically(path, secret + "\n", mode=0o600)
+    if os.geteuid() == 0:
+        try:
+            account = pwd.getpwnam(SERVICE_USER)
+        except KeyError:
+            return
+        os.chown(path, account.pw_uid, account.pw_gid)
+
+
+def write(config_path, config, secret_path, secret):
+    """Write the password and writer.yaml, then load them as the writer does; returns the loaded config."""
+    write_secret(secret_path, secret)
+    write_atomically(config_path, "# Written by cardshop-writer-helper configure.\n"
+                     + yaml.safe_dump(config, sort_keys=False), mode=0o644)
+    return check(load_config(SCHEMA, config_path))

@@ -1,0 +1,282 @@
+"""cardshop-writer-helper: set up a writer host (run as root by the host's operator).
+
+    scan        removable disks (card readers): identity, card present, size
+    identify    slot number -> reader, by inserting a card into each slot in turn
+                (or --slot N --device X); writes slots.yaml and the udev rule
+    configure   writer.yaml: scheduler, broker, the host's writer user (checked by logging in)
+    enable      link (and start) writer@N for each slot; unlink those of slots that went
+    disable     unlink (and stop) every writer@N
+    status      per slot: reader, card, size, unit state and what it is doing
+
+Exit codes: 0 done, 1 failed (message printed), 2 bad usage or answers,
+3 the scheduler refused the login, 4 the scheduler cannot be reached,
+78 an existing file (slots.yaml) is invalid.
+"""
+
+import argparse
+import getpass
+import os
+import subprocess
+import sys
+
+import yaml
+
+from cardshop.writer_helper import configure as configuring
+from cardshop.writer_helper import readers, slots, udev_rule, units
+from cardshop.writer_helper.files import FilesError
+
+EX_FAILURE, EX_USAGE, EX_AUTH, EX_UNREACHABLE, EX_CONFIG = 1, 2, 3, 4, 78
+PROG = "cardshop-writer-helper"
+
+
+class HelperError(Exception):
+    def __init__(self, message, code=EX_FAILURE):
+        super().__init__(message)
+        self.code = code
+
+
+class Paths:
+    def __init__(self, args):
+        self.config_dir = args.config_dir
+        self.writer = os.path.join(args.config_dir, "writer.yaml")
+        self.slots = os.path.join(args.config_dir, "slots.yaml")
+        self.secret = os.path.join(args.config_dir, "secrets", "writer.password")
+        self.rule = os.path.join(args.rules_dir, os.path.basename(udev_rule.DEFAULT_PATH))
+        self.rules_dir = args.rules_dir
+        self.wants_dir = args.systemd_dir
+        self.unit_file = args.unit_file
+
+
+def _read_slots(path):
+    try:
+        return slots.read(path)
+    except slots.SlotsError as exc:
+        raise HelperError(str(exc), EX_CONFIG) from None
+
+
+def _table(rows, columns):
+    widths = [max(len(title), *(len(str(row[key])) for row in rows)) for title, key in columns]
+    lines = ["  ".join(title.ljust(width) for (title, _), width in zip(columns, widths))]
+    for row in rows:
+        lines.append("  ".join(str(row[key]).ljust(width) for (_, key), width in zip(columns, widths)))
+    return "\n".join(line.rstrip() for line in lines)
+
+
+def _size(size):
+    return f"{size / 1e9:.1f} GB" if size >= 1e8 else f"{size / 1e6:.0f} MB" if size else "-"
+
+
+# -- commands -----------------------------------------------------------------
+
+def cmd_scan(paths, args):
+    rows = readers.scan(with_loop=args.loop)
+    if not rows:
+        print("no removable disks" + ("" if args.loop else " (--loop lists loop devices too)"))
+        return
+    for row in rows:
+        row["size"] = _size(row["size"])
+    print(_table(rows, [("DEVICE", "device"), ("ID_PATH", "id_path"), ("VENDOR", "vendor"),
+                        ("MODEL", "model"), ("CARD", "card"), ("SIZE", "size")]))
+
+
+def _save_slots(paths, mapping):
+    slots.write(paths.slots, mapping)
+    udev_rule.write(paths.rule, mapping)
+    print(f"wrote {paths.slots} and {paths.rule}")
+    if paths.rules_dir == os.path.dirname(udev_rule.DEFAULT_PATH) and _udevd_runs():
+        subprocess.run(["udevadm", "control", "--reload"], check=False)
+        for item in mapping:  # only the slots' readers: their links appear now, not at the next card
+            matches = [f"--property-match={key}={value}" for key, value in item["match"].items()]
+            subprocess.run(["udevadm", "trigger", "--action=change", "--subsystem-match=block", *matches],
+                           check=False)
+
+
+def _udevd_runs():
+    try:
+        return subprocess.run(["udevadm", "control", "--ping"], capture_output=True, timeout=10).returncode == 0
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+
+
+def cmd_identify(paths, args):
+    current = _read_slots(paths.slots)
+    if args.slot is not None or args.device is not None:
+        if args.slot is None or args.device is None:
+            raise HelperError("--slot and --device go together", EX_USAGE)
+        new = slots.entry(args.slot, readers.identify(args.device))
+        _save_slots(paths, slots.merge(current, new))
+        print(f"slot {args.slot}: {args.device} ({new.get('label', '')}) -> {new['device']}")
+        return
+    if not 1 <= args.first <= slots.MAX_SLOT:
+        raise HelperError(f"--first {args.first}: slot numbers go from 1 to {slots.MAX_SLOT}", EX_USAGE)
+    only = [path for path in (args.only or "").split(",") if path]
+    watch = readers.CardWatch(only=only, with_loop=args.loop)
+    mapping = [item for item in current if item["slot"] < args.first]
+    taken = {}
+    number = args.first
+    print("Remove every card from the readers to identify, then follow the prompts.", flush=True)
+    while number <= slots.MAX_SLOT:
+        print(f"insert a card into the slot you want to call {number} (press Enter when every slot is done)",
+              flush=True)
+        identity = watch.wait(stop_fd=sys.stdin.fileno(), timeout=args.timeout)
+        if identity is None:
+            break
+        if identity.device in taken:
+            print(f"{identity.device} is slot {taken[identity.device]} already; use another reader", flush=True)
+            continue
+        new = slots.entry(number, identity)
+        mapping = slots.merge(mapping, new)
+        taken[identity.device] = number
+        print(f"slot {number}: {identity.device} ({identity.label}) -> {new['device']}", flush=True)
+        number += 1
+    if not taken:
+        raise HelperError("no slot identified; nothing written")
+    _save_slots(paths, mapping)
+
+
+def _ask(prompt, default=None):
+    suffix = f" [{default}]" if default else ""
+    answer = input(f"{prompt}{suffix}: ").strip()
+    return answer or default
+
+
+def _answers(paths, args):
+    if args.from_file:
+        try:
+            with open(args.from_file, encoding="utf-8") as handle:
+                answers = yaml.safe_load(handle)
+        except OSError as exc:
+            raise HelperError(f"cannot read {args.from_file}: {exc.strerror}", EX_USAGE) from None
+        except yaml.YAMLError as exc:
+            raise HelperError(f"{args.from_file} is not valid YAML: {exc}", EX_USAGE) from None
+        if not isinstance(answers, dict):
+            raise HelperError(f"{args.from_file} must hold a mapping of keys", EX_USAGE)
+        return answers
+    if not sys.stdin.isatty():
+        raise HelperError("no terminal to ask the questions: use --from FILE", EX_USAGE)
+    existing = configuring.read_existing(paths.writer)
+    answers = {"scheduler": _ask("scheduler API URL", existing.get("scheduler", {}).get("api_url")),
+               "broker": _ask("broker URL (amqps://host:port/cardshop)", existing.get("broker", {}).get("url")),
+               "username": _ask("this host's writer username", existing.get("broker", {}).get("username")),
+               "http_proxy": _ask("HTTP proxy for the scheduler (empty: none)",
+                                  existing.get("writer", {}).get("http_proxy")),
+               "warehouse_ca_file": _ask("CA bundle for an FTPS warehouse (empty: the system's)",
+                                         existing.get("warehouse", {}).get("ca_file")),
+               "password": getpass.getpass("its password (not shown): ")}
+    return {key: value for key, value in answers.items() if value}
+
+
+def cmd_configure(paths, args):
+    answers = _answers(paths, args)
+    try:
+        configuring.check_answers(answers)
+        secret = configuring.password(answers)
+        config = configuring.document(answers, paths.secret, paths.slots,
+                                      configuring.read_existing(paths.writer))
+        configuring.check_login(answers["scheduler"], answers["username"], secret, answers.get("http_proxy"))
+    except configuring.ConfigureError as exc:
+        code = {"login": EX_AUTH, "unreachable": EX_UNREACHABLE}.get(exc.kind, EX_USAGE)
+        raise HelperError(str(exc), code) from None
+    configuring.write(paths.writer, config, paths.secret, secret)
+    print(f"{answers['username']} logged into {answers['scheduler']} as a writer; "
+          f"wrote {paths.writer} and {paths.secret} (0600)")
+
+
+def _use_systemctl(args):
+    return units.booted() and not args.no_systemctl
+
+
+def cmd_enable(paths, args):
+    mapping = _read_slots(paths.slots)
+    if not mapping:
+        raise HelperError(f"no slots in {paths.slots}; run `{PROG} identify` first")
+    enabled, removed = units.enable([item["slot"] for item in mapping], paths.wants_dir, paths.unit_file,
+                                    _use_systemctl(args))
+    print("enabled: " + ", ".join(units.instance(number) for number in enabled))
+    if removed:
+        print("removed (no such slot any more): " + ", ".join(units.instance(number) for number in removed))
+
+
+def cmd_disable(paths, args):
+    removed = units.disable(paths.wants_dir, _use_systemctl(args))
+    print("disabled: " + (", ".join(units.instance(number) for number in removed) or "nothing was enabled"))
+
+
+def cmd_status(paths, args):
+    mapping = _read_slots(paths.slots)
+    if not mapping:
+        raise HelperError(f"no slots in {paths.slots}; run `{PROG} identify` first")
+    enabled = units.linked(paths.wants_dir)
+    rows = []
+    for item in mapping:
+        present = os.path.exists(item["device"])
+        size = readers.card_size(os.path.basename(os.path.realpath(item["device"]))) if present else 0
+        if units.booted():
+            state, doing = units.state(item["slot"])
+        else:
+            state, doing = "no systemd", ""
+        rows.append({"slot": item["slot"], "device": item["device"], "reader": "yes" if present else "absent",
+                     "card": "yes" if size else "no", "size": _size(size),
+                     "unit": ("enabled, " if item["slot"] in enabled else "disabled, ") + state,
+                     "doing": doing or "-"})
+    print(_table(rows, [("SLOT", "slot"), ("DEVICE", "device"), ("READER", "reader"), ("CARD", "card"),
+                        ("SIZE", "size"), ("UNIT", "unit"), ("DOING", "doing")]))
+    print("Tasks and progress of every slot, as the scheduler knows them: GET /workers (or the manager).")
+
+
+# -- arguments ----------------------------------------------------------------
+
+def parser():
+    top = argparse.ArgumentParser(prog=PROG, description="Set up a Cardshop writer host (as root).")
+    top.add_argument("--config-dir", default="/etc/cardshop", help="writer.yaml, slots.yaml, secrets/")
+    top.add_argument("--rules-dir", default=os.path.dirname(udev_rule.DEFAULT_PATH),
+                     help="where the udev rule goes")
+    top.add_argument("--systemd-dir", default=units.DEFAULT_WANTS_DIR, help="where writer@N links go")
+    top.add_argument("--unit-file", default=units.DEFAULT_UNIT_FILE, help="the writer@.service the links name")
+    sub = top.add_subparsers(dest="command", required=True)
+    scan = sub.add_parser("scan", help="list card readers, card present, size")
+    scan.add_argument("--loop", action="store_true", help="list loop devices too (development readers)")
+    identify = sub.add_parser("identify", help="map slot numbers to readers; write slots.yaml and the udev rule")
+    identify.add_argument("--slot", type=int, help="the slot number to give --device (no prompts)")
+    identify.add_argument("--device", help="the reader's disk, e.g. /dev/sdb or /dev/loop3")
+    identify.add_argument("--first", type=int, default=1, help="the number of the first slot to identify")
+    identify.add_argument("--only", help="consider only these readers (comma-separated devices)")
+    identify.add_argument("--loop", action="store_true", help="consider loop devices too")
+    identify.add_argument("--timeout", type=float, help="give up after this many seconds without a card")
+    configure = sub.add_parser("configure", help="write writer.yaml (credentials checked with the scheduler)")
+    configure.add_argument("--from", dest="from_file", help="read the answers from this YAML file")
+    for name, text in (("enable", "link and start writer@N for every slot"),
+                       ("disable", "unlink and stop every writer@N")):
+        command = sub.add_parser(name, help=text)
+        command.add_argument("--no-systemctl", action="store_true", help="only the links, even under systemd")
+    sub.add_parser("status", help="per slot: reader, card, unit state")
+    return top
+
+
+COMMANDS = {"scan": cmd_scan, "identify": cmd_identify, "configure": cmd_configure, "enable": cmd_enable,
+            "disable": cmd_disable, "status": cmd_status}
+
+
+def main(argv=None):
+    args = parser().parse_args(argv)
+    try:
+        COMMANDS[args.command](Paths(args), args)
+    except HelperError as exc:
+        print(f"{PROG}: {exc}", file=sys.stderr)
+        return exc.code
+    except slots.SlotsError as exc:
+        print(f"{PROG}: {exc}", file=sys.stderr)
+        return EX_USAGE
+    except (readers.ReaderError, units.UnitError, FilesError) as exc:
+        print(f"{PROG}: {exc}", file=sys.stderr)
+        return EX_FAILURE
+    except configuring.ConfigError as exc:  # what the writer would say of the written file
+        print(f"{PROG}: the written writer.yaml does not load: {exc}", file=sys.stderr)
+        return EX_CONFIG
+    except OSError as exc:
+        print(f"{PROG}: {exc.filename or ''}: {exc.strerror}", file=sys.stderr)
+        return EX_FAILURE
+    except KeyboardInterrupt:
+        print(f"\n{PROG}: interrupted; nothing more written", file=sys.stderr)
+        return 130
+    return 0

@@ -1,0 +1,94 @@
+"""The writer@N.service instances: links in systemd's wants folder, and systemctl when systemd runs."""
+
+import glob
+import os
+import re
+import subprocess
+
+DEFAULT_WANTS_DIR = "/etc/systemd/system/multi-user.target.wants"
+DEFAULT_UNIT_FILE = "/lib/systemd/system/writer@.service"
+INSTANCE = re.compile(r"^writer@([1-9][0-9]*)\.service$")
+
+
+class UnitError(Exception):
+    """A unit link or a systemctl call failed."""
+
+
+def booted():
+    """True when systemd runs as PID 1 (sd_booted's test)."""
+    return os.path.isdir("/run/systemd/system")
+
+
+def instance(number):
+    return f"writer@{number}.service"
+
+
+def linked(wants_dir):
+    """Slot number -> link path, for every writer@N.service link in `wants_dir`."""
+    found = {}
+    for path in glob.glob(os.path.join(glob.escape(wants_dir), "writer@*.service")):
+        match = INSTANCE.match(os.path.basename(path))
+        if match and os.path.islink(path):
+            found[int(match.group(1))] = path
+    return found
+
+
+def _systemctl(*args, check=True):
+    try:
+        done = subprocess.run(["systemctl", *args], capture_output=True, text=True, timeout=120)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise UnitError(f"systemctl {' '.join(args)}: {exc}") from None
+    if check and done.returncode != 0:
+        raise UnitError(f"systemctl {' '.join(args)}: {done.stderr.strip() or f'exit {done.returncode}'}")
+    return done.stdout.strip()
+
+
+def _unlink(path):
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        pass
+    except OSError as exc:
+        raise UnitError(f"cannot remove {path}: {exc.strerror}") from None
+
+
+def enable(numbers, wants_dir, unit_file, use_systemctl):
+    """Link writer@N for each slot number, unlink those of other slots; returns (linked, removed) numbers."""
+    current = linked(wants_dir)
+    removed = sorted(set(current) - set(numbers))
+    for number in removed:
+        if use_systemctl:
+            _systemctl("disable", "--now", instance(number))
+        _unlink(current[number])
+    try:
+        os.makedirs(wants_dir, exist_ok=True)
+        for number in sorted(numbers):
+            path = os.path.join(wants_dir, instance(number))
+            if os.path.islink(path) and os.readlink(path) == unit_file:
+                continue
+            _unlink(path)
+            os.symlink(unit_file, path)  # what `systemctl enable writer@N` makes
+    except OSError as exc:
+        raise UnitError(f"cannot link {instance(number)} in {wants_dir}: {exc.strerror}") from None
+    if use_systemctl:
+        _systemctl("daemon-reload")
+        for number in sorted(numbers):
+            _systemctl("enable", "--now", instance(number))
+    return sorted(numbers), removed
+
+
+def disable(wants_dir, use_systemctl):
+    """Unlink (and stop) every writer@N; returns the slot numbers that were linked."""
+    current = linked(wants_dir)
+    for number, path in sorted(current.items()):
+        if use_systemctl:
+            _systemctl("disable", "--now", instance(number))
+        _unlink(path)
+    return sorted(current)
+
+
+def state(number):
+    """(active state, status text) of writer@N as systemd tells them."""
+    active = _systemctl("is-active", instance(number), check=False) or "unknown"
+    text = _systemctl("show", "--property=StatusText", "--value", instance(number), check=False)
+    return active, text
