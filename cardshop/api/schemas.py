@@ -108,7 +108,7 @@ ORDER_OUT = {"type": "object", "properties": {
     "shipment": SHIPMENT, "created_by": {"type": "string"}, "created_at": TIME, "updated_at": TIME,
     "tasks": {"type": "array", "items": TASK}},
     "required": ["_id", "recipe", "sd_card", "quantity", "recipient", "status", "statuses"]}
-CANCEL = obj({"reason": {"type": "string", "maxLength": 2000}})
+REASON = obj({"reason": {"type": "string", "maxLength": 2000}})  # why an operator cancels or retries
 
 # -- workers and warehouses -------------------------------------------------
 

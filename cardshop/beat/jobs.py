@@ -6,6 +6,7 @@ import logging
 from cardshop.auth import throttle
 from cardshop.beat.invariant import STEP_TASK, stranded_orders
 from cardshop.client import ApiUnreachable, CredentialsError
+from cardshop.domain.attempts import next_attempt
 from cardshop.domain.cascades import Cascades
 from cardshop.states import ORDER, IllegalTransition, order_event, task_machine
 from cardshop.states.tasks import WORKING
@@ -150,12 +151,10 @@ def auto_image(ctx, name, recipe, card_size=64, warehouse=None):
 
 def _retry_task(ctx, task, note):
     """A new task doing `task`'s work again (the next attempt), published."""
-    fields = {"attempt": task.get("attempt", 1) + 1, "retry_of": task["_id"]}
+    fields = {}
     if task["kind"] == "write":
         fields["writer"] = ctx.cascades.choose_writer(task["order"])
-    retry = new_task(task["order"], task["kind"], ACTOR, now(), **fields)
-    ctx.db.tasks.insert_one(retry)
-    log.info("order %s: new %s task %s (%s)", task["order"], task["kind"], retry["_id"], note)
+    retry = next_attempt(ctx.db, task, ACTOR, note, **fields)
     if ctx.publisher is not None and (task["kind"] == "create" or fields.get("writer")):
         ctx.publisher.publish(retry)
     return retry

@@ -6,6 +6,7 @@ from cardshop.api import schemas
 from cardshop.api.resources import NEWEST_FIRST, lookup, paginate
 from cardshop.api.routing import Api, ApiError
 from cardshop.auth import roles
+from cardshop.domain.attempts import next_attempt
 from cardshop.recipes import RecipeError, validate_recipe
 from cardshop.states import ORDER, IllegalTransition, task_machine
 from cardshop.store import now
@@ -88,7 +89,7 @@ def _transition(db, order_id, event, actor, note=None, extra=None):
 
 
 @api.route("POST", "/orders/{id}/cancel", summary="Cancel an order and its unfinished tasks",
-           roles=roles.OPERATORS, body=schemas.CANCEL, body_optional=True,
+           roles=roles.OPERATORS, body=schemas.REASON, body_optional=True,
            response=schemas.ORDER_OUT, errors=[400, 401, 403, 404, 409])
 def cancel(call):
     db = call.services.db
@@ -105,6 +106,25 @@ def cancel(call):
             if call.services.publisher is not None:
                 call.services.publisher.cancel(task["_id"], reason or f"order canceled by {call.actor}")
     log.info("%s canceled order %s", call.actor, order["_id"])
+    return with_tasks(db, db.orders.find_one({"_id": order["_id"]}))
+
+
+@api.route("POST", "/orders/{id}/retry", summary="Try a failed order again: a new attempt of its create task",
+           roles=roles.OPERATORS, body=schemas.REASON, body_optional=True,
+           response=schemas.ORDER_OUT, errors=[400, 401, 403, 404, 409])
+def retry(call):
+    db = call.services.db
+    order = lookup(db.orders, call.params["id"], "order", {"status": 1})
+    if order["status"] != "creation_failed":
+        raise ApiError(409, f"order {order['_id']} is {order['status']}; only a creation_failed order is retried")
+    failed = db.tasks.find_one({"order": order["_id"], "kind": "create"}, sort=[("created_at", -1)])
+    reason = call.body.get("reason") or f"retried by {call.actor}"
+    # The transition decides among concurrent retries: only its winner makes the new attempt.
+    _transition(db, order["_id"], "retry", call.actor, note=reason)
+    task = next_attempt(db, failed, call.actor, reason)
+    if call.services.publisher is not None:
+        call.services.publisher.publish(task)
+    log.info("%s retried order %s (create attempt %d)", call.actor, order["_id"], task["attempt"])
     return with_tasks(db, db.orders.find_one({"_id": order["_id"]}))
 
 
