@@ -15,7 +15,11 @@ MARGIN = 300  # a worker refreshes this long before the access token expires
 
 
 class CredentialsError(Exception):
-    pass
+    """The scheduler did not give a token; `transient` when it was busy or failing (5xx, 408, 429), not a no."""
+
+    def __init__(self, message, transient=False):
+        super().__init__(message)
+        self.transient = transient
 
 
 @dataclasses.dataclass
@@ -74,5 +78,7 @@ class TokenSource:
         if reply is None or reply.status != 200:
             reply = self._login.authorize(self.username, self._password)
         if reply.status != 200:
-            raise CredentialsError(f"the scheduler refused {self.username}'s login: {reply.error}")
+            busy = reply.status >= 500 or reply.status in (408, 429)
+            raise CredentialsError(f"the scheduler {'could not take' if busy else 'refused'} {self.username}'s "
+                                   f"login (HTTP {reply.status}): {reply.error}", transient=busy)
         self._expires = time.time() + reply.body["expires_in"]

@@ -42,14 +42,14 @@ class Cascades:
             return None
 
     def still_running(self, task):
-        """A canceled task still reports: broadcast its cancel again (at most every 10 s)."""
+        """A canceled or timed-out task still reports: broadcast its cancel again (at most every 10 s)."""
         moment = time.monotonic()
         if self.publisher is None or moment - self._recanceled.get(task["_id"], 0) < 10:
             return
         self._recanceled[task["_id"]] = moment
         if len(self._recanceled) > 10000:
             self._recanceled.clear()
-        self.publisher.cancel(task["_id"], "the task was canceled")
+        self.publisher.cancel(task["_id"], f"the task was {task['status'].replace('_', ' ')}")
 
     def after_task_status(self, task, report):
         order_id = task["order"]

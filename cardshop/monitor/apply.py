@@ -30,6 +30,7 @@ from cardshop.store.transitions import transition
 
 log = logging.getLogger(__name__)
 
+STOPPED = ("canceled", "timed_out")  # ended by us, not by its worker, which may not know yet
 RETRYABLE = {"retryable": True}  # the one result a failed report may carry
 
 APPLIED, DUPLICATE, STALE, REFUSED, UNKNOWN = "applied", "duplicate", "stale", "refused", "unknown"
@@ -70,6 +71,8 @@ class ReportApplier:
         if not sender or not self._may_hold(task, sender):
             log.warning("refused a report on task %s from %r: not its worker", task["_id"], sender)
             return REFUSED
+        if task["status"] in STOPPED and self.cascades is not None:
+            self.cascades.still_running(task)  # its worker goes on after we ended the task: tell it again
         machine = task_machine(task["kind"])
         if task.get("run") != report["run"]:
             if not self._claim(task, report, sender, machine):
@@ -88,8 +91,6 @@ class ReportApplier:
         commits are the truth and the task's `run` a copy, which FerretDB's
         non-atomic updates can leave behind: it is brought up to date here.
         """
-        if task["status"] == "canceled" and self.cascades is not None:
-            self.cascades.still_running(task)  # a worker started a canceled task: tell it again
         current = self.db.tasks.find_one({"_id": task["_id"]}, {"run": 1, "runs": 1, "worker": 1}) or {}
         run, runs, record = current.get("run"), current.get("runs", 0), None
         while (later := claimed(self.db, f"tasks/{task['_id']}/after-run/{run}")) is not None:
