@@ -1,0 +1,188 @@
+"""Order pages: the list (status filter, search, pages), the new-order form, the detail with live progress."""
+
+import json
+import urllib.parse
+
+import bottle
+
+from cardshop.manager import forms
+from cardshop.states import ORDER
+
+PER_PAGE = 25
+SEARCH_SCAN = 1000  # the API has no search: the newest this many orders (of the chosen statuses) are searched
+ID = "<order_id:re:[0-9a-f]{24}>"
+STATUSES = sorted(ORDER.statuses)
+
+
+def allowed_actions(order):
+    """What the state machine lets an operator do now: cancel, ship (physical cards waiting)."""
+    status = order["status"]
+    actions = []
+    if ORDER.allows(status, "cancel"):
+        actions.append("cancel")
+    if ORDER.allows(status, "ship") and order["sd_card"]["type"] == "physical":
+        actions.append("ship")
+    if status in ORDER.ended:
+        actions.append("delete")
+    return actions
+
+
+def matches(order, needle):
+    recipient = order.get("recipient", {})
+    haystack = " ".join([order["_id"], order["status"], order.get("created_by", ""), recipient.get("name", ""),
+                         recipient.get("email", ""), recipient.get("address", "")]).lower()
+    return needle in haystack
+
+
+def live_view(order):
+    """The small JSON the detail page polls."""
+    return {"status": order["status"], "statuses": order.get("statuses", []),
+            "actions": allowed_actions(order),
+            "tasks": [{"_id": task["_id"], "kind": task["kind"], "status": task["status"],
+                       "worker": task.get("worker"), "progress": task.get("progress")}
+                      for task in order.get("tasks", [])]}
+
+
+def install(app, web):
+    operators = ("admin", "manager")
+
+    @app.get("/orders")
+    @web.page(operators)
+    def list_orders(session):
+        query = bottle.request.query
+        wanted = [status for status in query.getall("status") if status in STATUSES]
+        needle = query.getunicode("q", "").strip().lower()
+        page = int(query.get("page", "1")) if query.get("page", "1").isdigit() else 1
+        page = max(page, 1)
+        params = {"status": ",".join(wanted)} if wanted else {}
+        if needle:
+            found, scanned = [], 0
+            for api_page in range(1, SEARCH_SCAN // 200 + 1):
+                body = web.api_body(session, session.get(
+                    "/orders?" + urllib.parse.urlencode({**params, "page": api_page, "per_page": 200})), "list orders")
+                found += [order for order in body["items"] if matches(order, needle)]
+                scanned += len(body["items"])
+                if scanned >= body["total"]:
+                    break
+            total, items = len(found), found[(page - 1) * PER_PAGE:page * PER_PAGE]
+        else:
+            body = web.api_body(session, session.get(
+                "/orders?" + urllib.parse.urlencode({**params, "page": page, "per_page": PER_PAGE})), "list orders")
+            total, items = body["total"], body["items"]
+        pages = max(1, -(-total // PER_PAGE))
+
+        def link(to_page):
+            return "/orders?" + urllib.parse.urlencode(
+                [("status", status) for status in wanted] + ([("q", needle)] if needle else []) + [("page", to_page)])
+
+        return web.render("orders.tpl", session, orders=items, total=total, page=page, pages=pages,
+                          wanted=wanted, needle=needle, statuses=STATUSES, link=link, scan=SEARCH_SCAN)
+
+    @app.get("/orders/new")
+    @web.page(operators)
+    def new_order(session):
+        query = bottle.request.query
+        values, recipe = {"card_type": "physical", "quantity": "1", "recipe_source": "compose"}, None
+        if forms.is_id(query.get("from", "")):
+            reply = session.get(f"/orders/{query['from']}")
+            order = web.api_body(session, reply, "read that order")
+            recipe = order["recipe"]
+            values.update(card_size=str(order["sd_card"]["size"]), card_type=order["sd_card"]["type"],
+                          quantity=str(order["quantity"]), recipient_name=order["recipient"]["name"],
+                          recipient_email=order["recipient"]["email"],
+                          recipient_address=order["recipient"]["address"], warehouse=order.get("warehouse", ""))
+        elif query.get("schedule"):
+            schedule = web.api_body(session, session.get(
+                f"/schedules/{urllib.parse.quote(query['schedule'], safe='')}"), "read that schedule")
+            recipe = schedule.get("params", {}).get("recipe")
+        if recipe is not None:
+            composed = forms.recipe_to_form(recipe)
+            if composed is None:
+                values.update(recipe_source="text", recipe_text=forms.export_recipe(recipe, "yaml")[0])
+            else:
+                values.update(composed)
+        return _order_form(web, session, values, {}, recipe)
+
+    @app.post("/orders/new")
+    @web.page(operators)
+    def place_order(session):
+        values = {key: bottle.request.forms.getunicode(key, "") for key in bottle.request.forms.keys()}
+        try:
+            body = forms.order_from_form(values)
+        except forms.FormError as exc:
+            bottle.response.status = 400
+            return _order_form(web, session, values, {exc.field: str(exc)}, None)
+        if values.get("action") == "estimate":
+            return _order_form(web, session, values, {}, body["recipe"])
+        reply = session.post("/orders", body)
+        if not reply.ok:
+            bottle.response.status = reply.status if reply.status < 500 else 502
+            return _order_form(web, session, values, forms.place_error(reply.error), body["recipe"])
+        bottle.redirect(f"/orders/{reply.body['_id']}", 303)
+
+    @app.get(f"/orders/{ID}")
+    @web.page(operators)
+    def order_detail(session, order_id):
+        order = web.api_body(session, session.get(f"/orders/{order_id}"), "read the order")
+        return web.render("order.tpl", session, order=order, live=live_view(order),
+                          actions=allowed_actions(order))
+
+    @app.get(f"/orders/{ID}/live.json")
+    @web.page(operators)
+    def order_live(session, order_id):
+        order = web.api_body(session, session.get(f"/orders/{order_id}"), "read the order")
+        bottle.response.content_type = "application/json"
+        return json.dumps(live_view(order), default=str)
+
+    @app.get(f"/orders/{ID}/recipe.<fmt:re:yaml|json>")
+    @web.page(operators)
+    def export(session, order_id, fmt):
+        order = web.api_body(session, session.get(f"/orders/{order_id}"), "read the order")
+        text, content_type = forms.export_recipe(order["recipe"], fmt)
+        bottle.response.content_type = content_type
+        bottle.response.set_header("Content-Disposition", f'attachment; filename="recipe-{order_id}.{fmt}"')
+        return text
+
+    @app.post(f"/orders/{ID}/cancel")
+    @web.page(operators)
+    def cancel(session, order_id):
+        reason = bottle.request.forms.getunicode("reason", "").strip()
+        reply = session.post(f"/orders/{order_id}/cancel", {"reason": reason} if reason else None)
+        web.api_body(session, reply, "cancel the order")
+        bottle.redirect(f"/orders/{order_id}?done=canceled", 303)
+
+    @app.post(f"/orders/{ID}/ship")
+    @web.page(operators)
+    def ship(session, order_id):
+        form = bottle.request.forms
+        shipment = {key: form.getunicode(key, "").strip() for key in ("carrier", "tracking_number", "tracking_url", "note")}
+        reply = session.post(f"/orders/{order_id}/ship", {key: value for key, value in shipment.items() if value})
+        if not reply.ok:
+            order = web.api_body(session, session.get(f"/orders/{order_id}"), "read the order")
+            bottle.response.status = reply.status if reply.status < 500 else 502
+            return web.render("order.tpl", session, order=order, live=live_view(order),
+                              actions=allowed_actions(order), errors=forms.place_error(reply.error, "ship"),
+                              shipment=shipment)
+        bottle.redirect(f"/orders/{order_id}?done=shipped", 303)
+
+    @app.post(f"/orders/{ID}/delete")
+    @web.page(operators)
+    def delete(session, order_id):
+        web.api_body(session, session.call("DELETE", f"/orders/{order_id}"), "delete the order")
+        bottle.redirect("/orders", 303)
+
+
+def _order_form(web, session, values, errors, recipe):
+    warehouses = web.api_body(session, session.get("/warehouses?per_page=200"), "list warehouses")["items"]
+    schedules = web.api_body(session, session.get("/schedules?per_page=200"), "list schedules")["items"]
+    pickable = [schedule["name"] for schedule in schedules
+                if schedule["job"] == "auto_image" and "recipe" in schedule.get("params", {})]
+    if recipe is None and values.get("recipe_source") != "text":
+        try:
+            recipe = forms.recipe_from_form(values)
+        except forms.FormError:
+            recipe = None
+    known, unknown, output = forms.estimate(recipe or {})
+    return web.render("order_new.tpl", session, values=values, errors=errors, warehouses=warehouses,
+                      pickable=pickable, rows=forms.FILE_ROWS, known=known, unknown=unknown, output=output,
+                      suggestion=forms.suggest_card(recipe or {}), card_sizes=forms.CARD_SIZES)
