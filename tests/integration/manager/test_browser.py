@@ -1,0 +1,277 @@
+"""The manager in a real browser (Debian's chromium, driven by Playwright), against a real scheduler and FerretDB.
+
+Screenshots of the main pages go to var/test-output/manager-screenshots (or $CARDSHOP_TEST_OUTPUT/...).
+"""
+
+import os
+import pathlib
+import re
+
+import pytest
+
+from cardshop.client import ApiClient
+from cardshop.states import ORDER, task_machine
+from cardshop.store.transitions import transition
+from devstack.servers import REPO
+from tests.conftest import order_body, unique
+
+playwright_api = pytest.importorskip("playwright.sync_api")
+CHROMIUM = "/usr/bin/chromium"
+XSS = "<script>alert(1)</script>"
+WAIT_MS = 15000
+
+pytestmark = pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="Debian's chromium is not installed")
+
+
+@pytest.fixture(scope="session")
+def browser():
+    with playwright_api.sync_playwright() as driver:
+        browser = driver.chromium.launch(executable_path=CHROMIUM, headless=True,
+                                         args=["--no-sandbox", "--disable-dev-shm-usage"])
+        yield browser
+        browser.close()
+
+
+@pytest.fixture(scope="session")
+def screenshots():
+    # Not pytest's temp folder: parallel runs on this machine rotate it away.
+    root = os.environ.get("CARDSHOP_TEST_OUTPUT") or os.path.join(REPO, "var", "test-output")
+    folder = pathlib.Path(root) / "manager-screenshots"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+class Tab:
+    """A browser tab that records console errors, page errors and dialogs (none is expected)."""
+
+    def __init__(self, context, base):
+        self.page = context.new_page()
+        self.base = base
+        self.problems = []
+        self.page.on("console", lambda message: message.type == "error" and self.problems.append(
+            f"console: {message.text}"))
+        self.page.on("pageerror", lambda error: self.problems.append(f"page error: {error}"))
+        self.page.on("dialog", lambda dialog: (self.problems.append(f"dialog: {dialog.message}"), dialog.dismiss()))
+
+    def go(self, path):
+        return self.page.goto(self.base + path)
+
+    def log_in(self, username, password):
+        self.go("/login")
+        self.page.fill("input[name=username]", username)
+        self.page.fill("input[name=password]", password)
+        self.page.click("button[type=submit]")
+        self.page.wait_for_url(self.base + "/")
+
+
+@pytest.fixture
+def tab(browser, manager):
+    context = browser.new_context()
+    yield Tab(context, manager.url)
+    context.close()
+
+
+@pytest.fixture
+def second_tab(browser, manager):
+    context = browser.new_context()
+    yield Tab(context, manager.url)
+    context.close()
+
+
+def test_an_operator_composes_a_recipe_places_an_order_and_watches_it_change_without_reloading(
+        tab, make_user, warehouse, db):
+    user = make_user("manager")
+    tab.log_in(user.username, user.password)
+    tab.go("/orders/new")
+    page = tab.page
+    page.fill("input[name=output_size]", "1G")
+    page.fill("input[name=file_to_0]", "/data/hello.txt")
+    page.fill("textarea[name=file_content_0]", "hello")
+    page.click("button[value=estimate]")
+    assert page.text_content("#suggestion") == "4 GB"
+    assert page.text_content("#estimate-bytes") == "5"
+    page.select_option("select[name=card_size]", "4")
+    page.fill("input[name=quantity]", "2")
+    page.fill("input[name=recipient_name]", "Ada Lovelace")
+    page.fill("input[name=recipient_email]", "ada@example.org")
+    page.fill("textarea[name=recipient_address]", "1 Main St")
+    page.click("#place-order")
+    page.wait_for_url(re.compile(r".*/orders/[0-9a-f]{24}$"))
+    order_id = page.url.rsplit("/", 1)[1]
+    assert page.text_content("#order-status") == "created"
+    order = db.orders.find_one({"_id": order_id})
+    assert order["created_by"] == user.username and order["recipe"]["files"][0]["content"] == "hello"
+
+    page.evaluate("window.notReloaded = true")
+    task = db.tasks.find_one({"order": order_id})
+    # What the monitor does on a creator's reports: the task moves, the order follows, progress is written.
+    transition(db.tasks, task["_id"], task_machine("create"), "received", "creator-x")
+    transition(db.orders, order_id, ORDER, "create_started", "creator-x")
+    db.tasks.update_one({"_id": task["_id"]}, {"$set": {"progress": {"percent": 42, "step": "downloading"}}})
+
+    playwright_api.expect(page.locator("#order-status")).to_have_text("creating", timeout=WAIT_MS)
+    row = page.locator(f"tr[data-task='{task['_id']}']")
+    playwright_api.expect(row.locator(".task-status")).to_have_text("received", timeout=WAIT_MS)
+    playwright_api.expect(row.locator(".progress-text")).to_contain_text("percent 42", timeout=WAIT_MS)
+    assert page.evaluate("window.notReloaded") is True
+    assert page.locator("#timeline li").count() == 2
+    assert not tab.problems
+
+
+def test_an_operator_cancels_another_order(tab, make_user, warehouse, scheduler):
+    user = make_user("manager")
+    api = ApiClient(scheduler.url, user.access)
+    placed = api.post("/orders", order_body())
+    assert placed.status == 201, placed
+    tab.log_in(user.username, user.password)
+    tab.go(f"/orders/{placed.body['_id']}")
+    tab.page.fill("#cancel-form input[name=reason]", "customer changed their mind")
+    tab.page.click("#cancel-order")
+    playwright_api.expect(tab.page.locator("#order-status")).to_have_text("canceled")
+    assert api.get(f"/orders/{placed.body['_id']}").body["status"] == "canceled"
+    assert tab.page.locator("#cancel-form").count() == 0
+    assert not tab.problems
+
+
+def test_an_admin_creates_a_writer_user(tab, scheduler, admin):
+    tab.log_in(scheduler.admin["username"], scheduler.admin["password"])
+    tab.go("/users")
+    username = unique("wr")
+    page = tab.page
+    page.fill("#new-user input[name=username]", username)
+    page.fill("#new-user input[name=email]", f"{username}@example.org")
+    page.select_option("#new-user select[name=role]", "writer")
+    page.fill("#new-user input[name=password]", "correct horse battery")
+    page.click("#new-user button[type=submit]")
+    playwright_api.expect(page.locator(f"tr[data-user='{username}']")).to_be_visible()
+    created = admin.get(f"/users/{username}")
+    assert created.status == 200 and created.body["role"] == "writer" and created.body["active"]
+    assert not tab.problems
+
+
+def test_an_api_refusal_is_shown_next_to_the_field_it_concerns(tab, scheduler):
+    tab.log_in(scheduler.admin["username"], scheduler.admin["password"])
+    tab.go("/users")
+    page = tab.page
+    page.fill("#new-user input[name=username]", "Not A Name")
+    page.fill("#new-user input[name=email]", "x@example.org")
+    page.fill("#new-user input[name=password]", "correct horse battery")
+    page.click("#new-user button[type=submit]")
+    playwright_api.expect(page.locator("#error-username")).to_contain_text("lowercase letters")
+    assert page.text_content("#error-email") == ""
+
+
+def test_a_manager_cannot_reach_the_users_page_and_the_api_refuses_it_too(tab, make_user, scheduler):
+    user = make_user("manager")
+    tab.log_in(user.username, user.password)
+    assert tab.page.locator("header nav a[href='/users']").count() == 0
+    reply = tab.go("/users")
+    assert reply.status == 403
+    assert "for admin users" in tab.page.text_content("#error-text")
+    assert ApiClient(scheduler.url, user.access).get("/users").status == 403
+
+
+def test_a_writer_cannot_log_into_the_manager(tab, make_user):
+    user = make_user("writer")
+    tab.go("/login")
+    tab.page.fill("input[name=username]", user.username)
+    tab.page.fill("input[name=password]", user.password)
+    tab.page.click("button[type=submit]")
+    assert "cannot use the manager" in tab.page.text_content("#login-error")
+
+
+def test_a_form_post_without_its_csrf_token_is_refused(tab, make_user, warehouse, db):
+    user = make_user("manager")
+    tab.log_in(user.username, user.password)
+    before = db.orders.count_documents({"created_by": user.username})
+    form = {"recipe_source": "compose", "output_size": "1G", "card_size": "4", "quantity": "1",
+            "card_type": "physical", "recipient_name": "Eve", "recipient_email": "eve@example.org",
+            "recipient_address": "x", "action": "place"}
+    without = tab.page.request.post(tab.base + "/orders/new", form=form, max_redirects=0)
+    wrong = tab.page.request.post(tab.base + "/orders/new", form={**form, "csrf": "0" * 64}, max_redirects=0)
+    assert without.status == 403 and wrong.status == 403
+    assert "CSRF" in without.text()
+    assert db.orders.count_documents({"created_by": user.username}) == before
+    login = tab.page.request.post(tab.base + "/login", form={"username": user.username, "password": user.password},
+                                  max_redirects=0)
+    assert login.status == 403
+
+
+def test_a_session_cookie_is_http_only_and_same_site_strict(tab, make_user):
+    user = make_user("manager")
+    tab.log_in(user.username, user.password)
+    cookie = next(cookie for cookie in tab.page.context.cookies() if cookie["name"] == "cardshop_session")
+    assert cookie["httpOnly"] and cookie["sameSite"] == "Strict"
+
+
+def test_markup_in_a_recipe_and_an_order_renders_as_text(tab, make_user, warehouse, scheduler):
+    user = make_user("manager")
+    api = ApiClient(scheduler.url, user.access)
+    body = order_body(recipient={"name": XSS, "email": "x@example.org", "address": XSS})
+    body["recipe"]["files"][0]["content"] = XSS
+    placed = api.post("/orders", body)
+    assert placed.status == 201, placed
+    tab.log_in(user.username, user.password)
+    for path in (f"/orders/{placed.body['_id']}", "/orders", f"/orders/new?from={placed.body['_id']}"):
+        tab.go(path)
+        assert tab.page.locator("script").count() == 1  # ours (live.js) only
+        assert XSS in tab.page.content().replace("&lt;", "<").replace("&gt;", ">")
+    tab.go(f"/orders/{placed.body['_id']}")
+    assert tab.page.text_content("#recipient-name") == XSS
+    tab.go(f"/orders/new?from={placed.body['_id']}")
+    assert tab.page.input_value("textarea[name=file_content_0]") == XSS
+    assert not tab.problems
+
+
+def test_logging_out_ends_the_session(tab, second_tab, make_user):
+    user = make_user("manager")
+    tab.log_in(user.username, user.password)
+    cookies = tab.page.context.cookies()
+    tab.page.click("header form button")
+    tab.page.wait_for_url(re.compile(r".*/login$"))
+    second_tab.page.context.add_cookies(cookies)  # the old cookie opens nothing
+    second_tab.go("/orders")
+    assert second_tab.page.url.startswith(second_tab.base + "/login")
+
+
+def test_a_user_changes_their_own_password(tab, make_user, scheduler):
+    user = make_user("manager")
+    tab.log_in(user.username, user.password)
+    tab.go("/password")
+    tab.page.fill("input[name=current_password]", user.password)
+    tab.page.fill("input[name=password]", "a new battery staple")
+    tab.page.fill("input[name=password_again]", "a new battery staple")
+    tab.page.click("form.card button[type=submit]")
+    tab.page.wait_for_url(re.compile(r".*/login\?changed=1$"))
+    tab.log_in(user.username, "a new battery staple")
+    assert ApiClient(scheduler.url).post("/auth/authorize", {"username": user.username,
+                                                             "password": user.password}).status == 401
+
+
+def test_every_main_page_renders_without_console_errors(tab, second_tab, scheduler, admin, db, warehouse,
+                                                        screenshots):
+    placed = admin.post("/orders", order_body())
+    assert placed.status == 201, placed
+    # A writer host as the monitor files it from heartbeats, with slots as objects.
+    db.workers.replace_one({"_id": "writer-shot@host1"}, {
+        "_id": "writer-shot@host1", "username": "writer-shot", "host": "host1", "role": "writer", "online": True,
+        "last_seen": placed.body["created_at"], "slots": [
+            {"number": 1, "state": "writing", "percent": 42, "rate": 38000000, "card_size": 16},
+            {"number": 2, "state": "waiting_for_card", "message": "insert a card"},
+            {"number": 3, "state": "empty"}]}, upsert=True)
+    tab.log_in(scheduler.admin["username"], scheduler.admin["password"])
+    pages = {"dashboard": "/", "orders": "/orders", "order": f"/orders/{placed.body['_id']}",
+             "new-order": "/orders/new", "fleet": "/fleet", "users": "/users", "schedules": "/schedules",
+             "new-schedule": "/schedules/new", "password": "/password"}
+    for name, path in pages.items():
+        reply = tab.go(path)
+        assert reply.status == 200, (path, reply.status)
+        tab.page.screenshot(path=str(screenshots / f"{name}.png"), full_page=True)
+        assert not tab.problems, (path, tab.problems)
+    tab.go("/fleet")
+    slot = tab.page.locator("[data-writer='writer-shot@host1'] li[data-slot='1']")
+    playwright_api.expect(slot).to_contain_text("writing 42 % at 38 MB/s")
+    second_tab.go("/login")
+    second_tab.page.screenshot(path=str(screenshots / "login.png"))
+    assert not second_tab.problems
+    db.workers.delete_one({"_id": "writer-shot@host1"})
