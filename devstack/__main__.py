@@ -4,6 +4,7 @@ import json
 import os
 import sys
 
+from devstack.manager import Manager
 from devstack.processes import Process, StackError, free_port
 from devstack.servers import REPO, Beat, ContentServer, Creator, FerretDB, Monitor, RabbitMQ, Scheduler, Warehouse
 
@@ -12,7 +13,7 @@ STATE = os.path.join(BASE, "stack.json")
 # Stop order: the reverse of start order.
 COMPONENTS = [("ferretdb", "ferretdb"), ("scheduler", "scheduler"), ("rabbitmq", "epmd"),
               ("rabbitmq", "rabbitmq"), ("monitor", "monitor"), ("beat", "beat"), ("warehouse", "warehouse"),
-              ("content", "content"), ("creator", "creator")]
+              ("content", "content"), ("creator", "creator"), ("manager", "manager")]
 
 
 def up():
@@ -55,6 +56,9 @@ def up():
                           fetch_allow=[content.allowed])
         creator.start()
         started.append(creator)
+        manager = Manager(BASE, scheduler.url)
+        manager.start()
+        started.append(manager)
     except StackError as exc:
         print(f"make up failed: {exc}", file=sys.stderr)
         for server in reversed(started):
@@ -66,6 +70,7 @@ def up():
         "mongo_url": ferretdb.url,
         "ftp_url": warehouse.url,
         "content_url": content.url,
+        "manager_url": manager.url,
         "content_dir": content.root,
         "creator": {"username": creator_user},
         "mongo_db": scheduler.db_name,
@@ -78,7 +83,7 @@ def up():
     with os.fdopen(fd, "w") as handle:
         json.dump(state, handle, indent=2)
     print(f"stack up: API {scheduler.url}, AMQP {rabbitmq.url}, database {ferretdb.url}")
-    print(f"admin login and URLs in {STATE}")
+    print(f"manager (web UI) {manager.url}; admin login and URLs in {STATE}")
     return 0
 
 

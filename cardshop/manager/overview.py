@@ -13,7 +13,7 @@ FAILED = sorted(ORDER.failed)
 STATUSES = sorted(ORDER.statuses)
 # Slot fields shown first when a worker reports slot objects; any others follow.
 SLOT_FIELDS = ("number", "state", "message", "card_size", "task", "step", "percent", "rate")
-_POOL = concurrent.futures.ThreadPoolExecutor(max_workers=16, thread_name_prefix="api-calls")
+_POOL = concurrent.futures.ThreadPoolExecutor(max_workers=4, thread_name_prefix="api-calls")
 
 
 def slots_of(worker):

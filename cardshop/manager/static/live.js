@@ -9,12 +9,6 @@ function statusBadge(status) {
   return span;
 }
 
-function progressText(progress) {
-  if (!progress) return "";
-  return Object.keys(progress).sort().filter((key) => key !== "at")
-    .map((key) => key + " " + progress[key]).join(" ");
-}
-
 function updateOrder(region, data) {
   const status = document.getElementById("order-status");
   if (status.textContent !== data.status) {
@@ -49,15 +43,15 @@ function updateOrder(region, data) {
     row.querySelector(".task-worker").textContent = task.worker || "—";
     const cell = row.querySelector(".task-progress");
     const parts = [];
-    if (task.progress && task.progress.percent != null) {
+    if (typeof task.percent === "number") {
       const bar = document.createElement("progress");
       bar.max = 100;
-      bar.value = Number(task.progress.percent) || 0;
+      bar.value = task.percent;
       parts.push(bar);
     }
     const text = document.createElement("span");
     text.className = "progress-text";
-    text.textContent = progressText(task.progress);
+    text.textContent = task.progress;
     parts.push(text);
     cell.replaceChildren(...parts);
   }

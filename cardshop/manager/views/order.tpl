@@ -40,17 +40,16 @@
     <thead><tr><th>Task</th><th>Kind</th><th>Status</th><th>Worker</th><th>Progress</th></tr></thead>
     <tbody>
     % for task in live['tasks']:
-    % progress = task.get('progress') or {}
     <tr data-task="{{task['_id']}}">
       <td><code>{{task['_id'][-8:]}}</code></td>
       <td>{{task['kind']}}</td>
       <td class="task-status"><span class="status s-{{task['status']}}">{{task['status']}}</span></td>
       <td class="task-worker">{{task.get('worker') or '—'}}</td>
       <td class="task-progress">
-        % if progress.get('percent') is not None:
-        <progress max="100" value="{{progress['percent']}}">{{progress['percent']}} %</progress>
+        % if isinstance(task.get('percent'), (int, float)):
+        <progress max="100" value="{{task['percent']}}">{{task['percent']}} %</progress>
         % end
-        <span class="progress-text">{{' '.join(f'{key} {value}' for key, value in sorted(progress.items()) if key not in ('at',))}}</span>
+        <span class="progress-text">{{task['progress']}}</span>
       </td>
     </tr>
     % end

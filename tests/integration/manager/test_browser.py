@@ -112,7 +112,7 @@ def test_an_operator_composes_a_recipe_places_an_order_and_watches_it_change_wit
     playwright_api.expect(page.locator("#order-status")).to_have_text("creating", timeout=WAIT_MS)
     row = page.locator(f"tr[data-task='{task['_id']}']")
     playwright_api.expect(row.locator(".task-status")).to_have_text("received", timeout=WAIT_MS)
-    playwright_api.expect(row.locator(".progress-text")).to_contain_text("percent 42", timeout=WAIT_MS)
+    playwright_api.expect(row.locator(".progress-text")).to_contain_text("downloading · 42 %", timeout=WAIT_MS)
     assert page.evaluate("window.notReloaded") is True
     assert page.locator("#timeline li").count() == 2
     assert not tab.problems

@@ -63,3 +63,11 @@ def test_a_quantity_that_is_not_a_number_is_named():
     with pytest.raises(forms.FormError) as error:
         forms.order_from_form({"card_size": "4", "quantity": "two", "output_size": "1G"})
     assert error.value.field == "quantity"
+
+
+def test_progress_reads_as_a_sentence_whatever_the_worker_sent():
+    from cardshop.manager.orders import progress_line
+    assert progress_line({"step": "downloading", "percent": 42.4, "bytes": 1.2e9, "total": 3e9, "rate": 38e6,
+                          "eta": 31, "at": "x"}) == "downloading · 42 % · 1.2 GB of 3.0 GB · 38.0 MB/s · 31 s left"
+    assert progress_line({"percent": "lots", "bytes": None}) == ""
+    assert progress_line(None) == ""
