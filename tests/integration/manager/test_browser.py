@@ -12,8 +12,10 @@ import pytest
 from cardshop.client import ApiClient
 from cardshop.states import ORDER, task_machine
 from cardshop.store.transitions import transition
-from devstack.servers import REPO
-from tests.conftest import order_body, unique
+from devstack.manager import Manager
+from devstack.processes import wait_until
+from devstack.servers import REPO, Scheduler
+from tests.conftest import TEST_AUTH, order_body, unique
 
 playwright_api = pytest.importorskip("playwright.sync_api")
 CHROMIUM = "/usr/bin/chromium"
@@ -56,10 +58,13 @@ class Tab:
     def go(self, path):
         return self.page.goto(self.base + path)
 
+    def fill(self, fields):
+        for selector, value in fields.items():
+            self.page.fill(selector, value)
+
     def log_in(self, username, password):
         self.go("/login")
-        self.page.fill("input[name=username]", username)
-        self.page.fill("input[name=password]", password)
+        self.fill({"input[name=username]": username, "input[name=password]": password})
         self.page.click("button[type=submit]")
         self.page.wait_for_url(self.base + "/")
 
@@ -84,17 +89,14 @@ def test_an_operator_composes_a_recipe_places_an_order_and_watches_it_change_wit
     tab.log_in(user.username, user.password)
     tab.go("/orders/new")
     page = tab.page
-    page.fill("input[name=output_size]", "1G")
-    page.fill("input[name=file_to_0]", "/data/hello.txt")
-    page.fill("textarea[name=file_content_0]", "hello")
+    tab.fill({"input[name=output_size]": "1G", "input[name=file_to_0]": "/data/hello.txt",
+              "textarea[name=file_content_0]": "hello"})
     page.click("button[value=estimate]")
     assert page.text_content("#suggestion") == "4 GB"
     assert page.text_content("#estimate-bytes") == "5"
     page.select_option("select[name=card_size]", "4")
-    page.fill("input[name=quantity]", "2")
-    page.fill("input[name=recipient_name]", "Ada Lovelace")
-    page.fill("input[name=recipient_email]", "ada@example.org")
-    page.fill("textarea[name=recipient_address]", "1 Main St")
+    tab.fill({"input[name=quantity]": "2", "input[name=recipient_name]": "Ada Lovelace",
+              "input[name=recipient_email]": "ada@example.org", "textarea[name=recipient_address]": "1 Main St"})
     page.click("#place-order")
     page.wait_for_url(re.compile(r".*/orders/[0-9a-f]{24}$"))
     order_id = page.url.rsplit("/", 1)[1]
@@ -138,10 +140,9 @@ def test_an_admin_creates_a_writer_user(tab, scheduler, admin):
     tab.go("/users")
     username = unique("wr")
     page = tab.page
-    page.fill("#new-user input[name=username]", username)
-    page.fill("#new-user input[name=email]", f"{username}@example.org")
+    tab.fill({"#new-user input[name=username]": username, "#new-user input[name=email]": f"{username}@example.org",
+              "#new-user input[name=password]": "correct horse battery"})
     page.select_option("#new-user select[name=role]", "writer")
-    page.fill("#new-user input[name=password]", "correct horse battery")
     page.click("#new-user button[type=submit]")
     playwright_api.expect(page.locator(f"tr[data-user='{username}']")).to_be_visible()
     created = admin.get(f"/users/{username}")
@@ -153,12 +154,34 @@ def test_an_api_refusal_is_shown_next_to_the_field_it_concerns(tab, scheduler):
     tab.log_in(scheduler.admin["username"], scheduler.admin["password"])
     tab.go("/users")
     page = tab.page
-    page.fill("#new-user input[name=username]", "Not A Name")
-    page.fill("#new-user input[name=email]", "x@example.org")
-    page.fill("#new-user input[name=password]", "correct horse battery")
+    tab.fill({"#new-user input[name=username]": "Not A Name", "#new-user input[name=email]": "x@example.org",
+              "#new-user input[name=password]": "correct horse battery"})
     page.click("#new-user button[type=submit]")
     playwright_api.expect(page.locator("#error-username")).to_contain_text("lowercase letters")
     assert page.text_content("#error-email") == ""
+
+
+def test_the_order_list_filters_by_status_searches_and_pages(tab, make_user, warehouse, scheduler):
+    user = make_user("manager")
+    api = ApiClient(scheduler.url, user.access)
+    name = unique("Grace ")
+    ids = [api.post("/orders", order_body(recipient={"name": name, "email": "g@example.org", "address": "x"}))
+           .body["_id"] for _ in range(27)]
+    api.post(f"/orders/{ids[0]}/cancel")
+    tab.log_in(user.username, user.password)
+    tab.go("/orders")
+    tab.page.fill("input[name=q]", name.lower())
+    tab.page.click(".filters button[type=submit]")
+    playwright_api.expect(tab.page.locator("#order-count")).to_have_text("27 orders")
+    assert tab.page.locator("#orders tbody tr").count() == 25
+    tab.page.click("a[rel=next]")
+    assert tab.page.locator("#orders tbody tr").count() == 2
+    tab.go("/orders")
+    tab.page.check("input[name=status][value=canceled]")
+    tab.page.fill("input[name=q]", name)
+    tab.page.click(".filters button[type=submit]")
+    playwright_api.expect(tab.page.locator("#order-count")).to_have_text("1 order")
+    assert ids[0][-8:] in tab.page.text_content("#orders tbody")
 
 
 def test_a_manager_cannot_reach_the_users_page_and_the_api_refuses_it_too(tab, make_user, scheduler):
@@ -174,8 +197,7 @@ def test_a_manager_cannot_reach_the_users_page_and_the_api_refuses_it_too(tab, m
 def test_a_writer_cannot_log_into_the_manager(tab, make_user):
     user = make_user("writer")
     tab.go("/login")
-    tab.page.fill("input[name=username]", user.username)
-    tab.page.fill("input[name=password]", user.password)
+    tab.fill({"input[name=username]": user.username, "input[name=password]": user.password})
     tab.page.click("button[type=submit]")
     assert "cannot use the manager" in tab.page.text_content("#login-error")
 
@@ -238,9 +260,8 @@ def test_a_user_changes_their_own_password(tab, make_user, scheduler):
     user = make_user("manager")
     tab.log_in(user.username, user.password)
     tab.go("/password")
-    tab.page.fill("input[name=current_password]", user.password)
-    tab.page.fill("input[name=password]", "a new battery staple")
-    tab.page.fill("input[name=password_again]", "a new battery staple")
+    tab.fill({"input[name=current_password]": user.password, "input[name=password]": "a new battery staple",
+              "input[name=password_again]": "a new battery staple"})
     tab.page.click("form.card button[type=submit]")
     tab.page.wait_for_url(re.compile(r".*/login\?changed=1$"))
     tab.log_in(user.username, "a new battery staple")
@@ -275,3 +296,43 @@ def test_every_main_page_renders_without_console_errors(tab, second_tab, schedul
     second_tab.page.screenshot(path=str(screenshots / "login.png"))
     assert not second_tab.problems
     db.workers.delete_one({"_id": "writer-shot@host1"})
+
+
+@pytest.fixture(scope="module")
+def short_tokens(stack_dir, ferretdb):
+    """A scheduler whose access tokens live 2 s, and a manager on it."""
+    base = os.path.join(stack_dir, "short-tokens")
+    scheduler = Scheduler(base, ferretdb.url, db_name="manager_short",
+                          overrides={"auth": {**TEST_AUTH, "access_ttl": 2}})
+    scheduler.start()
+    manager = Manager(base, scheduler.url)
+    try:
+        manager.start()
+        yield scheduler, manager
+    finally:
+        manager.stop()
+        scheduler.stop()
+
+
+def test_an_expired_access_token_is_refreshed_without_the_user_noticing(browser, short_tokens):
+    scheduler, manager = short_tokens
+    context = browser.new_context()
+    tab = Tab(context, manager.url)
+    tab.log_in(scheduler.admin["username"], scheduler.admin["password"])
+    witness = ApiClient(scheduler.url)
+    witness.token = witness.post("/auth/authorize", scheduler.admin).body["access_token"]  # issued after the manager's
+    wait_until(lambda: witness.get("/orders").status == 401, timeout=20, interval=0.2)
+    for path in ("/orders", "/"):
+        reply = tab.go(path)
+        assert reply.status == 200 and tab.page.url == manager.url + path
+    context.close()
+
+
+def test_a_disabled_user_is_logged_out_of_the_manager(tab, make_user, admin):
+    user = make_user("manager")
+    tab.log_in(user.username, user.password)
+    assert admin.patch(f"/users/{user.username}", {"active": False}).status == 200
+    reply = tab.go("/orders")
+    assert reply.status == 401 and "log in again" in tab.page.text_content("#error-text")
+    tab.go("/orders")
+    assert tab.page.url.startswith(tab.base + "/login")
