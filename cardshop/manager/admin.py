@@ -99,8 +99,7 @@ def install(app, web):
     def update_schedule(session, name):
         if bottle.request.forms.get("action") in ("pause", "resume"):
             reply = session.patch(f"/schedules/{name}", {"enabled": bottle.request.forms["action"] == "resume"})
-            web.api_body(session, reply, "change the schedule")
-            bottle.redirect(f"/schedules?done={bottle.request.forms['action']}+{name}", 303)
+            web.then(session, reply, "change the schedule", f"/schedules?done={bottle.request.forms['action']}+{name}")
         values = {name_: bottle.request.forms.getunicode(name_, "") for name_ in (*SCHEDULE_FIELDS, "enabled")}
         values["name"] = name
         return _save_schedule(web, session, values, name)

@@ -6,7 +6,7 @@ import urllib.parse
 import bottle
 
 from cardshop.client import ApiUnreachable
-from cardshop.manager import admin, orders, overview
+from cardshop.manager import admin, orders, overview, recipes
 from cardshop.manager.sessions import COOKIE, LOGIN_COOKIE
 from cardshop.manager.web import STATIC, Refused, Web, install_hooks
 
@@ -104,6 +104,7 @@ def build_app(sessions, secure_cookies=False):
 
     overview.install(app, web)
     orders.install(app, web)
+    recipes.install(app, web)
     admin.install(app, web)
     return app
 

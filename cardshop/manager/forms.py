@@ -141,14 +141,33 @@ def suggest_card(recipe):
     return next((size for size in CARD_SIZES if card_capacity(size) >= need), None)
 
 
+def recipe_of(form):
+    """The recipe a form holds: its YAML/JSON text or its composed rows, as the form's radio says."""
+    if form.get("recipe_source") == "text":
+        return parse_recipe_text(form.get("recipe_text", ""))
+    return recipe_from_form(form)
+
+
+def recipe_values(recipe):
+    """Form values showing a recipe: in the compose rows when they can hold it, else as YAML text."""
+    composed = recipe_to_form(recipe)
+    if composed is None:
+        return {"recipe_source": "text", "recipe_text": export_recipe(recipe, "yaml")[0]}
+    return {"recipe_source": "compose", **composed}
+
+
+def estimate_view(values, recipe=None):
+    """What the recipe fields show about size: bytes known, files of unknown size, the card to suggest."""
+    if recipe is None and values.get("recipe_source") != "text":
+        recipe = recipe_from_form(values)
+    known, unknown, output = estimate(recipe or {})
+    return {"rows": FILE_ROWS, "known": known, "unknown": unknown, "output": output,
+            "suggestion": suggest_card(recipe or {}), "card_sizes": CARD_SIZES}
+
+
 def order_from_form(form):
     """The API body of POST /orders from the new-order form; FormError for what cannot be read at all."""
-    source = form.get("recipe_source", "compose")
-    if source == "text":
-        recipe = parse_recipe_text(form.get("recipe_text", ""))
-    else:
-        recipe = recipe_from_form(form)
-    body = {"recipe": recipe,
+    body = {"recipe": recipe_of(form),
             "sd_card": {"size": _integer(form, "card_size"), "type": form.get("card_type", "physical")},
             "quantity": _integer(form, "quantity"),
             "recipient": {"name": form.get("recipient_name", "").strip(),

@@ -6,6 +6,7 @@ import urllib.parse
 import bottle
 
 from cardshop.manager import forms
+from cardshop.manager.web import posted
 from cardshop.states import ORDER
 
 PER_PAGE = 25
@@ -32,6 +33,14 @@ def matches(order, needle):
     haystack = " ".join([order["_id"], order["status"], order.get("created_by", ""), recipient.get("name", ""),
                          recipient.get("email", ""), recipient.get("address", "")]).lower()
     return needle in haystack
+
+
+def download(recipe, fmt, name):
+    """A recipe as a YAML or JSON file to save."""
+    text, content_type = forms.export_recipe(recipe, fmt)
+    bottle.response.content_type = content_type
+    bottle.response.set_header("Content-Disposition", f'attachment; filename="{name}.{fmt}"')
+    return text
 
 
 def _bytes(value):
@@ -119,29 +128,22 @@ def install(app, web):
                           quantity=str(order["quantity"]), recipient_name=order["recipient"]["name"],
                           recipient_email=order["recipient"]["email"],
                           recipient_address=order["recipient"]["address"], warehouse=order.get("warehouse", ""))
+        elif forms.is_id(query.get("recipe", "")):
+            recipe = web.api_body(session, session.get(f"/recipes/{query['recipe']}"), "read that recipe")["recipe"]
         elif query.get("schedule"):
             schedule = web.api_body(session, session.get(
                 f"/schedules/{urllib.parse.quote(query['schedule'], safe='')}"), "read that schedule")
             recipe = schedule.get("params", {}).get("recipe")
         if recipe is not None:
-            composed = forms.recipe_to_form(recipe)
-            if composed is None:
-                values.update(recipe_source="text", recipe_text=forms.export_recipe(recipe, "yaml")[0])
-            else:
-                values.update(composed)
+            values.update(forms.recipe_values(recipe))
         return _order_form(web, session, values, {}, recipe)
 
     @app.post("/orders/new")
     @web.page(operators)
     def place_order(session):
-        values = {key: bottle.request.forms.getunicode(key, "") for key in bottle.request.forms.keys()}
-        try:
-            body = forms.order_from_form(values)
-        except forms.FormError as exc:
-            bottle.response.status = 400
-            return _order_form(web, session, values, {exc.field: str(exc)}, None)
-        if values.get("action") == "estimate":
-            return _order_form(web, session, values, {}, body["recipe"])
+        values, body, errors = posted(forms.order_from_form)
+        if errors or values.get("action") == "estimate":
+            return _order_form(web, session, values, errors, body and body["recipe"])
         reply = session.post("/orders", body)
         if not reply.ok:
             bottle.response.status = reply.status if reply.status < 500 else 502
@@ -166,18 +168,14 @@ def install(app, web):
     @web.page(operators)
     def export(session, order_id, fmt):
         order = web.api_body(session, session.get(f"/orders/{order_id}"), "read the order")
-        text, content_type = forms.export_recipe(order["recipe"], fmt)
-        bottle.response.content_type = content_type
-        bottle.response.set_header("Content-Disposition", f'attachment; filename="recipe-{order_id}.{fmt}"')
-        return text
+        return download(order["recipe"], fmt, f"recipe-{order_id}")
 
     @app.post(f"/orders/{ID}/cancel")
     @web.page(operators)
     def cancel(session, order_id):
         reason = bottle.request.forms.getunicode("reason", "").strip()
         reply = session.post(f"/orders/{order_id}/cancel", {"reason": reason} if reason else None)
-        web.api_body(session, reply, "cancel the order")
-        bottle.redirect(f"/orders/{order_id}?done=canceled", 303)
+        web.then(session, reply, "cancel the order", f"/orders/{order_id}?done=canceled")
 
     @app.post(f"/orders/{ID}/ship")
     @web.page(operators)
@@ -196,8 +194,7 @@ def install(app, web):
     @app.post(f"/orders/{ID}/delete")
     @web.page(operators)
     def delete(session, order_id):
-        web.api_body(session, session.call("DELETE", f"/orders/{order_id}"), "delete the order")
-        bottle.redirect("/orders", 303)
+        web.then(session, session.call("DELETE", f"/orders/{order_id}"), "delete the order", "/orders")
 
 
 def _order_form(web, session, values, errors, recipe):
@@ -205,12 +202,6 @@ def _order_form(web, session, values, errors, recipe):
     schedules = web.api_body(session, session.get("/schedules?per_page=200"), "list schedules")["items"]
     pickable = [schedule["name"] for schedule in schedules
                 if schedule["job"] == "auto_image" and "recipe" in schedule.get("params", {})]
-    if recipe is None and values.get("recipe_source") != "text":
-        try:
-            recipe = forms.recipe_from_form(values)
-        except forms.FormError:
-            recipe = None
-    known, unknown, output = forms.estimate(recipe or {})
+    kept = web.api_body(session, session.get("/recipes?per_page=200"), "list recipes")["items"]
     return web.render("order_new.tpl", session, values=values, errors=errors, warehouses=warehouses,
-                      pickable=pickable, rows=forms.FILE_ROWS, known=known, unknown=unknown, output=output,
-                      suggestion=forms.suggest_card(recipe or {}), card_sizes=forms.CARD_SIZES)
+                      pickable=pickable, kept=kept, **forms.estimate_view(values, recipe))

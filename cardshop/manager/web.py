@@ -13,6 +13,7 @@ import os
 import bottle
 
 from cardshop.client import ApiUnreachable
+from cardshop.manager.forms import FormError
 from cardshop.manager.sessions import COOKIE
 
 log = logging.getLogger(__name__)
@@ -29,6 +30,16 @@ SECURITY_HEADERS = {
     "Referrer-Policy": "same-origin",
     "Cache-Control": "no-store",
 }
+
+def posted(parse):
+    """(values, parse(values) or None, {field: error}) of the posted form; `parse` raises FormError."""
+    values = {key: bottle.request.forms.getunicode(key, "") for key in bottle.request.forms.keys()}
+    try:
+        return values, parse(values), {}
+    except FormError as exc:
+        bottle.response.status = 400
+        return values, None, {exc.field: str(exc)}
+
 
 class Refused(Exception):
     """Show an error page with this status and message."""
@@ -96,6 +107,11 @@ class Web:
             bottle.response.content_type = "application/json"
             return json.dumps({"error": str(exc)})
         return self.render("error.tpl", session=session, status=exc.status, text=str(exc))
+
+    def then(self, session, reply, what, to):
+        """After an API call that changes something: on to `to`, or its refusal as an error page."""
+        self.api_body(session, reply, what)
+        bottle.redirect(to, 303)
 
     def api_body(self, session, reply, what):
         """A successful reply's body; otherwise the API's refusal as an error page."""

@@ -118,6 +118,6 @@ document.addEventListener("DOMContentLoaded", () => {
   const order = document.getElementById("order-live");
   if (order) pollOrder(order);
   for (const region of document.querySelectorAll("[data-refresh]")) refreshRegion(region);
-  const form = document.getElementById("order-form");
-  if (form) liveEstimate(form);
+  const estimate = document.getElementById("estimate-bytes");
+  if (estimate) liveEstimate(estimate.closest("form"));
 });

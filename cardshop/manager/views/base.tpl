@@ -16,6 +16,7 @@
     <a href="/">Dashboard</a>
     <a href="/orders">Orders</a>
     <a href="/orders/new">New order</a>
+    <a href="/recipes">Recipes</a>
     <a href="/fleet">Fleet</a>
     % if session.is_admin:
     <a href="/users">Users</a>

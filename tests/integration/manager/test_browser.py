@@ -226,6 +226,36 @@ def test_a_session_cookie_is_http_only_and_same_site_strict(tab, make_user):
     assert cookie["httpOnly"] and cookie["sameSite"] == "Strict"
 
 
+def test_an_operator_keeps_a_recipe_named_with_markup_duplicates_exports_and_orders_it(tab, make_user, warehouse,
+                                                                                      scheduler):
+    user = make_user("manager")
+    tab.log_in(user.username, user.password)
+    tab.go("/recipes/new")
+    tab.fill({"input[name=name]": XSS, "input[name=output_size]": "2G", "input[name=file_to_0]": "/data/a.txt"})
+    tab.page.fill("textarea[name=file_content_0]", "twelve bytes")
+    playwright_api.expect(tab.page.locator("#estimate-bytes")).to_have_text("12")  # live, before any submit
+    tab.page.click("#save-recipe")
+    tab.page.wait_for_url(re.compile(r".*/recipes\?done=.*"))
+    row = tab.page.locator("#recipes tbody tr", has_text=XSS).first
+    assert row.locator(".recipe-name").text_content() == XSS  # the markup is text
+    assert tab.page.locator("script").count() == 1
+    recipe_id = row.get_attribute("data-recipe")
+    export = tab.page.request.get(f"{tab.base}/recipes/{recipe_id}.json")
+    assert export.ok and export.json() == {"output": {"size": "2G"},
+                                           "files": [{"to": "/data/a.txt", "content": "twelve bytes"}]}
+    row.locator("button", has_text="Duplicate").click()
+    playwright_api.expect(tab.page.locator("input[name=name]")).to_have_value(f"Copy of {XSS}")
+    tab.go(f"/orders/new?recipe={recipe_id}")
+    assert tab.page.input_value("input[name=output_size]") == "2G"
+    tab.fill({"input[name=recipient_name]": "Ada", "input[name=recipient_email]": "ada@example.org",
+              "textarea[name=recipient_address]": "1 Main St"})
+    tab.page.click("#place-order")
+    tab.page.wait_for_url(re.compile(r".*/orders/[0-9a-f]{24}$"))
+    order = ApiClient(scheduler.url, user.access).get("/orders/" + tab.page.url.rsplit("/", 1)[1]).body
+    assert order["recipe"]["files"][0]["content"] == "twelve bytes" and order["sd_card"]["size"] == 4
+    assert not tab.problems
+
+
 def test_markup_in_a_recipe_and_an_order_renders_as_text(tab, make_user, warehouse, scheduler):
     user = make_user("manager")
     api = ApiClient(scheduler.url, user.access)
@@ -282,7 +312,7 @@ def test_every_main_page_renders_without_console_errors(tab, second_tab, schedul
             {"number": 3, "state": "empty"}]}, upsert=True)
     tab.log_in(scheduler.admin["username"], scheduler.admin["password"])
     pages = {"dashboard": "/", "orders": "/orders", "order": f"/orders/{placed.body['_id']}",
-             "new-order": "/orders/new", "fleet": "/fleet", "users": "/users", "schedules": "/schedules",
+             "new-order": "/orders/new", "recipes": "/recipes", "new-recipe": "/recipes/new", "fleet": "/fleet", "users": "/users", "schedules": "/schedules",
              "new-schedule": "/schedules/new", "password": "/password"}
     for name, path in pages.items():
         reply = tab.go(path)
