@@ -10,6 +10,7 @@ from cardshop.manager.web import posted
 from cardshop.states import ORDER
 
 PER_PAGE = 25
+LOG_LINES = 100  # the latest log lines shown of a task
 SEARCH_SCAN = 1000  # the API has no search: the newest this many orders (of the chosen statuses) are searched
 ID = "<order_id:re:[0-9a-f]{24}>"
 STATUSES = sorted(ORDER.statuses)
@@ -70,9 +71,23 @@ def progress_line(progress):
     return " · ".join(parts)
 
 
-def live_view(order):
+def shown_task(order, wanted):
+    """The task whose logs the detail page shows: the one asked for, else the first (the create task)."""
+    tasks = order.get("tasks", [])
+    return next((task for task in tasks if task["_id"] == wanted), tasks[0] if tasks else None)
+
+
+def task_logs(web, session, task):
+    if task is None:
+        return []
+    reply = session.get(f"/tasks/{task['_id']}/logs?last={LOG_LINES}")
+    return web.api_body(session, reply, "read the task's logs")["items"]
+
+
+def live_view(order, logs=()):
     """The small JSON the detail page polls."""
     return {"status": order["status"], "statuses": order.get("statuses", []),
+            "logs": [{"at": line.get("at"), "level": line["level"], "message": line["message"]} for line in logs],
             "actions": allowed_actions(order),
             "tasks": [{"_id": task["_id"], "kind": task["kind"], "status": task["status"],
                        "worker": task.get("worker"), "percent": (task.get("progress") or {}).get("percent"),
@@ -153,16 +168,15 @@ def install(app, web):
     @app.get(f"/orders/{ID}")
     @web.page(operators)
     def order_detail(session, order_id):
-        order = web.api_body(session, session.get(f"/orders/{order_id}"), "read the order")
-        return web.render("order.tpl", session, order=order, live=live_view(order),
-                          actions=allowed_actions(order))
+        return _detail(web, session, order_id)
 
     @app.get(f"/orders/{ID}/live.json")
     @web.page(operators)
     def order_live(session, order_id):
         order = web.api_body(session, session.get(f"/orders/{order_id}"), "read the order")
+        task = shown_task(order, bottle.request.query.get("task"))
         bottle.response.content_type = "application/json"
-        return json.dumps(live_view(order), default=str)
+        return json.dumps(live_view(order, task_logs(web, session, task)), default=str)
 
     @app.get(f"/orders/{ID}/recipe.<fmt:re:yaml|json>")
     @web.page(operators)
@@ -184,17 +198,21 @@ def install(app, web):
         shipment = {key: form.getunicode(key, "").strip() for key in ("carrier", "tracking_number", "tracking_url", "note")}
         reply = session.post(f"/orders/{order_id}/ship", {key: value for key, value in shipment.items() if value})
         if not reply.ok:
-            order = web.api_body(session, session.get(f"/orders/{order_id}"), "read the order")
             bottle.response.status = reply.status if reply.status < 500 else 502
-            return web.render("order.tpl", session, order=order, live=live_view(order),
-                              actions=allowed_actions(order), errors=forms.place_error(reply.error, "ship"),
-                              shipment=shipment)
+            return _detail(web, session, order_id, errors=forms.place_error(reply.error, "ship"), shipment=shipment)
         bottle.redirect(f"/orders/{order_id}?done=shipped", 303)
 
     @app.post(f"/orders/{ID}/delete")
     @web.page(operators)
     def delete(session, order_id):
         web.then(session, session.call("DELETE", f"/orders/{order_id}"), "delete the order", "/orders")
+
+
+def _detail(web, session, order_id, **extra):
+    order = web.api_body(session, session.get(f"/orders/{order_id}"), "read the order")
+    task = shown_task(order, bottle.request.query.get("task"))
+    return web.render("order.tpl", session, order=order, live=live_view(order, task_logs(web, session, task)),
+                      actions=allowed_actions(order), shown=task, **extra)
 
 
 def _order_form(web, session, values, errors, recipe):

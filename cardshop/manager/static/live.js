@@ -35,6 +35,7 @@ function updateOrder(region, data) {
         cell.className = name;
         row.append(cell);
       }
+      row.append(document.createElement("td"));
       row.children[0].textContent = task._id.slice(-8);
       row.children[1].textContent = task.kind;
       body.append(row);
@@ -54,6 +55,20 @@ function updateOrder(region, data) {
     text.textContent = task.progress;
     parts.push(text);
     cell.replaceChildren(...parts);
+  }
+  const log = document.getElementById("log-lines");
+  if (log && log.children.length !== data.logs.length) {
+    log.replaceChildren(...data.logs.map((line) => {
+      const item = document.createElement("li");
+      item.className = "level-" + line.level;
+      const time = document.createElement("span");
+      time.className = "muted";
+      time.textContent = String(line.at || "").slice(11, 19);
+      item.append(time, " " + line.level + ": " + line.message);
+      return item;
+    }));
+    const none = document.getElementById("no-logs");
+    if (none) none.remove();
   }
   const actions = document.getElementById("actions");
   if (actions && !data.actions.includes("cancel")) {

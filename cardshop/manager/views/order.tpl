@@ -1,7 +1,7 @@
 % rebase('base.tpl', title="Order " + order['_id'][-8:])
 % shipment = get('shipment', {}) or {}
 <h1>Order <code>{{order['_id']}}</code></h1>
-<div id="order-live" data-live="/orders/{{order['_id']}}/live.json">
+<div id="order-live" data-live="/orders/{{order['_id']}}/live.json{{('?task=' + shown['_id']) if shown else ''}}">
 <p>Status: <span class="status s-{{order['status']}}" id="order-status">{{order['status']}}</span>
   <span class="muted" id="live-note"></span></p>
 <div class="columns">
@@ -37,7 +37,7 @@
 <section class="card">
   <h2>Tasks</h2>
   <table class="list" id="tasks">
-    <thead><tr><th>Task</th><th>Kind</th><th>Status</th><th>Worker</th><th>Progress</th></tr></thead>
+    <thead><tr><th>Task</th><th>Kind</th><th>Status</th><th>Worker</th><th>Progress</th><th>Logs</th></tr></thead>
     <tbody>
     % for task in live['tasks']:
     <tr data-task="{{task['_id']}}">
@@ -51,11 +51,22 @@
         % end
         <span class="progress-text">{{task['progress']}}</span>
       </td>
+      <td><a href="/orders/{{order['_id']}}?task={{task['_id']}}#logs">{{'shown' if shown and shown['_id'] == task['_id'] else 'show'}}</a></td>
     </tr>
     % end
     </tbody>
   </table>
-  <p class="muted">Task logs are not served by the API yet.</p>
+</section>
+<section class="card" id="logs">
+  <h2>Log of {{shown['kind'] + ' task ' + shown['_id'][-8:] if shown else 'no task'}}</h2>
+  <ol class="log" id="log-lines">
+    % for line in live['logs']:
+    <li class="level-{{line['level']}}"><span class="muted">{{str(line.get('at') or '')[11:19]}}</span> {{line['level']}}: {{line['message']}}</li>
+    % end
+  </ol>
+  % if not live['logs']:
+  <p class="muted" id="no-logs">No log lines yet.</p>
+  % end
 </section>
 </div>
 <section class="card actions" id="actions">

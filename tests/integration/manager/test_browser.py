@@ -16,6 +16,7 @@ from devstack.manager import Manager
 from devstack.processes import wait_until
 from devstack.servers import REPO, Scheduler
 from tests.conftest import TEST_AUTH, order_body, unique
+from tests.integration.api.test_task_logs import file_lines
 
 playwright_api = pytest.importorskip("playwright.sync_api")
 CHROMIUM = "/usr/bin/chromium"
@@ -110,11 +111,14 @@ def test_an_operator_composes_a_recipe_places_an_order_and_watches_it_change_wit
     transition(db.tasks, task["_id"], task_machine("create"), "received", "creator-x")
     transition(db.orders, order_id, ORDER, "create_started", "creator-x")
     db.tasks.update_one({"_id": task["_id"]}, {"$set": {"progress": {"percent": 42, "step": "downloading"}}})
+    file_lines(db, task["_id"], 3)
 
     playwright_api.expect(page.locator("#order-status")).to_have_text("creating", timeout=WAIT_MS)
     row = page.locator(f"tr[data-task='{task['_id']}']")
     playwright_api.expect(row.locator(".task-status")).to_have_text("received", timeout=WAIT_MS)
     playwright_api.expect(row.locator(".progress-text")).to_contain_text("downloading · 42 %", timeout=WAIT_MS)
+    playwright_api.expect(page.locator("#log-lines li")).to_have_count(3, timeout=WAIT_MS)
+    assert "warning: line 3" in page.text_content("#log-lines")
     assert page.evaluate("window.notReloaded") is True
     assert page.locator("#timeline li").count() == 2
     assert not tab.problems
