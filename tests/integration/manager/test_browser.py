@@ -303,6 +303,24 @@ def test_a_user_changes_their_own_password(tab, make_user, scheduler):
                                                              "password": user.password}).status == 401
 
 
+def test_the_fleet_follows_a_writers_slots_without_reloading(tab, scheduler, db):
+    worker = {"_id": "writer-live@host2", "username": "writer-live", "host": "host2", "role": "writer",
+              "online": True, "slots": [{"number": 1, "state": "writing", "percent": 42, "rate": 38000000}]}
+    db.workers.replace_one({"_id": worker["_id"]}, worker, upsert=True)
+    try:
+        tab.log_in(scheduler.admin["username"], scheduler.admin["password"])
+        tab.go("/fleet")
+        slot = tab.page.locator("[data-writer='writer-live@host2'] li[data-slot='1']")
+        playwright_api.expect(slot).to_contain_text("writing 42 % at 38 MB/s")
+        tab.page.evaluate("window.notReloaded = true")
+        db.workers.update_one({"_id": worker["_id"]}, {"$set": {"slots": [
+            {"number": 1, "state": "verifying", "percent": 77, "rate": 90000000}]}})
+        playwright_api.expect(slot).to_contain_text("verifying 77 % at 90 MB/s", timeout=WAIT_MS)
+        assert tab.page.evaluate("window.notReloaded") is True and not tab.problems
+    finally:
+        db.workers.delete_one({"_id": worker["_id"]})
+
+
 def test_every_main_page_renders_without_console_errors(tab, second_tab, scheduler, admin, db, warehouse,
                                                         screenshots):
     placed = admin.post("/orders", order_body())

@@ -1,0 +1,47 @@
+"""What every manager answer carries: cookie flags and security headers (the app called as WSGI, no network)."""
+
+import wsgiref.util
+
+import pytest
+
+from cardshop.manager.app import build_app
+from cardshop.manager.sessions import Sessions
+
+
+def call(app, path):
+    environ = {}
+    wsgiref.util.setup_testing_defaults(environ)
+    environ["PATH_INFO"] = path
+    answer = {}
+
+    def start_response(status, headers, exc_info=None):
+        answer["status"], answer["headers"] = status, headers
+
+    answer["body"] = b"".join(app(environ, start_response)).decode()
+    return answer
+
+
+@pytest.mark.parametrize("secure", [False, True])
+def test_the_login_cookie_is_http_only_same_site_strict_and_secure_behind_tls(secure):
+    app = build_app(Sessions("k" * 40, "http://127.0.0.1:9", 60), secure_cookies=secure)
+    cookie = next(value for name, value in call(app, "/login")["headers"] if name == "Set-Cookie")
+    flags = [part.strip().lower() for part in cookie.split(";")]
+    assert "httponly" in flags and "samesite=strict" in flags and ("secure" in flags) == secure
+    assert not [flag for flag in flags if flag.startswith("max-age")]
+
+
+def test_pages_and_errors_forbid_framing_sniffing_and_foreign_scripts():
+    app = build_app(Sessions("k" * 40, "http://127.0.0.1:9", 60))
+    for path, status in (("/login", "200"), ("/no-such-page", "404"), ("/orders", "303")):
+        answer = call(app, path)
+        headers = dict(answer["headers"])
+        assert answer["status"].startswith(status), path
+        assert "script-src 'self'" in headers["Content-Security-Policy"] and "frame-ancestors 'none'" in \
+            headers["Content-Security-Policy"]
+        assert headers["X-Content-Type-Options"] == "nosniff" and headers["Cache-Control"] == "no-store"
+
+
+def test_a_login_redirect_never_leaves_the_site():
+    from cardshop.manager.app import _safe_next
+    assert _safe_next("//evil.example/x") == "/" and _safe_next("https://evil.example/") == "/"
+    assert _safe_next("/\\\\evil") == "/" and _safe_next("/orders?status=created") == "/orders?status=created"
