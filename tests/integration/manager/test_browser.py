@@ -154,6 +154,72 @@ def test_an_admin_creates_a_writer_user(tab, scheduler, admin):
     assert not tab.problems
 
 
+def test_an_admin_changes_a_users_role_disables_enables_and_resets_their_password(tab, scheduler, make_user, admin):
+    user = make_user("manager")
+    tab.log_in(scheduler.admin["username"], scheduler.admin["password"])
+    tab.go("/users")
+    row = tab.page.locator(f"tr[data-user='{user.username}']")
+    row.locator("select[name=role]").select_option("writer")
+    row.locator("button", has_text="Change role").click()
+    playwright_api.expect(tab.page.locator(".notice")).to_contain_text(f"role {user.username}")
+    assert admin.get(f"/users/{user.username}").body["role"] == "writer"
+    row.locator("button", has_text="Disable").click()
+    playwright_api.expect(row.locator("button", has_text="Enable")).to_be_visible()
+    assert admin.get(f"/users/{user.username}").body["active"] is False
+    row.locator("button", has_text="Enable").click()
+    playwright_api.expect(row.locator("button", has_text="Disable")).to_be_visible()
+    row.locator("input[name=password]").fill("a brand new password")
+    row.locator("button", has_text="Reset").click()
+    playwright_api.expect(tab.page.locator(".notice")).to_contain_text(f"password {user.username}")
+    assert ApiClient(scheduler.url).post("/auth/authorize", {"username": user.username,
+                                                             "password": "a brand new password"}).status == 200
+    assert not tab.problems
+
+
+def test_an_admin_adds_edits_and_pauses_an_auto_image_schedule(tab, scheduler, admin, warehouse):
+    name = unique("nightly")
+    tab.log_in(scheduler.admin["username"], scheduler.admin["password"])
+    tab.go("/schedules/new")
+    tab.fill({"input[name=name]": name, "input[name=crontab]": "0 3 * * *",
+              "textarea[name=params]": f"name: {name}\nrecipe:\n  output: {{size: 1G}}\n"
+                                       "  files: [{to: /data/a.txt, content: a}]\n"})
+    tab.page.select_option("select[name=job]", "auto_image")
+    tab.page.click("#schedule-form button[type=submit]")
+    row = tab.page.locator(f"tr[data-schedule='{name}']")
+    playwright_api.expect(row).to_contain_text("0 3 * * *")
+    tab.go(f"/schedules/{name}")
+    tab.page.fill("input[name=crontab]", "30 4 * * *")
+    tab.page.click("#schedule-form button[type=submit]")
+    playwright_api.expect(row).to_contain_text("30 4 * * *")
+    row.locator("button", has_text="Pause").click()
+    playwright_api.expect(row).to_contain_text("paused")
+    stored = admin.get(f"/schedules/{name}").body
+    assert stored["crontab"] == "30 4 * * *" and stored["enabled"] is False and stored["params"]["name"] == name
+    tab.go(f"/orders/new?schedule={name}")  # its recipe can be ordered
+    assert tab.page.input_value("input[name=output_size]") == "1G"
+    assert not tab.problems
+
+
+def test_a_pending_shipment_is_marked_shipped_with_its_tracking(tab, make_user, warehouse, scheduler, db):
+    user = make_user("manager")
+    api = ApiClient(scheduler.url, user.access)
+    order_id = api.post("/orders", order_body()).body["_id"]
+    for event in ("create_started", "create_done_physical", "write_started", "writes_done"):
+        transition(db.orders, order_id, ORDER, event, "monitor")
+    tab.log_in(user.username, user.password)
+    tab.go(f"/orders/{order_id}")
+    tab.fill({"#ship-form input[name=carrier]": "La Poste", "#ship-form input[name=tracking_number]": "LP123",
+              "#ship-form input[name=tracking_url]": "not a url"})
+    tab.page.click("#ship-form button[type=submit]")
+    playwright_api.expect(tab.page.locator("#error-ship")).to_contain_text("tracking_url")
+    tab.page.fill("#ship-form input[name=tracking_url]", "https://track.example/LP123")
+    tab.page.click("#ship-form button[type=submit]")
+    playwright_api.expect(tab.page.locator("#order-status")).to_have_text("shipped")
+    shipment = api.get(f"/orders/{order_id}").body["shipment"]
+    assert shipment["carrier"] == "La Poste" and shipment["by"] == user.username
+    assert all("status of 400" in problem for problem in tab.problems)  # the refused form, answered 400
+
+
 def test_an_api_refusal_is_shown_next_to_the_field_it_concerns(tab, scheduler):
     tab.log_in(scheduler.admin["username"], scheduler.admin["password"])
     tab.go("/users")
