@@ -5,6 +5,7 @@ import urllib.parse
 
 import bottle
 
+from cardshop.auth.ratelimit import RateLimit, RateLimited
 from cardshop.client import ApiUnreachable
 from cardshop.manager import admin, orders, overview, recipes
 from cardshop.manager.sessions import COOKIE, LOGIN_COOKIE
@@ -14,6 +15,8 @@ log = logging.getLogger(__name__)
 
 # Roles that work orders; the API refuses the others everything the manager shows.
 OPERATORS = ("admin", "manager")
+# The API sees every manager login coming from the manager's address: bound each browser's attempts here.
+LOGIN_RATE, LOGIN_BURST = 1, 20
 
 
 def _safe_next(target):
@@ -28,6 +31,7 @@ def build_app(sessions, secure_cookies=False):
     app.config["json.enable"] = False
     web = Web(sessions, secure_cookies)
     install_hooks(app, web)
+    attempts = RateLimit(LOGIN_RATE, LOGIN_BURST)
 
     @app.get("/static/<name>")
     def static(name):
@@ -54,6 +58,12 @@ def build_app(sessions, secure_cookies=False):
             return _login_page(web, str(exc), "")
         username = bottle.request.forms.getunicode("username", "").strip()
         password = bottle.request.forms.getunicode("password", "")
+        try:
+            attempts.take(bottle.request.remote_addr)
+        except RateLimited as exc:
+            bottle.response.status = 429
+            bottle.response.set_header("Retry-After", str(exc.retry_after))
+            return _login_page(web, str(exc), username)
         try:
             session, reply = sessions.open(username, password)
         except ApiUnreachable as exc:
