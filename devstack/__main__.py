@@ -9,6 +9,7 @@ import sys
 
 from cardshop.client import ApiClient
 from devstack import cards, writer_host
+from devstack.manager import Manager
 from devstack.processes import Process, StackError, free_port
 from devstack.servers import REPO, Beat, ContentServer, Creator, FerretDB, Monitor, RabbitMQ, Scheduler, Warehouse
 
@@ -18,7 +19,7 @@ WRITER_USER = "writer-1"
 # Stop order: the reverse of start order.
 COMPONENTS = [("ferretdb", "ferretdb"), ("scheduler", "scheduler"), ("rabbitmq", "epmd"),
               ("rabbitmq", "rabbitmq"), ("monitor", "monitor"), ("beat", "beat"), ("warehouse", "warehouse"),
-              ("content", "content"), ("creator", "creator")]
+              ("content", "content"), ("creator", "creator"), ("manager", "manager")]
 
 
 def default_warehouse(api_url, admin, url, name="main"):
@@ -98,6 +99,9 @@ def up(slots=2):
         host = _writer_host(scheduler, rabbitmq, slots)
         if host is not None:
             started.append(host)
+        manager = Manager(BASE, scheduler.url)
+        manager.start()
+        started.append(manager)
     except StackError as exc:
         print(f"make up failed: {exc}", file=sys.stderr)
         for server in reversed(started):
@@ -109,6 +113,7 @@ def up(slots=2):
         "mongo_url": ferretdb.url,
         "ftp_url": warehouse.url,
         "content_url": content.url,
+        "manager_url": manager.url,
         "content_dir": content.root,
         "creator": {"username": creator_user},
         "mongo_db": scheduler.db_name,
@@ -131,6 +136,7 @@ def up(slots=2):
                                                      for item in host.slots)
               + "; insert a card with `make card-insert SLOT=1 [SIZE=2G]`")
     print(f"admin login and URLs in {STATE}")
+    print(f"manager (web UI) {manager.url}; admin login and URLs in {STATE}")
     return 0
 
 

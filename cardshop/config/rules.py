@@ -27,6 +27,13 @@ def jwt_key(config):
     return key
 
 
+def session_key(config):
+    key = read_secret(config["session"]["secret_file"], "session.secret_file")
+    if len(key) < JWT_KEY_MIN:
+        raise ConfigError(f"key 'session.secret_file': the key must have at least {JWT_KEY_MIN} characters")
+    return key
+
+
 def broker_url(broker):
     """The broker URL with credentials; plain amqp:// only on loopback."""
     parsed = urllib.parse.urlsplit(broker["url"])
@@ -49,6 +56,8 @@ def check(config):
     """Every rule a daemon's `serve` runs before it works, by the sections its config has."""
     if "auth" in config:
         jwt_key(config)
+    if "session" in config:
+        session_key(config)
     if "database" in config:
         database_uri(config)
     if "broker" in config:

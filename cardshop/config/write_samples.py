@@ -3,7 +3,7 @@
 import os
 import sys
 
-from cardshop.config import beat, creator, monitor, scheduler, warehouse, writer
+from cardshop.config import beat, creator, manager, monitor, scheduler, warehouse, writer
 from cardshop.config.sample import render_sample
 
 SAMPLES = {
@@ -12,6 +12,7 @@ SAMPLES = {
     "beat.yaml": (beat.SCHEMA, "/etc/cardshop/beat.yaml: the beat (periodic jobs; run exactly one)"),
     "creator.yaml": (creator.SCHEMA, "/etc/cardshop/creator.yaml: the image creator"),
     "warehouse.yaml": (warehouse.SCHEMA, "/etc/cardshop/warehouse.yaml: the FTP(S) warehouse daemon"),
+    "manager.yaml": (manager.SCHEMA, "/etc/cardshop/manager.yaml: the manager web UI"),
     "writer.yaml": (writer.SCHEMA, "/etc/cardshop/writer.yaml: a writer host (every writer@<slot> reads it)"),
 }
 

@@ -2,9 +2,6 @@
 
 import logging
 import os
-import signal
-import threading
-import time
 
 import waitress
 
@@ -12,6 +9,7 @@ from cardshop.api.app import build_app
 from cardshop.client import ApiClient, ApiUnreachable
 from cardshop.config import read_secret
 from cardshop.config.rules import jwt_key
+from cardshop.serving import local_url, run, stop_on_signals
 from cardshop.scheduler.bootstrap import ensure_first_admin, ensure_system_user
 from cardshop.store.startup import open_database
 
@@ -26,9 +24,7 @@ class LoopCheck:
     """
 
     def __init__(self, api, where, notifier):
-        host = {"0.0.0.0": "127.0.0.1", "::": "::1"}.get(api["listen"], api["listen"])
-        self.client = ApiClient(f"http://{host}:{api['port']}" if ":" not in host
-                                else f"http://[{host}]:{api['port']}", timeout=5)
+        self.client = ApiClient(local_url(api["listen"], api["port"]), timeout=5)
         self.where = where
         self.notifier = notifier
         self.database_up = True
@@ -61,16 +57,7 @@ def bootstrap_users(db, config, hasher):
 def serve(config, notifier):
     """Serve until SIGTERM or SIGINT; returns the exit code."""
     key = jwt_key(config)
-    stop = threading.Event()
-
-    def on_signal(signum, _frame):
-        log.info("received %s; stopping", signal.Signals(signum).name)
-        stop.set()
-        notifier.stopping()
-        raise SystemExit(0)  # waitress's loop catches this and shuts down cleanly
-
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
+    stop = stop_on_signals(notifier)
 
     db = open_database(config, notifier, stop)
     if db is None:
@@ -87,10 +74,4 @@ def serve(config, notifier):
     notifier.ready(status=f"serving the API on {where}")
     notifier.start_watchdog(LoopCheck(api, where, notifier), stop)
     log.info("serving the API on %s", where)
-    started = time.monotonic()
-    try:
-        server.run()
-    except SystemExit:
-        pass
-    log.info("stopped after %.0f s", time.monotonic() - started)
-    return 0
+    return run(server)

@@ -1,10 +1,10 @@
 """Imports point down the layers (read with ast: nothing is imported, nothing runs).
 
-    foundation   states store config client validation systemd cancellable faults recipes
+    foundation   states store config client validation systemd cancellable faults serving recipes
         ^
     domain       domain auth image pipeline
         ^
-    adapters     api monitor beat creator warehouse cli writer_helper
+    adapters     api monitor beat creator warehouse cli writer_helper manager
         ^
     runners      scheduler daemon   (and the daemons/ entry points)
 
@@ -20,9 +20,10 @@ import pytest
 
 from tests.unit.config.test_load import REPO
 
-FOUNDATION = ["validation", "systemd", "cancellable", "faults", "recipes", "states", "config", "client", "store"]
+FOUNDATION = ["validation", "systemd", "cancellable", "faults", "serving", "recipes", "states", "config", "client",
+              "store"]
 DOMAIN = ["image", "auth", "pipeline", "domain"]
-ADAPTERS = ["api", "monitor", "beat", "creator", "warehouse", "cli", "writer_helper"]
+ADAPTERS = ["api", "monitor", "beat", "creator", "warehouse", "cli", "writer_helper", "manager"]
 RUNNERS = ["scheduler", "daemon"]
 LAYERS = [FOUNDATION, DOMAIN, ADAPTERS, RUNNERS]
 ORDERED = {*FOUNDATION, *DOMAIN}  # within these layers, earlier packages come first
@@ -36,6 +37,7 @@ DAEMONS = {
     "cardshop-creator": ("cardshop.creator.worker", {"bottle", "waitress", "pymongo", "bson"}),
     "cardshop": ("cardshop.cli.main", {"bottle", "waitress", "pymongo", "bson"}),
     "cardshop-writer-helper": ("cardshop.writer_helper.main", {"bottle", "waitress", "pymongo", "bson"}),
+    "cardshop-manager": ("cardshop.manager.run", {"pymongo", "bson"}),
 }
 TOOLS = {"cardshop", "cardshop-writer-helper"}  # command-line tools: no config file, so not the daemon runner
 

@@ -1,0 +1,25 @@
+"""Task logs: the lines workers reported, as the monitor filed them, for operators."""
+
+from cardshop.api import schemas
+from cardshop.api.resources import lookup
+from cardshop.api.routing import Api
+from cardshop.auth import roles
+
+api = Api()
+
+LOG_LINE = schemas.obj({"_id": {"type": "string"}, "task": {"type": "string"}, "run": {"type": "string"},
+                        "seq": {"type": "integer"}, "level": {"type": "string"}, "message": {"type": "string"},
+                        "at": schemas.TIME}, ["task", "seq", "level", "message"])
+LAST = {"type": "integer", "minimum": 1, "maximum": 1000, "description": "how many of the latest lines (default 200)"}
+
+
+@api.route("GET", "/tasks/{id}/logs", summary="A task's log lines, oldest first (the latest `last` of them)",
+           roles=roles.OPERATORS, query={"last": LAST},
+           response=schemas.obj({"items": {"type": "array", "items": LOG_LINE}}, ["items"]),
+           errors=[400, 401, 403, 404])
+def task_logs(call):
+    db = call.services.db
+    task = lookup(db.tasks, call.params["id"], "task", {"_id": 1})
+    latest = list(db.task_logs.find({"task": task["_id"]}).sort([("at", -1), ("seq", -1)])
+                  .limit(call.query.get("last", 200)))
+    return {"items": latest[::-1]}

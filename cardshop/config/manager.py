@@ -1,0 +1,50 @@
+"""Schema of /etc/cardshop/manager.yaml (the manager web UI)."""
+
+from cardshop.config.common import LOGGING, SCHEDULER_API_URL
+
+DEFAULT_PATH = "/etc/cardshop/manager.yaml"
+
+SCHEMA = {
+    "type": "object",
+    "additionalProperties": False,
+    "properties": {
+        "http": {
+            "type": "object",
+            "description": "The web listener (put a TLS proxy in front of it for anything but loopback).",
+            "additionalProperties": False,
+            "properties": {
+                "listen": {"type": "string", "default": "127.0.0.1", "description": "Address to listen on."},
+                "port": {"type": "integer", "minimum": 1, "maximum": 65535, "default": 8090,
+                         "description": "Port to listen on."},
+                "threads": {"type": "integer", "minimum": 1, "maximum": 64, "default": 8,
+                            "description": "Requests served at once."},
+                "secure_cookies": {"type": "boolean", "default": False,
+                                   "description": "Mark cookies Secure: set it when browsers reach the "
+                                                  "manager over https (behind a TLS proxy)."},
+            },
+        },
+        "scheduler": {
+            "type": "object",
+            "description": "The scheduler API; every call is made with the logged-in user's own tokens.",
+            "additionalProperties": False,
+            "properties": {
+                "api_url": SCHEDULER_API_URL,
+                "timeout": {"type": "integer", "minimum": 1, "maximum": 120, "default": 15,
+                            "description": "Seconds to wait for an API answer."},
+            },
+        },
+        "session": {
+            "type": "object",
+            "description": "Browser sessions (kept in memory: a restart logs everyone out).",
+            "additionalProperties": False,
+            "properties": {
+                "secret_file": {"type": "string", "default": "/etc/cardshop/secrets/manager-session.key",
+                                "description": "File holding the key (32+ characters) that signs session "
+                                               "cookies and CSRF tokens."},
+                "idle_minutes": {"type": "integer", "minimum": 1, "maximum": 43200, "default": 480,
+                                 "description": "A session unused this long ends."},
+            },
+        },
+        "logging": LOGGING,
+    },
+}

@@ -1,0 +1,225 @@
+"""Order pages: the list (status filter, search, pages), the new-order form, the detail with live progress."""
+
+import json
+import urllib.parse
+
+import bottle
+
+from cardshop.manager import forms
+from cardshop.manager.web import posted
+from cardshop.states import ORDER
+
+PER_PAGE = 25
+LOG_LINES = 100  # the latest log lines shown of a task
+SEARCH_SCAN = 1000  # the API has no search: the newest this many orders (of the chosen statuses) are searched
+ID = "<order_id:re:[0-9a-f]{24}>"
+STATUSES = sorted(ORDER.statuses)
+
+
+def allowed_actions(order):
+    """What the state machine lets an operator do now: cancel, ship (physical cards waiting)."""
+    status = order["status"]
+    actions = []
+    if ORDER.allows(status, "cancel"):
+        actions.append("cancel")
+    if ORDER.allows(status, "ship") and order["sd_card"]["type"] == "physical":
+        actions.append("ship")
+    if status in ORDER.ended:
+        actions.append("delete")
+    return actions
+
+
+def matches(order, needle):
+    recipient = order.get("recipient", {})
+    haystack = " ".join([order["_id"], order["status"], order.get("created_by", ""), recipient.get("name", ""),
+                         recipient.get("email", ""), recipient.get("address", "")]).lower()
+    return needle in haystack
+
+
+def download(recipe, fmt, name):
+    """A recipe as a YAML or JSON file to save."""
+    text, content_type = forms.export_recipe(recipe, fmt)
+    bottle.response.content_type = content_type
+    bottle.response.set_header("Content-Disposition", f'attachment; filename="{name}.{fmt}"')
+    return text
+
+
+def _bytes(value):
+    for unit, size in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
+        if value >= size:
+            return f"{value / size:.1f} {unit}"
+    return f"{value:.0f} B"
+
+
+def progress_line(progress):
+    """A task's progress as a person reads it: 'downloading · 42 % · 1.2 GB of 3.0 GB · 38.0 MB/s · 31 s left'."""
+    if not progress:
+        return ""
+    parts = [str(progress["step"])] if progress.get("step") else []
+    number = (int, float)
+    if isinstance(progress.get("percent"), number):
+        parts.append(f"{progress['percent']:.0f} %")
+    if isinstance(progress.get("bytes"), number):
+        total = progress.get("total")
+        parts.append(_bytes(progress["bytes"]) + (f" of {_bytes(total)}" if isinstance(total, number) else ""))
+    if isinstance(progress.get("rate"), number) and progress["rate"] > 0:
+        parts.append(f"{_bytes(progress['rate'])}/s")
+    if isinstance(progress.get("eta"), number) and progress["eta"] > 0:
+        parts.append(f"{progress['eta']:.0f} s left")
+    if progress.get("message"):
+        parts.append(str(progress["message"]))
+    return " · ".join(parts)
+
+
+def shown_task(order, wanted):
+    """The task whose logs the detail page shows: the one asked for, else the first (the create task)."""
+    tasks = order.get("tasks", [])
+    return next((task for task in tasks if task["_id"] == wanted), tasks[0] if tasks else None)
+
+
+def task_logs(web, session, task):
+    if task is None:
+        return []
+    reply = session.get(f"/tasks/{task['_id']}/logs?last={LOG_LINES}")
+    return web.api_body(session, reply, "read the task's logs")["items"]
+
+
+def live_view(order, logs=()):
+    """The small JSON the detail page polls."""
+    return {"status": order["status"], "statuses": order.get("statuses", []),
+            "logs": [{"at": line.get("at"), "level": line["level"], "message": line["message"]} for line in logs],
+            "actions": allowed_actions(order),
+            "tasks": [{"_id": task["_id"], "kind": task["kind"], "status": task["status"],
+                       "worker": task.get("worker"), "percent": (task.get("progress") or {}).get("percent"),
+                       "progress": progress_line(task.get("progress"))}
+                      for task in order.get("tasks", [])]}
+
+
+def install(app, web):
+    operators = ("admin", "manager")
+
+    @app.get("/orders")
+    @web.page(operators)
+    def list_orders(session):
+        query = bottle.request.query
+        wanted = [status for status in query.getall("status") if status in STATUSES]
+        needle = query.getunicode("q", "").strip().lower()
+        page = int(query.get("page", "1")) if query.get("page", "1").isdigit() else 1
+        page = max(page, 1)
+        params = {"status": ",".join(wanted)} if wanted else {}
+        if needle:
+            found, scanned = [], 0
+            for api_page in range(1, SEARCH_SCAN // 200 + 1):
+                body = web.api_body(session, session.get(
+                    "/orders?" + urllib.parse.urlencode({**params, "page": api_page, "per_page": 200})), "list orders")
+                found += [order for order in body["items"] if matches(order, needle)]
+                scanned += len(body["items"])
+                if scanned >= body["total"]:
+                    break
+            total, items = len(found), found[(page - 1) * PER_PAGE:page * PER_PAGE]
+        else:
+            body = web.api_body(session, session.get(
+                "/orders?" + urllib.parse.urlencode({**params, "page": page, "per_page": PER_PAGE})), "list orders")
+            total, items = body["total"], body["items"]
+        pages = max(1, -(-total // PER_PAGE))
+
+        def link(to_page):
+            return "/orders?" + urllib.parse.urlencode(
+                [("status", status) for status in wanted] + ([("q", needle)] if needle else []) + [("page", to_page)])
+
+        return web.render("orders.tpl", session, orders=items, total=total, page=page, pages=pages,
+                          wanted=wanted, needle=needle, statuses=STATUSES, link=link, scan=SEARCH_SCAN)
+
+    @app.get("/orders/new")
+    @web.page(operators)
+    def new_order(session):
+        query = bottle.request.query
+        values, recipe = {"card_type": "physical", "quantity": "1", "recipe_source": "compose"}, None
+        if forms.is_id(query.get("from", "")):
+            reply = session.get(f"/orders/{query['from']}")
+            order = web.api_body(session, reply, "read that order")
+            recipe = order["recipe"]
+            values.update(card_size=str(order["sd_card"]["size"]), card_type=order["sd_card"]["type"],
+                          quantity=str(order["quantity"]), recipient_name=order["recipient"]["name"],
+                          recipient_email=order["recipient"]["email"],
+                          recipient_address=order["recipient"]["address"], warehouse=order.get("warehouse", ""))
+        elif forms.is_id(query.get("recipe", "")):
+            recipe = web.api_body(session, session.get(f"/recipes/{query['recipe']}"), "read that recipe")["recipe"]
+        elif query.get("schedule"):
+            schedule = web.api_body(session, session.get(
+                f"/schedules/{urllib.parse.quote(query['schedule'], safe='')}"), "read that schedule")
+            recipe = schedule.get("params", {}).get("recipe")
+        if recipe is not None:
+            values.update(forms.recipe_values(recipe))
+        return _order_form(web, session, values, {}, recipe)
+
+    @app.post("/orders/new")
+    @web.page(operators)
+    def place_order(session):
+        values, body, errors = posted(forms.order_from_form)
+        if errors or values.get("action") == "estimate":
+            return _order_form(web, session, values, errors, body and body["recipe"])
+        reply = session.post("/orders", body)
+        if not reply.ok:
+            bottle.response.status = reply.status if reply.status < 500 else 502
+            return _order_form(web, session, values, forms.place_error(reply.error), body["recipe"])
+        bottle.redirect(f"/orders/{reply.body['_id']}", 303)
+
+    @app.get(f"/orders/{ID}")
+    @web.page(operators)
+    def order_detail(session, order_id):
+        return _detail(web, session, order_id)
+
+    @app.get(f"/orders/{ID}/live.json")
+    @web.page(operators)
+    def order_live(session, order_id):
+        order = web.api_body(session, session.get(f"/orders/{order_id}"), "read the order")
+        task = shown_task(order, bottle.request.query.get("task"))
+        bottle.response.content_type = "application/json"
+        return json.dumps(live_view(order, task_logs(web, session, task)), default=str)
+
+    @app.get(f"/orders/{ID}/recipe.<fmt:re:yaml|json>")
+    @web.page(operators)
+    def export(session, order_id, fmt):
+        order = web.api_body(session, session.get(f"/orders/{order_id}"), "read the order")
+        return download(order["recipe"], fmt, f"recipe-{order_id}")
+
+    @app.post(f"/orders/{ID}/cancel")
+    @web.page(operators)
+    def cancel(session, order_id):
+        reason = bottle.request.forms.getunicode("reason", "").strip()
+        reply = session.post(f"/orders/{order_id}/cancel", {"reason": reason} if reason else None)
+        web.then(session, reply, "cancel the order", f"/orders/{order_id}?done=canceled")
+
+    @app.post(f"/orders/{ID}/ship")
+    @web.page(operators)
+    def ship(session, order_id):
+        form = bottle.request.forms
+        shipment = {key: form.getunicode(key, "").strip() for key in ("carrier", "tracking_number", "tracking_url", "note")}
+        reply = session.post(f"/orders/{order_id}/ship", {key: value for key, value in shipment.items() if value})
+        if not reply.ok:
+            bottle.response.status = reply.status if reply.status < 500 else 502
+            return _detail(web, session, order_id, errors=forms.place_error(reply.error, "ship"), shipment=shipment)
+        bottle.redirect(f"/orders/{order_id}?done=shipped", 303)
+
+    @app.post(f"/orders/{ID}/delete")
+    @web.page(operators)
+    def delete(session, order_id):
+        web.then(session, session.call("DELETE", f"/orders/{order_id}"), "delete the order", "/orders")
+
+
+def _detail(web, session, order_id, **extra):
+    order = web.api_body(session, session.get(f"/orders/{order_id}"), "read the order")
+    task = shown_task(order, bottle.request.query.get("task"))
+    return web.render("order.tpl", session, order=order, live=live_view(order, task_logs(web, session, task)),
+                      actions=allowed_actions(order), shown=task, **extra)
+
+
+def _order_form(web, session, values, errors, recipe):
+    warehouses = web.api_body(session, session.get("/warehouses?per_page=200"), "list warehouses")["items"]
+    schedules = web.api_body(session, session.get("/schedules?per_page=200"), "list schedules")["items"]
+    pickable = [schedule["name"] for schedule in schedules
+                if schedule["job"] == "auto_image" and "recipe" in schedule.get("params", {})]
+    kept = web.api_body(session, session.get("/recipes?per_page=200"), "list recipes")["items"]
+    return web.render("order_new.tpl", session, values=values, errors=errors, warehouses=warehouses,
+                      pickable=pickable, kept=kept, **forms.estimate_view(values, recipe))

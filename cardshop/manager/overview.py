@@ -1,0 +1,74 @@
+"""The dashboard (orders by status, the fleet at a glance, failures) and the fleet page.
+
+Its three API calls (counts by status, failed orders, workers) go out together.
+"""
+
+import concurrent.futures
+import urllib.parse
+
+from cardshop.states import ORDER
+
+FAILED = sorted(ORDER.failed)
+# Slot fields shown first when a worker reports slot objects; any others follow.
+SLOT_FIELDS = ("number", "state", "message", "card_size", "task", "step", "percent", "rate")
+_POOL = concurrent.futures.ThreadPoolExecutor(max_workers=4, thread_name_prefix="api-calls")
+
+
+def slots_of(worker):
+    """A worker's slots as a list of dicts (writer hosts), or [] when it reports only a count."""
+    slots = worker.get("slots")
+    if not isinstance(slots, list):
+        return []
+    return [slot if isinstance(slot, dict) else {"state": slot} for slot in slots]
+
+
+def slot_fields(slot):
+    """(name, value) pairs of a slot, the known ones first, whatever the writer sent."""
+    known = [(name, slot[name]) for name in SLOT_FIELDS if slot.get(name) not in (None, "")]
+    return known + sorted((name, value) for name, value in slot.items()
+                          if name not in SLOT_FIELDS and value not in (None, "", [], {}))
+
+
+def slot_summary(slot):
+    """One line a person reads: 'writing 42 % at 38 MB/s'."""
+    parts = [str(slot.get("state", "?"))]
+    if slot.get("percent") is not None:
+        parts.append(f"{slot['percent']} %")
+    if slot.get("rate"):
+        rate = slot["rate"]
+        parts.append(f"at {rate / 1e6:.0f} MB/s" if isinstance(rate, (int, float)) else f"at {rate}")
+    return " ".join(parts)
+
+
+def fleet(session, web):
+    body = web.api_body(session, session.get("/workers?per_page=200"), "list the workers")
+    workers = body["items"]
+    creators = [worker for worker in workers if worker.get("role") == "creator"]
+    writers = [worker for worker in workers if worker.get("role") != "creator"]
+    return creators, writers
+
+
+def install(app, web):
+    operators = ("admin", "manager")
+
+    @app.get("/")
+    @web.page(operators)
+    def dashboard(session):
+        counts = _POOL.submit(session.get, "/stats/orders")
+        failures = _POOL.submit(session.get, "/orders?" + urllib.parse.urlencode(
+            {"status": ",".join(FAILED), "per_page": 10}))
+        creators, writers = fleet(session, web)
+        totals = web.api_body(session, counts.result(), "count orders")["by_status"]
+        failed = web.api_body(session, failures.result(), "list failed orders")
+        return web.render("dashboard.tpl", session, totals=totals, failed=failed, creators=creators,
+                          writers=writers, slots_of=slots_of, slot_summary=slot_summary)
+
+    @app.get("/fleet")
+    @web.page(operators)
+    def fleet_page(session):
+        creators, writers = fleet(session, web)
+        warehouses = None
+        if session.is_admin:
+            warehouses = web.api_body(session, session.get("/warehouses?per_page=200"), "list warehouses")["items"]
+        return web.render("fleet.tpl", session, creators=creators, writers=writers, warehouses=warehouses,
+                          slots_of=slots_of, slot_fields=slot_fields, slot_summary=slot_summary)

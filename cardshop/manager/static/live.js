@@ -1,0 +1,138 @@
+// Live parts of the manager; every page works without this file.
+// Text goes in with textContent only: nothing from the server becomes markup here.
+"use strict";
+
+function statusBadge(status) {
+  const span = document.createElement("span");
+  span.className = "status s-" + status;
+  span.textContent = status;
+  return span;
+}
+
+function updateOrder(region, data) {
+  const status = document.getElementById("order-status");
+  if (status.textContent !== data.status) {
+    status.textContent = data.status;
+    status.className = "status s-" + data.status;
+  }
+  const timeline = document.getElementById("timeline");
+  if (timeline && timeline.children.length !== data.statuses.length) {
+    timeline.replaceChildren(...data.statuses.map((step) => {
+      const item = document.createElement("li");
+      item.append(statusBadge(step.status), " " + String(step.at).slice(0, 19).replace("T", " ") + " by " + step.by
+        + (step.note ? " — " + step.note : ""));
+      return item;
+    }));
+  }
+  const body = document.querySelector("#tasks tbody");
+  for (const task of data.tasks) {
+    let row = body.querySelector('tr[data-task="' + CSS.escape(task._id) + '"]');
+    if (!row) {
+      row = document.createElement("tr");
+      row.dataset.task = task._id;
+      for (const name of ["id", "kind", "task-status", "task-worker", "task-progress"]) {
+        const cell = document.createElement("td");
+        cell.className = name;
+        row.append(cell);
+      }
+      row.append(document.createElement("td"));
+      row.children[0].textContent = task._id.slice(-8);
+      row.children[1].textContent = task.kind;
+      body.append(row);
+    }
+    row.querySelector(".task-status").replaceChildren(statusBadge(task.status));
+    row.querySelector(".task-worker").textContent = task.worker || "—";
+    const cell = row.querySelector(".task-progress");
+    const parts = [];
+    if (typeof task.percent === "number") {
+      const bar = document.createElement("progress");
+      bar.max = 100;
+      bar.value = task.percent;
+      parts.push(bar);
+    }
+    const text = document.createElement("span");
+    text.className = "progress-text";
+    text.textContent = task.progress;
+    parts.push(text);
+    cell.replaceChildren(...parts);
+  }
+  const log = document.getElementById("log-lines");
+  if (log && log.children.length !== data.logs.length) {
+    log.replaceChildren(...data.logs.map((line) => {
+      const item = document.createElement("li");
+      item.className = "level-" + line.level;
+      const time = document.createElement("span");
+      time.className = "muted";
+      time.textContent = String(line.at || "").slice(11, 19);
+      item.append(time, " " + line.level + ": " + line.message);
+      return item;
+    }));
+    const none = document.getElementById("no-logs");
+    if (none) none.remove();
+  }
+  const actions = document.getElementById("actions");
+  if (actions && !data.actions.includes("cancel")) {
+    const form = document.getElementById("cancel-form");
+    if (form) form.remove();
+  }
+  if (actions && data.actions.includes("ship") && !document.getElementById("ship-form")) {
+    document.getElementById("live-note").textContent = "(reload the page to ship it)";
+  }
+}
+
+function pollOrder(region) {
+  const url = region.dataset.live;
+  const tick = async () => {
+    try {
+      const reply = await fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } });
+      if (reply.ok) updateOrder(region, await reply.json());
+    } catch (error) {
+      // The manager is away for a moment; the next tick tries again.
+    }
+    setTimeout(tick, 2000);
+  };
+  setTimeout(tick, 2000);
+}
+
+// Dashboard and fleet: fetch the page again and swap the region (parsed, inert: scripts never run).
+function refreshRegion(region) {
+  const seconds = Number(region.dataset.refresh) || 10;
+  const tick = async () => {
+    try {
+      const reply = await fetch(location.href, { credentials: "same-origin" });
+      if (reply.ok) {
+        const page = new DOMParser().parseFromString(await reply.text(), "text/html");
+        const fresh = page.getElementById(region.id);
+        if (fresh) {
+          region.replaceChildren(...Array.from(fresh.childNodes).map((node) => document.importNode(node, true)));
+        }
+      }
+    } catch (error) {
+      // Try again on the next tick.
+    }
+    setTimeout(tick, seconds * 1000);
+  };
+  setTimeout(tick, seconds * 1000);
+}
+
+// New order: the size estimate follows the inline content as it is typed.
+function liveEstimate(form) {
+  const target = document.getElementById("estimate-bytes");
+  if (!target) return;
+  const update = () => {
+    let bytes = 0;
+    for (const area of form.querySelectorAll('textarea[name^="file_content_"]')) {
+      bytes += new TextEncoder().encode(area.value).length;
+    }
+    target.textContent = String(bytes);
+  };
+  form.addEventListener("input", update);
+}
+
+document.addEventListener("DOMContentLoaded", () => {
+  const order = document.getElementById("order-live");
+  if (order) pollOrder(order);
+  for (const region of document.querySelectorAll("[data-refresh]")) refreshRegion(region);
+  const estimate = document.getElementById("estimate-bytes");
+  if (estimate) liveEstimate(estimate.closest("form"));
+});

@@ -1,0 +1,30 @@
+% rebase('base.tpl', title="Dashboard")
+<h1>Dashboard</h1>
+<div id="dashboard" data-refresh="10">
+<section class="card">
+  <h2>Orders by status</h2>
+  <ul class="tiles" id="status-counts">
+    % for status, total in totals.items():
+    <li><a href="/orders?status={{status}}"><span class="count">{{total}}</span> <span class="status s-{{status}}">{{status}}</span></a></li>
+    % end
+  </ul>
+</section>
+<section class="card">
+  <h2>Failures needing attention</h2>
+  % if not failed['items']:
+  <p class="muted">None.</p>
+  % end
+  <ul id="failures">
+    % for order in failed['items']:
+    % reason = (order.get('statuses') or [{}])[-1].get('note', '')
+    <li><a href="/orders/{{order['_id']}}"><code>{{order['_id'][-8:]}}</code></a> <span class="status s-{{order['status']}}">{{order['status']}}</span> {{order['recipient']['name']}} — {{reason}}</li>
+    % end
+  </ul>
+  % if failed['total'] > len(failed['items']):
+  <p><a href="/orders?status=creation_failed&amp;status=write_failed">All {{failed['total']}} failed orders</a></p>
+  % end
+</section>
+<section class="card">
+  % include('workers.tpl')
+</section>
+</div>

@@ -1,0 +1,42 @@
+% rebase('base.tpl', title="Orders")
+<h1>Orders</h1>
+<form method="get" action="/orders" class="filters">
+  <fieldset>
+    <legend>Status</legend>
+    % for status in statuses:
+    <label class="check"><input type="checkbox" name="status" value="{{status}}" {{'checked' if status in wanted else ''}}> {{status}}</label>
+    % end
+  </fieldset>
+  <label>Search <input name="q" value="{{needle}}" placeholder="id, recipient, email, creator"></label>
+  <button type="submit">Filter</button>
+  <a href="/orders">Clear</a>
+</form>
+% if needle:
+<p class="hint">Searching the newest {{scan}} orders of the chosen statuses.</p>
+% end
+<p id="order-count">{{total}} order{{'' if total == 1 else 's'}}</p>
+<table class="list" id="orders">
+  <thead><tr><th>Order</th><th>Status</th><th>Recipient</th><th>Card</th><th>Qty</th><th>Placed</th><th>By</th></tr></thead>
+  <tbody>
+  % for order in orders:
+  <tr>
+    <td><a href="/orders/{{order['_id']}}"><code>{{order['_id'][-8:]}}</code></a></td>
+    <td><span class="status s-{{order['status']}}">{{order['status']}}</span></td>
+    <td>{{order['recipient']['name']}} <span class="muted">{{order['recipient']['email']}}</span></td>
+    <td>{{order['sd_card']['size']}} GB {{order['sd_card']['type']}}</td>
+    <td>{{order['quantity']}}</td>
+    <td>{{str(order.get('created_at', ''))[:16].replace('T', ' ')}}</td>
+    <td>{{order.get('created_by', '')}}</td>
+  </tr>
+  % end
+  </tbody>
+</table>
+<nav class="pages">
+  % if page > 1:
+  <a href="{{link(page - 1)}}" rel="prev">← Newer</a>
+  % end
+  <span>Page {{page}} of {{pages}}</span>
+  % if page < pages:
+  <a href="{{link(page + 1)}}" rel="next">Older →</a>
+  % end
+</nav>

@@ -1,0 +1,26 @@
+% rebase('base.tpl', title="Schedules")
+<h1>Schedules and auto-images</h1>
+<p><a href="/schedules/new" class="button">New schedule</a></p>
+<table class="list" id="schedules">
+  <thead><tr><th>Name</th><th>Job</th><th>When</th><th>State</th><th>Last run</th><th>Runs</th><th></th></tr></thead>
+  <tbody>
+  % for schedule in schedules:
+  <tr data-schedule="{{schedule['name']}}">
+    <td><a href="/schedules/{{schedule['name']}}">{{schedule['name']}}</a></td>
+    <td>{{schedule['job']}}{{(' of ' + str(schedule['params'].get('name', ''))) if schedule['job'] == 'auto_image' else ''}}</td>
+    <td>{{f"every {schedule['every']} s" if schedule.get('every') else schedule.get('crontab', '')}}</td>
+    <td>{{'on' if schedule['enabled'] else 'paused'}}</td>
+    <td>{{str(schedule.get('last_run_at') or '')[:19].replace('T', ' ')}}</td>
+    <td>{{schedule.get('total_run_count', 0)}}</td>
+    <td><form method="post" action="/schedules/{{schedule['name']}}" class="inline">
+      <input type="hidden" name="csrf" value="{{session.csrf}}">
+      <button type="submit" name="action" value="{{'pause' if schedule['enabled'] else 'resume'}}" class="secondary">{{'Pause' if schedule['enabled'] else 'Resume'}}</button>
+    </form>
+    % if schedule['job'] == 'auto_image':
+    <a href="/orders/new?schedule={{schedule['name']}}">Order its recipe</a>
+    % end
+    </td>
+  </tr>
+  % end
+  </tbody>
+</table>

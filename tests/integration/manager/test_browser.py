@@ -1,0 +1,456 @@
+"""The manager in a real browser (Debian's chromium, driven by Playwright), against a real scheduler and FerretDB.
+
+Screenshots of the main pages go to var/test-output/manager-screenshots (or $CARDSHOP_TEST_OUTPUT/...).
+"""
+
+import os
+import pathlib
+import re
+
+import pytest
+
+from cardshop.client import ApiClient
+from cardshop.states import ORDER, task_machine
+from cardshop.store.transitions import transition
+from devstack.manager import Manager
+from devstack.processes import wait_until
+from devstack.servers import REPO, Scheduler
+from tests.conftest import TEST_AUTH, order_body, unique
+from tests.integration.api.test_task_logs import file_lines
+
+playwright_api = pytest.importorskip("playwright.sync_api")
+CHROMIUM = "/usr/bin/chromium"
+XSS = "<script>alert(1)</script>"
+WAIT_MS = 15000
+
+pytestmark = pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="Debian's chromium is not installed")
+
+
+@pytest.fixture(scope="session")
+def browser():
+    with playwright_api.sync_playwright() as driver:
+        browser = driver.chromium.launch(executable_path=CHROMIUM, headless=True,
+                                         args=["--no-sandbox", "--disable-dev-shm-usage"])
+        yield browser
+        browser.close()
+
+
+@pytest.fixture(scope="session")
+def screenshots():
+    # Not pytest's temp folder: parallel runs on this machine rotate it away.
+    root = os.environ.get("CARDSHOP_TEST_OUTPUT") or os.path.join(REPO, "var", "test-output")
+    folder = pathlib.Path(root) / "manager-screenshots"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+class Tab:
+    """A browser tab that records console errors, page errors and dialogs (none is expected)."""
+
+    def __init__(self, context, base):
+        self.page = context.new_page()
+        self.base = base
+        self.problems = []
+        self.page.on("console", lambda message: message.type == "error" and self.problems.append(
+            f"console: {message.text}"))
+        self.page.on("pageerror", lambda error: self.problems.append(f"page error: {error}"))
+        self.page.on("dialog", lambda dialog: (self.problems.append(f"dialog: {dialog.message}"), dialog.dismiss()))
+
+    def go(self, path):
+        return self.page.goto(self.base + path)
+
+    def fill(self, fields):
+        for selector, value in fields.items():
+            self.page.fill(selector, value)
+
+    def log_in(self, username, password):
+        self.go("/login")
+        self.fill({"input[name=username]": username, "input[name=password]": password})
+        self.page.click("button[type=submit]")
+        self.page.wait_for_url(self.base + "/")
+
+
+@pytest.fixture
+def tab(browser, manager):
+    context = browser.new_context()
+    yield Tab(context, manager.url)
+    context.close()
+
+
+@pytest.fixture
+def second_tab(browser, manager):
+    context = browser.new_context()
+    yield Tab(context, manager.url)
+    context.close()
+
+
+def test_an_operator_composes_a_recipe_places_an_order_and_watches_it_change_without_reloading(
+        tab, make_user, warehouse, db):
+    user = make_user("manager")
+    tab.log_in(user.username, user.password)
+    tab.go("/orders/new")
+    page = tab.page
+    tab.fill({"input[name=output_size]": "1G", "input[name=file_to_0]": "/data/hello.txt",
+              "textarea[name=file_content_0]": "hello"})
+    page.click("button[value=estimate]")
+    assert page.text_content("#suggestion") == "4 GB"
+    assert page.text_content("#estimate-bytes") == "5"
+    page.select_option("select[name=card_size]", "4")
+    tab.fill({"input[name=quantity]": "2", "input[name=recipient_name]": "Ada Lovelace",
+              "input[name=recipient_email]": "ada@example.org", "textarea[name=recipient_address]": "1 Main St"})
+    page.click("#place-order")
+    page.wait_for_url(re.compile(r".*/orders/[0-9a-f]{24}$"))
+    order_id = page.url.rsplit("/", 1)[1]
+    assert page.text_content("#order-status") == "created"
+    order = db.orders.find_one({"_id": order_id})
+    assert order["created_by"] == user.username and order["recipe"]["files"][0]["content"] == "hello"
+
+    page.evaluate("window.notReloaded = true")
+    task = db.tasks.find_one({"order": order_id})
+    # What the monitor does on a creator's reports: the task moves, the order follows, progress is written.
+    transition(db.tasks, task["_id"], task_machine("create"), "received", "creator-x")
+    transition(db.orders, order_id, ORDER, "create_started", "creator-x")
+    db.tasks.update_one({"_id": task["_id"]}, {"$set": {"progress": {"percent": 42, "step": "downloading"}}})
+    file_lines(db, task["_id"], 3)
+
+    playwright_api.expect(page.locator("#order-status")).to_have_text("creating", timeout=WAIT_MS)
+    row = page.locator(f"tr[data-task='{task['_id']}']")
+    playwright_api.expect(row.locator(".task-status")).to_have_text("received", timeout=WAIT_MS)
+    playwright_api.expect(row.locator(".progress-text")).to_contain_text("downloading · 42 %", timeout=WAIT_MS)
+    playwright_api.expect(page.locator("#log-lines li")).to_have_count(3, timeout=WAIT_MS)
+    assert "warning: line 3" in page.text_content("#log-lines")
+    assert page.evaluate("window.notReloaded") is True
+    assert page.locator("#timeline li").count() == 2
+    assert not tab.problems
+
+
+def test_an_operator_cancels_another_order(tab, make_user, warehouse, scheduler):
+    user = make_user("manager")
+    api = ApiClient(scheduler.url, user.access)
+    placed = api.post("/orders", order_body())
+    assert placed.status == 201, placed
+    tab.log_in(user.username, user.password)
+    tab.go(f"/orders/{placed.body['_id']}")
+    tab.page.fill("#cancel-form input[name=reason]", "customer changed their mind")
+    tab.page.click("#cancel-order")
+    playwright_api.expect(tab.page.locator("#order-status")).to_have_text("canceled")
+    assert api.get(f"/orders/{placed.body['_id']}").body["status"] == "canceled"
+    assert tab.page.locator("#cancel-form").count() == 0
+    assert not tab.problems
+
+
+def test_an_admin_creates_a_writer_user(tab, scheduler, admin):
+    tab.log_in(scheduler.admin["username"], scheduler.admin["password"])
+    tab.go("/users")
+    username = unique("wr")
+    page = tab.page
+    tab.fill({"#new-user input[name=username]": username, "#new-user input[name=email]": f"{username}@example.org",
+              "#new-user input[name=password]": "correct horse battery"})
+    page.select_option("#new-user select[name=role]", "writer")
+    page.click("#new-user button[type=submit]")
+    playwright_api.expect(page.locator(f"tr[data-user='{username}']")).to_be_visible()
+    created = admin.get(f"/users/{username}")
+    assert created.status == 200 and created.body["role"] == "writer" and created.body["active"]
+    assert not tab.problems
+
+
+def test_an_admin_changes_a_users_role_disables_enables_and_resets_their_password(tab, scheduler, make_user, admin):
+    user = make_user("manager")
+    tab.log_in(scheduler.admin["username"], scheduler.admin["password"])
+    tab.go("/users")
+    row = tab.page.locator(f"tr[data-user='{user.username}']")
+    row.locator("select[name=role]").select_option("writer")
+    row.locator("button", has_text="Change role").click()
+    playwright_api.expect(tab.page.locator(".notice")).to_contain_text(f"role {user.username}")
+    assert admin.get(f"/users/{user.username}").body["role"] == "writer"
+    row.locator("button", has_text="Disable").click()
+    playwright_api.expect(row.locator("button", has_text="Enable")).to_be_visible()
+    assert admin.get(f"/users/{user.username}").body["active"] is False
+    row.locator("button", has_text="Enable").click()
+    playwright_api.expect(row.locator("button", has_text="Disable")).to_be_visible()
+    row.locator("input[name=password]").fill("a brand new password")
+    row.locator("button", has_text="Reset").click()
+    playwright_api.expect(tab.page.locator(".notice")).to_contain_text(f"password {user.username}")
+    assert ApiClient(scheduler.url).post("/auth/authorize", {"username": user.username,
+                                                             "password": "a brand new password"}).status == 200
+    assert not tab.problems
+
+
+def test_an_admin_adds_edits_and_pauses_an_auto_image_schedule(tab, scheduler, admin, warehouse):
+    name = unique("nightly")
+    tab.log_in(scheduler.admin["username"], scheduler.admin["password"])
+    tab.go("/schedules/new")
+    tab.fill({"input[name=name]": name, "input[name=crontab]": "0 3 * * *",
+              "textarea[name=params]": f"name: {name}\nrecipe:\n  output: {{size: 1G}}\n"
+                                       "  files: [{to: /data/a.txt, content: a}]\n"})
+    tab.page.select_option("select[name=job]", "auto_image")
+    tab.page.click("#schedule-form button[type=submit]")
+    row = tab.page.locator(f"tr[data-schedule='{name}']")
+    playwright_api.expect(row).to_contain_text("0 3 * * *")
+    tab.go(f"/schedules/{name}")
+    tab.page.fill("input[name=crontab]", "30 4 * * *")
+    tab.page.click("#schedule-form button[type=submit]")
+    playwright_api.expect(row).to_contain_text("30 4 * * *")
+    row.locator("button", has_text="Pause").click()
+    playwright_api.expect(row).to_contain_text("paused")
+    stored = admin.get(f"/schedules/{name}").body
+    assert stored["crontab"] == "30 4 * * *" and stored["enabled"] is False and stored["params"]["name"] == name
+    tab.go(f"/orders/new?schedule={name}")  # its recipe can be ordered
+    assert tab.page.input_value("input[name=output_size]") == "1G"
+    assert not tab.problems
+
+
+def test_a_pending_shipment_is_marked_shipped_with_its_tracking(tab, make_user, warehouse, scheduler, db):
+    user = make_user("manager")
+    api = ApiClient(scheduler.url, user.access)
+    order_id = api.post("/orders", order_body()).body["_id"]
+    for event in ("create_started", "create_done_physical", "write_started", "writes_done"):
+        transition(db.orders, order_id, ORDER, event, "monitor")
+    tab.log_in(user.username, user.password)
+    tab.go(f"/orders/{order_id}")
+    tab.fill({"#ship-form input[name=carrier]": "La Poste", "#ship-form input[name=tracking_number]": "LP123",
+              "#ship-form input[name=tracking_url]": "not a url"})
+    tab.page.click("#ship-form button[type=submit]")
+    playwright_api.expect(tab.page.locator("#error-ship")).to_contain_text("tracking_url")
+    tab.page.fill("#ship-form input[name=tracking_url]", "https://track.example/LP123")
+    tab.page.click("#ship-form button[type=submit]")
+    playwright_api.expect(tab.page.locator("#order-status")).to_have_text("shipped")
+    shipment = api.get(f"/orders/{order_id}").body["shipment"]
+    assert shipment["carrier"] == "La Poste" and shipment["by"] == user.username
+    assert all("status of 400" in problem for problem in tab.problems)  # the refused form, answered 400
+
+
+def test_an_api_refusal_is_shown_next_to_the_field_it_concerns(tab, scheduler):
+    tab.log_in(scheduler.admin["username"], scheduler.admin["password"])
+    tab.go("/users")
+    page = tab.page
+    tab.fill({"#new-user input[name=username]": "Not A Name", "#new-user input[name=email]": "x@example.org",
+              "#new-user input[name=password]": "correct horse battery"})
+    page.click("#new-user button[type=submit]")
+    playwright_api.expect(page.locator("#error-username")).to_contain_text("lowercase letters")
+    assert page.text_content("#error-email") == ""
+
+
+def test_the_order_list_filters_by_status_searches_and_pages(tab, make_user, warehouse, scheduler):
+    user = make_user("manager")
+    api = ApiClient(scheduler.url, user.access)
+    name = unique("Grace ")
+    ids = [api.post("/orders", order_body(recipient={"name": name, "email": "g@example.org", "address": "x"}))
+           .body["_id"] for _ in range(27)]
+    api.post(f"/orders/{ids[0]}/cancel")
+    tab.log_in(user.username, user.password)
+    tab.go("/orders")
+    tab.page.fill("input[name=q]", name.lower())
+    tab.page.click(".filters button[type=submit]")
+    playwright_api.expect(tab.page.locator("#order-count")).to_have_text("27 orders")
+    assert tab.page.locator("#orders tbody tr").count() == 25
+    tab.page.click("a[rel=next]")
+    assert tab.page.locator("#orders tbody tr").count() == 2
+    tab.go("/orders")
+    tab.page.check("input[name=status][value=canceled]")
+    tab.page.fill("input[name=q]", name)
+    tab.page.click(".filters button[type=submit]")
+    playwright_api.expect(tab.page.locator("#order-count")).to_have_text("1 order")
+    assert ids[0][-8:] in tab.page.text_content("#orders tbody")
+
+
+def test_a_manager_cannot_reach_the_users_page_and_the_api_refuses_it_too(tab, make_user, scheduler):
+    user = make_user("manager")
+    tab.log_in(user.username, user.password)
+    assert tab.page.locator("header nav a[href='/users']").count() == 0
+    reply = tab.go("/users")
+    assert reply.status == 403
+    assert "for admin users" in tab.page.text_content("#error-text")
+    assert ApiClient(scheduler.url, user.access).get("/users").status == 403
+
+
+def test_a_writer_cannot_log_into_the_manager(tab, make_user):
+    user = make_user("writer")
+    tab.go("/login")
+    tab.fill({"input[name=username]": user.username, "input[name=password]": user.password})
+    tab.page.click("button[type=submit]")
+    assert "cannot use the manager" in tab.page.text_content("#login-error")
+
+
+def test_a_form_post_without_its_csrf_token_is_refused(tab, make_user, warehouse, db):
+    user = make_user("manager")
+    tab.log_in(user.username, user.password)
+    before = db.orders.count_documents({"created_by": user.username})
+    form = {"recipe_source": "compose", "output_size": "1G", "card_size": "4", "quantity": "1",
+            "card_type": "physical", "recipient_name": "Eve", "recipient_email": "eve@example.org",
+            "recipient_address": "x", "action": "place"}
+    without = tab.page.request.post(tab.base + "/orders/new", form=form, max_redirects=0)
+    wrong = tab.page.request.post(tab.base + "/orders/new", form={**form, "csrf": "0" * 64}, max_redirects=0)
+    assert without.status == 403 and wrong.status == 403
+    assert "CSRF" in without.text()
+    assert db.orders.count_documents({"created_by": user.username}) == before
+    login = tab.page.request.post(tab.base + "/login", form={"username": user.username, "password": user.password},
+                                  max_redirects=0)
+    assert login.status == 403
+
+
+def test_a_session_cookie_is_http_only_and_same_site_strict(tab, make_user):
+    user = make_user("manager")
+    tab.log_in(user.username, user.password)
+    cookie = next(cookie for cookie in tab.page.context.cookies() if cookie["name"] == "cardshop_session")
+    assert cookie["httpOnly"] and cookie["sameSite"] == "Strict"
+
+
+def test_an_operator_keeps_a_recipe_named_with_markup_duplicates_exports_and_orders_it(tab, make_user, warehouse,
+                                                                                      scheduler):
+    user = make_user("manager")
+    tab.log_in(user.username, user.password)
+    tab.go("/recipes/new")
+    tab.fill({"input[name=name]": XSS, "input[name=output_size]": "2G", "input[name=file_to_0]": "/data/a.txt"})
+    tab.page.fill("textarea[name=file_content_0]", "twelve bytes")
+    playwright_api.expect(tab.page.locator("#estimate-bytes")).to_have_text("12")  # live, before any submit
+    tab.page.click("#save-recipe")
+    tab.page.wait_for_url(re.compile(r".*/recipes\?done=.*"))
+    row = tab.page.locator("#recipes tbody tr", has_text=XSS).first
+    assert row.locator(".recipe-name").text_content() == XSS  # the markup is text
+    assert tab.page.locator("script").count() == 1
+    recipe_id = row.get_attribute("data-recipe")
+    export = tab.page.request.get(f"{tab.base}/recipes/{recipe_id}.json")
+    assert export.ok and export.json() == {"output": {"size": "2G"},
+                                           "files": [{"to": "/data/a.txt", "content": "twelve bytes"}]}
+    row.locator("button", has_text="Duplicate").click()
+    playwright_api.expect(tab.page.locator("input[name=name]")).to_have_value(f"Copy of {XSS}")
+    tab.go(f"/orders/new?recipe={recipe_id}")
+    assert tab.page.input_value("input[name=output_size]") == "2G"
+    tab.fill({"input[name=recipient_name]": "Ada", "input[name=recipient_email]": "ada@example.org",
+              "textarea[name=recipient_address]": "1 Main St"})
+    tab.page.click("#place-order")
+    tab.page.wait_for_url(re.compile(r".*/orders/[0-9a-f]{24}$"))
+    order = ApiClient(scheduler.url, user.access).get("/orders/" + tab.page.url.rsplit("/", 1)[1]).body
+    assert order["recipe"]["files"][0]["content"] == "twelve bytes" and order["sd_card"]["size"] == 4
+    assert not tab.problems
+
+
+def test_markup_in_a_recipe_and_an_order_renders_as_text(tab, make_user, warehouse, scheduler):
+    user = make_user("manager")
+    api = ApiClient(scheduler.url, user.access)
+    body = order_body(recipient={"name": XSS, "email": "x@example.org", "address": XSS})
+    body["recipe"]["files"][0]["content"] = XSS
+    placed = api.post("/orders", body)
+    assert placed.status == 201, placed
+    tab.log_in(user.username, user.password)
+    for path in (f"/orders/{placed.body['_id']}", "/orders", f"/orders/new?from={placed.body['_id']}"):
+        tab.go(path)
+        assert tab.page.locator("script").count() == 1  # ours (live.js) only
+        assert XSS in tab.page.content().replace("&lt;", "<").replace("&gt;", ">")
+    tab.go(f"/orders/{placed.body['_id']}")
+    assert tab.page.text_content("#recipient-name") == XSS
+    tab.go(f"/orders/new?from={placed.body['_id']}")
+    assert tab.page.input_value("textarea[name=file_content_0]") == XSS
+    assert not tab.problems
+
+
+def test_logging_out_ends_the_session(tab, second_tab, make_user):
+    user = make_user("manager")
+    tab.log_in(user.username, user.password)
+    cookies = tab.page.context.cookies()
+    tab.page.click("header form button")
+    tab.page.wait_for_url(re.compile(r".*/login$"))
+    second_tab.page.context.add_cookies(cookies)  # the old cookie opens nothing
+    second_tab.go("/orders")
+    assert second_tab.page.url.startswith(second_tab.base + "/login")
+
+
+def test_a_user_changes_their_own_password(tab, make_user, scheduler):
+    user = make_user("manager")
+    tab.log_in(user.username, user.password)
+    tab.go("/password")
+    tab.fill({"input[name=current_password]": user.password, "input[name=password]": "a new battery staple",
+              "input[name=password_again]": "a new battery staple"})
+    tab.page.click("form.card button[type=submit]")
+    tab.page.wait_for_url(re.compile(r".*/login\?changed=1$"))
+    tab.log_in(user.username, "a new battery staple")
+    assert ApiClient(scheduler.url).post("/auth/authorize", {"username": user.username,
+                                                             "password": user.password}).status == 401
+
+
+def test_the_fleet_follows_a_writers_slots_without_reloading(tab, scheduler, db):
+    worker = {"_id": "writer-live@host2", "username": "writer-live", "host": "host2", "role": "writer",
+              "online": True, "slots": [{"number": 1, "state": "writing", "percent": 42, "rate": 38000000}]}
+    db.workers.replace_one({"_id": worker["_id"]}, worker, upsert=True)
+    try:
+        tab.log_in(scheduler.admin["username"], scheduler.admin["password"])
+        tab.go("/fleet")
+        slot = tab.page.locator("[data-writer='writer-live@host2'] li[data-slot='1']")
+        playwright_api.expect(slot).to_contain_text("writing 42 % at 38 MB/s")
+        tab.page.evaluate("window.notReloaded = true")
+        db.workers.update_one({"_id": worker["_id"]}, {"$set": {"slots": [
+            {"number": 1, "state": "verifying", "percent": 77, "rate": 90000000}]}})
+        playwright_api.expect(slot).to_contain_text("verifying 77 % at 90 MB/s", timeout=WAIT_MS)
+        assert tab.page.evaluate("window.notReloaded") is True and not tab.problems
+    finally:
+        db.workers.delete_one({"_id": worker["_id"]})
+
+
+def test_every_main_page_renders_without_console_errors(tab, second_tab, scheduler, admin, db, warehouse,
+                                                        screenshots):
+    placed = admin.post("/orders", order_body())
+    assert placed.status == 201, placed
+    # A writer host as the monitor files it from heartbeats, with slots as objects.
+    db.workers.replace_one({"_id": "writer-shot@host1"}, {
+        "_id": "writer-shot@host1", "username": "writer-shot", "host": "host1", "role": "writer", "online": True,
+        "last_seen": placed.body["created_at"], "slots": [
+            {"number": 1, "state": "writing", "percent": 42, "rate": 38000000, "card_size": 16},
+            {"number": 2, "state": "waiting_for_card", "message": "insert a card"},
+            {"number": 3, "state": "empty"}]}, upsert=True)
+    tab.log_in(scheduler.admin["username"], scheduler.admin["password"])
+    pages = {"dashboard": "/", "orders": "/orders", "order": f"/orders/{placed.body['_id']}",
+             "new-order": "/orders/new", "recipes": "/recipes", "new-recipe": "/recipes/new", "fleet": "/fleet", "users": "/users", "schedules": "/schedules",
+             "new-schedule": "/schedules/new", "password": "/password"}
+    for name, path in pages.items():
+        reply = tab.go(path)
+        assert reply.status == 200, (path, reply.status)
+        tab.page.screenshot(path=str(screenshots / f"{name}.png"), full_page=True)
+        assert not tab.problems, (path, tab.problems)
+    tab.go("/fleet")
+    slot = tab.page.locator("[data-writer='writer-shot@host1'] li[data-slot='1']")
+    playwright_api.expect(slot).to_contain_text("writing 42 % at 38 MB/s")
+    second_tab.go("/login")
+    second_tab.page.screenshot(path=str(screenshots / "login.png"))
+    assert not second_tab.problems
+    db.workers.delete_one({"_id": "writer-shot@host1"})
+
+
+@pytest.fixture(scope="module")
+def short_tokens(stack_dir, ferretdb):
+    """A scheduler whose access tokens live 2 s, and a manager on it."""
+    base = os.path.join(stack_dir, "short-tokens")
+    scheduler = Scheduler(base, ferretdb.url, db_name="manager_short",
+                          overrides={"auth": {**TEST_AUTH, "access_ttl": 2}})
+    scheduler.start()
+    manager = Manager(base, scheduler.url)
+    try:
+        manager.start()
+        yield scheduler, manager
+    finally:
+        manager.stop()
+        scheduler.stop()
+
+
+def test_an_expired_access_token_is_refreshed_without_the_user_noticing(browser, short_tokens):
+    scheduler, manager = short_tokens
+    context = browser.new_context()
+    tab = Tab(context, manager.url)
+    tab.log_in(scheduler.admin["username"], scheduler.admin["password"])
+    witness = ApiClient(scheduler.url)
+    witness.token = witness.post("/auth/authorize", scheduler.admin).body["access_token"]  # issued after the manager's
+    wait_until(lambda: witness.get("/orders").status == 401, timeout=20, interval=0.2)
+    for path in ("/orders", "/"):
+        reply = tab.go(path)
+        assert reply.status == 200 and tab.page.url == manager.url + path
+    context.close()
+
+
+def test_a_disabled_user_is_logged_out_of_the_manager(tab, make_user, admin):
+    user = make_user("manager")
+    tab.log_in(user.username, user.password)
+    assert admin.patch(f"/users/{user.username}", {"active": False}).status == 200
+    reply = tab.go("/orders")
+    assert reply.status == 401 and "log in again" in tab.page.text_content("#error-text")
+    tab.go("/orders")
+    assert tab.page.url.startswith(tab.base + "/login")

@@ -1,0 +1,69 @@
+"""What every manager answer carries: cookie flags and security headers (the app called as WSGI, no network)."""
+
+import wsgiref.util
+
+import pytest
+
+from cardshop.manager.app import build_app
+from cardshop.manager.sessions import Sessions
+
+
+def call(app, path):
+    environ = {}
+    wsgiref.util.setup_testing_defaults(environ)
+    environ["PATH_INFO"] = path
+    answer = {}
+
+    def start_response(status, headers, exc_info=None):
+        answer["status"], answer["headers"] = status, headers
+
+    answer["body"] = b"".join(app(environ, start_response)).decode()
+    return answer
+
+
+@pytest.mark.parametrize("secure", [False, True])
+def test_the_login_cookie_is_http_only_same_site_strict_and_secure_behind_tls(secure):
+    app = build_app(Sessions("k" * 40, "http://127.0.0.1:9", 60), secure_cookies=secure)
+    cookie = next(value for name, value in call(app, "/login")["headers"] if name == "Set-Cookie")
+    flags = [part.strip().lower() for part in cookie.split(";")]
+    assert "httponly" in flags and "samesite=strict" in flags and ("secure" in flags) == secure
+    assert not [flag for flag in flags if flag.startswith("max-age")]
+
+
+def test_pages_and_errors_forbid_framing_sniffing_and_foreign_scripts():
+    app = build_app(Sessions("k" * 40, "http://127.0.0.1:9", 60))
+    for path, status in (("/login", "200"), ("/no-such-page", "404"), ("/orders", "303")):
+        answer = call(app, path)
+        headers = dict(answer["headers"])
+        assert answer["status"].startswith(status), path
+        assert "script-src 'self'" in headers["Content-Security-Policy"] and "frame-ancestors 'none'" in \
+            headers["Content-Security-Policy"]
+        assert headers["X-Content-Type-Options"] == "nosniff" and headers["Cache-Control"] == "no-store"
+
+
+def test_a_login_redirect_never_leaves_the_site():
+    from cardshop.manager.app import _safe_next
+    assert _safe_next("//evil.example/x") == "/" and _safe_next("https://evil.example/") == "/"
+    assert _safe_next("/\\\\evil") == "/" and _safe_next("/orders?status=created") == "/orders?status=created"
+
+
+def test_a_browser_that_keeps_trying_passwords_is_slowed_down_before_the_api_is_asked():
+    import io
+    import urllib.parse
+
+    from cardshop.manager.app import LOGIN_BURST
+    app = build_app(Sessions("k" * 40, "http://127.0.0.1:9", 60))  # nothing listens: every try that gets through fails
+    answer = call(app, "/login")
+    nonce = next(value for name, value in answer["headers"] if name == "Set-Cookie").split(";")[0]
+    csrf = answer["body"].split('name="csrf" value="')[1].split('"')[0]
+    data = urllib.parse.urlencode({"csrf": csrf, "username": "ada", "password": "guess"}).encode()
+    statuses = []
+    for _ in range(LOGIN_BURST + 1):
+        environ = {}
+        wsgiref.util.setup_testing_defaults(environ)
+        environ.update(PATH_INFO="/login", REQUEST_METHOD="POST", CONTENT_LENGTH=str(len(data)),
+                       CONTENT_TYPE="application/x-www-form-urlencoded", HTTP_COOKIE=nonce,
+                       REMOTE_ADDR="192.0.2.7")
+        environ["wsgi.input"] = io.BytesIO(data)
+        app(environ, lambda status, headers, exc_info=None: statuses.append(status[:3]))
+    assert statuses[:LOGIN_BURST] == ["502"] * LOGIN_BURST and statuses[-1] == "429"
