@@ -17,11 +17,13 @@ STATUSES = sorted(ORDER.statuses)
 
 
 def allowed_actions(order):
-    """What the state machine lets an operator do now: cancel, ship (physical cards waiting)."""
+    """What the state machine lets an operator do now: cancel, retry (creation failed), ship (cards waiting)."""
     status = order["status"]
     actions = []
     if ORDER.allows(status, "cancel"):
         actions.append("cancel")
+    if status == "creation_failed":  # the API retries this one (write failures wait for the writer hosts' work)
+        actions.append("retry")
     if ORDER.allows(status, "ship") and order["sd_card"]["type"] == "physical":
         actions.append("ship")
     if status in ORDER.ended:
@@ -190,6 +192,13 @@ def install(app, web):
         reason = bottle.request.forms.getunicode("reason", "").strip()
         reply = session.post(f"/orders/{order_id}/cancel", {"reason": reason} if reason else None)
         web.then(session, reply, "cancel the order", f"/orders/{order_id}?done=canceled")
+
+    @app.post(f"/orders/{ID}/retry")
+    @web.page(operators)
+    def retry(session, order_id):
+        reason = bottle.request.forms.getunicode("reason", "").strip()
+        reply = session.post(f"/orders/{order_id}/retry", {"reason": reason} if reason else None)
+        web.then(session, reply, "retry the order", f"/orders/{order_id}?done=retried")
 
     @app.post(f"/orders/{ID}/ship")
     @web.page(operators)

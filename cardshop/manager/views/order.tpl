@@ -81,6 +81,13 @@
     <button type="submit" class="danger" id="cancel-order">Cancel order</button>
   </form>
   % end
+  % if 'retry' in actions:
+  <form method="post" action="/orders/{{order['_id']}}/retry" class="action" id="retry-form">
+    <input type="hidden" name="csrf" value="{{session.csrf}}">
+    <label>Why <input name="reason" maxlength="2000"></label>
+    <button type="submit" id="retry-order">Retry creating the image</button>
+  </form>
+  % end
   % if 'ship' in actions:
   <form method="post" action="/orders/{{order['_id']}}/ship" class="action" id="ship-form">
     <input type="hidden" name="csrf" value="{{session.csrf}}">
@@ -98,5 +105,4 @@
     <button type="submit" class="danger">Delete order</button>
   </form>
   % end
-  <p class="muted">Retrying a failed step is not offered: the API has no retry route yet (the beat retries retryable failures).</p>
 </section>

@@ -454,3 +454,25 @@ def test_a_disabled_user_is_logged_out_of_the_manager(tab, make_user, admin):
     assert reply.status == 401 and "log in again" in tab.page.text_content("#error-text")
     tab.go("/orders")
     assert tab.page.url.startswith(tab.base + "/login")
+
+
+def test_an_operator_retries_an_order_whose_image_could_not_be_made(tab, make_user, warehouse, scheduler, db):
+    user = make_user("manager")
+    api = ApiClient(scheduler.url, user.access)
+    placed = api.post("/orders", order_body())
+    assert placed.status == 201, placed
+    order_id = placed.body["_id"]
+    task = db.tasks.find_one({"order": order_id})
+    # What the monitor writes when a creator reports a failure.
+    transition(db.tasks, task["_id"], task_machine("create"), "failed", "creator-x", note="content server away")
+    transition(db.orders, order_id, ORDER, "create_failed", "monitor", note="content server away")
+    tab.log_in(user.username, user.password)
+    tab.go(f"/orders/{order_id}")
+    tab.page.fill("#retry-form input[name=reason]", "the content server is back")
+    tab.page.click("#retry-order")
+    playwright_api.expect(tab.page.locator("#order-status")).to_have_text("created")
+    after = api.get(f"/orders/{order_id}").body
+    assert sorted(task["attempt"] for task in after["tasks"]) == [1, 2]
+    assert after["statuses"][-1]["note"] == "the content server is back"
+    assert tab.page.locator("#retry-form").count() == 0
+    assert not tab.problems
