@@ -22,7 +22,7 @@ from tests.unit.config.test_load import REPO
 
 FOUNDATION = ["validation", "systemd", "cancellable", "faults", "recipes", "states", "config", "client", "store"]
 DOMAIN = ["image", "auth", "pipeline", "domain"]
-ADAPTERS = ["api", "monitor", "beat", "creator", "warehouse", "cli"]
+ADAPTERS = ["api", "monitor", "beat", "creator", "warehouse", "cli", "writer"]
 RUNNERS = ["scheduler", "daemon"]
 LAYERS = [FOUNDATION, DOMAIN, ADAPTERS, RUNNERS]
 ORDERED = {*FOUNDATION, *DOMAIN}  # within these layers, earlier packages come first
@@ -34,6 +34,7 @@ DAEMONS = {
     "cardshop-beat": ("cardshop.beat.run", {"bottle", "waitress"}),
     "cardshop-warehouse": ("cardshop.warehouse.run", {"bottle", "waitress"}),
     "cardshop-creator": ("cardshop.creator.worker", {"bottle", "waitress", "pymongo", "bson"}),
+    "cardshop-writer": ("cardshop.writer.worker", {"bottle", "waitress", "pymongo", "bson"}),
     "cardshop": ("cardshop.cli.main", {"bottle", "waitress", "pymongo", "bson"}),
 }
 
