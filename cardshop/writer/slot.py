@@ -31,7 +31,7 @@ TRANSITIONS = {
     "empty": {"no_reader", "checking"},
     "checking": {"ready", "refused", "empty", "no_reader", "checking"},
     "ready": {"busy", "refused", "empty", "no_reader", "checking"},
-    "busy": {"done", "failed", "ready"},  # ready: the image could not be obtained, the card is untouched
+    "busy": {"done", "failed", "refused", "ready"},  # ready: the image could not be obtained, the card is untouched
     "done": _GONE | {"checking"},
     "failed": _GONE | {"checking"},
     "refused": _GONE | {"checking"},

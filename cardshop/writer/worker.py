@@ -15,6 +15,7 @@ import socket
 import threading
 import time
 
+import amqp.exceptions
 from celery import bootsteps
 from celery.exceptions import Reject
 from celery.signals import worker_ready
@@ -36,7 +37,8 @@ from cardshop.writer.slot import Slot
 log = logging.getLogger(__name__)
 
 SYNC_INTERVAL = 0.2  # seconds between the event loop's looks at the slot's state
-NUDGE_GAP = 1.0  # a state change heartbeats at once, at most once a second
+NUDGE_GAP = 1.0
+QUEUE_LOOK = 2.0  # seconds between looks for the host's queue before its first task  # a state change heartbeats at once, at most once a second
 
 
 class ConsumerGate:
@@ -48,6 +50,7 @@ class ConsumerGate:
         self.consumer = None
         self.consuming = False
         self._synced = threading.Condition()
+        self.queue_exists = False
 
     def attach(self, consumer):
         """A (re)started consumer: its task consumer holds the queue until the first sync."""
@@ -61,6 +64,8 @@ class ConsumerGate:
             return
         wanted = self.slot.state == "ready"
         if wanted and not self.consuming:
+            if not self.queue_exists:
+                return  # consuming a queue that is not there would close the channel
             consumer.add_task_queue(self.queue_name)
             log.info("slot %s: consuming %s", self.slot.number, self.queue_name)
         elif not wanted and self.consuming:
@@ -69,6 +74,21 @@ class ConsumerGate:
         self.consuming = wanted
         with self._synced:
             self._synced.notify_all()
+
+    def look_for_queue(self, app, stop):
+        """Until the host's queue exists (the scheduler declares it with the host's first task): a
+        passive declare now and then, on a connection of this thread (never the event loop's)."""
+        while not stop.is_set():
+            try:
+                with app.connection_for_read() as connection:
+                    connection.default_channel.queue_declare(self.queue_name, passive=True)
+                self.queue_exists = True
+                return
+            except amqp.exceptions.NotFound:
+                log.debug("slot %s: no queue %s yet", self.slot.number, self.queue_name)
+            except Exception as exc:  # the broker is away: look again later
+                log.warning("slot %s: cannot look for queue %s: %s", self.slot.number, self.queue_name, exc)
+            stop.wait(QUEUE_LOOK)
 
     def wait_synced(self, timeout=10):
         """Until the consumer follows the slot's state: a message is handed back or acknowledged only
@@ -186,6 +206,8 @@ def serve(config, notifier, args):
     slot = Slot(number, entry["device"], entry.get("match"), settings["capacity_check"])
     app, listener, cache, gate = build_worker(config, slot, hostname)
     listener.start()
+    stop = threading.Event()
+    threading.Thread(target=gate.look_for_queue, args=(app, stop), name="queue", daemon=True).start()
 
     def state():
         return {"slots": 1, "active": int(slot.state == "busy"), "images": cache.names(),
@@ -207,6 +229,7 @@ def serve(config, notifier, args):
     worker = app.Worker(hostname=hostname, pool="threads", concurrency=1, quiet=True,
                         loglevel=config["logging"]["level"].upper(), **WORKER_OPTIONS)
     worker.start()
+    stop.set()
     nudger.stop()
     slot.stop()
     heartbeat.stop()

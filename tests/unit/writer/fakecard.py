@@ -1,10 +1,12 @@
 """A card that lies about its size: a FUSE file of `advertised` bytes whose data wraps around a smaller backing file.
 
-Run as `python -m tests.unit.writer.fakecard MOUNTPOINT BACKING ADVERTISED`:
+Run as `python -m tests.unit.writer.fakecard MOUNTPOINT BACKING ADVERTISED [RATE]`:
 it serves MOUNTPOINT/card.img until unmounted. Byte X of card.img is byte
 X mod size(BACKING) of the backing file, as on the fake "high-capacity" cards
 sold with a small flash chip behind a doctored controller. A loop device on
-card.img is then a card reader holding such a card.
+card.img is then a card reader holding such a card. With RATE (bytes/s), the
+card is honest but slow (reads and writes take their time): a test can act
+while a slot writes or verifies it.
 """
 
 import errno
@@ -12,6 +14,7 @@ import os
 import stat
 import sys
 import threading
+import time
 
 from fusepy import FUSE, FuseOSError, Operations  # Debian: python3-fusepy
 
@@ -19,10 +22,11 @@ NAME = "/card.img"
 
 
 class WrappingCard(Operations):
-    def __init__(self, backing, advertised):
+    def __init__(self, backing, advertised, rate=0):
         self.fd = os.open(backing, os.O_RDWR)
         self.real = os.fstat(self.fd).st_size
         self.advertised = advertised
+        self.rate = rate
         self.mutex = threading.Lock()
 
     def getattr(self, path, fh=None):
@@ -46,12 +50,18 @@ class WrappingCard(Operations):
             offset += size
             length -= size
 
+    def _slow(self, size):
+        if self.rate:
+            time.sleep(size / self.rate)
+
     def read(self, path, size, offset, fh):
         size = max(0, min(size, self.advertised - offset))
+        self._slow(size)
         with self.mutex:
             return b"".join(os.pread(self.fd, length, inner) for inner, length in self._pieces(offset, size))
 
     def write(self, path, data, offset, fh):
+        self._slow(len(data))
         with self.mutex:
             done = 0
             for inner, length in self._pieces(offset, len(data)):
@@ -72,5 +82,6 @@ class WrappingCard(Operations):
 
 if __name__ == "__main__":
     mountpoint, backing, advertised = sys.argv[1], sys.argv[2], int(sys.argv[3])
+    rate = int(sys.argv[4]) if len(sys.argv) > 4 else 0
     # direct_io: no page cache over card.img, every read and write reaches the wrap-around.
-    FUSE(WrappingCard(backing, advertised), mountpoint, foreground=True, nothreads=True, direct_io=True)
+    FUSE(WrappingCard(backing, advertised, rate), mountpoint, foreground=True, nothreads=True, direct_io=True)
