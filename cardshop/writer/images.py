@@ -159,7 +159,8 @@ class ImageCache:
 
     def _make_room(self, image, sha256):
         """Evict least recently used images nobody writes from until this one fits."""
-        needed = int(image.get("image_size") or 0) + int(image.get("compressed_size") or 0)
+        # The unpacked image is sparse: its mapped bytes, plus the compressed file until it is unpacked.
+        needed = int(image.get("mapped_size") or image.get("image_size") or 0) + int(image.get("compressed_size") or 0)
         if needed > self.max_bytes:
             raise ImageError(f"the image needs {needed} bytes, more than the whole cache "
                              f"(writer.cache_max_bytes {self.max_bytes})", transient=False)

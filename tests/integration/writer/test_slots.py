@@ -28,6 +28,23 @@ def task_status(pipeline, order_id, statuses, timeout=60):
                                     if task["status"] in statuses), None), timeout=timeout)
 
 
+def slow_write(pipeline, host, image, slow_card, step, rate=2 * MiB):
+    """A slow card in slot 1, an order for it, and the card once the slot reports `step`; (order, card)."""
+    card = slow_card(rate=rate)
+    card.insert(host.slots[0].device)
+    host.slots[0].wait_log("ready (card of")
+    order = physical_order(pipeline, image)
+    task_status(pipeline, order["_id"], (step,))
+    return order, card
+
+
+def written_on_a_new_card(pipeline, host, image, order, slot=1):
+    """Insert a good card into the slot and see the order's task written on it."""
+    path = host.insert(slot)
+    written(pipeline, order["_id"])
+    assert card_hash(path, image["image_size"]) == image["sha256"]
+
+
 def test_a_slot_without_a_card_takes_no_task_until_a_card_arrives(pipeline, writer_host, image):
     host = writer_host(slots=1)
     slot = host.slots[0]
@@ -84,9 +101,7 @@ def test_a_too_small_card_hands_the_task_back_and_waits_for_a_new_card(pipeline,
     assert wait_until(lambda: queued(pipeline, host.queue) == (1, 0))
     host.remove(1)
     host.slots[0].wait_log("slot 1: empty")
-    path = host.insert(1)
-    written(pipeline, order["_id"])
-    assert card_hash(path, image["image_size"]) == image["sha256"]
+    written_on_a_new_card(pipeline, host, image, order)
 
 
 @NEEDS_FLOW
@@ -117,11 +132,7 @@ def slow_card(tmp_path):
 
 def test_a_byte_flipped_on_the_card_between_write_and_verify_is_caught(pipeline, writer_host, image, slow_card):
     host = writer_host(slots=1)
-    card = slow_card(rate=2 * MiB)
-    card.insert(host.slots[0].device)
-    host.slots[0].wait_log("ready (card of")
-    order = physical_order(pipeline, image)
-    task_status(pipeline, order["_id"], ("verifying",))
+    order, card = slow_write(pipeline, host, image, slow_card, "verifying")
     bad = 63 * MiB + 4321  # in the last mapped range, read back last
     with open(card.backing, "r+b") as handle:
         handle.seek(bad)
@@ -133,40 +144,25 @@ def test_a_byte_flipped_on_the_card_between_write_and_verify_is_caught(pipeline,
     assert wait_until(lambda: queued(pipeline, host.queue) == (1, 0))
     host.remove(1)
     host.slots[0].wait_log("slot 1: empty")
-    path = host.insert(1)
-    written(pipeline, order["_id"])
-    assert card_hash(path, image["image_size"]) == image["sha256"]
+    written_on_a_new_card(pipeline, host, image, order)
 
 
 def test_a_card_removed_mid_write_ends_that_attempt_only(pipeline, writer_host, image, slow_card):
     host = writer_host(slots=1)
-    card = slow_card(rate=2 * MiB)
-    card.insert(host.slots[0].device)
-    host.slots[0].wait_log("ready (card of")
-    order = physical_order(pipeline, image)
-    task_status(pipeline, order["_id"], ("writing",))
+    order, _ = slow_write(pipeline, host, image, slow_card, "writing")
     host.remove(1)
     host.slots[0].wait_log("slot 1: card removed mid-write; the task goes back to the queue")
     host.slots[0].wait_log("slot 1: empty")
     assert wait_until(lambda: queued(pipeline, host.queue) == (1, 0))
-    path = host.insert(1)
-    written(pipeline, order["_id"])
-    assert card_hash(path, image["image_size"]) == image["sha256"]
+    written_on_a_new_card(pipeline, host, image, order)
 
 
 def test_a_slot_killed_mid_write_leaves_its_task_to_another_card(pipeline, writer_host, image, slow_card):
     host = writer_host(slots=2)
-    card = slow_card(rate=1 * MiB)
-    card.insert(host.slots[0].device)
-    host.slots[0].wait_log("ready (card of")
-    order = physical_order(pipeline, image)
-    task_status(pipeline, order["_id"], ("writing",))
-    path = host.insert(2)
-    host.slots[1].wait_log("ready (card of")
+    order, _ = slow_write(pipeline, host, image, slow_card, "writing", rate=MiB)
     host.slots[0].process.kill9()
-    written(pipeline, order["_id"])
+    written_on_a_new_card(pipeline, host, image, order, slot=2)
     assert "slot 2: done" in host.slots[1].log()
-    assert card_hash(path, image["image_size"]) == image["sha256"]
 
 
 def test_a_card_that_lies_about_its_size_is_refused_by_the_slot(pipeline, writer_host, slow_card):
