@@ -2,7 +2,7 @@
 
 import sys
 
-from bench import api, atomic, pipeline
+from bench import api, atomic, pipeline, writer
 
 failures = []
 
@@ -19,6 +19,7 @@ def main():
     api.run(report)
     atomic.run(report)
     pipeline.run(report)
+    writer.run(report)
     print(f"\n{len(failures)} goal(s) missed" + (": " + "; ".join(failures) if failures else ""))
     return 0
 
