@@ -13,6 +13,7 @@ import sys
 import time
 
 import pytest
+import yaml
 
 from cardshop.pipeline.celery_app import make_celery
 from cardshop.pipeline.heartbeat import MAX_SLOTS, Heartbeat
@@ -45,14 +46,13 @@ class WriterSlot(Daemon):
             "logging": {"level": "info"},
         })
 
-    def start(self):
+    def start(self, env=None):
         os.makedirs(self.dir, exist_ok=True)
-        import yaml
         with open(self.config_path, "w") as handle:
             yaml.safe_dump(self.config, handle, sort_keys=False)
         offset = os.path.getsize(self.process.log_path) if os.path.exists(self.process.log_path) else 0
         self.process.start([sys.executable, os.path.join(REPO, "daemons", self.PROGRAM), "--config",
-                            self.config_path, "--slot", str(self.number)], cwd=REPO)
+                            self.config_path, "--slot", str(self.number)], cwd=REPO, env=env)
         _wait_for_new_log(self.process, offset, self.READY_LOG, 60, self.PROGRAM)
 
     def log(self):
@@ -71,7 +71,6 @@ class WriterHost:
         self.username, _, self.app = pipeline.worker("writer")
         self.dir = os.path.join(base, self.username)
         os.makedirs(self.dir, exist_ok=True)
-        import yaml
         with open(os.path.join(self.dir, "slots.yaml"), "w") as handle:
             yaml.safe_dump({"slots": [{"slot": number, "match": {"DEVNAME": device}, "device": device}
                                       for number, device in enumerate(devices, 1)]}, handle)
@@ -79,7 +78,7 @@ class WriterHost:
                       for number, device in enumerate(devices, 1)]
         self.cards_dir = os.path.join(self.dir, "cards")
 
-    def start(self):
+    def start(self, env=None):
         # The scheduler routes write tasks to live writer hosts; until the monitor files the slots'
         # own heartbeats (writer-flow adds `slot` to the heartbeat schema), announce the host as today,
         # with the most free slots there can be, so that it gets this test's tasks (other tests' hosts
@@ -87,7 +86,7 @@ class WriterHost:
         self.announce().send()
         wait_until(lambda: self.pipeline.admin.get(f"/workers/{self.username}@host").status == 200)
         for slot in self.slots:
-            slot.start()
+            slot.start(env)
         return self
 
     def announce(self):
@@ -116,10 +115,10 @@ def writer_host(pipeline, tmp_path):
     """Start a host: writer_host(slots=2) -> WriterHost; stopped (cards out) after the test."""
     hosts = []
 
-    def start(slots=1, **settings):
+    def start(slots=1, env=None, **settings):
         host = WriterHost(pipeline, str(tmp_path), cards.take_readers(slots), **settings)
         hosts.append(host)
-        return host.start()
+        return host.start(env)
 
     yield start
     for host in hosts:
@@ -206,3 +205,44 @@ class SlowCard:
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait()
+
+
+@pytest.fixture
+def slow_card(tmp_path):
+    made = []
+
+    def make(**kwargs):
+        card = SlowCard(str(tmp_path), **kwargs)
+        made.append(card)
+        return card
+
+    yield make
+    for card in made:
+        card.close()
+
+
+def written(pipeline, order_id, count=1, timeout=90):
+    return wait_until(lambda: (lambda tasks: len(tasks) == count and tasks)(
+        [task for task in write_tasks(pipeline, order_id) if task["status"] == "written"]), timeout=timeout)
+
+
+def task_status(pipeline, order_id, statuses, timeout=60):
+    return wait_until(lambda: next((task for task in write_tasks(pipeline, order_id)
+                                    if task["status"] in statuses), None), timeout=timeout)
+
+
+def written_on_a_new_card(pipeline, host, image, order, slot=1):
+    """Insert a good card into the slot and see the order's task written on it."""
+    path = host.insert(slot)
+    written(pipeline, order["_id"])
+    assert card_hash(path, image["image_size"]) == image["sha256"]
+
+
+def slow_write(pipeline, host, image, slow_card, step, rate=2 * MiB):
+    """A slow card in slot 1, an order for it, and the card once the slot reports `step`; (order, card)."""
+    card = slow_card(rate=rate)
+    card.insert(host.slots[0].device)
+    host.slots[0].wait_log("ready (card of")
+    order = physical_order(pipeline, image)
+    task_status(pipeline, order["_id"], (step,))
+    return order, card

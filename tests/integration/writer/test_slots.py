@@ -11,38 +11,11 @@ import pytest
 
 from devstack.processes import wait_until
 from tests.integration.pipeline.test_monitor import order_of
-from tests.integration.writer.conftest import (CARD, MiB, SlowCard, card_hash, physical_order, queued,
-                                               write_tasks)
+from tests.integration.writer.conftest import (CARD, MiB, card_hash, physical_order, queued, slow_write, task_status,
+                                               write_tasks, written, written_on_a_new_card)
 
 NEEDS_FLOW = pytest.mark.xfail(reason="needs writer-flow: the monitor files `requeued` and the slot heartbeat",
                                strict=False)
-
-
-def written(pipeline, order_id, count=1, timeout=90):
-    return wait_until(lambda: (lambda tasks: len(tasks) == count and tasks)(
-        [task for task in write_tasks(pipeline, order_id) if task["status"] == "written"]), timeout=timeout)
-
-
-def task_status(pipeline, order_id, statuses, timeout=60):
-    return wait_until(lambda: next((task for task in write_tasks(pipeline, order_id)
-                                    if task["status"] in statuses), None), timeout=timeout)
-
-
-def slow_write(pipeline, host, image, slow_card, step, rate=2 * MiB):
-    """A slow card in slot 1, an order for it, and the card once the slot reports `step`; (order, card)."""
-    card = slow_card(rate=rate)
-    card.insert(host.slots[0].device)
-    host.slots[0].wait_log("ready (card of")
-    order = physical_order(pipeline, image)
-    task_status(pipeline, order["_id"], (step,))
-    return order, card
-
-
-def written_on_a_new_card(pipeline, host, image, order, slot=1):
-    """Insert a good card into the slot and see the order's task written on it."""
-    path = host.insert(slot)
-    written(pipeline, order["_id"])
-    assert card_hash(path, image["image_size"]) == image["sha256"]
 
 
 def test_a_slot_without_a_card_takes_no_task_until_a_card_arrives(pipeline, writer_host, image):
@@ -114,20 +87,6 @@ def test_a_too_small_card_shows_the_task_requeued(pipeline, writer_host, image):
     assert "card too small" in task["statuses"][-1]["note"]
     worker = pipeline.admin.get(f"/workers/{host.username}@{os.uname().nodename}.slot-1").body
     assert worker["slot"]["state"] == "refused" and "card too small" in worker["slot"]["message"]
-
-
-@pytest.fixture
-def slow_card(tmp_path):
-    made = []
-
-    def make(**kwargs):
-        card = SlowCard(str(tmp_path), **kwargs)
-        made.append(card)
-        return card
-
-    yield make
-    for card in made:
-        card.close()
 
 
 def test_a_byte_flipped_on_the_card_between_write_and_verify_is_caught(pipeline, writer_host, image, slow_card):
