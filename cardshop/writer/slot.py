@@ -17,6 +17,7 @@ systemd's STATUS, the worker's consumer).
 import dataclasses
 import logging
 import threading
+import time
 
 import pyudev
 
@@ -216,10 +217,14 @@ class Slot:
             self._thread.join(timeout=5)
 
     def _watch(self, monitor):
+        last = time.monotonic()
         while not self._stop.is_set():
-            device = monitor.poll(timeout=RECHECK)
+            device = monitor.poll(timeout=1.0)  # short: a stop is noticed within a second
+            if device is None and time.monotonic() - last < RECHECK:
+                continue
             if device is not None and not self._ours(device):
                 continue
+            last = time.monotonic()
             try:
                 self.look()
             except Exception:
