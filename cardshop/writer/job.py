@@ -98,9 +98,7 @@ class WriteJob:
             if isinstance(exc, IMAGE_FAILURES) or retryable:
                 note = str(exc) if isinstance(exc, IMAGE_FAILURES) else f"{exc}: {faults.cause(exc)}"
                 log.warning("task %s failed: %s", task_id, note)
-                # The card is untouched: it waits for the next task.
-                self.slot.move("ready" if self.slot.card_still_there() else "failed", self.slot.message
-                               if self.slot.card_still_there() else "card removed")
+                self.slot.untouched()  # the card waits for the next task
                 self.reporter.status("failed", note=note, result={"retryable": True} if retryable else None)
                 return "failed"
             log.exception("task %s: unexpected error on slot %s", task_id, self.slot.number)

@@ -196,6 +196,14 @@ class Slot:
                 self.move("ready", f"card of {card.gigabytes:.1f} GB")
         self.look()
 
+    def untouched(self):
+        """busy -> ready: the task ended before writing (its image could not be obtained)."""
+        with self._lock:
+            if self.card_still_there():
+                self.move("ready", f"card of {self.card.gigabytes:.1f} GB")
+            else:
+                self.move("failed", "card removed")
+
     def refuse(self, message):
         """The card cannot take the offered task (too small): nothing more until a new card."""
         with self._lock:

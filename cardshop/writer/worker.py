@@ -121,6 +121,8 @@ def gate_step(gate):
 
 def load_slot(config, number):
     """The slot's entry in the slots file; ConfigError when it has none."""
+    if number is None:
+        raise ConfigError("--slot N is required: the slot this process serves (writer@N passes it)")
     path = config["writer"]["slots_file"]
     for entry in load_config(SLOTS_SCHEMA, path)["slots"]:
         if entry["slot"] == number:
