@@ -37,8 +37,8 @@ from cardshop.writer.slot import Slot
 log = logging.getLogger(__name__)
 
 SYNC_INTERVAL = 0.2  # seconds between the event loop's looks at the slot's state
-NUDGE_GAP = 1.0
-QUEUE_LOOK = 2.0  # seconds between looks for the host's queue before its first task  # a state change heartbeats at once, at most once a second
+NUDGE_GAP = 1.0  # a state change heartbeats at once, at most once a second
+QUEUE_LOOK = 2.0  # seconds between looks for the host's queue before its first task
 
 
 class ConsumerGate:
@@ -130,7 +130,7 @@ def load_slot(config, number):
     raise ConfigError(f"key 'writer.slots_file': {path} has no slot {number}")
 
 
-def build_worker(config, slot, hostname):
+def build_worker(config, slot):
     broker = config["broker"]
     username = broker["username"]
     queue = worker_queue_for("write", username)
@@ -206,7 +206,7 @@ def serve(config, notifier, args):
     host = f"{socket.gethostname()}.slot-{number}"
     hostname = f"{username}@{host}"
     slot = Slot(number, entry["device"], entry.get("match"), settings["capacity_check"])
-    app, listener, cache, gate = build_worker(config, slot, hostname)
+    app, listener, cache, gate = build_worker(config, slot)
     listener.start()
     stop = threading.Event()
     threading.Thread(target=gate.look_for_queue, args=(app, stop), name="queue", daemon=True).start()
