@@ -2,7 +2,7 @@
 
 import sys
 
-from bench import api, atomic, manager, pipeline
+from bench import api, atomic, manager, pipeline, writer
 
 failures = []
 
@@ -20,6 +20,7 @@ def main():
     atomic.run(report)
     pipeline.run(report)
     manager.run(report)
+    writer.run(report)
     print(f"\n{len(failures)} goal(s) missed" + (": " + "; ".join(failures) if failures else ""))
     return 0
 

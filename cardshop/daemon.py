@@ -55,14 +55,18 @@ def _call(target, *args):
     return getattr(importlib.import_module(module), function)(*args)
 
 
-def main(name, description, schema, default_path, serve, commands=(), argv=None):
+def main(name, description, schema, default_path, serve, commands=(), argv=None, arguments=None):
     """Run a daemon: `serve` ("module:function") gets (config, notifier); returns the exit code.
 
     `commands` adds sub-commands as (name, help, add_arguments, "module:function"),
     the function getting (config, args). `serve` and `check-config` always exist.
+    `arguments(parser)` adds options of the daemon itself (writer@N's --slot);
+    `serve` then gets (config, notifier, args).
     """
     parser = argparse.ArgumentParser(prog=name, description=description)
     parser.add_argument("--config", default=default_path, help=f"config file (default {default_path})")
+    if arguments:
+        arguments(parser)
     subparsers = parser.add_subparsers(dest="command")
     subparsers.add_parser("serve", help="run the daemon (the default)")
     subparsers.add_parser("check-config", help="check the config with every rule `serve` runs, and exit")
@@ -81,6 +85,6 @@ def main(name, description, schema, default_path, serve, commands=(), argv=None)
             return EX_OK
         if args.command in handlers:
             return _call(handlers[args.command], config, args)
-        return _call(serve, config, Notifier())
+        return _call(serve, config, Notifier(), *((args,) if arguments else ()))
 
     return run(start, name)

@@ -31,6 +31,9 @@ SCHEMA = {
                 "capacity_check": {"type": "boolean", "default": True,
                                    "description": "Write and read back markers across a new card to refuse cards "
                                                   "that lie about their size."},
+                "retry_window": {"type": "integer", "minimum": 0, "default": 600,
+                                 "description": "Seconds a task keeps retrying an unreachable warehouse or "
+                                                "scheduler (exponential back-off) before it fails."},
                 "http_proxy": {"type": "string", "pattern": "^https?://", "examples": ["http://proxy.example:3128"],
                                "description": "Proxy for the scheduler API (none when absent)."},
             },

@@ -26,6 +26,7 @@ from cardshop.image import layout
 from cardshop.image.build import BuildError, build_image, decompress_base, stage_files, tree_size
 from cardshop.image.outputs import make_outputs
 from cardshop.client import CredentialsError
+from cardshop.pipeline.reports import Ticker
 from cardshop.recipes import card_capacity
 from cardshop.client.warehouse import WarehouseClient, WarehouseError
 
@@ -33,26 +34,6 @@ log = logging.getLogger(__name__)
 
 KNOWN_FAILURES = (PreflightError, DownloadError, BuildError, layout.LayoutError, CommandError,
                   WarehouseError, CredentialsError, ApiUnreachable, faults.GaveUp)
-
-
-class Ticker:
-    """Progress reports for one step, at most every `interval` seconds (and at the end)."""
-
-    def __init__(self, reporter, step, cancel, interval=1.0, offset=0, total=None):
-        self.reporter, self.step, self.cancel = reporter, step, cancel
-        self.interval, self.offset, self.total = interval, offset, total
-        self.started = self.last = time.monotonic()
-
-    def __call__(self, done, total):
-        self.cancel.check()
-        now = time.monotonic()
-        overall_total = self.total or total
-        overall = self.offset + done
-        if now - self.last >= self.interval or overall >= overall_total:
-            self.last = now
-            rate = overall / max(now - self.started, 1e-6)
-            eta = (overall_total - overall) / rate if rate > 0 else None
-            self.reporter.progress(self.step, overall, overall_total, rate, eta)
 
 
 class Heartbeat:

@@ -122,3 +122,23 @@ class Reporter:
 
     def log(self, message, level="info"):
         return self._send("log", level=level, message=message[:8000])
+
+
+class Ticker:
+    """Progress reports for one step, at most every `interval` seconds (and at the end)."""
+
+    def __init__(self, reporter, step, cancel, interval=1.0, offset=0, total=None):
+        self.reporter, self.step, self.cancel = reporter, step, cancel
+        self.interval, self.offset, self.total = interval, offset, total
+        self.started = self.last = time.monotonic()
+
+    def __call__(self, done, total):
+        self.cancel.check()
+        now = time.monotonic()
+        overall_total = self.total or total
+        overall = self.offset + done
+        if now - self.last >= self.interval or overall >= overall_total:
+            self.last = now
+            rate = overall / max(now - self.started, 1e-6)
+            eta = (overall_total - overall) / rate if rate > 0 else None
+            self.reporter.progress(self.step, overall, overall_total, rate, eta)

@@ -4,7 +4,7 @@
         ^
     domain       domain auth image pipeline
         ^
-    adapters     api monitor beat creator warehouse cli writer_helper manager
+    adapters     api monitor beat creator warehouse cli writer writer_helper manager
         ^
     runners      scheduler daemon   (and the daemons/ entry points)
 
@@ -23,7 +23,7 @@ from tests.unit.config.test_load import REPO
 FOUNDATION = ["validation", "systemd", "cancellable", "faults", "serving", "recipes", "states", "config", "client",
               "store"]
 DOMAIN = ["image", "auth", "pipeline", "domain"]
-ADAPTERS = ["api", "monitor", "beat", "creator", "warehouse", "cli", "writer_helper", "manager"]
+ADAPTERS = ["api", "monitor", "beat", "creator", "warehouse", "cli", "writer", "writer_helper", "manager"]
 RUNNERS = ["scheduler", "daemon"]
 LAYERS = [FOUNDATION, DOMAIN, ADAPTERS, RUNNERS]
 ORDERED = {*FOUNDATION, *DOMAIN}  # within these layers, earlier packages come first
@@ -35,6 +35,7 @@ DAEMONS = {
     "cardshop-beat": ("cardshop.beat.run", {"bottle", "waitress"}),
     "cardshop-warehouse": ("cardshop.warehouse.run", {"bottle", "waitress"}),
     "cardshop-creator": ("cardshop.creator.worker", {"bottle", "waitress", "pymongo", "bson"}),
+    "cardshop-writer": ("cardshop.writer.worker", {"bottle", "waitress", "pymongo", "bson"}),
     "cardshop": ("cardshop.cli.main", {"bottle", "waitress", "pymongo", "bson"}),
     "cardshop-writer-helper": ("cardshop.writer_helper.main", {"bottle", "waitress", "pymongo", "bson"}),
     "cardshop-manager": ("cardshop.manager.run", {"pymongo", "bson"}),

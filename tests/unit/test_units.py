@@ -10,6 +10,7 @@ from tests.unit.config.test_load import REPO
 UNITS = sorted(glob.glob(os.path.join(REPO, "systemd", "*.service")))
 TOOLS = {"cardshop", "cardshop-writer-helper"}  # command-line tools, no unit
 DAEMONS = sorted(name for name in os.listdir(os.path.join(REPO, "daemons")) if name not in TOOLS)
+TEMPLATES = {"cardshop-writer": "writer@"}  # one instance per card-reader slot
 
 
 def hardening(path):
@@ -25,7 +26,8 @@ def directives(path):
 
 
 def test_every_daemon_has_its_unit():
-    assert [os.path.basename(path) for path in UNITS] == [f"{name}.service" for name in DAEMONS]
+    assert [os.path.basename(path) for path in UNITS] == sorted(f"{TEMPLATES.get(name, name)}.service"
+                                                                for name in DAEMONS)
 
 
 @pytest.mark.parametrize("path", UNITS[1:], ids=os.path.basename)

@@ -1,0 +1,239 @@
+"""A writer slot's Celery worker: consumes `write.<user>` only while its card is ready.
+
+One process per slot (writer@<slot>). A consumer bootstep follows the slot's
+state from the worker's event loop: it consumes the host's queue while the
+slot is `ready` and cancels the consumer otherwise, so tasks wait in RabbitMQ
+rather than in a slot without a fresh card (prefetch 1, acks late). A task
+that reaches a slot whose card went meanwhile, or whose card fails, is
+rejected with requeue; the slot waits until the consumer is cancelled before
+handing the message back, so the same card never takes it again.
+"""
+
+import logging
+import os
+import socket
+import threading
+import time
+
+import amqp.exceptions
+from celery import bootsteps
+from celery.exceptions import Reject
+from celery.signals import worker_ready
+
+import cardshop
+from cardshop.client import TokenSource
+from cardshop.config import ConfigError, load_config, read_secret
+from cardshop.config.writer import SLOTS_SCHEMA
+from cardshop.pipeline import topology
+from cardshop.pipeline.cancel import CancelListener
+from cardshop.pipeline.celery_app import WORKER_OPTIONS, make_celery, worker_queue_for
+from cardshop.pipeline.heartbeat import Heartbeat
+from cardshop.pipeline.reports import Reporter
+from cardshop.pipeline.watchdog import watch_worker_loop
+from cardshop.writer.images import ImageCache
+from cardshop.writer.job import Requeue, WriteJob
+from cardshop.writer.slot import Slot
+
+log = logging.getLogger(__name__)
+
+SYNC_INTERVAL = 0.2  # seconds between the event loop's looks at the slot's state
+NUDGE_GAP = 1.0  # a state change heartbeats at once, at most once a second
+QUEUE_LOOK = 2.0  # seconds between looks for the host's queue before its first task
+
+
+class ConsumerGate:
+    """Whether the worker consumes the write queue; changed only from the worker's event loop."""
+
+    def __init__(self, slot, queue_name):
+        self.slot = slot
+        self.queue_name = queue_name
+        self.consumer = None
+        self.consuming = False
+        self._synced = threading.Condition()
+        self.queue_exists = False
+
+    def attach(self, consumer):
+        """A (re)started consumer: its task consumer holds the queue until the first sync."""
+        self.consumer = consumer
+        self.consuming = any(queue.name == self.queue_name for queue in consumer.task_consumer.queues)
+        self.sync()
+
+    def sync(self):
+        consumer = self.consumer
+        if consumer is None or consumer.task_consumer is None:
+            return
+        wanted = self.slot.state == "ready"
+        if wanted and not self.consuming:
+            if not self.queue_exists:
+                return  # consuming a queue that is not there would close the channel
+            consumer.add_task_queue(self.queue_name)
+            log.info("slot %s: consuming %s", self.slot.number, self.queue_name)
+        elif not wanted and self.consuming:
+            consumer.cancel_task_queue(self.queue_name)
+            log.info("slot %s: not consuming (%s)", self.slot.number, self.slot.state)
+        self.consuming = wanted
+        with self._synced:
+            self._synced.notify_all()
+
+    def look_for_queue(self, app, stop):
+        """Until the host's queue exists (the scheduler declares it with the host's first task): a
+        passive declare now and then, on a connection of this thread (never the event loop's)."""
+        while not stop.is_set():
+            try:
+                with app.connection_for_read() as connection:
+                    connection.default_channel.queue_declare(self.queue_name, passive=True)
+                self.queue_exists = True
+                return
+            except amqp.exceptions.NotFound:
+                log.debug("slot %s: no queue %s yet", self.slot.number, self.queue_name)
+            except Exception as exc:  # the broker is away: look again later
+                log.warning("slot %s: cannot look for queue %s: %s", self.slot.number, self.queue_name, exc)
+            stop.wait(QUEUE_LOOK)
+
+    def wait_synced(self, timeout=10):
+        """Until the consumer follows the slot's state: a message is handed back or acknowledged only
+        once a card that takes nothing more is no longer consumed for."""
+        with self._synced:
+            return self._synced.wait_for(
+                lambda: self.consumer is None or self.consuming == (self.slot.state == "ready"), timeout)
+
+
+def gate_step(gate):
+    class FollowTheCard(bootsteps.StartStopStep):
+        """Consume the write queue only while the slot holds a ready card."""
+
+        requires = ("celery.worker.consumer.tasks:Tasks",)
+
+        def __init__(self, parent, **kwargs):
+            super().__init__(parent, **kwargs)
+            self.timer = None
+
+        def start(self, parent):
+            gate.attach(parent)
+            if self.timer is None:
+                self.timer = parent.timer.call_repeatedly(SYNC_INTERVAL, gate.sync)
+
+        def stop(self, parent):
+            gate.consumer = None
+
+    return FollowTheCard
+
+
+def load_slot(config, number):
+    """The slot's entry in the slots file; ConfigError when it has none."""
+    if number is None:
+        raise ConfigError("--slot N is required: the slot this process serves (writer@N passes it)")
+    path = config["writer"]["slots_file"]
+    for entry in load_config(SLOTS_SCHEMA, path)["slots"]:
+        if entry["slot"] == number:
+            return entry
+    raise ConfigError(f"key 'writer.slots_file': {path} has no slot {number}")
+
+
+def build_worker(config, slot):
+    broker = config["broker"]
+    username = broker["username"]
+    queue = worker_queue_for("write", username)
+    app = make_celery(broker, "cardshop-writer", worker_queues=[queue])
+    settings = config["writer"]
+    tokens = TokenSource(config["scheduler"]["api_url"], username,
+                         read_secret(broker["password_file"], "broker.password_file"))
+    cache = ImageCache(settings["cache_dir"], settings["cache_max_bytes"])
+    listener = CancelListener(app)
+    gate = ConsumerGate(slot, queue.name)
+    app.steps["consumer"].add(gate_step(gate))
+    ca_file = config["warehouse"].get("ca_file")
+
+    @app.task(name=topology.WRITE_TASK, bind=True, acks_late=True)
+    def write(self, **payload):
+        task_id = payload["task"]
+        if not slot.take():
+            # The card went (or failed) between the consumer's last look and this delivery.
+            gate.wait_synced()
+            raise Reject(f"slot {slot.number} holds no ready card", requeue=True)
+        cancel = listener.register(task_id)
+        try:
+            reporter = Reporter(app, username, task_id)
+            return WriteJob(slot, settings, reporter, tokens, cache, cancel, username, ca_file).run(payload)
+        except Requeue as exc:
+            gate.wait_synced()
+            raise Reject(str(exc), requeue=True) from None
+        finally:
+            listener.unregister(task_id)
+            gate.wait_synced()  # acknowledge only once this card takes nothing more
+
+    return app, listener, cache, gate
+
+
+class Nudger:
+    """Heartbeat at once when the slot changes, at most once a second."""
+
+    def __init__(self, heartbeat):
+        self.heartbeat = heartbeat
+        self._event = threading.Event()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="nudge", daemon=True)
+
+    def __call__(self, _slot):
+        self._event.set()
+
+    def _loop(self):
+        while not self._stop.is_set():
+            self._event.wait()
+            if self._stop.is_set():
+                return
+            self._event.clear()
+            try:
+                self.heartbeat.send()
+            except Exception as exc:
+                log.warning("heartbeat not sent: %s", exc)
+            time.sleep(NUDGE_GAP)
+
+    def start(self):
+        self._thread.start()
+
+    def stop(self):
+        self._stop.set()
+        self._event.set()
+
+
+def serve(config, notifier, args):
+    number = args.slot
+    entry = load_slot(config, number)
+    settings = config["writer"]
+    os.makedirs(settings["cache_dir"], exist_ok=True)
+    username = config["broker"]["username"]
+    host = f"{socket.gethostname()}.slot-{number}"
+    hostname = f"{username}@{host}"
+    slot = Slot(number, entry["device"], entry.get("match"), settings["capacity_check"])
+    app, listener, cache, gate = build_worker(config, slot)
+    listener.start()
+    stop = threading.Event()
+    threading.Thread(target=gate.look_for_queue, args=(app, stop), name="queue", daemon=True).start()
+
+    def state():
+        return {"slots": 1, "active": int(slot.state == "busy"), "images": cache.names(),
+                "software": f"cardshop {cardshop.__version__}", "slot": slot.summary()}
+
+    heartbeat = Heartbeat(app, username, host, state)
+    nudger = Nudger(heartbeat)
+    slot.listeners += [nudger, lambda changed: notifier.status(changed.status_line())]
+
+    @worker_ready.connect(weak=False)
+    def announce(**_):
+        slot.start()
+        heartbeat.start()
+        nudger.start()
+        notifier.ready(status=slot.status_line())
+        log.info("ready: slot %s of %s, writing from %s", number, hostname, entry["device"])
+
+    watch_worker_loop(notifier)
+    worker = app.Worker(hostname=hostname, pool="threads", concurrency=1, quiet=True,
+                        loglevel=config["logging"]["level"].upper(), **WORKER_OPTIONS)
+    worker.start()
+    stop.set()
+    nudger.stop()
+    slot.stop()
+    heartbeat.stop()
+    listener.stop()
+    return worker.exitcode or 0
