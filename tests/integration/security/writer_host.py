@@ -46,7 +46,7 @@ class WriterHost:
         run = uuid.uuid4().hex
         for status in steps:
             self.report(task_id, run, status)
-        self.report(task_id, run, "written", result=result)
+        self.report(task_id, run, "written", **({} if result is None else {"result": result}))
         return run
 
     def result(self, order, slot=1, serial=None, **changes):
