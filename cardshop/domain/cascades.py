@@ -105,14 +105,24 @@ class Cascades:
                 self.publisher.publish(task)
 
     def _written(self, task):
-        """A card was written: the order lists it; once its quantity is written, it waits for shipping."""
-        result = task.get("result") or {}
-        card = result.get("card") or {}
-        entry = {"task": task["_id"], "host": result.get("host"), "slot": result.get("slot"),
-                 "serial": card.get("serial"), "size": card.get("size"), "at": task.get("updated_at") or now()}
-        self.db.orders.update_one({"_id": task["order"], "cards.task": {"$ne": task["_id"]}},
-                                  {"$push": {"cards": entry}})
-        order = self.db.orders.find_one({"_id": task["order"]}, {"quantity": 1})
-        written = self.db.tasks.count_documents({"order": task["order"], "kind": "write", "status": "written"})
-        if order is not None and written >= order["quantity"]:
-            self._order_event(task["order"], "writes_done")
+        """A card was written: the order lists it (and any a lost cascade left out); once its quantity is
+        written, the order waits for shipping."""
+        order = self.db.orders.find_one({"_id": task["order"]}, {"quantity": 1, "cards": 1})
+        if order is None:
+            return
+        listed = {card.get("task") for card in order.get("cards") or [] if isinstance(card, dict)}
+        written = list(self.db.tasks.find({"order": order["_id"], "kind": "write", "status": "written"},
+                                          {"result": 1, "updated_at": 1}))
+        for done in written:
+            if done["_id"] not in listed:
+                self.db.orders.update_one({"_id": order["_id"], "cards.task": {"$ne": done["_id"]}},
+                                          {"$push": {"cards": _card(done)}})
+        if len(written) >= order["quantity"]:
+            self._order_event(order["_id"], "writes_done")
+
+
+def _card(task):
+    result = task.get("result") if isinstance(task.get("result"), dict) else {}
+    card = result.get("card") if isinstance(result.get("card"), dict) else {}
+    return {"task": task["_id"], "host": result.get("host"), "slot": result.get("slot"),
+            "serial": card.get("serial"), "size": card.get("size"), "at": task.get("updated_at") or now()}

@@ -65,7 +65,13 @@ def _host_view(key, docs):
 
 
 def worker_views(db, name=None):
-    """Worker hosts by name: slot workers grouped under their host `<user>@<host>`, others as they are."""
+    """Worker hosts by name: slot workers grouped under their host `<user>@<host>`, others as they are.
+
+    With `name`, only that one (a slot worker's own name gives its document).
+    """
+    if name is not None and slot_of(name)[1] is not None:  # one slot worker, as it is
+        doc = db.workers.find_one({"_id": name})
+        return {name: doc} if doc else {}
     username, _, host = (name or "").partition("@")
     query = {} if name is None else {"$or": [{"_id": name}, {"username": username, "host": host}]}
     views, hosts = {}, {}

@@ -27,6 +27,7 @@ def test_slot_heartbeats_are_shown_per_host_and_malformed_or_foreign_ones_droppe
     listed = pipeline.admin.get("/workers?per_page=200").body["items"]
     assert [item["_id"] for item in listed].count(host.name) == 1
     assert not [item for item in listed if item["_id"].startswith(f"{host.name}.slot-")]
+    assert shown(pipeline, f"{host.name}.slot-2").body["slot"]["task"] == task  # one slot worker, as stored
 
     creator = hostile("creator")
     before = dropped(pipeline_db, "malformed", "refused")
