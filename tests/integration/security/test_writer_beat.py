@@ -14,9 +14,11 @@ from tests.integration.security.writer_host import (WriterHost, only_these_write
                                                     write_tasks)
 
 FAST = {"time-out-tasks": {"every": 1, "params": {"timeout": 60, "max_attempts": 5}},
-        "move-offline-writers": {"every": 1, "params": {"offline_after": 30}}}
+        "move-offline-writers": {"every": 1, "params": {"offline_after": 30}},
+        "reconcile": {"every": 2, "params": {"older_than": 60, "max_attempts": 5}}}
 DEFAULTS = {"time-out-tasks": {"every": 60, "params": {"timeout": 900, "max_attempts": 3}},
-            "move-offline-writers": {"every": 60, "params": {"offline_after": 600}}}
+            "move-offline-writers": {"every": 60, "params": {"offline_after": 600}},
+            "reconcile": {"every": 300, "params": {"older_than": 120, "max_attempts": 3}}}
 
 
 @pytest.fixture(scope="module")
@@ -126,3 +128,20 @@ def test_an_offline_hosts_queued_tasks_move_to_a_live_host_and_the_old_ones_are_
     assert history[-1]["event"] == "writer_moved" and history[-1]["status"] == "writing"
     assert old.username in history[-1]["note"] and new.username in history[-1]["note"]
     assert all(task["_id"] in history[-1]["note"] for task in moved)
+
+
+def test_reconcile_redoes_a_stranded_orders_write_tasks_all_on_one_host(pipeline, pipeline_db, hostile, beat):
+    creator = hostile("creator")
+    lost, holds = a_host_with_the_image(hostile, "lost", slots=1)
+    order = order_waiting_for_writers(pipeline, creator, quantity=2, before_done=holds)
+    ids = [task["_id"] for task in write_tasks(order)]
+    roomy, narrow = WriterHost(hostile("writer"), "roomy"), WriterHost(hostile("writer"), "narrow")
+    roomy.slots("ready", "ready")
+    narrow.slots("ready")
+    only_these_writers(pipeline_db, roomy, narrow)  # the order's host is gone
+    # Both tasks timed out without a retry, and the order was left behind an hour ago.
+    pipeline_db.tasks.update_many({"_id": {"$in": ids}}, {"$set": {"status": "timed_out", "updated_at": an_hour_ago()}})
+    pipeline_db.orders.update_one({"_id": order["_id"]}, {"$set": {"updated_at": an_hour_ago()}})
+    redone = wait_until(lambda: (lambda found: len(found) == 2 and found)(
+        list(pipeline_db.tasks.find({"retry_of": {"$in": ids}}))), timeout=30)
+    assert {task["writer"] for task in redone} == {roomy.username}
