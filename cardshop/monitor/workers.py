@@ -30,7 +30,7 @@ class WorkerRegistry:
 
     def on_heartbeat(self, beat, sender):
         """File a schema-valid heartbeat; REFUSED when it is not the sender's own."""
-        username, _, host = beat["worker"].partition("@")
+        username = beat["worker"].partition("@")[0]
         if username != sender:
             log.warning("refused a heartbeat from %r claiming to be %r", sender, beat["worker"])
             return REFUSED
@@ -38,14 +38,13 @@ class WorkerRegistry:
         if role not in roles.WORKERS:
             log.warning("refused a heartbeat from %r: not an active worker", sender)
             return REFUSED
-        changes = {"username": username, "host": host, "role": role, "online": beat["online"],
-                   "last_seen": now()}
         if "slot" in beat:
             problem = self._slot_problem(beat, role)
             if problem:
                 log.warning("refused a heartbeat from %r: %s", sender, problem)
                 return REFUSED
-            changes["host"] = slot_of(beat["worker"])[0]
+        changes = {"username": username, "host": slot_of(beat["worker"])[0], "role": role,
+                   "online": beat["online"], "last_seen": now()}
         for field in ("slots", "images", "active", "software", "slot"):
             if field in beat:
                 changes[field] = beat[field]
