@@ -103,7 +103,7 @@ TASK = {"type": "object", "properties": {
     "writer": {"type": ["string", "null"], "description": "write tasks: the writer host (user) it is queued for"},
     "result": {"type": "object", "description": "what the worker reported and the monitor checked"},
     "reason": {"type": "string"}, "attempt": {"type": "integer"},
-    "retry_of": {"type": "string", "description": "the task this one redoes (timed out, or moved off an offline host)"}},
+    "retry_of": {"type": "string", "description": "the task this one redoes (timed out, or moved off its host)"}},
     "required": ["_id", "order", "kind", "status", "statuses"]}
 CARD = obj({"task": {"type": "string"}, "host": {"type": "string"}, "slot": {"type": "integer"},
             "serial": {"type": ["string", "null"]}, "size": {"type": "integer", "description": "bytes"},
@@ -125,7 +125,7 @@ SLOT_STATE = {"type": "object", "description": "one card slot of a writer host, 
               "properties": {
     "number": {"type": "integer", "minimum": 1}, "worker": {"type": "string", "description": "<user>@<host>.slot-<N>"},
     "state": {"type": "string", "description": "no_reader, empty, checking, ready, busy, done, failed or refused"},
-    "message": {"type": ["string", "null"], "description": "what the slot shows, e.g. 'card of 16 GB' or why it failed"},
+    "message": {"type": ["string", "null"], "description": "what the slot shows: 'card of 16 GB', why it failed..."},
     "card": {"type": ["object", "null"], "properties": {"size": {"type": "integer"},
                                                         "serial": {"type": ["string", "null"]}}},
     "task": NULLABLE_ID, "order": NULLABLE_ID,
