@@ -99,22 +99,48 @@ HISTORY = {"type": "array", "items": obj({"status": {"type": "string"}, "event":
 TASK = {"type": "object", "properties": {
     "_id": {"type": "string"}, "order": {"type": "string"}, "kind": {"enum": list(KINDS)},
     "status": {"enum": list(TASK_STATUSES)}, "statuses": HISTORY, "worker": {"type": ["string", "null"]},
-    "progress": {"type": ["object", "null"]}, "created_at": TIME, "updated_at": TIME},
+    "progress": {"type": ["object", "null"]}, "created_at": TIME, "updated_at": TIME,
+    "writer": {"type": ["string", "null"], "description": "write tasks: the writer host (user) it is queued for"},
+    "result": {"type": "object", "description": "what the worker reported and the monitor checked"},
+    "reason": {"type": "string"}, "attempt": {"type": "integer"},
+    "retry_of": {"type": "string", "description": "the task this one redoes (timed out, or moved off its host)"}},
     "required": ["_id", "order", "kind", "status", "statuses"]}
+CARD = obj({"task": {"type": "string"}, "host": {"type": "string"}, "slot": {"type": "integer"},
+            "serial": {"type": ["string", "null"]}, "size": {"type": "integer", "description": "bytes"},
+            "at": TIME}, ["task", "host", "slot", "at"])
 ORDER_OUT = {"type": "object", "properties": {
     "_id": {"type": "string"}, "recipe": RECIPE, "sd_card": SD_CARD, "quantity": {"type": "integer"},
     "recipient": RECIPIENT, "warehouse": {"type": "string"},
     "status": {"enum": sorted(ORDER.statuses)}, "statuses": HISTORY,
     "shipment": SHIPMENT, "created_by": {"type": "string"}, "created_at": TIME, "updated_at": TIME,
-    "tasks": {"type": "array", "items": TASK}},
+    "tasks": {"type": "array", "items": TASK},
+    "cards": {"type": "array", "items": CARD, "description": "physical orders: each card written and verified"}},
     "required": ["_id", "recipe", "sd_card", "quantity", "recipient", "status", "statuses"]}
 REASON = obj({"reason": {"type": "string", "maxLength": 2000}})  # why an operator cancels or retries
 
 # -- workers and warehouses -------------------------------------------------
 
-WORKER = {"type": "object", "properties": {
-    "_id": {"type": "string"}, "host": {"type": "string"}, "role": {"type": "string"},
-    "slots": {"type": "integer"}, "last_seen": TIME, "online": {"type": "boolean"},
+NULLABLE_ID = {"type": ["string", "null"]}
+SLOT_STATE = {"type": "object", "description": "one card slot of a writer host, from its writer@<slot> heartbeats",
+              "properties": {
+    "number": {"type": "integer", "minimum": 1}, "worker": {"type": "string", "description": "<user>@<host>.slot-<N>"},
+    "state": {"type": "string", "description": "no_reader, empty, checking, ready, busy, done, failed or refused"},
+    "message": {"type": ["string", "null"], "description": "what the slot shows: 'card of 16 GB', why it failed..."},
+    "card": {"type": ["object", "null"], "properties": {"size": {"type": "integer"},
+                                                        "serial": {"type": ["string", "null"]}}},
+    "task": NULLABLE_ID, "order": NULLABLE_ID,
+    "step": {"type": ["string", "null"], "description": "while busy: downloading, writing or verifying"},
+    "percent": {"type": ["number", "null"]}, "rate": {"type": ["number", "null"], "description": "bytes/s"},
+    "online": {"type": "boolean"}, "last_seen": TIME},
+              "required": ["number", "worker", "state"]}
+WORKER = {"type": "object", "description": (
+    "A worker host. Slot workers of a writer host (<user>@<host>.slot-<N>) are shown as one item, "
+    "<user>@<host>, with `slots` their count and `slot_states` each slot's state (by number)."), "properties": {
+    "_id": {"type": "string"}, "username": {"type": "string"}, "host": {"type": "string"},
+    "role": {"type": "string"}, "slots": {"type": "integer"}, "last_seen": TIME, "first_seen": TIME,
+    "online": {"type": "boolean"}, "active": {"type": "integer"}, "software": {"type": "string"},
+    "images": {"type": "array", "items": {"type": "string"}, "description": "images the host holds in its cache"},
+    "slot_states": {"type": "array", "items": SLOT_STATE},
     "current_tasks": {"type": "array", "items": {"type": "object"}}}}
 WAREHOUSE_NAME = {"type": "string", "pattern": "^[a-z][a-z0-9_-]{0,63}$",
                   "x-hint": "lowercase letters, digits, '_' or '-', starting with a letter"}

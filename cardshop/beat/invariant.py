@@ -1,7 +1,10 @@
 """No order is stranded: each is progressing, ended with a reason, or waiting with a visible reason.
 
 An order in a live status needs something that moves it on: a live task of
-the step it is in (a `pending` task counts, the beat republishes it). A
+the step it is in. A queued task counts (`pending`, or a write task
+`requeued` for another card): the beat republishes it, and moves it to
+another writer host when its own stays offline (move_offline_writers); a
+task canceled by such a move is replaced by a live one. A
 failed order must say why. `pending_shipment` and `ready` wait for a person
 or for time, visibly. Anything else is stranded (a lost cascade, a task
 that ended without its order following); the beat's `reconcile` job repairs
@@ -19,6 +22,7 @@ WAITING = {"pending_shipment": "waits for the operator to ship it", "ready": "wa
 
 
 def live_tasks(db, order_id, kind):
+    """The order's tasks of `kind` not ended: working or queued."""
     ended = sorted(task_machine(kind).final)
     return list(db.tasks.find({"order": order_id, "kind": kind, "status": {"$nin": ended}}, {"_id": 1}))
 

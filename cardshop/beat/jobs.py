@@ -9,7 +9,7 @@ from cardshop.client import ApiUnreachable, CredentialsError
 from cardshop.domain.attempts import next_attempt
 from cardshop.domain.cascades import Cascades
 from cardshop.states import ORDER, IllegalTransition, order_event, task_machine
-from cardshop.states.tasks import WORKING
+from cardshop.states.tasks import WORKING, WRITE_TASK
 from cardshop.recipes import RecipeError, validate_recipe
 from cardshop.store import now
 from cardshop.store.documents import new_task, record_order
@@ -41,7 +41,7 @@ def republish_pending(ctx, older_than=120):
     for task in ctx.db.tasks.find({"status": "pending", "created_at": {"$lt": stale},
                                    "$or": [{"published_at": None}, {"published_at": {"$lt": stale}}]}):
         if task["kind"] == "write" and not task.get("writer"):
-            writer = ctx.cascades.choose_writer(task["order"])
+            writer = ctx.cascades.writer_for(task["order"])
             if writer is None:
                 continue
             ctx.db.tasks.update_one({"_id": task["_id"]}, {"$set": {"writer": writer}})
@@ -51,13 +51,27 @@ def republish_pending(ctx, older_than=120):
     return {"republished": published}
 
 
+def _slot_busy_with(ctx, task, since):
+    """True while a slot of the task's writer host still says, in its heartbeats, that it works on the task."""
+    return task["kind"] == "write" and ctx.db.workers.find_one(
+        {"username": task.get("writer"), "slot.task": task["_id"], "online": True, "last_seen": {"$gte": since}},
+        {"_id": 1}) is not None
+
+
 def time_out_tasks(ctx, timeout=900, max_attempts=3):
-    """End tasks whose worker went silent; retry them as new tasks, or fail their order."""
+    """End tasks whose worker went silent; retry them as new tasks, or fail their order.
+
+    Queued tasks (`pending`, a write task `requeued` for another card) wait in
+    RabbitMQ and are never timed out; nor is a write task whose slot still
+    names it in its heartbeats.
+    """
     timed_out = retried = 0
     silent = _ago(timeout)
     live = sorted(WORKING)
     for task in ctx.db.tasks.find({"status": {"$in": live}, "$or": [
             {"last_report_at": {"$lt": silent}}, {"last_report_at": None, "updated_at": {"$lt": silent}}]}):
+        if _slot_busy_with(ctx, task, silent):
+            continue
         try:
             transition(ctx.db.tasks, task["_id"], task_machine(task["kind"]), "timed_out", ACTOR,
                        note=f"no report for {timeout} s")
@@ -149,11 +163,11 @@ def auto_image(ctx, name, recipe, card_size=64, warehouse=None):
     return {"order": order["_id"]}
 
 
-def _retry_task(ctx, task, note):
+def _retry_task(ctx, task, note, fields=None):
     """A new task doing `task`'s work again (the next attempt), published."""
-    fields = {}
-    if task["kind"] == "write":
-        fields["writer"] = ctx.cascades.choose_writer(task["order"])
+    fields = dict(fields or {})
+    if task["kind"] == "write" and "writer" not in fields:
+        fields["writer"] = ctx.cascades.writer_for(task["order"])
     retry = next_attempt(ctx.db, task, ACTOR, note, **fields)
     if ctx.publisher is not None and (task["kind"] == "create" or fields.get("writer")):
         ctx.publisher.publish(retry)
@@ -213,24 +227,80 @@ def _repair(ctx, order, kind, tasks, max_attempts):
         transition(ctx.db.orders, order["_id"], ORDER, "create_failed", ACTOR,
                    note=f"create task {last['status']} {last.get('attempt', 1)} times")
         return "failed it: no attempts left"
-    ended = [task for task in tasks if task["status"] in ("failed", "written")]
-    failed = [task for task in ended if task["status"] == "failed"]
-    if failed or (ended and len(ended) >= order["quantity"]):
-        ctx.cascades.after_task_status((failed or ended)[0], None)
-        return f"applied the ending of write task {(failed or ended)[0]['_id']}"
-    missing = order["quantity"] - len([task for task in tasks if task["status"] == "written"])
-    gone = [task for task in tasks if task["status"] in ("timed_out", "canceled")]
+    replaced = {task.get("retry_of") for task in tasks}  # timed out, or moved off an offline host, and redone
+    failed = [task for task in tasks if task["status"] == "failed" and task["_id"] not in replaced]
+    written = [task for task in tasks if task["status"] == "written"]
+    if failed or (written and len(written) >= order["quantity"]):
+        ctx.cascades.after_task_status((failed or written)[0], None)
+        return f"applied the ending of write task {(failed or written)[0]['_id']}"
+    gone = [task for task in tasks if task["status"] in ("timed_out", "canceled") and task["_id"] not in replaced]
+    writer = ctx.cascades.writer_for(order["_id"])  # all of an order's cards on one host
     made = []
-    for index in range(missing):
+    for index in range(order["quantity"] - len(written)):
         if index < len(gone):
-            made.append(_retry_task(ctx, gone[index], "reconcile")["_id"])
+            made.append(_retry_task(ctx, gone[index], "reconcile", {"writer": writer})["_id"])
         else:
-            task = new_task(order["_id"], "write", ACTOR, now(), writer=ctx.cascades.choose_writer(order["_id"]))
+            task = new_task(order["_id"], "write", ACTOR, now(), writer=writer)
             ctx.db.tasks.insert_one(task)
             if ctx.publisher is not None and task["writer"]:
                 ctx.publisher.publish(task)
             made.append(task["_id"])
     return f"created write tasks {', '.join(made)}"
+
+
+def move_offline_writers(ctx, offline_after=600):
+    """Move the queued write tasks of writer hosts unseen for `offline_after` s to a live host.
+
+    Each queued task (`pending`, or `requeued` for another card) of such a
+    host is canceled (its cancel broadcast, in case the host comes back) and
+    redone as a new task, the next attempt, on one live host per order,
+    chosen as for a new order; the order's history says what moved where.
+    """
+    seen_since = _ago(offline_after)
+    offline, moved = {}, {}
+    for task in ctx.db.tasks.find({"kind": "write", "status": {"$in": sorted(WRITE_TASK.queued)},
+                                   "writer": {"$ne": None}}):
+        writer = task["writer"]
+        if writer not in offline:
+            offline[writer] = ctx.db.workers.find_one({"username": writer, "last_seen": {"$gte": seen_since}},
+                                                     {"_id": 1}) is None
+        if offline[writer]:
+            moved.setdefault((task["order"], writer), []).append(task)
+    gone = {writer for writer, is_offline in offline.items() if is_offline}
+    summary, count = [], 0
+    for (order_id, old), tasks in moved.items():
+        order = ctx.db.orders.find_one({"_id": order_id}, {"status": 1})
+        if order is None or not ORDER.allows(order["status"], "writer_moved"):
+            continue
+        new = ctx.cascades.writer_for(order_id, exclude=gone)
+        if new is None:
+            log.warning("order %s: writer host %s is offline and no other is live; its tasks wait", order_id, old)
+            continue
+        pairs = []
+        for task in tasks:
+            note = f"writer host {old} offline for more than {offline_after} s; moved to {new}"
+            try:
+                canceled = transition(ctx.db.tasks, task["_id"], WRITE_TASK, "canceled", ACTOR, note=note,
+                                      extra={"reason": note}, guard={"status": {"$in": sorted(WRITE_TASK.queued)}})
+            except IllegalTransition:
+                canceled = None
+            if canceled is None:
+                continue  # the host came back and took it meanwhile
+            if ctx.publisher is not None:
+                ctx.publisher.cancel(task["_id"], note)
+            pairs.append((task["_id"], _retry_task(ctx, task, f"moved from {old} to {new}",
+                                                   {"writer": new, "moved_from": old})["_id"]))
+        if pairs:
+            note = (f"writer host {old} offline for more than {offline_after} s: write tasks "
+                    f"{', '.join(f'{before} -> {after}' for before, after in pairs)} moved to {new}")
+            try:
+                transition(ctx.db.orders, order_id, ORDER, "writer_moved", ACTOR, note=note)
+            except IllegalTransition:
+                pass  # ended meanwhile; its tasks' histories still say it
+            log.warning("order %s: %s", order_id, note)
+            summary.append(note)
+            count += len(pairs)
+    return {"moved": count, "orders": summary[:20]}
 
 
 JOBS = {
@@ -242,6 +312,7 @@ JOBS = {
     "expire_downloads": expire_downloads,
     "retry_failed": retry_failed,
     "reconcile": reconcile,
+    "move_offline_writers": move_offline_writers,
 }
 
 # Installed at the first start; admins edit them through /schedules.
@@ -254,6 +325,7 @@ DEFAULT_SCHEDULES = [
     {"name": "clean-warehouse", "job": "clean_warehouse", "every": 600, "params": {}},
     {"name": "retry-failed", "job": "retry_failed", "every": 300, "params": {"max_attempts": 3, "older_than": 60}},
     {"name": "reconcile", "job": "reconcile", "every": 300, "params": {"older_than": 120, "max_attempts": 3}},
+    {"name": "move-offline-writers", "job": "move_offline_writers", "every": 60, "params": {"offline_after": 600}},
 ]
 
 

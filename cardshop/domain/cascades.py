@@ -5,18 +5,17 @@
                                        or order ready (download)
     create task failed              -> order creation_failed, with the reason
     write task past pending         -> order writing
-    all write tasks written         -> order pending_shipment
+    write task written              -> its card in the order's `cards`
+    quantity write tasks written    -> order pending_shipment
     write task failed               -> order write_failed, with the reason
 """
 
-import datetime
 import logging
 import time
 
-from cardshop.pipeline.heartbeat import MAX_SLOTS
+from cardshop.domain.placement import Placement
 from cardshop.states import ORDER, IllegalTransition, order_event
 from cardshop.states.cascade import FAILED, STARTED
-from cardshop.states.tasks import WRITE_TASK
 from cardshop.store import now
 from cardshop.store.commits import swap
 from cardshop.store.documents import new_task
@@ -31,7 +30,7 @@ class Cascades:
     def __init__(self, db, publisher=None, writer_timeout=90):
         self.db = db
         self.publisher = publisher
-        self.writer_timeout = writer_timeout
+        self.placement = Placement(db, writer_timeout)
         self._recanceled = {}
 
     def _order_event(self, order_id, event, note=None, extra=None):
@@ -57,10 +56,7 @@ class Cascades:
         if event == "create_done_physical":
             self._create_done(task)  # or create_done_download, by the card type
         elif event == "writes_done":
-            remaining = self.db.tasks.count_documents(
-                {"order": order_id, "kind": "write", "status": {"$nin": ["written", "canceled"]}})
-            if remaining == 0:
-                self._order_event(order_id, event)
+            self._written(task)
         elif event in FAILED:
             self._order_event(order_id, event, note=task.get("reason"))
         elif event in STARTED:
@@ -92,30 +88,15 @@ class Cascades:
 
     # -- write tasks ------------------------------------------------------
 
-    def live_writers(self):
-        """Writer hosts seen recently, with their free slots, most free first."""
-        since = now() - datetime.timedelta(seconds=self.writer_timeout)
-        hosts = list(self.db.workers.find({"role": "writer", "online": True, "last_seen": {"$gte": since}}))
-        for host in hosts:
-            busy = self.db.tasks.count_documents(
-                {"kind": "write", "writer": host["username"],
-                 "status": {"$nin": sorted(WRITE_TASK.ended)}})
-            host["free"] = max(0, _slots(host) - busy)
-        return sorted(hosts, key=lambda host: -host["free"])
-
-    def choose_writer(self, image_name=None):
-        hosts = self.live_writers()
-        if not hosts:
-            return None
-        holding = [host for host in hosts if image_name and image_name in _images(host) and host["free"] > 0]
-        return (holding or hosts)[0]["username"]
+    def writer_for(self, order_id, exclude=()):
+        return self.placement.writer_for(order_id, exclude)
 
     def make_write_tasks(self, order):
-        """One write task per card; published to a live writer host when there is one."""
+        """One write task per card, all on one live writer host (published) when there is one."""
         existing = self.db.tasks.count_documents({"order": order["_id"], "kind": "write"})
         moment = now()
+        writer = self.writer_for(order["_id"])
         for _ in range(existing, order["quantity"]):
-            writer = self.choose_writer(order["_id"])
             task = new_task(order["_id"], "write", ACTOR, moment, writer=writer)
             self.db.tasks.insert_one(task)
             if writer is None:
@@ -123,16 +104,25 @@ class Cascades:
             elif self.publisher is not None:
                 self.publisher.publish(task)
 
+    def _written(self, task):
+        """A card was written: the order lists it (and any a lost cascade left out); once its quantity is
+        written, the order waits for shipping."""
+        order = self.db.orders.find_one({"_id": task["order"]}, {"quantity": 1, "cards": 1})
+        if order is None:
+            return
+        listed = {card.get("task") for card in order.get("cards") or [] if isinstance(card, dict)}
+        written = list(self.db.tasks.find({"order": order["_id"], "kind": "write", "status": "written"},
+                                          {"result": 1, "updated_at": 1}))
+        for done in written:
+            if done["_id"] not in listed:
+                self.db.orders.update_one({"_id": order["_id"], "cards.task": {"$ne": done["_id"]}},
+                                          {"$push": {"cards": _card(done)}})
+        if len(written) >= order["quantity"]:
+            self._order_event(order["_id"], "writes_done")
 
-def _slots(host):
-    """The host's announced slots; a value heartbeats could not have carried counts as none."""
-    slots = host.get("slots", 1)
-    if isinstance(slots, bool) or not isinstance(slots, int) or not 0 <= slots <= MAX_SLOTS:
-        log.warning("writer host %s has an invalid slot count %r; it gets no work", host.get("_id"), slots)
-        return 0
-    return slots
 
-
-def _images(host):
-    images = host.get("images")
-    return [name for name in images if isinstance(name, str)] if isinstance(images, list) else []
+def _card(task):
+    result = task.get("result") if isinstance(task.get("result"), dict) else {}
+    card = result.get("card") if isinstance(result.get("card"), dict) else {}
+    return {"task": task["_id"], "host": result.get("host"), "slot": result.get("slot"),
+            "serial": card.get("serial"), "size": card.get("size"), "at": task.get("updated_at") or now()}

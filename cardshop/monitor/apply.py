@@ -10,7 +10,9 @@ Rules:
 - statuses only move forward through the task's state machine: a new run
   that repeats earlier steps does not move the task back;
 - a create task's `done` counts only once its result is checked against the
-  warehouse (monitor/results.py); a result that does not hold fails the task.
+  warehouse (monitor/results.py), a write task's `written` once its result
+  matches the order (monitor/written.py); a result that does not hold fails
+  the task.
 
 Reports reach here schema-valid (the monitor validates every message first).
 """
@@ -22,6 +24,7 @@ import pymongo
 import pymongo.errors
 
 from cardshop.auth import roles
+from cardshop.monitor.written import written_problem
 from cardshop.states import IllegalTransition, task_machine
 from cardshop.states.tasks import ENDED
 from cardshop.store import now
@@ -135,7 +138,12 @@ class ReportApplier:
             if problem:
                 log.warning("task %s: refused the result %s reported: %s", task["_id"], sender, problem)
                 status, note = "failed", f"result refused: {problem}"
-        if status == "done" and report.get("result") is not None:
+        if status == "written" and task["kind"] == "write" and "written" in machine.allowed(task["status"]):
+            problem = written_problem(self.db, task, report.get("result"), sender)
+            if problem:
+                log.warning("task %s: refused the result %s reported: %s", task["_id"], sender, problem)
+                status, note = "failed", f"result refused: {problem}"
+        if status in ("done", "written") and report.get("result") is not None:
             extra["result"] = report["result"]
         elif status == report.get("status") == "failed" and report.get("result") == RETRYABLE:
             extra["result"] = RETRYABLE  # the beat's retry_failed looks for it; nothing else is kept

@@ -8,14 +8,57 @@ validated `user_id`), and the monitor files it under `<username>@<host>`.
 
 import datetime
 import logging
+import re
 import threading
 
 from cardshop.pipeline import topology
+from cardshop.validation import ID_PATTERN
 
 log = logging.getLogger(__name__)
 
 TYPE = "heartbeat"
 MAX_SLOTS = 64
+MAX_CARD_BYTES = 2 ** 50  # 1 PiB: no card is larger
+SLOT_STATES = ("no_reader", "empty", "checking", "ready", "busy", "done", "failed", "refused")
+FREE_STATES = ("ready", "empty")  # slots that can take (or soon take) a task
+SLOT_STEPS = ("downloading", "writing", "verifying")
+SERIAL = {"type": ["string", "null"], "pattern": "^[A-Za-z0-9._:+-]{1,128}$",
+          "x-hint": "must be 1-128 letters, digits or ._:+-"}
+CARD_SCHEMA = {"type": "object", "additionalProperties": False, "required": ["size"], "properties": {
+    "size": {"type": "integer", "minimum": 0, "maximum": MAX_CARD_BYTES}, "serial": SERIAL}}
+
+
+def _nullable(schema):
+    return {"anyOf": [{"type": "null"}, schema]}
+
+
+# A writer slot's state, in each heartbeat of its writer@<slot> process (worker `<user>@<host>.slot-<N>`).
+SLOT_SCHEMA = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["number", "state"],
+    "properties": {
+        "number": {"type": "integer", "minimum": 1, "maximum": MAX_SLOTS},
+        "state": {"enum": list(SLOT_STATES)},
+        "message": {"type": ["string", "null"], "maxLength": 500},
+        "card": _nullable(CARD_SCHEMA),
+        "task": {"type": ["string", "null"], "pattern": ID_PATTERN, "x-hint": "must be a task id or null"},
+        "order": {"type": ["string", "null"], "pattern": ID_PATTERN, "x-hint": "must be an order id or null"},
+        "step": {"enum": [None, *SLOT_STEPS]},
+        "percent": {"type": ["number", "null"], "minimum": 0, "maximum": 100},
+        "rate": {"type": ["number", "null"], "minimum": 0, "maximum": 10 ** 12},
+    },
+}
+_SLOT_NAME = re.compile(r"^(?P<host>.+)\.slot-(?P<number>[1-9][0-9]?)$")
+
+
+def slot_of(worker):
+    """(host, slot number) of a slot worker's name `<user>@<host>.slot-<N>`, else (host part, None)."""
+    host = worker.partition("@")[2]
+    found = _SLOT_NAME.match(host)
+    return (found["host"], int(found["number"])) if found else (host, None)
+
+
 HEARTBEAT_SCHEMA = {
     "type": "object",
     "additionalProperties": False,
@@ -31,6 +74,7 @@ HEARTBEAT_SCHEMA = {
         "images": {"type": "array", "maxItems": 1000, "uniqueItems": True,
                    "items": {"type": "string", "pattern": "^[A-Za-z0-9._-]{1,255}$"}},
         "software": {"type": "string", "maxLength": 100},
+        "slot": SLOT_SCHEMA,
     },
 }
 

@@ -3,7 +3,9 @@
 The monitor applies it when a report moves a task; the beat applies the
 failure events when a task times out for the last time. Two rows need more
 than the table: a create task `done` takes `create_done_download` instead for
-a download order, and `writes_done` waits until every write task is written.
+a download order, and `writes_done` waits until the order's quantity of write
+tasks is written. A `requeued` write task (waiting in RabbitMQ for another
+card) calls for nothing: its order stays where it is.
 """
 
 from cardshop.states.tasks import CREATE_TASK, WRITE_TASK

@@ -13,12 +13,14 @@ class Machine:
     """A named transition table.
 
     `final` statuses have no way out. `failed` statuses end the work too but an
-    admin may still retry or cancel from them.
+    admin may still retry or cancel from them. `queued` statuses wait for a
+    worker like the initial one (nobody holds the task).
     """
 
-    def __init__(self, name, initial, transitions, final, failed=()):
+    def __init__(self, name, initial, transitions, final, failed=(), queued=()):
         self.name = name
         self.initial = initial
+        self.queued = frozenset({initial, *queued})
         self.transitions = dict(transitions)
         self.final = frozenset(final)
         self.failed = frozenset(failed)
@@ -36,8 +38,8 @@ class Machine:
 
     @property
     def working(self):
-        """Statuses in which work goes on: past the initial one, not ended."""
-        return self.statuses - {self.initial} - self.ended
+        """Statuses in which a worker holds the task: not queued, not ended."""
+        return self.statuses - self.queued - self.ended
 
     def allows(self, status, event):
         return (status, event) in self.transitions

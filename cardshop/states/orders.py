@@ -21,6 +21,9 @@ _TRANSITIONS = {
     ("writing", "writes_done"): "pending_shipment",
     ("pending_writer", "write_failed"): "write_failed",
     ("writing", "write_failed"): "write_failed",
+    # The beat moved queued write tasks to another writer host: recorded, status unchanged.
+    ("pending_writer", "writer_moved"): "pending_writer",
+    ("writing", "writer_moved"): "writing",
     ("pending_shipment", "ship"): "shipped",
     ("ready", "expire"): "expired",
     # An admin retries the failed step.

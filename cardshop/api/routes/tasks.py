@@ -1,9 +1,12 @@
 """Tasks and workers: read-only views of the pipeline for operators."""
 
+import datetime
+
 from cardshop.api import schemas
-from cardshop.api.resources import NEWEST_FIRST, lookup, paginate
+from cardshop.api.resources import DEFAULT_PER_PAGE, NEWEST_FIRST, lookup, paginate
 from cardshop.api.routing import Api, ApiError
 from cardshop.auth import roles
+from cardshop.pipeline.heartbeat import slot_of
 from cardshop.states.tasks import KINDS, STATUSES, WORKING
 
 api = Api()
@@ -27,6 +30,7 @@ def read_task(call):
 
 
 _LIVE = sorted(WORKING)
+_EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.timezone.utc)
 
 
 def with_current_tasks(db, worker):
@@ -39,18 +43,65 @@ def with_current_tasks(db, worker):
     return worker
 
 
-@api.route("GET", "/workers", summary="List worker hosts: role, slots, last seen, current tasks and progress",
+_SLOT_FIELDS = ("state", "message", "card", "task", "order", "step", "percent", "rate")
+
+
+def _host_view(key, docs):
+    """One writer host from its slot workers' documents (each `<user>@<host>.slot-<N>`)."""
+    slots = []
+    for doc in docs:
+        slot = doc["slot"]
+        slots.append({"number": slot_of(doc["_id"])[1], "worker": doc["_id"],
+                      **{field: slot.get(field) for field in _SLOT_FIELDS}, "online": bool(doc.get("online")),
+                      **({"last_seen": doc["last_seen"]} if doc.get("last_seen") else {})})
+    slots.sort(key=lambda slot: slot["number"])
+    latest = max(docs, key=lambda doc: doc.get("last_seen") or _EPOCH)
+    images = sorted({name for doc in docs for name in (doc.get("images") or []) if isinstance(name, str)})
+    view = {"_id": key, "username": latest.get("username"), "host": key.partition("@")[2],
+            "role": latest.get("role"), "online": any(slot["online"] for slot in slots),
+            "last_seen": latest.get("last_seen"), "software": latest.get("software"), "slots": len(slots),
+            "images": images, "slot_states": slots}
+    return {field: value for field, value in view.items() if value is not None}
+
+
+def worker_views(db, name=None):
+    """Worker hosts by name: slot workers grouped under their host `<user>@<host>`, others as they are.
+
+    With `name`, only that one (a slot worker's own name gives its document).
+    """
+    if name is not None and slot_of(name)[1] is not None:  # one slot worker, as it is
+        doc = db.workers.find_one({"_id": name})
+        return {name: doc} if doc else {}
+    username, _, host = (name or "").partition("@")
+    query = {} if name is None else {"$or": [{"_id": name}, {"username": username, "host": host}]}
+    views, hosts = {}, {}
+    for doc in db.workers.find(query):
+        host, number = slot_of(doc["_id"])
+        if number is not None and isinstance(doc.get("slot"), dict):
+            hosts.setdefault(f"{doc['_id'].partition('@')[0]}@{host}", []).append(doc)
+        else:
+            views[doc["_id"]] = doc
+    views.update({key: _host_view(key, docs) for key, docs in hosts.items()})  # a host's slots win over its name
+    return views
+
+
+@api.route("GET", "/workers", summary="List worker hosts: role, slots (a writer host's slot states), last seen, "
+                                      "current tasks and progress",
            roles=roles.OPERATORS, query=schemas.PAGE_QUERY,
            response=schemas.page_of(schemas.WORKER), errors=[400, 401, 403])
 def list_workers(call):
     db = call.services.db
-    return paginate(db.workers, call.query, {}, [("_id", 1)], view=lambda worker: with_current_tasks(db, worker))
+    views = worker_views(db)
+    page, per_page = call.query.get("page", 1), call.query.get("per_page", DEFAULT_PER_PAGE)
+    names = sorted(views)[(page - 1) * per_page:page * per_page]
+    return {"items": [with_current_tasks(db, views[name]) for name in names], "page": page,
+            "per_page": per_page, "total": len(views)}
 
 
-@api.route("GET", "/workers/{name}", summary="Read a worker host", roles=roles.OPERATORS,
-           response=schemas.WORKER, errors=[401, 403, 404])
+@api.route("GET", "/workers/{name}", summary="Read a worker host (a writer host by <user>@<host>, with its slots)",
+           roles=roles.OPERATORS, response=schemas.WORKER, errors=[401, 403, 404])
 def read_worker(call):
-    worker = call.services.db.workers.find_one({"_id": call.params["name"]})
+    worker = worker_views(call.services.db, call.params["name"]).get(call.params["name"])
     if worker is None:
         raise ApiError(404, f"no worker {call.params['name']!r}")
     return with_current_tasks(call.services.db, worker)

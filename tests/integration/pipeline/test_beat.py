@@ -57,7 +57,9 @@ def test_a_silent_task_times_out_and_is_retried_then_the_order_fails(pipeline, p
     first = create_task_of(order)["_id"]
     pipeline_db.tasks.update_one({"_id": first}, {"$set": {"status": "building", "last_report_at": an_hour_ago(),
                                                            "worker": "someone", "run": "c" * 32}})
-    retry = wait_until(lambda: pipeline_db.tasks.find_one({"retry_of": first}), timeout=30)
+    # Once published: the publisher's own update would otherwise race the test's (FerretDB updates are not atomic).
+    retry = wait_until(lambda: pipeline_db.tasks.find_one({"retry_of": first, "published_at": {"$ne": None}}),
+                       timeout=30)
     assert retry["attempt"] == 2 and retry["status"] == "pending"
     assert pipeline_db.tasks.find_one({"_id": first})["status"] == "timed_out"
     pipeline_db.tasks.update_one({"_id": retry["_id"]}, {"$set": {"status": "building",

@@ -128,11 +128,18 @@ def test_a_physical_order_gets_write_tasks_on_a_live_writer_and_ends_pending_shi
     assert len(writes) == 2 and {t["writer"] for t in writes} == {writer}
     messages = take_messages(write_app, f"write.{writer}", [task["_id"] for task in writes])
     assert {headers["id"] for headers, _ in messages.values()} == {t["_id"] for t in writes}
-    for task in writes:
+    Heartbeat(write_app, writer, "host.slot-1", lambda: {"slots": 1, "slot": {"number": 1, "state": "busy"}}).send()
+    wait_until(lambda: pipeline.admin.get(f"/workers/{writer}@host").body.get("slot_states"))
+    image = order_of(pipeline, order["_id"])["image"]
+    for serial, task in enumerate(writes):
         run = Reporter(write_app, writer, task["_id"])
-        for status in ("received", "downloading", "waiting_for_card", "writing", "verifying", "written"):
+        for status in ("received", "downloading", "waiting_for_card", "writing", "verifying"):
             run.status(status)
+        run.status("written", result={"host": "host", "slot": 1, "image": order["_id"], "sha256": image["sha256"],
+                                      "image_size": image["image_size"], "mapped_bytes": 5, "verified_bytes": 5,
+                                      "card": {"size": 4 * 10 ** 9, "serial": f"0x{serial}"}})
     final = order_in(pipeline, order["_id"], ("pending_shipment",))
+    assert len(final["cards"]) == 2
     assert [e["status"] for e in final["statuses"]] == [
         "created", "creating", "pending_writer", "writing", "pending_shipment"]
 

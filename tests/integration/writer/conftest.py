@@ -79,10 +79,9 @@ class WriterHost:
         self.cards_dir = os.path.join(self.dir, "cards")
 
     def start(self, env=None):
-        # The scheduler routes write tasks to live writer hosts; until the monitor files the slots'
-        # own heartbeats (writer-flow adds `slot` to the heartbeat schema), announce the host as today,
-        # with the most free slots there can be, so that it gets this test's tasks (other tests' hosts
-        # stay live for a while), and say it is gone at the end.
+        # The scheduler routes write tasks to live writer hosts: announce this one before its slots'
+        # first heartbeats, with the most slots there can be, so that it gets this test's tasks at once
+        # (other tests' hosts may look live for a while), and say it is gone at the end.
         self.announce().send()
         wait_until(lambda: self.pipeline.admin.get(f"/workers/{self.username}@host").status == 200)
         for slot in self.slots:

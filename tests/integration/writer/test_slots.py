@@ -7,15 +7,12 @@ files under a loop device (tests/unit/writer/fakecard.py).
 import os
 import time
 
-import pytest
 
 from devstack.processes import wait_until
 from tests.integration.pipeline.test_monitor import order_of
 from tests.integration.writer.conftest import (CARD, MiB, card_hash, physical_order, queued, slow_write, task_status,
                                                write_tasks, written, written_on_a_new_card)
 
-NEEDS_FLOW = pytest.mark.xfail(reason="needs writer-flow: the monitor files `requeued` and the slot heartbeat",
-                               strict=False)
 
 
 def test_a_slot_without_a_card_takes_no_task_until_a_card_arrives(pipeline, writer_host, image):
@@ -51,7 +48,6 @@ def test_two_slots_write_an_order_of_two_and_download_the_image_once(pipeline, w
     wait_until(lambda: order_of(pipeline, order["_id"])["status"] == "pending_shipment")
 
 
-@NEEDS_FLOW
 def test_written_says_which_host_slot_and_card_hold_the_image(pipeline, writer_host, image):
     host = writer_host(slots=1)
     host.insert(1)
@@ -77,7 +73,6 @@ def test_a_too_small_card_hands_the_task_back_and_waits_for_a_new_card(pipeline,
     written_on_a_new_card(pipeline, host, image, order)
 
 
-@NEEDS_FLOW
 def test_a_too_small_card_shows_the_task_requeued(pipeline, writer_host, image):
     host = writer_host(slots=1)
     host.insert(1, size=32 * MiB)

@@ -30,3 +30,12 @@ def test_every_route_is_documented_with_its_errors(route):
 def test_no_two_routes_share_a_method_and_path():
     keys = [(route.method, route.path) for route in ROUTES]
     assert len(keys) == len(set(keys))
+
+
+def test_writer_hosts_slots_and_order_cards_are_documented_for_the_manager():
+    worker = DOCUMENT["paths"]["/workers/{name}"]["get"]["responses"]["200"]["content"]["application/json"]["schema"]
+    slot = worker["properties"]["slot_states"]["items"]
+    assert {"number", "state", "message", "card", "task", "order", "step", "percent", "rate",
+            "last_seen"} <= set(slot["properties"])
+    order = DOCUMENT["paths"]["/orders/{id}"]["get"]["responses"]["200"]["content"]["application/json"]["schema"]
+    assert {"task", "host", "slot", "serial", "size", "at"} <= set(order["properties"]["cards"]["items"]["properties"])

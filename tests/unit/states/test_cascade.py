@@ -33,3 +33,19 @@ def test_working_statuses_are_neither_initial_nor_ended():
 
 def test_a_step_added_to_a_machine_counts_as_working():
     assert "verifying" in WRITE_TASK.working and "verifying" not in CREATE_TASK.working
+
+
+def test_a_requeued_write_task_waits_in_the_queue_and_leaves_the_order_alone():
+    assert "requeued" in WRITE_TASK.queued and "requeued" not in WORKING
+    assert order_event("write", "requeued") is None
+    for step in ("received", "downloading", "waiting_for_card", "writing", "verifying"):
+        assert WRITE_TASK.apply(step, "requeued") == "requeued"
+    assert WRITE_TASK.apply("requeued", "received") == "received"
+    for ending in ("failed", "canceled", "timed_out"):
+        assert WRITE_TASK.apply("requeued", ending) == ending
+    assert "requeued" not in CREATE_TASK.statuses
+
+
+def test_moving_an_orders_write_tasks_to_another_host_keeps_its_status():
+    assert ORDER.apply("writing", "writer_moved") == "writing"
+    assert ORDER.apply("pending_writer", "writer_moved") == "pending_writer"

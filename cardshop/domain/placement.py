@@ -1,0 +1,84 @@
+"""Where an order's write tasks go: one live writer host for all of them.
+
+A writer host is a writer user (one per host, queue `write.<user>`). It is
+live while one of its workers (its writer@<slot> processes, or a host-wide
+heartbeat) was seen online within `writer_timeout` seconds. Its free slots
+are its live slot workers that are `ready` or `empty`; a host that sends no
+slot states counts its announced `slots` minus its unfinished write tasks.
+
+An order's cards are shipped together, so its next write task goes where its
+live write tasks are, while that host is live; otherwise to a live host that
+already holds the order's image, then to the one with the most free slots.
+"""
+
+import datetime
+import logging
+
+from cardshop.pipeline.heartbeat import FREE_STATES, MAX_SLOTS
+from cardshop.states.tasks import WRITE_TASK
+from cardshop.store import now
+
+log = logging.getLogger(__name__)
+
+
+def image_name(order):
+    """The name the order's image files carry (and writer hosts cache it under)."""
+    return order.get("auto_image") or order["_id"]
+
+
+class Placement:
+    def __init__(self, db, writer_timeout=90):
+        self.db = db
+        self.writer_timeout = writer_timeout
+
+    def live_hosts(self, seconds=None):
+        """{writer username: {"images": set, "free": n}} of the hosts seen online within `seconds`."""
+        since = now() - datetime.timedelta(seconds=seconds or self.writer_timeout)
+        hosts = {}
+        for doc in self.db.workers.find({"role": "writer", "online": True, "last_seen": {"$gte": since}}):
+            host = hosts.setdefault(doc["username"], {"images": set(), "free": 0, "announced": 0, "slot_workers": 0})
+            host["images"].update(_images(doc))
+            slot = doc.get("slot")
+            if isinstance(slot, dict):
+                host["slot_workers"] += 1
+                host["free"] += slot.get("state") in FREE_STATES
+            else:
+                host["announced"] += _slots(doc)
+        for username, host in hosts.items():
+            if not host["slot_workers"]:
+                busy = self.db.tasks.count_documents({"kind": "write", "writer": username,
+                                                      "status": {"$nin": sorted(WRITE_TASK.ended)}})
+                host["free"] = max(0, host["announced"] - busy)
+        return hosts
+
+    def choose(self, image, exclude=(), hosts=None):
+        """The best live host for a new order's tasks: holding the image, then most free slots; or None."""
+        hosts = self.live_hosts() if hosts is None else hosts
+        candidates = [name for name in hosts if name not in exclude]
+        if not candidates:
+            return None
+        return min(candidates, key=lambda name: (image not in hosts[name]["images"], -hosts[name]["free"], name))
+
+    def writer_for(self, order_id, exclude=()):
+        """The host for the order's next write task: the live host its live tasks are on, else `choose`."""
+        hosts = self.live_hosts()
+        for task in self.db.tasks.find({"order": order_id, "kind": "write", "writer": {"$ne": None},
+                                        "status": {"$nin": sorted(WRITE_TASK.ended)}}, {"writer": 1}):
+            if task["writer"] in hosts and task["writer"] not in exclude:
+                return task["writer"]
+        order = self.db.orders.find_one({"_id": order_id}, {"auto_image": 1}) or {"_id": order_id}
+        return self.choose(image_name(order), exclude, hosts)
+
+
+def _slots(host):
+    """The host's announced slots; a value heartbeats could not have carried counts as none."""
+    slots = host.get("slots", 1)
+    if isinstance(slots, bool) or not isinstance(slots, int) or not 0 <= slots <= MAX_SLOTS:
+        log.warning("writer host %s has an invalid slot count %r; it gets no work", host.get("_id"), slots)
+        return 0
+    return slots
+
+
+def _images(host):
+    images = host.get("images")
+    return [name for name in images if isinstance(name, str)] if isinstance(images, list) else []

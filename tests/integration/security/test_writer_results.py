@@ -1,0 +1,102 @@
+"""A write task's `written` counts only from its writer host and with a result that matches the order."""
+
+import uuid
+
+import pytest
+
+from devstack.processes import wait_until
+from tests.integration.pipeline.test_monitor import order_in, order_of
+from tests.integration.security.conftest import dropped
+from tests.integration.security.writer_host import IMAGE_SIZE, WriterHost, order_waiting_for_writers, write_tasks
+
+
+def task_of(pipeline, task_id):
+    return pipeline.admin.get(f"/tasks/{task_id}").body
+
+
+def a_host_with_the_image(hostile, slots=2):
+    host = WriterHost(hostile("writer"))
+
+    def holds(order):
+        host.images = [order["_id"]]
+        host.slots(*["ready"] * slots)
+    return host, holds
+
+
+FORGERIES = {
+    "another image": lambda order, host: host.result(order, image="someone-else"),
+    "another checksum": lambda order, host: host.result(order, sha256="f" * 64),
+    "another image size": lambda order, host: host.result(order, image_size=IMAGE_SIZE + 1),
+    "bytes not read back": lambda order, host: host.result(order, verified_bytes=4),
+    "nothing mapped": lambda order, host: host.result(order, mapped_bytes=0, verified_bytes=0),
+    "a card too small": lambda order, host: host.result(order, card={"size": IMAGE_SIZE - 1, "serial": None}),
+    "a slot the host never had": lambda order, host: host.result(order, slot=9),
+    "another host's name": lambda order, host: host.result(order, host="elsewhere"),
+    "no result": lambda order, host: None,
+    "a missing field": lambda order, host: {k: v for k, v in host.result(order).items() if k != "card"},
+    "the same card twice": lambda order, host: host.result(order, serial="0xCAFE"),
+}
+
+
+@pytest.mark.parametrize("forgery", sorted(FORGERIES))
+def test_a_forged_written_result_fails_the_task_and_never_counts_a_card(pipeline, hostile, forgery):
+    creator = hostile("creator")
+    host, holds = a_host_with_the_image(hostile)
+    order = order_waiting_for_writers(pipeline, creator, quantity=2, before_done=holds)
+    honest, forged = write_tasks(order)
+    assert {honest["writer"], forged["writer"]} == {host.username}
+    host.write(honest["_id"], host.result(order, serial="0xCAFE"))
+    wait_until(lambda: task_of(pipeline, honest["_id"])["status"] == "written")
+
+    host.write(forged["_id"], FORGERIES[forgery](order, host), steps=("received", "writing", "verifying"))
+    ended = order_in(pipeline, order["_id"], ("write_failed", "pending_shipment"))
+    assert ended["status"] == "write_failed"
+    task = task_of(pipeline, forged["_id"])
+    assert task["status"] == "failed" and task["reason"].startswith("result refused: "), task.get("reason")
+    assert "result" not in task
+    assert [card["task"] for card in ended["cards"]] == [honest["_id"]]
+    assert ended["statuses"][-1]["note"] == task["reason"]
+
+
+def test_only_the_tasks_writer_host_may_report_it_written(pipeline, pipeline_db, hostile):
+    creator = hostile("creator")
+    host, holds = a_host_with_the_image(hostile, slots=1)
+    order = order_waiting_for_writers(pipeline, creator, quantity=1, before_done=holds)
+    (task,) = write_tasks(order)
+    intruder = WriterHost(hostile("writer"))
+    intruder.slots("ready")
+    before = dropped(pipeline_db, "refused")
+    intruder.write(task["_id"], {**host.result(order), "host": intruder.host})
+    wait_until(lambda: dropped(pipeline_db, "refused") >= before + 5)
+    assert task_of(pipeline, task["_id"])["status"] == "pending"
+    assert order_of(pipeline, order["_id"])["status"] == "pending_writer"
+
+
+def test_verified_cards_land_in_the_order_and_the_last_one_makes_it_pending_shipment(pipeline, hostile):
+    creator = hostile("creator")
+    host, holds = a_host_with_the_image(hostile)
+    order = order_waiting_for_writers(pipeline, creator, quantity=2, before_done=holds)
+    first, second = write_tasks(order)
+    host.write(first["_id"], host.result(order, slot=1, serial="0x0001"))
+    writing = order_in(pipeline, order["_id"], ("writing",))
+    wait_until(lambda: order_of(pipeline, order["_id"]).get("cards"))
+    # The second card is pulled out mid-write: the task goes back to the queue, then another card takes it.
+    run = uuid.uuid4().hex
+    host.report(second["_id"], run, "received")
+    host.report(second["_id"], run, "writing")
+    host.report(second["_id"], run, "requeued", note="slot 2: card removed while writing; back to the queue")
+    wait_until(lambda: task_of(pipeline, second["_id"])["status"] == "requeued")
+    assert order_of(pipeline, order["_id"])["status"] == "writing"
+    host.write(second["_id"], host.result(order, slot=2, serial=None))
+    done = order_in(pipeline, order["_id"], ("pending_shipment",))
+    assert writing["status"] == "writing"
+    cards = {card["task"]: card for card in done["cards"]}
+    assert set(cards) == {first["_id"], second["_id"]}
+    assert (cards[first["_id"]]["host"], cards[first["_id"]]["slot"], cards[first["_id"]]["serial"],
+            cards[first["_id"]]["size"]) == (host.host, 1, "0x0001", 4 * 10 ** 9)
+    assert cards[second["_id"]]["slot"] == 2 and cards[second["_id"]]["serial"] is None
+    assert all(card["at"] for card in cards.values())
+    statuses = [entry["status"] for entry in task_of(pipeline, second["_id"])["statuses"]]
+    assert statuses == ["pending", "received", "writing", "requeued", "received", "downloading", "writing",
+                        "verifying", "written"]
+    assert task_of(pipeline, first["_id"])["result"]["card"]["serial"] == "0x0001"

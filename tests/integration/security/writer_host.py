@@ -1,0 +1,88 @@
+"""Playing a writer host through the real broker: slot heartbeats and write-task reports, as raw messages."""
+
+import uuid
+
+from devstack.processes import wait_until
+from tests.conftest import order_body
+from tests.integration.pipeline.test_monitor import create_task_of, order_in, order_of, stored_result
+
+NOW = "2026-01-01T00:00:00Z"
+IMAGE_SIZE = 9  # what stored_result says the image is
+CARD = 4 * 10 ** 9
+
+
+class WriterHost:
+    """A writer user's host `host`, its slots sending heartbeats and its tasks' reports (a Hostile underneath)."""
+
+    def __init__(self, account, host="host-a"):
+        self.account = account
+        self.username = account.username
+        self.host = host
+        self.images = []
+        self._seq = {}
+
+    @property
+    def name(self):
+        return f"{self.username}@{self.host}"
+
+    def slot(self, number, state="ready", **fields):
+        slot = {"number": number, "state": state, "message": None, "card": {"size": CARD, "serial": None},
+                "task": None, "order": None, "step": None, "percent": None, "rate": None, **fields}
+        self.account.heartbeat(worker=f"{self.name}.slot-{number}", slots=1, active=0, images=self.images,
+                               slot=slot)
+
+    def slots(self, *states):
+        for number, state in enumerate(states, 1):
+            self.slot(number, state)
+        wait_until(lambda: len(_shown(self.account, self.name).get("slot_states", [])) == len(states))
+
+    def report(self, task_id, run, status, **fields):
+        seq = self._seq[run] = self._seq.get(run, 0) + 1
+        self.account.publish({"task": task_id, "run": run, "seq": seq, "type": "status", "status": status,
+                              "at": NOW, **fields})
+
+    def write(self, task_id, result, steps=("received", "downloading", "writing", "verifying")):
+        """One run of the task, from `received` to `written` with `result`; returns the run id."""
+        run = uuid.uuid4().hex
+        for status in steps:
+            self.report(task_id, run, status)
+        self.report(task_id, run, "written", **({} if result is None else {"result": result}))
+        return run
+
+    def result(self, order, slot=1, serial=None, **changes):
+        """The result an honest slot reports for `order`'s image."""
+        return {"host": self.host, "slot": slot, "image": order["_id"], "sha256": order["image"]["sha256"],
+                "image_size": IMAGE_SIZE, "mapped_bytes": 5, "verified_bytes": 5,
+                "card": {"size": CARD, "serial": serial}, **changes}
+
+
+def _shown(account, name):
+    return account.pipeline.admin.get(f"/workers/{name}").body
+
+
+def order_waiting_for_writers(pipeline, creator, quantity=2, before_done=None):
+    """A physical order whose create task is done (image in the warehouse): pending_writer with its write tasks.
+
+    `before_done(order)` runs once the order exists and before its image is ready (hosts announce it then).
+    """
+    order = pipeline.admin.post("/orders", order_body(quantity=quantity)).body
+    if before_done is not None:
+        before_done(order)
+    task_id = create_task_of(order)["_id"]
+    run = uuid.uuid4().hex
+    creator.publish({"task": task_id, "run": run, "seq": 1, "type": "status", "status": "received", "at": NOW})
+    creator.publish({"task": task_id, "run": run, "seq": 2, "type": "status", "status": "done", "at": NOW,
+                     "result": stored_result(pipeline, order, task_id)})
+    order_in(pipeline, order["_id"], ("pending_writer",))
+    return wait_until(lambda: (lambda found: len(write_tasks(found)) == quantity and found)(
+        order_of(pipeline, order["_id"])))
+
+
+def only_these_writers(pipeline_db, *hosts):
+    """Other tests' writer hosts go quiet (as if unplugged), so that placement chooses among `hosts`."""
+    pipeline_db.workers.update_many({"role": "writer", "username": {"$nin": [host.username for host in hosts]}},
+                                    {"$set": {"online": False}})
+
+
+def write_tasks(order):
+    return [task for task in order["tasks"] if task["kind"] == "write"]
