@@ -9,29 +9,38 @@ import urllib.parse
 from cardshop.states import ORDER
 
 FAILED = sorted(ORDER.failed)
-# Slot fields shown first when a worker reports slot objects; any others follow.
-SLOT_FIELDS = ("number", "state", "message", "card_size", "task", "step", "percent", "rate")
+# Slot fields shown first (as GET /workers gives a writer host's `slot_states`); any others follow.
+SLOT_FIELDS = ("number", "state", "message", "card", "task", "order", "step", "percent", "rate")
 _POOL = concurrent.futures.ThreadPoolExecutor(max_workers=4, thread_name_prefix="api-calls")
 
 
 def slots_of(worker):
-    """A worker's slots as a list of dicts (writer hosts), or [] when it reports only a count."""
-    slots = worker.get("slots")
+    """A writer host's slots (`slot_states` of GET /workers), or [] for a worker without slots."""
+    slots = worker.get("slot_states")
     if not isinstance(slots, list):
         return []
-    return [slot if isinstance(slot, dict) else {"state": slot} for slot in slots]
+    return [slot for slot in slots if isinstance(slot, dict)]
+
+
+def _shown(name, value):
+    if name == "card" and isinstance(value, dict):  # {size, serial}
+        size = value.get("size")
+        text = f"{size / 1e9:.1f} GB" if isinstance(size, (int, float)) else "?"
+        return text + (f", serial {value['serial']}" if value.get("serial") else "")
+    return value
 
 
 def slot_fields(slot):
     """(name, value) pairs of a slot, the known ones first, whatever the writer sent."""
-    known = [(name, slot[name]) for name in SLOT_FIELDS if slot.get(name) not in (None, "")]
+    known = [(name, _shown(name, slot[name])) for name in SLOT_FIELDS if slot.get(name) not in (None, "")]
     return known + sorted((name, value) for name, value in slot.items()
                           if name not in SLOT_FIELDS and value not in (None, "", [], {}))
 
 
 def slot_summary(slot):
-    """One line a person reads: 'writing 42 % at 38 MB/s'."""
-    parts = [str(slot.get("state", "?"))]
+    """One line a person reads: 'writing 42 % at 38 MB/s' (a busy slot is named by its step)."""
+    state = slot.get("state", "?")
+    parts = [str(slot.get("step") or state if state == "busy" else state)]
     if slot.get("percent") is not None:
         parts.append(f"{slot['percent']} %")
     if slot.get("rate"):

@@ -369,18 +369,26 @@ def test_a_user_changes_their_own_password(tab, make_user, scheduler):
                                                              "password": user.password}).status == 401
 
 
+def slot_worker(user, host, number, **slot):
+    """A writer slot's document as the monitor files it from the slot's heartbeats."""
+    return {"_id": f"{user}@{host}.slot-{number}", "username": user, "host": host, "role": "writer",
+            "online": True, "slot": {"number": number, "message": None, "card": None, "task": None, "order": None,
+                                     "step": None, "percent": None, "rate": None, **slot}}
+
+
 def test_the_fleet_follows_a_writers_slots_without_reloading(tab, scheduler, db):
-    worker = {"_id": "writer-live@host2", "username": "writer-live", "host": "host2", "role": "writer",
-              "online": True, "slots": [{"number": 1, "state": "writing", "percent": 42, "rate": 38000000}]}
+    worker = slot_worker("writer-live", "host2", 1, state="busy", step="writing", percent=42, rate=38000000,
+                         card={"size": 16000000000, "serial": "0x1234"})
     db.workers.replace_one({"_id": worker["_id"]}, worker, upsert=True)
     try:
         tab.log_in(scheduler.admin["username"], scheduler.admin["password"])
         tab.go("/fleet")
         slot = tab.page.locator("[data-writer='writer-live@host2'] li[data-slot='1']")
         playwright_api.expect(slot).to_contain_text("writing 42 % at 38 MB/s")
+        playwright_api.expect(slot).to_contain_text("16.0 GB, serial 0x1234")
         tab.page.evaluate("window.notReloaded = true")
-        db.workers.update_one({"_id": worker["_id"]}, {"$set": {"slots": [
-            {"number": 1, "state": "verifying", "percent": 77, "rate": 90000000}]}})
+        db.workers.update_one({"_id": worker["_id"]}, {"$set": {
+            "slot.step": "verifying", "slot.percent": 77, "slot.rate": 90000000}})
         playwright_api.expect(slot).to_contain_text("verifying 77 % at 90 MB/s", timeout=WAIT_MS)
         assert tab.page.evaluate("window.notReloaded") is True and not tab.problems
     finally:
@@ -391,13 +399,14 @@ def test_every_main_page_renders_without_console_errors(tab, second_tab, schedul
                                                         screenshots):
     placed = admin.post("/orders", order_body())
     assert placed.status == 201, placed
-    # A writer host as the monitor files it from heartbeats, with slots as objects.
-    db.workers.replace_one({"_id": "writer-shot@host1"}, {
-        "_id": "writer-shot@host1", "username": "writer-shot", "host": "host1", "role": "writer", "online": True,
-        "last_seen": placed.body["created_at"], "slots": [
-            {"number": 1, "state": "writing", "percent": 42, "rate": 38000000, "card_size": 16},
-            {"number": 2, "state": "waiting_for_card", "message": "insert a card"},
-            {"number": 3, "state": "empty"}]}, upsert=True)
+    # A writer host as the monitor files it from its slots' heartbeats.
+    shot = [slot_worker("writer-shot", "host1", 1, state="busy", step="writing", percent=42, rate=38000000,
+                        card={"size": 16000000000, "serial": None}),
+            slot_worker("writer-shot", "host1", 2, state="refused",
+                        message="card too small for order X: needs ≥ 4 GB"),
+            slot_worker("writer-shot", "host1", 3, state="empty")]
+    for doc in shot:
+        db.workers.replace_one({"_id": doc["_id"]}, doc, upsert=True)
     tab.log_in(scheduler.admin["username"], scheduler.admin["password"])
     pages = {"dashboard": "/", "orders": "/orders", "order": f"/orders/{placed.body['_id']}",
              "new-order": "/orders/new", "recipes": "/recipes", "new-recipe": "/recipes/new", "fleet": "/fleet", "users": "/users", "schedules": "/schedules",
@@ -413,7 +422,7 @@ def test_every_main_page_renders_without_console_errors(tab, second_tab, schedul
     second_tab.go("/login")
     second_tab.page.screenshot(path=str(screenshots / "login.png"))
     assert not second_tab.problems
-    db.workers.delete_one({"_id": "writer-shot@host1"})
+    db.workers.delete_many({"_id": {"$in": [doc["_id"] for doc in shot]}})
 
 
 @pytest.fixture(scope="module")
