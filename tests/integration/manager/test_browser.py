@@ -3,10 +3,13 @@
 Screenshots of the main pages go to var/test-output/manager-screenshots (or $CARDSHOP_TEST_OUTPUT/...).
 """
 
+import datetime
 import os
 import pathlib
 import re
+import urllib.parse
 
+import bson
 import pytest
 
 from cardshop.client import ApiClient
@@ -231,27 +234,38 @@ def test_an_api_refusal_is_shown_next_to_the_field_it_concerns(tab, scheduler):
     assert page.text_content("#error-email") == ""
 
 
-def test_the_order_list_filters_by_status_searches_and_pages(tab, make_user, warehouse, scheduler):
+def test_the_order_list_filters_by_status_searches_on_the_server_and_pages(tab, make_user, warehouse, scheduler, db):
     user = make_user("manager")
     api = ApiClient(scheduler.url, user.access)
-    name = unique("Grace ")
+    name = unique("Grace (a.*b) ")
     ids = [api.post("/orders", order_body(recipient={"name": name, "email": "g@example.org", "address": "x"}))
            .body["_id"] for _ in range(27)]
     api.post(f"/orders/{ids[0]}/cancel")
-    tab.log_in(user.username, user.password)
-    tab.go("/orders")
-    tab.page.fill("input[name=q]", name.lower())
-    tab.page.click(".filters button[type=submit]")
-    playwright_api.expect(tab.page.locator("#order-count")).to_have_text("27 orders")
-    assert tab.page.locator("#orders tbody tr").count() == 25
-    tab.page.click("a[rel=next]")
-    assert tab.page.locator("#orders tbody tr").count() == 2
-    tab.go("/orders")
-    tab.page.check("input[name=status][value=canceled]")
-    tab.page.fill("input[name=q]", name)
-    tab.page.click(".filters button[type=submit]")
-    playwright_api.expect(tab.page.locator("#order-count")).to_have_text("1 order")
-    assert ids[0][-8:] in tab.page.text_content("#orders tbody")
+    # 1,000 newer orders: the search is the API's, not a scan of the newest ones.
+    model = db.orders.find_one({"_id": ids[1]})
+    newer = [{**model, "_id": str(bson.ObjectId()), "recipient": {**model["recipient"], "name": "Filler"},
+              "created_at": model["created_at"] + datetime.timedelta(seconds=1 + index)} for index in range(1000)]
+    db.orders.insert_many(newer)
+    try:
+        tab.log_in(user.username, user.password)
+        tab.go("/orders")
+        tab.page.fill("input[name=q]", name.upper())
+        tab.page.click(".filters button[type=submit]")
+        playwright_api.expect(tab.page.locator("#order-count")).to_have_text("27 orders")
+        assert tab.page.locator("#orders tbody tr").count() == 25
+        tab.page.click("a[rel=next]")
+        assert tab.page.locator("#orders tbody tr").count() == 2
+        tab.go("/orders")
+        tab.page.check("input[name=status][value=canceled]")
+        tab.page.fill("input[name=q]", name)
+        tab.page.click(".filters button[type=submit]")
+        playwright_api.expect(tab.page.locator("#order-count")).to_have_text("1 order")
+        assert ids[0][-8:] in tab.page.text_content("#orders tbody")
+        tab.go("/orders?" + urllib.parse.urlencode({"q": name.replace("a.*b", "a.*")}))  # taken literally
+        playwright_api.expect(tab.page.locator("#order-count")).to_have_text("0 orders")
+        assert not tab.problems
+    finally:
+        db.orders.delete_many({"_id": {"$in": [order["_id"] for order in newer]}})
 
 
 def test_a_manager_cannot_reach_the_users_page_and_the_api_refuses_it_too(tab, make_user, scheduler):
