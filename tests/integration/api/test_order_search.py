@@ -65,3 +65,9 @@ def test_the_openapi_document_declares_the_search(api):
     document = api.get("/openapi.json").body
     parameters = {parameter["name"]: parameter for parameter in document["paths"]["/orders"]["get"]["parameters"]}
     assert parameters["q"]["in"] == "query" and parameters["q"]["schema"]["maxLength"] == 100
+
+
+@pytest.mark.parametrize("text", ["\x00", "é\u2028ü", "\\Q", "(?i)", "\\", "a\nb", "%00", "'\""])
+def test_odd_text_is_searched_without_error(manager, warehouse, text):
+    _, client = manager
+    assert search(client, text)["total"] >= 0

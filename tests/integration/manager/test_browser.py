@@ -490,3 +490,35 @@ def test_an_operator_retries_an_order_whose_image_could_not_be_made(tab, make_us
     assert after["statuses"][-1]["note"] == "the content server is back"
     assert tab.page.locator("#retry-form").count() == 0
     assert not tab.problems
+
+
+def test_the_live_estimate_counts_the_size_given_with_a_url_file(tab, make_user, scheduler):
+    user = make_user("manager")
+    tab.log_in(user.username, user.password)
+    tab.go("/recipes/new")
+    page, expect = tab.page, playwright_api.expect
+    tab.fill({"input[name=name]": unique("Wiki "), "input[name=file_to_0]": "/data/a.txt"})
+    page.fill("textarea[name=file_content_0]", "hello")
+    expect(page.locator("#estimate-bytes")).to_have_text("5")
+    expect(page.locator("#suggestion")).to_have_text("4 GB")
+    tab.fill({"input[name=file_to_1]": "/data/wiki.zim", "input[name=file_url_1]": "https://example.org/wiki.zim"})
+    expect(page.locator("#estimate-unknown")).to_have_text(", plus 1 URL file(s) of unknown size")
+    page.fill("input[name=file_size_1]", "4.2G")
+    expect(page.locator("#estimate-bytes")).to_have_text("4509715665")  # live, before any submit
+    expect(page.locator("#file-size-1")).to_have_text("4509715660 bytes (4.51 GB)")
+    expect(page.locator("#suggestion")).to_have_text("8 GB")
+    expect(page.locator("#estimate-unknown")).to_have_text("")
+    page.fill("input[name=file_size_1]", "a lot")
+    expect(page.locator("#error-file_1")).to_contain_text("recipe.files[1].size: expected bytes")
+    page.fill("input[name=file_size_1]", "4509715660")
+    expect(page.locator("#error-file_1")).to_have_text("")
+    page.click("#save-recipe")
+    page.wait_for_url(re.compile(r".*/recipes\?done=.*"))
+    recipe_id = page.url.rsplit("=", 1)[1]
+    kept = ApiClient(scheduler.url, user.access).get(f"/recipes/{recipe_id}").body
+    assert kept["recipe"]["files"][1] == {"to": "/data/wiki.zim", "url": "https://example.org/wiki.zim",
+                                          "size": 4509715660}
+    tab.go(f"/orders/new?recipe={recipe_id}")
+    assert page.input_value("input[name=file_size_1]") == "4509715660"
+    assert page.text_content("#suggestion") == "8 GB" and page.text_content("#estimate-bytes") == "4509715665"
+    assert not tab.problems
