@@ -2,18 +2,9 @@
 
 import os
 
-import pytest
-
 from devstack import samples
-from tests.integration.pipeline.test_creator import place
+from tests.integration.pipeline.test_creator import creator, place  # noqa: F401 (creator: the fixture)
 from tests.integration.pipeline.test_monitor import create_task_of, order_in
-
-
-@pytest.fixture(scope="module")
-def creator(pipeline):
-    creator = pipeline.start_creator()
-    yield creator
-    creator.stop()
 
 
 def test_a_download_of_another_size_than_the_recipe_gives_fails_the_task_naming_both(pipeline, creator):
