@@ -70,6 +70,7 @@ SIZE = {"oneOf": [{"type": "integer", "minimum": 1},
 RECIPE_FILE = obj({
     "to": {"type": "string", "maxLength": 1024, "description": "absolute path under /data"},
     "url": URL, "checksum": CHECKSUM, "via": {"enum": list(VIA)},
+    "size": {"type": "integer", "minimum": 0, "description": "with 'url': the bytes it serves (the creator checks)"},
     "content": {"type": "string", "maxLength": 65536},
 }, ["to"])
 RECIPE = obj({

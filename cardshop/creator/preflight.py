@@ -35,6 +35,10 @@ def preflight(recipe, card_size, cache_dir, build_dir, margin, timeout=30, opene
             sizes[url] = probe(url, timeout, opener)
         except DownloadError as exc:
             raise PreflightError(str(exc)) from exc
+    for index, item in enumerate(recipe.get("files", [])):
+        if "size" in item and item["size"] != sizes[item["url"]]:  # the recipe's size is what the download must be
+            raise PreflightError(f"recipe.files[{index}].size: the recipe says {item['size']} bytes but "
+                                 f"{item['url']} serves {sizes[item['url']]} bytes")
     downloads = sum(sizes.values())
     content = downloads + sum(len(item["content"].encode()) for item in recipe.get("files", [])
                               if "content" in item)

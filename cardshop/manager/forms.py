@@ -6,10 +6,9 @@ import re
 import yaml
 
 from cardshop.validation import ID_PATTERN
-from cardshop.recipes.recipe import RecipeError, card_capacity, parse_size
+from cardshop.recipes import CARD_SIZES, RecipeError, estimate, parse_human_size, suggest_card
 
 FILE_ROWS = 5  # file rows of the compose form (pages work without JavaScript)
-CARD_SIZES = (4, 8, 16, 32, 64, 128, 256, 512, 1024)  # GB as sold
 _FIELD_RE = re.compile(r"^(?:missing |unknown )?(?:field|query parameter) '([^']+)'|^(?:params\.)?(recipe[\w.\[\]]*):")
 _ID_RE = re.compile(ID_PATTERN)
 _FILE_RE = re.compile(r"^recipe\.files(?:\[|\.)(\d+)")
@@ -89,6 +88,8 @@ def recipe_from_form(form):
             item["url"] = url
             if form.get(f"file_sha256_{index}", "").strip():
                 item["checksum"] = {"algo": "sha256", "value": form[f"file_sha256_{index}"].strip().lower()}
+            if form.get(f"file_size_{index}", "").strip():
+                item["size"] = _file_size(form, index)
         else:
             item["content"] = content
         files.append(item)
@@ -100,7 +101,7 @@ def recipe_from_form(form):
 def recipe_to_form(recipe):
     """Form values for a recipe that the compose rows can hold, else None (edit it as text)."""
     files = recipe.get("files", [])
-    if len(files) > FILE_ROWS or any(set(item) - {"to", "url", "checksum", "content"} for item in files):
+    if len(files) > FILE_ROWS or any(set(item) - {"to", "url", "checksum", "size", "content"} for item in files):
         return None
     values = {"output_size": str(recipe.get("output", {}).get("size", "auto"))}
     base = recipe.get("base") or {}
@@ -110,35 +111,25 @@ def recipe_to_form(recipe):
         values[f"file_to_{index}"] = item.get("to", "")
         values[f"file_url_{index}"] = item.get("url", "")
         values[f"file_sha256_{index}"] = (item.get("checksum") or {}).get("value", "")
+        values[f"file_size_{index}"] = str(item["size"]) if "size" in item else ""
         values[f"file_content_{index}"] = item.get("content", "")
     return values
 
 
+def _file_size(form, index):
+    try:
+        return parse_human_size(form[f"file_size_{index}"], f"recipe.files[{index}].size")
+    except RecipeError as exc:
+        raise FormError(f"file_{index}", str(exc)) from None
+
+
+def shown_size(size):
+    """Bytes as a person reads them back: '4509715660 bytes (4.51 GB)'."""
+    return f"{size} bytes ({size / 1e9:.2f} GB)" if size >= 10**7 else f"{size} bytes"
+
+
 def _size_value(text):
     return int(text) if text.isdigit() else text
-
-
-def estimate(recipe):
-    """(bytes known, files of unknown size, output size or None for auto) from what the recipe says."""
-    known = sum(len(item.get("content", "").encode()) for item in recipe.get("files", []))
-    known += sum(int(item["size"]) for item in recipe.get("files", [])
-                 if isinstance(item.get("size"), int) and "content" not in item)
-    unknown = sum(1 for item in recipe.get("files", []) if "url" in item and not isinstance(item.get("size"), int))
-    size = recipe.get("output", {}).get("size", "auto")
-    try:
-        output = None if size == "auto" else parse_size(size)
-    except RecipeError:
-        output = None
-    return known, unknown, output
-
-
-def suggest_card(recipe):
-    """The smallest standard card (GB) the recipe's image fits, or None when nothing says."""
-    known, _, output = estimate(recipe)
-    need = output if output is not None else known
-    if not need:
-        return None
-    return next((size for size in CARD_SIZES if card_capacity(size) >= need), None)
 
 
 def recipe_of(form):
@@ -159,10 +150,35 @@ def recipe_values(recipe):
 def estimate_view(values, recipe=None):
     """What the recipe fields show about size: bytes known, files of unknown size, the card to suggest."""
     if recipe is None and values.get("recipe_source") != "text":
-        recipe = recipe_from_form(values)
+        try:
+            recipe = recipe_from_form(values)
+        except FormError:
+            recipe = None  # the field's error is shown; the estimate says what it can
     known, unknown, output = estimate(recipe or {})
     return {"rows": FILE_ROWS, "known": known, "unknown": unknown, "output": output,
-            "suggestion": suggest_card(recipe or {}), "card_sizes": CARD_SIZES}
+            "suggestion": suggest_card(recipe or {}), "card_sizes": CARD_SIZES, "sizes": _row_sizes(values)}
+
+
+def _row_sizes(values):
+    """{row: the size it was given, read back in bytes and GB} for the compose rows whose size reads."""
+    sizes = {}
+    for index in range(FILE_ROWS if values.get("recipe_source") != "text" else 0):
+        try:
+            if values.get(f"file_size_{index}", "").strip():
+                sizes[index] = shown_size(_file_size(values, index))
+        except FormError:
+            continue  # shown as the row's error
+    return sizes
+
+
+def estimate_json(values):
+    """The live estimate of a posted form (what the form shows under the recipe), or the field in error."""
+    try:
+        recipe = recipe_of(values)
+    except FormError as exc:
+        return {"error": str(exc), "field": exc.field}
+    view = estimate_view(values, recipe)
+    return {key: view[key] for key in ("known", "unknown", "output", "suggestion", "sizes")}
 
 
 def order_from_form(form):

@@ -1,5 +1,7 @@
 """Recipe pages: the kept recipes (list, create, edit, duplicate, import and export as YAML or JSON, delete)."""
 
+import json
+
 import bottle
 
 from cardshop.manager import forms
@@ -17,6 +19,13 @@ def install(app, web):
         body = web.api_body(session, session.get("/recipes?per_page=200"), "list recipes")
         return web.render("recipes.tpl", session, recipes=body["items"], total=body["total"],
                           estimate=forms.estimate, suggest=forms.suggest_card)
+
+    @app.post("/recipes/estimate.json")
+    @web.page(OPERATORS)
+    def live_estimate(session):
+        _, reply, _ = posted(forms.estimate_json)  # estimate_json says what is wrong rather than raise
+        bottle.response.content_type = "application/json"
+        return json.dumps(reply)
 
     @app.get("/recipes/new")
     @web.page(OPERATORS)

@@ -4,7 +4,7 @@ A recipe:
 
     base:     {source: URL of a raw disk image (.xz/.gz/.zst allowed), checksum: {algo, value}}
     output:   {size: bytes | "64G" (K/M/G/T are powers of 1024, as truncate) | "auto"}
-    files:    [{to: /data/..., url: URL, checksum: {...}, via: direct|tar|...}
+    files:    [{to: /data/..., url: URL, checksum: {...}, via: direct|tar|..., size: bytes the URL serves}
                | {to: /data/..., content: "inline text"}]
 """
 
@@ -16,7 +16,7 @@ import re
 CARD_USABLE_RATIO = 0.97
 CHECKSUM_LENGTHS = {"md5": 32, "sha1": 40, "sha256": 64, "sha512": 128}
 VIA = ("direct", "tar", "gztar", "xztar", "bztar", "zip")
-_UNITS = {"": 1, "K": 1024, "M": 1024**2, "G": 1024**3, "T": 1024**4}
+SIZE_UNITS = {"": 1, "K": 1024, "M": 1024**2, "G": 1024**3, "T": 1024**4}
 _SIZE_RE = re.compile(r"^\s*([0-9]+)\s*([KMGT]?)(?:iB)?\s*$")
 _HEX_RE = re.compile(r"^[0-9a-f]+$")
 MAX_NAME_BYTES = 255  # ext4 and every other Linux file system
@@ -38,7 +38,7 @@ def parse_size(value, field="output.size"):
     if isinstance(value, str):
         match = _SIZE_RE.match(value)
         if match:
-            size = int(match.group(1)) * _UNITS[match.group(2)]
+            size = int(match.group(1)) * SIZE_UNITS[match.group(2)]
             if size > 0:
                 return size
     raise RecipeError(f"{field}: expected bytes or a size such as '64G', got {value!r}")
@@ -79,6 +79,11 @@ def _check_target(to, field):
     return normal
 
 
+def _check_file_size(size, field):
+    if isinstance(size, bool) or not isinstance(size, int) or size < 0:
+        raise RecipeError(f"{field}: expected the bytes the URL serves, a whole number >= 0, got {size!r}")
+
+
 def validate_recipe(recipe, card_size_gb):
     """Raise RecipeError unless the recipe (already of the right JSON shape) can be built.
 
@@ -112,6 +117,20 @@ def validate_recipe(recipe, card_size_gb):
             _check_url(item["url"], f"{field}.url")
             if "checksum" in item:
                 _check_checksum(item["checksum"], f"{field}.checksum")
-        elif "via" in item or "checksum" in item:
-            raise RecipeError(f"{field}: 'via' and 'checksum' go with 'url', not 'content'")
+            if "size" in item:
+                _check_file_size(item["size"], f"{field}.size")
+        elif "via" in item or "checksum" in item or "size" in item:
+            raise RecipeError(f"{field}: 'via', 'checksum' and 'size' go with 'url', not 'content'")
+    _check_known_content(recipe, output_size, card_size_gb)
     return output_size
+
+
+def _check_known_content(recipe, output_size, card_size_gb):
+    """What the files declare (inline content, sizes given with URLs) must fit the image and the card."""
+    known = sum(item.get("size", 0) if "url" in item else len(item["content"].encode())
+                for item in recipe.get("files", []))
+    if output_size is not None and known > output_size:
+        raise RecipeError(f"recipe.files: the files declare {known} bytes; recipe.output.size is only {output_size}")
+    if known > card_capacity(card_size_gb):
+        raise RecipeError(f"recipe.files: the files declare {known} bytes; a {card_size_gb} GB card holds "
+                          f"{card_capacity(card_size_gb)}")

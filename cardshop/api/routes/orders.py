@@ -1,6 +1,7 @@
 """Orders: admins and managers place, follow, cancel, ship and delete them."""
 
 import logging
+import re
 
 from cardshop.api import schemas
 from cardshop.api.resources import NEWEST_FIRST, lookup, paginate
@@ -18,6 +19,17 @@ api = Api()
 
 STATUS_FILTER = {"type": "string", "maxLength": 300,
                  "description": f"one status or several separated by commas: {', '.join(sorted(ORDER.statuses))}"}
+SEARCH = {"type": "string", "minLength": 1, "maxLength": 100,
+          "description": "text found, ignoring case, at the start of the order id or anywhere in the recipient's "
+                         "name, email or address or in who placed it (taken literally, not as a pattern)"}
+SEARCHED = ("recipient.name", "recipient.email", "recipient.address", "created_by")
+
+
+def _search(text):
+    """A filter matching the text literally: escaped before it becomes a $regex (FerretDB 1.24 supports $regex)."""
+    pattern = re.escape(text.strip())
+    return {"$or": [{"_id": {"$regex": "^" + pattern, "$options": "i"}}]
+            + [{field: {"$regex": pattern, "$options": "i"}} for field in SEARCHED]}
 
 
 def _warehouse_for(db, name):
@@ -60,8 +72,8 @@ def create(call):
     return order
 
 
-@api.route("GET", "/orders", summary="List orders, newest first", roles=roles.OPERATORS,
-           query={**schemas.PAGE_QUERY, "status": STATUS_FILTER},
+@api.route("GET", "/orders", summary="List orders, newest first; filter by status, search with q",
+           roles=roles.OPERATORS, query={**schemas.PAGE_QUERY, "status": STATUS_FILTER, "q": SEARCH},
            response=schemas.page_of(schemas.ORDER_OUT), errors=[400, 401, 403])
 def list_orders(call):
     filters = {}
@@ -71,6 +83,8 @@ def list_orders(call):
         if unknown:
             raise ApiError(400, f"query parameter 'status': unknown status {unknown[0]!r}")
         filters["status"] = {"$in": wanted}
+    if call.query.get("q", "").strip():
+        filters.update(_search(call.query["q"]))
     return paginate(call.services.db.orders, call.query, filters, NEWEST_FIRST)
 
 

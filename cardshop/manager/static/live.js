@@ -115,24 +115,49 @@ function refreshRegion(region) {
   setTimeout(tick, seconds * 1000);
 }
 
-// New order: the size estimate follows the inline content as it is typed.
-function liveEstimate(form) {
-  const target = document.getElementById("estimate-bytes");
-  if (!target) return;
-  const update = () => {
-    let bytes = 0;
-    for (const area of form.querySelectorAll('textarea[name^="file_content_"]')) {
-      bytes += new TextEncoder().encode(area.value).length;
-    }
-    target.textContent = String(bytes);
+// Recipe and new-order forms: the manager re-reads the form as it is typed and says what the recipe
+// rules make of it (bytes known, files of unknown size, sizes read back, the smallest card that fits).
+function liveEstimate(form, region) {
+  let timer = null;
+  let asked = 0;
+  let flagged = null; // the field whose error this estimate showed (API errors stay until the next submit)
+  const show = (id, text) => {
+    const element = document.getElementById(id);
+    if (element) element.textContent = text;
   };
-  form.addEventListener("input", update);
+  const update = async () => {
+    const mine = ++asked;
+    try {
+      const reply = await fetch(region.dataset.live, { method: "POST", body: new FormData(form), credentials: "same-origin" });
+      if (!reply.ok || mine !== asked) return;
+      const data = await reply.json();
+      if (flagged) show("error-" + flagged, "");
+      flagged = data.error ? data.field : null;
+      if (data.error) {
+        show("error-" + data.field, data.error);
+        return;
+      }
+      show("estimate-bytes", String(data.known));
+      show("estimate-unknown", data.unknown ? ", plus " + data.unknown + " URL file(s) of unknown size" : "");
+      show("estimate-output", data.output ? "; image " + data.output + " bytes" : "");
+      show("suggestion", data.suggestion ? data.suggestion + " GB" : "unknown");
+      for (const element of form.querySelectorAll(".file-size")) {
+        element.textContent = data.sizes[element.id.replace("file-size-", "")] || "";
+      }
+    } catch (error) {
+      // The manager is away for a moment; the next change asks again.
+    }
+  };
+  form.addEventListener("input", () => {
+    clearTimeout(timer);
+    timer = setTimeout(update, 250);
+  });
 }
 
 document.addEventListener("DOMContentLoaded", () => {
   const order = document.getElementById("order-live");
   if (order) pollOrder(order);
   for (const region of document.querySelectorAll("[data-refresh]")) refreshRegion(region);
-  const estimate = document.getElementById("estimate-bytes");
-  if (estimate) liveEstimate(estimate.closest("form"));
+  const estimate = document.getElementById("estimate");
+  if (estimate) liveEstimate(estimate.closest("form"), estimate);
 });

@@ -7,13 +7,10 @@
     <label class="check"><input type="checkbox" name="status" value="{{status}}" {{'checked' if status in wanted else ''}}> {{status}}</label>
     % end
   </fieldset>
-  <label>Search <input name="q" value="{{needle}}" placeholder="id, recipient, email, creator"></label>
+  <label>Search <input name="q" value="{{needle}}" placeholder="id, recipient, email, address, creator" maxlength="100"></label>
   <button type="submit">Filter</button>
   <a href="/orders">Clear</a>
 </form>
-% if needle:
-<p class="hint">Searching the newest {{scan}} orders of the chosen statuses.</p>
-% end
 <p id="order-count">{{total}} order{{'' if total == 1 else 's'}}</p>
 <table class="list" id="orders">
   <thead><tr><th>Order</th><th>Status</th><th>Recipient</th><th>Card</th><th>Qty</th><th>Placed</th><th>By</th></tr></thead>

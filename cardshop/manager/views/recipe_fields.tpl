@@ -10,12 +10,14 @@
       <label>Base image SHA-256 <input name="base_checksum" value="{{values.get('base_checksum', '')}}"></label>
       <span class="field-error" id="error-base_checksum">{{errors.get('base_checksum', '')}}</span>
       <table class="files">
-        <thead><tr><th>Path under /data</th><th>URL</th><th>SHA-256 (with a URL)</th><th>or inline content</th></tr></thead>
+        <thead><tr><th>Path under /data</th><th>URL</th><th>Size (with a URL: bytes, 4.2G, 512M)</th><th>SHA-256 (with a URL)</th><th>or inline content</th></tr></thead>
         <tbody>
         % for index in range(rows):
         <tr>
           <td><input name="file_to_{{index}}" value="{{values.get(f'file_to_{index}', '')}}" placeholder="/data/…"></td>
           <td><input name="file_url_{{index}}" value="{{values.get(f'file_url_{index}', '')}}"></td>
+          <td><input name="file_size_{{index}}" value="{{values.get(f'file_size_{index}', '')}}" size="10" data-estimate>
+              <span class="muted file-size" id="file-size-{{index}}">{{sizes.get(index, '')}}</span></td>
           <td><input name="file_sha256_{{index}}" value="{{values.get(f'file_sha256_{index}', '')}}"></td>
           <td><textarea name="file_content_{{index}}" rows="1" data-estimate>{{values.get(f'file_content_{index}', '')}}</textarea>
               <span class="field-error" id="error-file_{{index}}">{{errors.get(f'file_{index}', '')}}</span></td>
@@ -26,6 +28,6 @@
     </div>
     <label>Recipe as YAML or JSON <textarea name="recipe_text" rows="6" id="recipe-text">{{values.get('recipe_text', '')}}</textarea></label>
     <span class="field-error" id="error-recipe_text">{{errors.get('recipe_text', '')}}</span>
-    <p class="estimate" id="estimate">Size estimate: <span id="estimate-bytes">{{known}}</span> bytes of inline content{{f', plus {unknown} file(s) of unknown size' if unknown else ''}}{{f'; image {output} bytes' if output else ''}}.
+    <p class="estimate" id="estimate" data-live="/recipes/estimate.json">Size estimate: <span id="estimate-bytes">{{known}}</span> bytes known (inline content and the sizes given with URLs)<span id="estimate-unknown">{{f', plus {unknown} URL file(s) of unknown size' if unknown else ''}}</span><span id="estimate-output">{{f'; image {output} bytes' if output else ''}}</span>.
       Smallest card that fits: <strong id="suggestion">{{f'{suggestion} GB' if suggestion else 'unknown'}}</strong>.</p>
     <button type="submit" name="action" value="estimate" class="secondary">Check size</button>

@@ -3,10 +3,13 @@
 Screenshots of the main pages go to var/test-output/manager-screenshots (or $CARDSHOP_TEST_OUTPUT/...).
 """
 
+import datetime
 import os
 import pathlib
 import re
+import urllib.parse
 
+import bson
 import pytest
 
 from cardshop.client import ApiClient
@@ -231,27 +234,38 @@ def test_an_api_refusal_is_shown_next_to_the_field_it_concerns(tab, scheduler):
     assert page.text_content("#error-email") == ""
 
 
-def test_the_order_list_filters_by_status_searches_and_pages(tab, make_user, warehouse, scheduler):
+def test_the_order_list_filters_by_status_searches_on_the_server_and_pages(tab, make_user, warehouse, scheduler, db):
     user = make_user("manager")
     api = ApiClient(scheduler.url, user.access)
-    name = unique("Grace ")
+    name = unique("Grace (a.*b) ")
     ids = [api.post("/orders", order_body(recipient={"name": name, "email": "g@example.org", "address": "x"}))
            .body["_id"] for _ in range(27)]
     api.post(f"/orders/{ids[0]}/cancel")
-    tab.log_in(user.username, user.password)
-    tab.go("/orders")
-    tab.page.fill("input[name=q]", name.lower())
-    tab.page.click(".filters button[type=submit]")
-    playwright_api.expect(tab.page.locator("#order-count")).to_have_text("27 orders")
-    assert tab.page.locator("#orders tbody tr").count() == 25
-    tab.page.click("a[rel=next]")
-    assert tab.page.locator("#orders tbody tr").count() == 2
-    tab.go("/orders")
-    tab.page.check("input[name=status][value=canceled]")
-    tab.page.fill("input[name=q]", name)
-    tab.page.click(".filters button[type=submit]")
-    playwright_api.expect(tab.page.locator("#order-count")).to_have_text("1 order")
-    assert ids[0][-8:] in tab.page.text_content("#orders tbody")
+    # 1,000 newer orders: the search is the API's, not a scan of the newest ones.
+    model = db.orders.find_one({"_id": ids[1]})
+    newer = [{**model, "_id": str(bson.ObjectId()), "recipient": {**model["recipient"], "name": "Filler"},
+              "created_at": model["created_at"] + datetime.timedelta(seconds=1 + index)} for index in range(1000)]
+    db.orders.insert_many(newer)
+    try:
+        tab.log_in(user.username, user.password)
+        tab.go("/orders")
+        tab.page.fill("input[name=q]", name.upper())
+        tab.page.click(".filters button[type=submit]")
+        playwright_api.expect(tab.page.locator("#order-count")).to_have_text("27 orders")
+        assert tab.page.locator("#orders tbody tr").count() == 25
+        tab.page.click("a[rel=next]")
+        assert tab.page.locator("#orders tbody tr").count() == 2
+        tab.go("/orders")
+        tab.page.check("input[name=status][value=canceled]")
+        tab.page.fill("input[name=q]", name)
+        tab.page.click(".filters button[type=submit]")
+        playwright_api.expect(tab.page.locator("#order-count")).to_have_text("1 order")
+        assert ids[0][-8:] in tab.page.text_content("#orders tbody")
+        tab.go("/orders?" + urllib.parse.urlencode({"q": name.replace("a.*b", "a.*")}))  # taken literally
+        playwright_api.expect(tab.page.locator("#order-count")).to_have_text("0 orders")
+        assert not tab.problems
+    finally:
+        db.orders.delete_many({"_id": {"$in": [order["_id"] for order in newer]}})
 
 
 def test_a_manager_cannot_reach_the_users_page_and_the_api_refuses_it_too(tab, make_user, scheduler):
@@ -484,4 +498,36 @@ def test_an_operator_retries_an_order_whose_image_could_not_be_made(tab, make_us
     assert sorted(task["attempt"] for task in after["tasks"]) == [1, 2]
     assert after["statuses"][-1]["note"] == "the content server is back"
     assert tab.page.locator("#retry-form").count() == 0
+    assert not tab.problems
+
+
+def test_the_live_estimate_counts_the_size_given_with_a_url_file(tab, make_user, scheduler):
+    user = make_user("manager")
+    tab.log_in(user.username, user.password)
+    tab.go("/recipes/new")
+    page, expect = tab.page, playwright_api.expect
+    tab.fill({"input[name=name]": unique("Wiki "), "input[name=file_to_0]": "/data/a.txt"})
+    page.fill("textarea[name=file_content_0]", "hello")
+    expect(page.locator("#estimate-bytes")).to_have_text("5")
+    expect(page.locator("#suggestion")).to_have_text("4 GB")
+    tab.fill({"input[name=file_to_1]": "/data/wiki.zim", "input[name=file_url_1]": "https://example.org/wiki.zim"})
+    expect(page.locator("#estimate-unknown")).to_have_text(", plus 1 URL file(s) of unknown size")
+    page.fill("input[name=file_size_1]", "4.2G")
+    expect(page.locator("#estimate-bytes")).to_have_text("4509715665")  # live, before any submit
+    expect(page.locator("#file-size-1")).to_have_text("4509715660 bytes (4.51 GB)")
+    expect(page.locator("#suggestion")).to_have_text("8 GB")
+    expect(page.locator("#estimate-unknown")).to_have_text("")
+    page.fill("input[name=file_size_1]", "a lot")
+    expect(page.locator("#error-file_1")).to_contain_text("recipe.files[1].size: expected bytes")
+    page.fill("input[name=file_size_1]", "4509715660")
+    expect(page.locator("#error-file_1")).to_have_text("")
+    page.click("#save-recipe")
+    page.wait_for_url(re.compile(r".*/recipes\?done=.*"))
+    recipe_id = page.url.rsplit("=", 1)[1]
+    kept = ApiClient(scheduler.url, user.access).get(f"/recipes/{recipe_id}").body
+    assert kept["recipe"]["files"][1] == {"to": "/data/wiki.zim", "url": "https://example.org/wiki.zim",
+                                          "size": 4509715660}
+    tab.go(f"/orders/new?recipe={recipe_id}")
+    assert page.input_value("input[name=file_size_1]") == "4509715660"
+    assert page.text_content("#suggestion") == "8 GB" and page.text_content("#estimate-bytes") == "4509715665"
     assert not tab.problems

@@ -28,9 +28,22 @@ def test_a_composed_recipe_goes_to_the_form_and_back_unchanged():
     recipe = {"output": {"size": "1G"}, "base": {"source": "https://example.org/b.img",
                                                   "checksum": {"algo": "sha256", "value": "a" * 64}},
               "files": [{"to": "/data/a.txt", "content": "hi"},
-                        {"to": "/data/w.zim", "url": "https://example.org/w.zim",
+                        {"to": "/data/w.zim", "url": "https://example.org/w.zim", "size": 4509715660,
                          "checksum": {"algo": "sha256", "value": "b" * 64}}]}
     assert forms.recipe_from_form(forms.recipe_to_form(recipe)) == recipe
+
+
+def test_a_url_rows_size_is_read_in_human_units_and_shown_back_in_bytes_and_gb():
+    values = {"recipe_source": "compose", "output_size": "auto", "file_to_0": "/data/w.zim",
+              "file_url_0": "https://example.org/w.zim", "file_size_0": "4.2G"}
+    assert forms.recipe_from_form(values)["files"][0]["size"] == 4509715660
+    assert forms.estimate_json(values) == {"known": 4509715660, "unknown": 0, "output": None, "suggestion": 8,
+                                           "sizes": {0: "4509715660 bytes (4.51 GB)"}}
+    wrong = {**values, "file_size_0": "lots"}
+    assert forms.estimate_json(wrong)["field"] == "file_0"
+    with pytest.raises(forms.FormError, match=r"recipe.files\[0\].size"):
+        forms.recipe_from_form(wrong)
+    assert forms.estimate_view(wrong)["known"] == 0
 
 
 def test_a_recipe_the_rows_cannot_hold_is_edited_as_text():
