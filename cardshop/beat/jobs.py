@@ -233,18 +233,7 @@ def _repair(ctx, order, kind, tasks, max_attempts):
     if failed or (written and len(written) >= order["quantity"]):
         ctx.cascades.after_task_status((failed or written)[0], None)
         return f"applied the ending of write task {(failed or written)[0]['_id']}"
-    gone = [task for task in tasks if task["status"] in ("timed_out", "canceled") and task["_id"] not in replaced]
-    writer = ctx.cascades.writer_for(order["_id"])  # all of an order's cards on one host
-    made = []
-    for index in range(order["quantity"] - len(written)):
-        if index < len(gone):
-            made.append(_retry_task(ctx, gone[index], "reconcile", {"writer": writer})["_id"])
-        else:
-            task = new_task(order["_id"], "write", ACTOR, now(), writer=writer)
-            ctx.db.tasks.insert_one(task)
-            if ctx.publisher is not None and task["writer"]:
-                ctx.publisher.publish(task)
-            made.append(task["_id"])
+    made = ctx.cascades.redo_writes(order, ACTOR, "reconcile")  # all of an order's cards on one host
     return f"created write tasks {', '.join(made)}"
 
 

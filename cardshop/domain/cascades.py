@@ -13,9 +13,11 @@
 import logging
 import time
 
+from cardshop.domain.attempts import next_attempt
 from cardshop.domain.placement import Placement
 from cardshop.states import ORDER, IllegalTransition, order_event
 from cardshop.states.cascade import FAILED, STARTED
+from cardshop.states.tasks import WRITE_TASK
 from cardshop.store import now
 from cardshop.store.commits import swap
 from cardshop.store.documents import new_task
@@ -103,6 +105,31 @@ class Cascades:
                 log.warning("order %s: no live writer host; write task %s waits for one", order["_id"], task["_id"])
             elif self.publisher is not None:
                 self.publisher.publish(task)
+
+    def redo_writes(self, order, actor, note):
+        """New write tasks for the order's cards still to write, all on one live host, published.
+
+        Ended tasks not yet redone (failed, timed out, canceled) get their next attempt first;
+        more are created if the order still lacks tasks. Returns the new tasks' ids.
+        """
+        tasks = list(self.db.tasks.find({"order": order["_id"], "kind": "write"}).sort("created_at", -1))
+        redone = {task.get("retry_of") for task in tasks}
+        live = sum(task["status"] not in WRITE_TASK.ended for task in tasks)
+        written = sum(task["status"] == "written" for task in tasks)
+        gone = [task for task in tasks if task["status"] in WRITE_TASK.ended and task["status"] != "written"
+                and task["_id"] not in redone]
+        writer = self.writer_for(order["_id"])
+        made = []
+        for index in range(order["quantity"] - written - live):
+            if index < len(gone):
+                task = next_attempt(self.db, gone[index], actor, note, writer=writer)
+            else:
+                task = new_task(order["_id"], "write", actor, now(), writer=writer)
+                self.db.tasks.insert_one(task)
+            if writer is not None and self.publisher is not None:
+                self.publisher.publish(task)
+            made.append(task["_id"])
+        return made
 
     def _written(self, task):
         """A card was written: the order lists it (and any a lost cascade left out); once its quantity is

@@ -17,12 +17,12 @@ STATUSES = sorted(ORDER.statuses)
 
 
 def allowed_actions(order):
-    """What the state machine lets an operator do now: cancel, retry (creation failed), ship (cards waiting)."""
+    """What the state machine lets an operator do now: cancel, retry (a failed step), ship (cards waiting)."""
     status = order["status"]
     actions = []
     if ORDER.allows(status, "cancel"):
         actions.append("cancel")
-    if status == "creation_failed":  # the API retries this one (write failures wait for the writer hosts' work)
+    if status in ("creation_failed", "write_failed"):  # POST /orders/{id}/retry redoes the failed step
         actions.append("retry")
     if ORDER.allows(status, "ship") and order["sd_card"]["type"] == "physical":
         actions.append("ship")

@@ -8,6 +8,7 @@ from cardshop.api.resources import NEWEST_FIRST, lookup, paginate
 from cardshop.api.routing import Api, ApiError
 from cardshop.auth import roles
 from cardshop.domain.attempts import next_attempt
+from cardshop.domain.cascades import Cascades
 from cardshop.recipes import RecipeError, validate_recipe
 from cardshop.states import ORDER, IllegalTransition, task_machine
 from cardshop.store import now
@@ -123,22 +124,28 @@ def cancel(call):
     return with_tasks(db, db.orders.find_one({"_id": order["_id"]}))
 
 
-@api.route("POST", "/orders/{id}/retry", summary="Try a failed order again: a new attempt of its create task",
+@api.route("POST", "/orders/{id}/retry", summary="Try a failed order again: a new attempt of its failed step "
+           "(the create task, or the write tasks of the cards still to write)",
            roles=roles.OPERATORS, body=schemas.REASON, body_optional=True,
            response=schemas.ORDER_OUT, errors=[400, 401, 403, 404, 409])
 def retry(call):
     db = call.services.db
-    order = lookup(db.orders, call.params["id"], "order", {"status": 1})
-    if order["status"] != "creation_failed":
-        raise ApiError(409, f"order {order['_id']} is {order['status']}; only a creation_failed order is retried")
-    failed = db.tasks.find_one({"order": order["_id"], "kind": "create"}, sort=[("created_at", -1)])
+    order = lookup(db.orders, call.params["id"], "order", {"status": 1, "quantity": 1})
+    if order["status"] not in ("creation_failed", "write_failed"):
+        raise ApiError(409, f"order {order['_id']} is {order['status']}; only a creation_failed or write_failed "
+                            f"order is retried")
     reason = call.body.get("reason") or f"retried by {call.actor}"
-    # The transition decides among concurrent retries: only its winner makes the new attempt.
+    # The transition decides among concurrent retries: only its winner makes the new attempts.
     _transition(db, order["_id"], "retry", call.actor, note=reason)
-    task = next_attempt(db, failed, call.actor, reason)
-    if call.services.publisher is not None:
-        call.services.publisher.publish(task)
-    log.info("%s retried order %s (create attempt %d)", call.actor, order["_id"], task["attempt"])
+    if order["status"] == "write_failed":
+        made = Cascades(db, call.services.publisher).redo_writes(order, call.actor, reason)
+        log.info("%s retried order %s (write tasks %s)", call.actor, order["_id"], ", ".join(made))
+    else:
+        failed = db.tasks.find_one({"order": order["_id"], "kind": "create"}, sort=[("created_at", -1)])
+        task = next_attempt(db, failed, call.actor, reason)
+        if call.services.publisher is not None:
+            call.services.publisher.publish(task)
+        log.info("%s retried order %s (create attempt %d)", call.actor, order["_id"], task["attempt"])
     return with_tasks(db, db.orders.find_one({"_id": order["_id"]}))
 
 

@@ -85,7 +85,7 @@
   <form method="post" action="/orders/{{order['_id']}}/retry" class="action" id="retry-form">
     <input type="hidden" name="csrf" value="{{session.csrf}}">
     <label>Why <input name="reason" maxlength="2000"></label>
-    <button type="submit" id="retry-order">Retry creating the image</button>
+    <button type="submit" id="retry-order">{{'Retry creating the image' if order['status'] == 'creation_failed' else 'Retry writing the cards still to write'}}</button>
   </form>
   % end
   % if 'ship' in actions:

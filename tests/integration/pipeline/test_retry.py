@@ -31,7 +31,7 @@ def test_a_failed_order_is_retried_with_a_new_published_attempt(pipeline):
     take_message(app, "create", second["_id"])  # the new attempt is in the queue
 
     again = pipeline.admin.post(f"/orders/{order['_id']}/retry")
-    assert again.status == 409 and "only a creation_failed order" in again.body["error"]
+    assert again.status == 409 and "only a creation_failed or write_failed order" in again.body["error"]
 
 
 def test_of_concurrent_retries_exactly_one_makes_an_attempt(pipeline, pipeline_db):
@@ -48,3 +48,4 @@ def test_an_order_that_did_not_fail_is_not_retried(pipeline):
     reply = pipeline.admin.post(f"/orders/{order['_id']}/retry")
     assert reply.status == 409 and "is created" in reply.body["error"]
     assert pipeline.admin.post("/orders/0123456789abcdef01234567/retry").status == 404
+

@@ -100,3 +100,28 @@ def test_verified_cards_land_in_the_order_and_the_last_one_makes_it_pending_ship
     assert statuses == ["pending", "received", "writing", "requeued", "received", "downloading", "writing",
                         "verifying", "written"]
     assert task_of(pipeline, first["_id"])["result"]["card"]["serial"] == "0x0001"
+
+
+def test_a_write_failed_order_is_retried_on_the_cards_still_to_write(pipeline, hostile):
+    # A writer host played through the real broker: one card written, the other refused.
+    creator = hostile("creator")
+    host = WriterHost(hostile("writer"))
+
+    def holds(order):
+        host.images = [order["_id"]]
+        host.slots("ready", "ready")
+    order = order_waiting_for_writers(pipeline, creator, quantity=2, before_done=holds)
+    good, bad = write_tasks(order)
+    host.write(good["_id"], host.result(order, serial="0x1"))
+    host.write(bad["_id"], host.result(order, slot=2, verified_bytes=4))  # not read back: refused, task failed
+    order_in(pipeline, order["_id"], ("write_failed",))
+
+    reply = pipeline.admin.post(f"/orders/{order['_id']}/retry", {"reason": "a new card is in"})
+    assert reply.status == 200, reply
+    assert reply.body["status"] == "pending_writer"
+    (redo,) = [task for task in write_tasks(reply.body) if task["status"] == "pending"]
+    assert (redo["retry_of"], redo["attempt"], redo["writer"]) == (bad["_id"], 2, host.username)
+    assert redo["published_at"]
+    host.write(redo["_id"], host.result(order, slot=2, serial="0x2"))
+    done = order_in(pipeline, order["_id"], ("pending_shipment",))
+    assert sorted(card["serial"] for card in done["cards"]) == ["0x1", "0x2"]
