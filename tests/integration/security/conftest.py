@@ -59,6 +59,14 @@ def hostile(pipeline):
         attacker.close()
 
 
+@pytest.fixture(scope="module")
+def creator(pipeline):
+    """A creator daemon on the requesting module's pipeline."""
+    creator = pipeline.start_creator()
+    yield creator
+    creator.stop()
+
+
 def dropped(pipeline_db, *reasons):
     """Messages the monitor dropped so far (for these reasons), from the counters it saves."""
     counts = (pipeline_db.monitor_stats.find_one({"_id": "dropped"}) or {}).get("counts", {})

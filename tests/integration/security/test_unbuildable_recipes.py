@@ -3,19 +3,11 @@ named reason, never "internal error"."""
 
 import os
 
-import pytest
-
 from devstack import samples
+from tests.conftest import order_body
 from tests.integration.pipeline.test_monitor import create_task_of, order_in
 
 MiB = 1024 * 1024
-
-
-@pytest.fixture(scope="module")
-def creator(pipeline):
-    creator = pipeline.start_creator()
-    yield creator
-    creator.stop()
 
 
 def test_a_base_image_without_a_partition_table_fails_the_order_naming_the_base(pipeline, creator):
@@ -23,11 +15,10 @@ def test_a_base_image_without_a_partition_table_fails_the_order_naming_the_base(
     with open(base, "wb") as handle:
         handle.truncate(8 * MiB)  # a disk of zeros: no table at all
     url = f"{pipeline.content.url}/blank-base.img"
-    order = pipeline.admin.post("/orders", {
-        "recipe": {"base": {"source": url, "checksum": samples.checksum(base)}, "output": {"size": "64M"},
-                   "files": [{"to": "/data/hello.txt", "content": "hello"}]},
-        "sd_card": {"size": 4, "type": "download"}, "quantity": 1,
-        "recipient": {"name": "Ada", "email": "ada@example.org", "address": "1 Main St"}}).body
+    order = pipeline.admin.post("/orders", order_body(
+        recipe={"base": {"source": url, "checksum": samples.checksum(base)}, "output": {"size": "64M"},
+                "files": [{"to": "/data/hello.txt", "content": "hello"}]},
+        sd_card={"size": 4, "type": "download"}, quantity=1)).body
     assert "_id" in order, order
     done = order_in(pipeline, order["_id"], ("ready", "creation_failed"), timeout=120)
     assert done["status"] == "creation_failed"
