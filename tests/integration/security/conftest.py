@@ -67,12 +67,6 @@ def creator(pipeline):
     creator.stop()
 
 
-def dropped(pipeline_db, *reasons):
-    """Messages the monitor dropped so far (for these reasons), from the counters it saves."""
-    counts = (pipeline_db.monitor_stats.find_one({"_id": "dropped"}) or {}).get("counts", {})
-    return sum(counts.get(reason, 0) for reason in reasons) if reasons else sum(counts.values())
-
-
 def refused(excinfo):
     return "ACCESS_REFUSED" in str(excinfo.value) or "403" in str(excinfo.value)
 
