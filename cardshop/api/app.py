@@ -2,7 +2,7 @@
 
 from cardshop.api.access import make_authenticator
 from cardshop.api.openapi import build_document
-from cardshop.api.routes import auth, meta, orders, rabbitmq, schedules, tasks, users, warehouses
+from cardshop.api.routes import auth, auto_images, meta, orders, rabbitmq, schedules, tasks, users, warehouses
 from cardshop.api.routing import Api
 from cardshop.auth.passwords import Hasher
 from cardshop.auth.ratelimit import RateLimit
@@ -10,7 +10,7 @@ from cardshop.auth.throttle import LoginThrottle
 from cardshop.auth.tokens import Tokens
 from cardshop.auth.usercache import UserCache
 
-ROUTE_MODULES = (meta, auth, users, orders, tasks, warehouses, schedules, rabbitmq)
+ROUTE_MODULES = (meta, auth, users, orders, tasks, warehouses, schedules, auto_images, rabbitmq)
 
 
 class Services:
