@@ -7,6 +7,7 @@ from cardshop.api import schemas
 from cardshop.api.resources import paginate
 from cardshop.api.routing import Api, ApiError
 from cardshop.auth import roles
+from cardshop.store import warehouses
 
 api = Api()
 
@@ -23,7 +24,7 @@ def _with_url(db, entry):
     image = json.loads(json.dumps(entry["image"], default=str)) if isinstance(entry.get("image"), dict) else {}
     files = image.get("files") if isinstance(image.get("files"), dict) else {}
     warehouse_name = entry.get("warehouse") if isinstance(entry.get("warehouse"), str) else None
-    warehouse = (db.warehouses.find_one({"name": warehouse_name}, {"download_url": 1}) or {}) if warehouse_name else {}
+    warehouse = (warehouses.find(db, warehouse_name, {"download_url": 1}) or {}) if warehouse_name else {}
     url = warehouse.get("download_url")
     base = url.rstrip("/") if isinstance(url, str) else ""
     path = files.get("image")

@@ -2,8 +2,6 @@
 
 import logging
 
-import pymongo.errors
-
 from cardshop.api import schemas
 from cardshop.api.resources import paginate
 from cardshop.api.routing import Api, ApiError
@@ -11,7 +9,7 @@ from cardshop.auth import roles
 from cardshop.domain.jobs import CATALOGUE, parameters
 from cardshop.recipes import RecipeError, validate_recipe
 from cardshop.validation import Validator
-from cardshop.store import new_id, now
+from cardshop.store import new_id, now, schedules
 
 log = logging.getLogger(__name__)
 api = Api()
@@ -66,7 +64,7 @@ def _check_auto_image(params):
 
 
 def _get(db, name):
-    doc = db.schedules.find_one({"name": name})
+    doc = schedules.find(db, name)
     if doc is None:
         raise ApiError(404, f"no schedule {name!r}")
     return doc
@@ -80,9 +78,9 @@ def create(call):
     moment = now()
     doc.update(_id=new_id(), total_run_count=0, last_run_at=None, created_at=moment, updated_at=moment)
     try:
-        call.services.db.schedules.insert_one(doc)
-    except pymongo.errors.DuplicateKeyError:
-        raise ApiError(409, f"schedule {doc['name']!r} exists") from None
+        schedules.insert(call.services.db, doc)
+    except schedules.ScheduleExists as exc:
+        raise ApiError(409, str(exc)) from None
     log.info("%s added schedule %s (%s)", call.actor, doc["name"], doc["job"])
     return doc
 
@@ -109,11 +107,8 @@ def update(call):
     if "crontab" in call.body:
         doc.pop("every", None)
     _check(doc)
-    unset = {key: "" for key in ("every", "crontab") if key not in doc}
-    changes = {"$set": {**{k: v for k, v in call.body.items()}, "updated_at": now()}}
-    if unset:
-        changes["$unset"] = unset
-    db.schedules.update_one({"name": name}, changes)
+    schedules.update(db, name, {**call.body, "updated_at": now()},
+                     unset=[key for key in ("every", "crontab") if key not in doc])
     log.info("%s changed schedule %s", call.actor, name)
     return _get(db, name)
 
@@ -122,6 +117,6 @@ def update(call):
            status=204, errors=[401, 403, 404])
 def delete(call):
     _get(call.services.db, call.params["name"])
-    call.services.db.schedules.delete_one({"name": call.params["name"]})
+    schedules.delete(call.services.db, call.params["name"])
     log.info("%s removed schedule %s", call.actor, call.params["name"])
     return None
