@@ -224,7 +224,8 @@ class Cache:
                         progress(done, total or size)
             if too_large:
                 os.unlink(part)
-                raise DownloadError(f"{url} sends more than the {size} bytes it announced; download stopped")
+                raise DownloadError(f"{url} sends more than the {size} bytes it announced; download stopped",
+                                    transient=False)
             if total is not None and done < total:
                 raise DownloadError(f"connection closed after {done} of {total} bytes", transient=True)
 
