@@ -32,6 +32,7 @@ log = logging.getLogger(__name__)
 
 APPLIED, DUPLICATE, STALE, REFUSED, UNKNOWN = "applied", "duplicate", "stale", "refused", "unknown"
 _FINAL = ENDED
+RETRYABLE = {"retryable": True}  # the only result a failure carries: a dependency stayed away
 ROLE_CACHE_SECONDS = 60  # a disabled or re-roled user's reports stop counting within this
 
 
@@ -134,6 +135,8 @@ class ReportApplier:
                 status, note = "failed", f"result refused: {problem}"
         if status == "done" and report.get("result") is not None:
             extra["result"] = report["result"]
+        elif status == "failed" and report.get("result") == RETRYABLE:
+            extra["result"] = RETRYABLE  # the beat's retry_failed tries the order again
         if status in ("failed", "canceled", "timed_out") and note:
             extra["reason"] = note
         try:

@@ -104,3 +104,13 @@ def test_a_failure_keeps_its_note_as_the_reason(db):
 def test_a_disabled_users_reports_stop_counting(db):
     db.users.update_one({"username": "crea2"}, {"$set": {"role": "creator", "active": False}}, upsert=True)
     assert ReportApplier(db).apply(report(task(db), 1, "received"), "crea2") == REFUSED
+
+
+def test_a_failure_marked_retryable_keeps_the_mark_and_nothing_else(db):
+    applier = ReportApplier(db)
+    marked, other = task(db), task(db)
+    for task_id, result in ((marked, {"retryable": True}), (other, {"image": "forged.img.zst"})):
+        run = claimed(applier, task_id)
+        assert applier.apply(report(task_id, 2, "failed", run=run, result=result), "crea1") == APPLIED
+    assert db.tasks.find_one({"_id": marked})["result"] == {"retryable": True}
+    assert "result" not in db.tasks.find_one({"_id": other})
