@@ -2,7 +2,8 @@
 
 from cardshop.api.access import make_authenticator
 from cardshop.api.openapi import build_document
-from cardshop.api.routes import auth, logs, meta, orders, rabbitmq, recipes, schedules, stats, tasks, users, warehouses
+from cardshop.api.routes import (auth, auto_images, logs, meta, orders, rabbitmq, recipes, schedules, stats,
+                                  tasks, users, warehouses)
 from cardshop.api.routing import Api
 from cardshop.auth.passwords import Hasher
 from cardshop.auth.ratelimit import RateLimit
@@ -10,7 +11,7 @@ from cardshop.auth.throttle import LoginThrottle
 from cardshop.auth.tokens import Tokens
 from cardshop.auth.usercache import UserCache
 
-ROUTE_MODULES = (meta, auth, users, orders, recipes, stats, tasks, logs, warehouses, schedules, rabbitmq)
+ROUTE_MODULES = (meta, auth, users, orders, recipes, stats, tasks, logs, warehouses, schedules, auto_images, rabbitmq)
 
 
 class Services:

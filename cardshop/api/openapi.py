@@ -2,8 +2,11 @@
 
 import cardshop
 from cardshop.api import schemas
+from cardshop.auth import roles
 
-_REASONS = {400: "Bad request: malformed JSON, or a missing, unknown or ill-typed field",
+_REASONS = {400: "Bad request: malformed JSON, or a missing, unknown or ill-typed field or query parameter; "
+                 "a request the HTTP server itself cannot parse (such as a header with control characters) "
+                 "gets its plain-text 400",
             401: "Not authenticated: missing, invalid, expired or revoked token",
             403: "Authenticated, but the role may not do this",
             404: "No such resource", 405: "Method not allowed on this path",
@@ -42,13 +45,21 @@ def _operation(route):
     if route.headers:
         success["headers"] = {name: {"schema": {"const": value}} for name, value in route.headers.items()}
     responses = {str(route.status): success}
-    errors = set(route.errors)
-    if route.body is not None and not route.text:
-        errors |= {400, 413, 415}
-    for code in sorted(errors):
-        responses[str(code)] = {"$ref": f"#/components/responses/E{code}"}
+    responses.update({str(code): {"$ref": f"#/components/responses/E{code}"} for code in sorted(_errors(route))})
     operation["responses"] = responses
     return operation
+
+
+def _errors(route):
+    """What the route says it refuses, plus what the dispatcher and the HTTP server answer on any route."""
+    errors = set(route.errors) | {400}
+    if route.roles is not None:  # the token is checked against the user as stored
+        errors |= {401, 503}
+        if set(route.roles) != set(roles.ALL):
+            errors.add(403)
+    if route.body is not None and not route.text:
+        errors |= {413, 415, 503}
+    return errors
 
 
 def build_document(routes):
@@ -64,8 +75,14 @@ def build_document(routes):
         "components": {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}},
             "schemas": {"Error": schemas.ERROR},
-            "responses": {f"E{code}": {"description": reason, "content": {
-                "application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
-                for code, reason in _REASONS.items()},
+            "responses": {f"E{code}": {"description": reason, "content": _error_content(code)}
+                          for code, reason in _REASONS.items()},
         },
     }
+
+
+def _error_content(code):
+    content = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
+    if code == 400:  # Waitress refuses malformed HTTP before any route runs
+        content["text/plain"] = {"schema": {"type": "string"}}
+    return content

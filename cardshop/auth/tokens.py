@@ -45,10 +45,10 @@ class Tokens:
 
     # -- issuing ---------------------------------------------------------
 
-    def issue(self, user, session=None):
-        """A new access + refresh pair for user, in a new session unless given."""
+    def issue(self, user, session=None, at=None):
+        """A new access + refresh pair for user, in a new session unless given; `at` back-dates it (tests)."""
         session = session or new_id()
-        moment = now()
+        moment = at or now()
         issued_at = int(moment.timestamp())
         claims = {"sub": user["username"], "uid": user["_id"], "role": user["role"], "sid": session,
                   "iat": issued_at, "exp": issued_at + self.access_ttl, "jti": new_id()}

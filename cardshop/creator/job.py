@@ -137,7 +137,8 @@ class CreateJob:
             with Heartbeat(self.reporter, "decompressing",
                            lambda: (_allocated(raw_path), max(_allocated(raw_path), 1))):
                 base_raw = decompress_base(base_path, raw_path, self.cancel)
-        base_end = layout.used_end(layout.read_table(base_raw)) if base_raw else 0
+        base_name = recipe["base"]["source"] if base_raw else None
+        base_end = layout.used_end(layout.base_table(base_raw, base_name)) if base_raw else 0
         size = plan["output_size"]
         chosen_card = card_size
         if size is None:
@@ -148,7 +149,7 @@ class CreateJob:
         image = os.path.join(build, "image.img")
         content = max(tree_size(staging)[0] + base_end, 1)
         with Heartbeat(self.reporter, "building", lambda: (_allocated(image), content)):
-            built = build_image(image, size, staging, base_raw, self.cancel)
+            built = build_image(image, size, staging, base_raw, self.cancel, base_name=base_name)
         if base_raw and base_raw != base_path:
             os.unlink(base_raw)
         shutil.rmtree(staging)

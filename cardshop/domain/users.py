@@ -1,21 +1,16 @@
 """Users and login, for the API, the broker's auth backend and the scheduler's bootstrap.
 
-Errors are plain (UserTaken); the API turns them into HTTP answers.
+Errors are plain (UserTaken, from the store); the API turns them into HTTP answers.
 """
 
 import logging
 
-import pymongo.errors
-
-from cardshop.store import new_id, now
+from cardshop.store import new_id, now, users
+from cardshop.store.users import PUBLIC_FIELDS, UserTaken
 
 log = logging.getLogger(__name__)
 
-PUBLIC_FIELDS = {"username": 1, "email": 1, "role": 1, "active": 1, "created_at": 1, "updated_at": 1}
-
-
-class UserTaken(Exception):
-    """The username or the email belongs to another user already."""
+__all__ = ["PUBLIC_FIELDS", "UserTaken", "check_credentials", "create_user"]
 
 
 def create_user(db, hasher, username, email, password, role, active=True):
@@ -24,12 +19,7 @@ def create_user(db, hasher, username, email, password, role, active=True):
     doc = {"_id": new_id(), "username": username, "email": email.lower(), "role": role,
            "active": active, "password_hash": hasher.hash(password),
            "created_at": moment, "updated_at": moment}
-    try:
-        db.users.insert_one(doc)
-    except pymongo.errors.DuplicateKeyError:
-        if db.users.find_one({"username": username}, {"_id": 1}):
-            raise UserTaken(f"username {username!r} is taken") from None
-        raise UserTaken(f"email {email!r} is used by another user") from None
+    users.insert(db, doc)
     return {key: doc[key] for key in ("_id", *PUBLIC_FIELDS)}
 
 
@@ -45,7 +35,7 @@ def check_credentials(services, username, password, address=None):
     if address is not None:
         services.login_rate.take(address)
         services.throttle.check(username, address)
-    user = services.db.users.find_one({"username": username})
+    user = users.find(services.db, username)
     if not services.hasher.verify(password, user.get("password_hash") if user else None,
                                   wait=None if address is not None else services.broker_wait):
         if address is not None:

@@ -174,14 +174,17 @@ def tree_size(root):
     return total, count
 
 
-def build_image(output, size, staging, base_raw=None, cancel=None, progress=None):
-    """Write the image; returns {"size", "data_offset", "data_size", "base_end"}."""
+def build_image(output, size, staging, base_raw=None, cancel=None, progress=None, base_name=None):
+    """Write the image; returns {"size", "data_offset", "data_size", "base_end"}.
+
+    `base_name` names the base in errors (its URL); the local path otherwise."""
     base_table = None
     base_end = 0
     if base_raw is not None:
-        base_table = layout.read_table(base_raw)
-        if base_table is None or not base_table["partitions"]:
-            raise BuildError("the base image has no partition table")
+        try:
+            base_table = layout.base_table(base_raw, base_name)
+        except layout.LayoutError as exc:
+            raise BuildError(str(exc)) from None
         base_end = layout.used_end(base_table)
         if layout.align_up(base_end) + 16 * 1024 * 1024 > size:
             raise BuildError(f"output size {size} leaves no room for data after the base ({base_end} bytes)")

@@ -35,6 +35,14 @@ def read_table(path):
     return table
 
 
+def base_table(path, source=None):
+    """The base image's partition table; refused, naming the base, when it has no partition to keep."""
+    table = read_table(path)
+    if table is None or not table["partitions"]:
+        raise LayoutError(f"base image {source or path} has no partition table")
+    return table
+
+
 def used_end(table):
     """Bytes from the start of the disk to the end of its last partition."""
     sector = table.get("sectorsize", SECTOR)

@@ -28,7 +28,7 @@ from cardshop.monitor.written import written_problem
 from cardshop.states import IllegalTransition, task_machine
 from cardshop.states.tasks import ENDED
 from cardshop.store import now
-from cardshop.store.commits import claim, claimed
+from cardshop.store.commits import claim, claimed, is_duplicate
 from cardshop.store.transitions import transition
 
 log = logging.getLogger(__name__)
@@ -184,5 +184,7 @@ class ReportApplier:
             self.db.task_logs.insert_one({"_id": f"{task_id}:{run}:{seq}", "task": task_id, "run": run,
                                           "seq": seq, "level": level, "message": message, "at": now()})
             return True
-        except pymongo.errors.DuplicateKeyError:
+        except pymongo.errors.OperationFailure as exc:
+            if not is_duplicate(exc):
+                raise
             return False

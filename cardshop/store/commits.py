@@ -19,6 +19,8 @@ later writer if the winner died in between) applies it again, and nothing
 stays stuck half-done. Records are small and kept, like the status history.
 """
 
+import contextlib
+
 import pymongo.errors
 
 from cardshop.store.db import now
@@ -31,6 +33,18 @@ def is_duplicate(exc):
     if isinstance(exc, pymongo.errors.DuplicateKeyError):
         return True
     return isinstance(exc, pymongo.errors.OperationFailure) and "UNIQUE constraint failed" in str(exc)
+
+
+@contextlib.contextmanager
+def unique(on_duplicate):
+    """Run a write; a clash on a unique index raises `on_duplicate()` instead (the one mapping of
+    MongoDB's error 11000 and FerretDB's error 1 to the store's own errors)."""
+    try:
+        yield
+    except pymongo.errors.OperationFailure as exc:
+        if not is_duplicate(exc):
+            raise
+        raise on_duplicate() from None
 
 
 def claim(db, key, record=None):

@@ -23,3 +23,9 @@ def pipeline_db(ferretdb):
     client = pymongo.MongoClient(ferretdb.url, tz_aware=True)
     yield client["pipeline"]
     client.close()
+
+
+def dropped(pipeline_db, *reasons):
+    """Messages the monitor dropped so far (for these reasons), from the counters it saves."""
+    counts = (pipeline_db.monitor_stats.find_one({"_id": "dropped"}) or {}).get("counts", {})
+    return sum(counts.get(reason, 0) for reason in reasons) if reasons else sum(counts.values())

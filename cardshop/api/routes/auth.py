@@ -11,6 +11,7 @@ from cardshop.auth.throttle import Throttled
 from cardshop.auth.tokens import TokenError
 from cardshop.domain.users import check_credentials
 from cardshop.states.tasks import ENDED
+from cardshop.store import users
 
 log = logging.getLogger(__name__)
 api = Api()
@@ -18,7 +19,7 @@ FINAL_TASK_STATUSES = ENDED
 
 
 def active_user(db, username):
-    user = db.users.find_one({"username": username})
+    user = users.find(db, username)
     return user if user and user.get("active") else None
 
 

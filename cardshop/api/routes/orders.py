@@ -11,7 +11,7 @@ from cardshop.domain.attempts import next_attempt
 from cardshop.domain.cascades import Cascades
 from cardshop.recipes import RecipeError, validate_recipe
 from cardshop.states import ORDER, IllegalTransition, task_machine
-from cardshop.store import now
+from cardshop.store import now, orders, warehouses
 from cardshop.store.documents import record_order
 from cardshop.store.transitions import transition
 
@@ -35,18 +35,18 @@ def _search(text):
 
 def _warehouse_for(db, name):
     if name is not None:
-        warehouse = db.warehouses.find_one({"name": name}, {"name": 1})
+        warehouse = warehouses.find(db, name, {"name": 1})
         if warehouse is None:
             raise ApiError(400, f"field 'warehouse': no warehouse {name!r}")
         return name
-    warehouse = db.warehouses.find_one({"default": True}, {"name": 1})
+    warehouse = warehouses.find_default(db, {"name": 1})
     if warehouse is None:
         raise ApiError(409, "no warehouse given and no default warehouse is set")
     return warehouse["name"]
 
 
 def with_tasks(db, order):
-    order["tasks"] = list(db.tasks.find({"order": order["_id"]}).sort([("created_at", 1), ("_id", 1)]))
+    order["tasks"] = orders.tasks_of(db, order["_id"])
     return order
 
 
@@ -111,7 +111,7 @@ def cancel(call):
     order = lookup(db.orders, call.params["id"], "order", {"_id": 1})
     reason = call.body.get("reason")
     _transition(db, order["_id"], "cancel", call.actor, note=reason)
-    for task in db.tasks.find({"order": order["_id"]}, {"kind": 1, "status": 1}):
+    for task in orders.tasks_of(db, order["_id"], {"kind": 1, "status": 1}):
         machine = task_machine(task["kind"])
         if task["status"] not in machine.final:
             try:
@@ -121,7 +121,7 @@ def cancel(call):
             if call.services.publisher is not None:
                 call.services.publisher.cancel(task["_id"], reason or f"order canceled by {call.actor}")
     log.info("%s canceled order %s", call.actor, order["_id"])
-    return with_tasks(db, db.orders.find_one({"_id": order["_id"]}))
+    return with_tasks(db, orders.find(db, order["_id"]))
 
 
 @api.route("POST", "/orders/{id}/retry", summary="Try a failed order again: a new attempt of its failed step "
@@ -160,7 +160,7 @@ def ship(call):
     shipment = {**call.body, "shipped_at": now(), "by": call.actor}
     _transition(db, order["_id"], "ship", call.actor, extra={"shipment": shipment})
     log.info("%s shipped order %s with %s", call.actor, order["_id"], call.body["carrier"])
-    return with_tasks(db, db.orders.find_one({"_id": order["_id"]}))
+    return with_tasks(db, orders.find(db, order["_id"]))
 
 
 @api.route("DELETE", "/orders/{id}", summary="Delete an ended order and its tasks",
@@ -171,7 +171,6 @@ def delete(call):
     if order["status"] not in ORDER.ended:
         raise ApiError(409, f"order is {order['status']!r}; only ended orders "
                             f"({', '.join(sorted(ORDER.ended))}) may be deleted")
-    db.tasks.delete_many({"order": order["_id"]})
-    db.orders.delete_one({"_id": order["_id"], "status": order["status"]})
+    orders.delete_ended(db, order["_id"], order["status"])
     log.info("%s deleted order %s", call.actor, order["_id"])
     return None

@@ -14,6 +14,7 @@ from cardshop.api.routing import Api, ApiError
 from cardshop.auth import broker
 from cardshop.auth.throttle import Throttled
 from cardshop.domain.users import check_credentials
+from cardshop.store import users
 
 log = logging.getLogger(__name__)
 api = Api()
@@ -45,7 +46,7 @@ def _answer(decide):
 
 def _broker_user(services, username):
     """The active broker-role user, or None."""
-    user = services.db.users.find_one({"username": username}, {"role": 1, "active": 1})
+    user = users.find(services.db, username, {"role": 1, "active": 1})
     if user is None or not user.get("active") or broker.user_tags(user["role"]) is None:
         return None
     return user

@@ -1,10 +1,6 @@
 """Schedules of the beat's periodic jobs: admins edit them, the beat picks changes up within seconds."""
 
-import datetime
-import json
 import logging
-
-import pymongo.errors
 
 from cardshop.api import schemas
 from cardshop.api.resources import paginate
@@ -13,7 +9,7 @@ from cardshop.auth import roles
 from cardshop.domain.jobs import CATALOGUE, parameters
 from cardshop.recipes import RecipeError, validate_recipe
 from cardshop.validation import Validator
-from cardshop.store import new_id, now
+from cardshop.store import new_id, now, schedules
 
 log = logging.getLogger(__name__)
 api = Api()
@@ -68,7 +64,7 @@ def _check_auto_image(params):
 
 
 def _get(db, name):
-    doc = db.schedules.find_one({"name": name})
+    doc = schedules.find(db, name)
     if doc is None:
         raise ApiError(404, f"no schedule {name!r}")
     return doc
@@ -82,9 +78,9 @@ def create(call):
     moment = now()
     doc.update(_id=new_id(), total_run_count=0, last_run_at=None, created_at=moment, updated_at=moment)
     try:
-        call.services.db.schedules.insert_one(doc)
-    except pymongo.errors.DuplicateKeyError:
-        raise ApiError(409, f"schedule {doc['name']!r} exists") from None
+        schedules.insert(call.services.db, doc)
+    except schedules.ScheduleExists as exc:
+        raise ApiError(409, str(exc)) from None
     log.info("%s added schedule %s (%s)", call.actor, doc["name"], doc["job"])
     return doc
 
@@ -111,11 +107,8 @@ def update(call):
     if "crontab" in call.body:
         doc.pop("every", None)
     _check(doc)
-    unset = {key: "" for key in ("every", "crontab") if key not in doc}
-    changes = {"$set": {**{k: v for k, v in call.body.items()}, "updated_at": now()}}
-    if unset:
-        changes["$unset"] = unset
-    db.schedules.update_one({"name": name}, changes)
+    schedules.update(db, name, {**call.body, "updated_at": now()},
+                     unset=[key for key in ("every", "crontab") if key not in doc])
     log.info("%s changed schedule %s", call.actor, name)
     return _get(db, name)
 
@@ -124,48 +117,6 @@ def update(call):
            status=204, errors=[401, 403, 404])
 def delete(call):
     _get(call.services.db, call.params["name"])
-    call.services.db.schedules.delete_one({"name": call.params["name"]})
+    schedules.delete(call.services.db, call.params["name"])
     log.info("%s removed schedule %s", call.actor, call.params["name"])
     return None
-
-
-AUTO_IMAGE = {"type": "object", "properties": {
-    "_id": {"type": "string", "description": "the stable name"}, "order": {"type": "string"},
-    "image": {"type": "object"}, "warehouse": {"type": "string"}, "download_url": {"type": ["string", "null"]},
-    "updated_at": schemas.TIME}, "required": ["_id", "order", "image"]}
-
-
-def _with_url(db, entry):
-    """The entry as the API shows it; whatever is stored (even a damaged entry) gives no error."""
-    # Only JSON types survive (the image is the creator's result, as stored).
-    image = json.loads(json.dumps(entry["image"], default=str)) if isinstance(entry.get("image"), dict) else {}
-    files = image.get("files") if isinstance(image.get("files"), dict) else {}
-    warehouse_name = entry.get("warehouse") if isinstance(entry.get("warehouse"), str) else None
-    warehouse = (db.warehouses.find_one({"name": warehouse_name}, {"download_url": 1}) or {}) if warehouse_name else {}
-    url = warehouse.get("download_url")
-    base = url.rstrip("/") if isinstance(url, str) else ""
-    path = files.get("image")
-    view = {"_id": str(entry["_id"]), "order": entry.get("order") if isinstance(entry.get("order"), str) else "",
-            "image": image, "download_url": f"{base}{path}" if base and isinstance(path, str) else None}
-    if warehouse_name:
-        view["warehouse"] = warehouse_name
-    if isinstance(entry.get("updated_at"), datetime.datetime):
-        view["updated_at"] = entry["updated_at"]
-    return view
-
-
-@api.route("GET", "/auto-images", summary="The latest build of every auto-image, by its stable name",
-           roles=roles.OPERATORS, query=schemas.PAGE_QUERY, response=schemas.page_of(AUTO_IMAGE), errors=[400, 401, 403])
-def list_auto_images(call):
-    db = call.services.db
-    return paginate(db.auto_images, call.query, {}, [("_id", 1)], view=lambda entry: _with_url(db, entry))
-
-
-@api.route("GET", "/auto-images/{name}", summary="The latest build of one auto-image (a stable name)",
-           roles=roles.OPERATORS, response=AUTO_IMAGE, errors=[401, 403, 404], tag="schedules")
-def read_auto_image(call):
-    db = call.services.db
-    entry = db.auto_images.find_one({"_id": call.params["name"]})
-    if entry is None:
-        raise ApiError(404, f"no auto-image {call.params['name']!r} has been built yet")
-    return _with_url(db, entry)

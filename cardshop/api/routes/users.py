@@ -2,22 +2,21 @@
 
 import logging
 
-import pymongo.errors
-
 from cardshop.api import schemas
 from cardshop.api.resources import paginate
 from cardshop.api.routing import Api, ApiError
 from cardshop.auth import roles
 from cardshop.auth.passwords import Busy
-from cardshop.domain.users import PUBLIC_FIELDS, UserTaken, create_user
-from cardshop.store import now
-from cardshop.store.commits import is_duplicate
+from cardshop.domain.users import create_user
+from cardshop.store import now, users
+from cardshop.store.users import PUBLIC_FIELDS, UserTaken
 
 log = logging.getLogger(__name__)
 api = Api()
 
+
 def _get(db, username):
-    user = db.users.find_one({"username": username}, PUBLIC_FIELDS)
+    user = users.find(db, username, PUBLIC_FIELDS)
     if user is None:
         raise ApiError(404, f"no user {username!r}")
     return user
@@ -32,9 +31,9 @@ def _keep_an_admin(db, username, losing):
     """Refuse a change that would leave no active admin."""
     if not losing:
         return
-    target = db.users.find_one({"username": username}, {"role": 1, "active": 1})
+    target = users.find(db, username, {"role": 1, "active": 1})
     if target and target["role"] == roles.ADMIN and target.get("active"):
-        if db.users.count_documents({"role": roles.ADMIN, "active": True}) <= 1:
+        if users.count_with_role(db, roles.ADMIN, active=True) <= 1:
             raise ApiError(409, f"{username!r} is the last active admin")
 
 
@@ -85,11 +84,9 @@ def update(call):
         changes["email"] = changes["email"].lower()
     changes["updated_at"] = now()
     try:
-        db.users.update_one({"username": username}, {"$set": changes})
-    except pymongo.errors.OperationFailure as exc:
-        if not is_duplicate(exc):  # FerretDB reports a unique-index clash on update as error 1
-            raise
-        raise ApiError(409, f"email {body['email']!r} is used by another user") from None
+        users.update(db, username, changes)
+    except UserTaken as exc:
+        raise ApiError(409, str(exc)) from None
     call.services.users.forget(username)
     if body.get("active") is False:
         call.services.tokens.revoke_all(username)
@@ -104,7 +101,7 @@ def update(call):
 def change_password(call):
     _admin_or_self(call)
     db, username, services = call.services.db, call.params["username"], call.services
-    user = db.users.find_one({"username": username})
+    user = users.find(db, username)
     if user is None:
         raise ApiError(404, f"no user {username!r}")
     if user["role"] == roles.SYSTEM:
@@ -120,8 +117,7 @@ def change_password(call):
             raise ApiError(503, str(exc), {"Retry-After": str(exc.retry_after)}) from None
         if not right:
             raise ApiError(403, "current_password is wrong")
-    db.users.update_one({"_id": user["_id"]}, {"$set": {
-        "password_hash": services.hasher.hash(call.body["password"]), "updated_at": now()}})
+    users.set_password_hash(db, user["_id"], services.hasher.hash(call.body["password"]), now())
     services.tokens.revoke_all(username)
     log.info("%s %s the password of %s", call.actor, "changed" if own else "reset", username)
     return {"changed": True}
@@ -135,7 +131,7 @@ def delete(call):
     if user["role"] == roles.SYSTEM:
         raise ApiError(409, "the system user is managed by the scheduler's configuration")
     _keep_an_admin(db, username, True)
-    db.users.delete_one({"username": username})
+    users.delete(db, username)
     call.services.users.forget(username)
     db.refresh_tokens.delete_many({"username": username})
     call.services.throttle.forget_user(username)

@@ -2,30 +2,22 @@
 
 import logging
 
-import pymongo.errors
-
 from cardshop.api import schemas
 from cardshop.api.resources import paginate
 from cardshop.api.routing import Api, ApiError
 from cardshop.auth import roles
 from cardshop.states import ORDER
-from cardshop.store import new_id, now
+from cardshop.store import new_id, now, orders, warehouses
 
 log = logging.getLogger(__name__)
 api = Api()
 
 
 def _get(db, name):
-    warehouse = db.warehouses.find_one({"name": name})
+    warehouse = warehouses.find(db, name)
     if warehouse is None:
         raise ApiError(404, f"no warehouse {name!r}")
     return warehouse
-
-
-def _make_default(db, name):
-    # Not atomic across documents (no transactions on FerretDB); the one
-    # marked last wins and reads below reflect it.
-    db.warehouses.update_many({"default": True, "name": {"$ne": name}}, {"$set": {"default": False}})
 
 
 @api.route("POST", "/warehouses", summary="Add a warehouse", roles=[roles.ADMIN],
@@ -34,15 +26,15 @@ def _make_default(db, name):
 def create(call):
     db, body = call.services.db, call.body
     moment = now()
-    first = db.warehouses.count_documents({}) == 0
+    first = warehouses.is_empty(db)
     doc = {"_id": new_id(), **body, "default": body.get("default", first),
            "created_at": moment, "updated_at": moment}
     try:
-        db.warehouses.insert_one(doc)
-    except pymongo.errors.DuplicateKeyError:
-        raise ApiError(409, f"warehouse {body['name']!r} exists") from None
+        warehouses.insert(db, doc)
+    except warehouses.WarehouseExists as exc:
+        raise ApiError(409, str(exc)) from None
     if doc["default"]:
-        _make_default(db, doc["name"])
+        warehouses.make_default(db, doc["name"])
     log.info("%s added warehouse %s", call.actor, doc["name"])
     return doc
 
@@ -67,9 +59,9 @@ def update(call):
     current = _get(db, name)
     if call.body.get("default") is False and current["default"]:
         raise ApiError(409, "make another warehouse the default instead")
-    db.warehouses.update_one({"name": name}, {"$set": {**call.body, "updated_at": now()}})
+    warehouses.update(db, name, {**call.body, "updated_at": now()})
     if call.body.get("default"):
-        _make_default(db, name)
+        warehouses.make_default(db, name)
     log.info("%s changed warehouse %s", call.actor, name)
     return _get(db, name)
 
@@ -79,9 +71,9 @@ def update(call):
 def delete(call):
     db, name = call.services.db, call.params["name"]
     _get(db, name)
-    live = db.orders.count_documents({"warehouse": name, "status": {"$nin": sorted(ORDER.ended)}})
+    live = orders.live_in_warehouse(db, name, ORDER.ended)
     if live:
         raise ApiError(409, f"warehouse {name!r} holds the images of {live} live order(s)")
-    db.warehouses.delete_one({"name": name})
+    warehouses.delete(db, name)
     log.info("%s removed warehouse %s", call.actor, name)
     return None

@@ -1,14 +1,18 @@
 """Tokens from login to logout, against the real scheduler and FerretDB."""
 
 import base64
+import datetime
 import hashlib
 import json
 import time
 
 import jwt
+import pymongo
 import pytest
 
+from cardshop.auth.tokens import Tokens
 from cardshop.client import ApiClient
+from cardshop.store import now
 from devstack.servers import Scheduler
 from tests.conftest import TEST_AUTH
 
@@ -21,14 +25,28 @@ def b64(data):
     return base64.urlsafe_b64encode(json.dumps(data).encode()).rstrip(b"=").decode()
 
 
+SHORT_TTL = {"access_ttl": 60, "refresh_ttl": 120}
+
+
 @pytest.fixture(scope="module")
 def short_ttl(stack_dir, ferretdb, tmp_path_factory):
-    """A second scheduler whose tokens live 1 s (access) and 3 s (refresh)."""
+    """A second scheduler whose tokens live 60 s (access) and 120 s (refresh)."""
     server = Scheduler(str(tmp_path_factory.mktemp("short")), ferretdb.url, db_name="tests_short_ttl",
-                       overrides={"auth": {**TEST_AUTH, "access_ttl": 1, "refresh_ttl": 3}})
+                       overrides={"auth": {**TEST_AUTH, **SHORT_TTL}})
     server.start()
     yield server
     server.stop()
+
+
+@pytest.fixture
+def back_dated(short_ttl, ferretdb):
+    """Issue a pair for the short-lived scheduler's admin as if `seconds` ago (instead of waiting)."""
+    client = pymongo.MongoClient(ferretdb.url, tz_aware=True)
+    with open(f"{short_ttl.secrets}/jwt.key") as handle:
+        tokens = Tokens(client[short_ttl.db_name], handle.read().strip(), **SHORT_TTL)
+    admin = client[short_ttl.db_name].users.find_one({"username": short_ttl.admin["username"]})
+    yield lambda seconds: tokens.issue(admin, at=now() - datetime.timedelta(seconds=seconds))
+    client.close()
 
 
 def test_login_gives_a_bearer_pair_with_a_one_hour_jwt(api, make_user):
@@ -145,20 +163,30 @@ def test_forged_tokens_get_401(api, make_user, scheduler):
     assert api.get("/orders", headers={"Authorization": "Basic abc"}).status == 401
 
 
-def test_access_tokens_expire_after_their_ttl(short_ttl):
+def test_tokens_are_issued_with_the_configured_lifetimes(short_ttl, ferretdb):
+    pair = ApiClient(short_ttl.url).post("/auth/authorize", short_ttl.admin).body
+    claims = claims_of(pair["access_token"])
+    assert pair["expires_in"] == claims["exp"] - claims["iat"] == SHORT_TTL["access_ttl"]
+    client = pymongo.MongoClient(ferretdb.url, tz_aware=True)
+    try:
+        stored = client[short_ttl.db_name].refresh_tokens.find_one(
+            {"_id": hashlib.sha256(pair["refresh_token"].encode()).hexdigest()})
+    finally:
+        client.close()
+    assert (stored["expires_at"] - stored["created_at"]).total_seconds() == SHORT_TTL["refresh_ttl"]
+
+
+def test_access_tokens_expire_after_their_ttl(short_ttl, back_dated):
     api = ApiClient(short_ttl.url)
-    pair = api.post("/auth/authorize", short_ttl.admin).body
-    assert pair["expires_in"] == 1
-    assert api.post("/auth/validate", token=pair["access_token"]).status == 200
-    time.sleep(2.2)
+    assert api.post("/auth/validate", token=back_dated(0)["access_token"]).status == 200
+    pair = back_dated(SHORT_TTL["access_ttl"] + 5)
     reply = api.post("/auth/validate", token=pair["access_token"])
     assert reply.status == 401 and "expired" in reply.body["error"]
     # The refresh token still works within its own lifetime...
     fresh = api.post("/auth/token", {"refresh_token": pair["refresh_token"]})
     assert fresh.status == 200
-    time.sleep(3.2)
     # ...and not after it.
-    late = api.post("/auth/token", {"refresh_token": fresh.body["refresh_token"]})
+    late = api.post("/auth/token", {"refresh_token": back_dated(SHORT_TTL["refresh_ttl"] + 5)["refresh_token"]})
     assert late.status == 401 and "expired" in late.body["error"]
 
 

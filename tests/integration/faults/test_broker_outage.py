@@ -5,7 +5,7 @@ import time
 from cardshop.pipeline.reports import Reporter
 from devstack.processes import wait_until
 from tests.integration.faults.conftest import assert_no_order_stranded, schedule
-from tests.integration.pipeline.test_monitor import create_task_of, order_in, take_message
+from tests.integration.pipeline.test_monitor import create_task_of, order_in, stored_result, take_message
 
 OUTAGE = 30  # seconds
 
@@ -33,10 +33,8 @@ def test_a_broker_down_for_30_s_leaves_beat_and_monitor_running_and_they_reconne
     reporter = Reporter(app, username, task_id)
     for status in ("received", "downloading", "building", "uploading"):
         reporter.status(status)
-    reporter.status("failed", note="ended by the test after the outage")
-    ended = order_in(stack, order["_id"], ("creation_failed",), timeout=60)
-    assert db.tasks.find_one({"_id": task_id})["reason"] == "ended by the test after the outage"
-    assert ended["status"] == "creation_failed"
+    reporter.status("done", result=stored_result(stack, order, task_id))  # results are checked
+    order_in(stack, order["_id"], ("ready",), timeout=60)
     assert db.tasks.count_documents({"order": order["_id"]}) == 1, "no duplicate task"
     assert db.tasks.find_one({"_id": task_id})["publications"] == 1
     assert_no_order_stranded(db)

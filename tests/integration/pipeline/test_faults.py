@@ -3,6 +3,9 @@
 import os
 import time
 
+import amqp
+
+from cardshop.pipeline import topology
 from cardshop.pipeline.reports import Reporter
 from tests.conftest import order_body
 from devstack.processes import wait_until
@@ -35,15 +38,30 @@ def assert_complete(pipeline, pipeline_db, order, reporter):
     assert pipeline_db.task_logs.count_documents({"task": task["_id"]}) == REPORTS // 50
 
 
+def waiting_reports(pipeline):
+    """How many messages the `reports` queue holds, asked as the system user."""
+    with open(pipeline.system_password_file) as handle:
+        password = handle.read().strip()
+    connection = amqp.Connection(f"127.0.0.1:{pipeline.rabbitmq.port}", userid=pipeline.scheduler.system["username"],
+                                 password=password, virtual_host="cardshop", connect_timeout=10)
+    connection.connect()
+    try:
+        return connection.channel().queue_declare(topology.reports_queue().name, passive=True).message_count
+    finally:
+        connection.close()
+
+
 def test_reports_wait_in_rabbitmq_while_the_monitor_is_down_for_30_s(pipeline, pipeline_db):
     creator, _, app = pipeline.worker("creator")
     order = download_order(pipeline)
     reporter = Reporter(app, creator, create_task_of(order)["_id"])
     pipeline.monitor.process.kill9()
+    down = time.monotonic()
     try:
         send_a_whole_build(reporter, stored_result(pipeline, order, create_task_of(order)["_id"]))
-        time.sleep(30)
+        wait_until(lambda: waiting_reports(pipeline) >= reporter.last_seq)  # all of them, kept by RabbitMQ
         assert order_of(pipeline, order["_id"])["status"] == "created"
+        time.sleep(max(0.0, 30 - (time.monotonic() - down)))  # the outage lasts its 30 s
     finally:
         pipeline.monitor.start()
     assert_complete(pipeline, pipeline_db, order, reporter)
@@ -55,13 +73,22 @@ def test_a_database_restart_mid_stream_loses_nothing(pipeline, pipeline_db):
     reporter = Reporter(app, creator, create_task_of(order)["_id"])
     reporter.status("received")
     wait_until(lambda: pipeline_task(pipeline, order["_id"])["status"] == "received")
+    log = pipeline.monitor.process.log_path
+    offset = os.path.getsize(log)
     pipeline.ferretdb.process.kill9()
     try:
         send_a_whole_build(reporter, stored_result(pipeline, order, create_task_of(order)["_id"]))
-        time.sleep(3)
+        # The monitor met the outage and handed reports back to RabbitMQ.
+        wait_until(lambda: "requeued" in logged_since(log, offset), timeout=30)
     finally:
         pipeline.ferretdb.start()
     assert_complete(pipeline, pipeline_db, order, reporter)
+
+
+def logged_since(path, offset):
+    with open(path, errors="replace") as handle:
+        handle.seek(offset)
+        return handle.read()
 
 
 def test_a_broker_restart_mid_pipeline_loses_nothing(pipeline, pipeline_db):

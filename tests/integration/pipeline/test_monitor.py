@@ -12,6 +12,7 @@ from cardshop.pipeline.heartbeat import Heartbeat
 from cardshop.pipeline.reports import Reporter
 from devstack.processes import wait_until
 from tests.conftest import order_body
+from tests.integration.conftest import dropped
 
 
 def take_messages(app, queue, task_ids, timeout=10):
@@ -180,16 +181,17 @@ def test_a_redelivered_task_is_taken_over_by_the_new_run_and_never_moves_back(pi
     second.status("received")
     second.status("downloading")
     first.status("done")  # the dead run's late report: stale
-    wait_until(lambda: pipeline_task(pipeline, order["_id"]).get("run") == second.run)
-    time.sleep(1)
-    task = pipeline_task(pipeline, order["_id"])
+    # Reports are applied in order: once the new run's next one shows, the stale one was dealt with.
+    second.progress("after the stale report", 1, 1, 0)
+    task = wait_until(lambda: (lambda task: (task.get("progress") or {}).get("step") == "after the stale report"
+                                            and task)(pipeline_task(pipeline, order["_id"])))
     assert task["status"] == "building" and task["runs"] == 2
     second.status("uploading")
     second.status("done", result=stored_result(pipeline, order, task_id))
     wait_until(lambda: order_of(pipeline, order["_id"])["status"] == "ready")
 
 
-def test_reports_from_workers_that_do_not_hold_the_task_are_refused(pipeline):
+def test_reports_from_workers_that_do_not_hold_the_task_are_refused(pipeline, pipeline_db):
     creator, _, create_app = pipeline.worker("creator")
     writer, _, write_app = pipeline.worker("writer")
     other_writer, _, other_app = pipeline.worker("writer")
@@ -197,20 +199,21 @@ def test_reports_from_workers_that_do_not_hold_the_task_are_refused(pipeline):
     wait_until(lambda: pipeline.admin.get(f"/workers/{writer}@host").status == 200)
     order = pipeline.admin.post("/orders", order_body(sd_card={"size": 4, "type": "physical"}, quantity=1)).body
     create_id = create_task_of(order)["_id"]
+    before = dropped(pipeline_db, "refused")
     # A writer may not report on a create task at all.
     Reporter(write_app, writer, create_id).status("received")
     # A creator claims it; a writer's "done" on it is refused.
     holder = Reporter(create_app, creator, create_id)
     holder.status("received")
     Reporter(write_app, writer, create_id, run=holder.run).status("done")
-    time.sleep(1.5)
+    wait_until(lambda: dropped(pipeline_db, "refused") >= before + 2)
     assert pipeline_task(pipeline, order["_id"])["status"] == "received"
     holder.status("done", result=stored_result(pipeline, order, create_id))
     write_task = wait_until(lambda: [t for t in order_of(pipeline, order["_id"])["tasks"]
                                      if t["kind"] == "write" and t.get("writer")])
     # Another writer host cannot claim or finish this host's write task.
     Reporter(other_app, other_writer, write_task[0]["_id"]).status("received")
-    time.sleep(1.5)
+    wait_until(lambda: dropped(pipeline_db, "refused") >= before + 3)
     assert pipeline.admin.get(f"/tasks/{write_task[0]['_id']}").body["status"] == "pending"
 
 
@@ -224,5 +227,8 @@ def test_a_report_claiming_another_users_name_never_reaches_the_monitor(pipeline
             producer.publish(body, exchange=topology.REPORTS_EXCHANGE, routing_key=topology.REPORT_KEY,
                              declare=[], serializer="json", user_id="cardshop-system")
             producer.channel.connection.drain_events(timeout=3)
-    time.sleep(1)
-    assert pipeline_task(pipeline, order["_id"])["status"] == "pending"
+    # The creator's own claim, sent after it, is applied as the first run: nothing came before it.
+    Reporter(app, creator, create_task_of(order)["_id"]).status("received")
+    task = wait_until(lambda: (lambda task: task["status"] == "received" and task)(
+        pipeline_task(pipeline, order["_id"])))
+    assert task["worker"] == creator and task["runs"] == 1

@@ -59,10 +59,12 @@ def hostile(pipeline):
         attacker.close()
 
 
-def dropped(pipeline_db, *reasons):
-    """Messages the monitor dropped so far (for these reasons), from the counters it saves."""
-    counts = (pipeline_db.monitor_stats.find_one({"_id": "dropped"}) or {}).get("counts", {})
-    return sum(counts.get(reason, 0) for reason in reasons) if reasons else sum(counts.values())
+@pytest.fixture(scope="module")
+def creator(pipeline):
+    """A creator daemon on the requesting module's pipeline."""
+    creator = pipeline.start_creator()
+    yield creator
+    creator.stop()
 
 
 def refused(excinfo):

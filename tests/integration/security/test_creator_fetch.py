@@ -17,7 +17,7 @@ from cardshop.creator.cache import Cache, DownloadError, probe
 from cardshop.creator.fetch import opener
 from devstack import samples
 from devstack.pipeline import Pipeline
-from tests.conftest import TEST_AUTH
+from tests.conftest import TEST_AUTH, order_body
 from tests.integration.pipeline.test_monitor import create_task_of, order_in
 
 MiB = 1024 * 1024
@@ -194,21 +194,13 @@ def pipeline(tmp_path_factory, ferretdb):
         stack.stop()
 
 
-@pytest.fixture(scope="module")
-def creator(pipeline):
-    creator = pipeline.start_creator()
-    yield creator
-    creator.stop()
-
-
 def test_a_zip_bomb_fails_the_task_and_leaves_nothing_behind(pipeline, creator):
     bomb = make_zip_bomb(os.path.join(pipeline.content.root, "bomb.zip"), 1024 * MiB)
-    order = pipeline.admin.post("/orders", {
-        "recipe": {"output": {"size": "64M"},
-                   "files": [{"to": "/data/bomb", "url": f"{pipeline.content.url}/bomb.zip",
-                              "checksum": samples.checksum(bomb), "via": "zip"}]},
-        "sd_card": {"size": 4, "type": "download"}, "quantity": 1,
-        "recipient": {"name": "Ada", "email": "ada@example.org", "address": "1 Main St"}}).body
+    order = pipeline.admin.post("/orders", order_body(
+        recipe={"output": {"size": "64M"},
+                "files": [{"to": "/data/bomb", "url": f"{pipeline.content.url}/bomb.zip",
+                           "checksum": samples.checksum(bomb), "via": "zip"}]},
+        sd_card={"size": 4, "type": "download"}, quantity=1)).body
     assert "_id" in order, order
     done = order_in(pipeline, order["_id"], ("ready", "creation_failed"), timeout=120)
     assert done["status"] == "creation_failed"

@@ -3,7 +3,7 @@
 import amqp
 
 from devstack.processes import wait_until
-from tests.integration.security.conftest import dropped
+from tests.integration.conftest import dropped
 
 
 def test_a_writer_cannot_speak_for_another_worker_or_invent_hosts(pipeline, pipeline_db, hostile):

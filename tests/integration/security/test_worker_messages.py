@@ -5,7 +5,7 @@ import amqp
 from devstack.processes import wait_until
 from tests.conftest import order_body
 from tests.integration.pipeline.test_monitor import create_task_of, order_in, order_of, stored_result
-from tests.integration.security.conftest import dropped
+from tests.integration.conftest import dropped
 
 NOW = "2026-01-01T00:00:00Z"
 

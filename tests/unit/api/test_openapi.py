@@ -20,11 +20,22 @@ def test_every_route_is_documented_with_its_errors(route):
     assert operation["summary"]
     responses = operation["responses"]
     assert str(route.status) in responses
+    assert "400" in responses, "the HTTP server refuses malformed requests on any route"
     if route.roles is not None:
         assert operation["security"] == [{"bearer": []}]
-        assert "401" in responses, "authenticated routes can answer 401"
+        assert {"401", "503"} <= set(responses), "authenticated routes read the user as stored"
     if route.body is not None and not route.text:
-        assert {"400", "413"} <= set(responses)
+        assert {"400", "413", "415", "503"} <= set(responses)
+
+
+def test_a_route_closed_to_some_roles_documents_403():
+    operation = DOCUMENT["paths"]["/users"]["post"]
+    assert "403" in operation["responses"]
+
+
+def test_the_http_servers_plain_text_400_is_documented():
+    content = DOCUMENT["components"]["responses"]["E400"]["content"]
+    assert set(content) == {"application/json", "text/plain"}
 
 
 def test_no_two_routes_share_a_method_and_path():

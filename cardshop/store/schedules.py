@@ -1,0 +1,28 @@
+"""The `schedules` collection: the beat's jobs, names unique (index)."""
+
+from cardshop.store.commits import unique
+
+
+class ScheduleExists(Exception):
+    """A schedule of that name exists already."""
+
+
+def find(db, name):
+    return db.schedules.find_one({"name": name})
+
+
+def insert(db, doc):
+    with unique(lambda: ScheduleExists(f"schedule {doc['name']!r} exists")):
+        db.schedules.insert_one(doc)
+
+
+def update(db, name, changes, unset=()):
+    """Set `changes` and drop the fields in `unset` (timing is `every` or `crontab`, never both)."""
+    update = {"$set": changes}
+    if unset:
+        update["$unset"] = {key: "" for key in unset}
+    db.schedules.update_one({"name": name}, update)
+
+
+def delete(db, name):
+    db.schedules.delete_one({"name": name})
