@@ -67,7 +67,11 @@ def swap(collection, doc_id, fields):
     """Set `fields` on the document as its next version (creating it); return the version it replaced.
 
     Of concurrent swaps each replaces a different version, so every replaced
-    value is handed to exactly one caller (None: there was no document).
+    value is handed to exactly one caller (None: there was no document). The
+    commits are the truth and the document their copy: a slow swapper may
+    write an older version over a newer one (FerretDB's filtered update is not
+    atomic), so each swapper, after its own write, brings the document up to
+    the latest commit; the last one to finish leaves it right.
     """
     db = collection.database
     while True:
@@ -76,12 +80,27 @@ def swap(collection, doc_id, fields):
         key = f"{collection.name}/{doc_id}/{rev}"
         won = claim(db, key, {"fields": fields})
         record = {"fields": fields} if won else claimed(db, key)
-        update = {"$set": {**record["fields"], "rev": rev}}
-        try:
-            collection.update_one({"_id": doc_id}, update, upsert=True)
-        except pymongo.errors.OperationFailure as exc:
-            if not is_duplicate(exc):
-                raise
-            collection.update_one({"_id": doc_id}, update)  # two upserts raced: the document exists now
+        _write_version(collection, doc_id, rev, record["fields"])
         if won:
+            _catch_up(collection, doc_id)
             return current
+
+
+def _write_version(collection, doc_id, rev, fields):
+    older = {"_id": doc_id, "$or": [{"rev": {"$lt": rev}}, {"rev": {"$exists": False}}]}
+    try:
+        collection.update_one(older, {"$set": {**fields, "rev": rev}}, upsert=True)
+    except pymongo.errors.OperationFailure as exc:
+        if not is_duplicate(exc):
+            raise
+        # No older version to replace: this one or a later one is there already (or an upsert raced).
+
+
+def _catch_up(collection, doc_id):
+    """Write the committed versions the document lacks, up to the latest."""
+    while True:
+        rev = (collection.find_one({"_id": doc_id}, {"rev": 1}) or {}).get("rev", 0) + 1
+        record = claimed(collection.database, f"{collection.name}/{doc_id}/{rev}")
+        if record is None:
+            return
+        _write_version(collection, doc_id, rev, record["fields"])
