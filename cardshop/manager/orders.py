@@ -31,6 +31,13 @@ def allowed_actions(order):
     return actions
 
 
+def _with_reason(web, session, order_id, action, what, done):
+    """POST /orders/{id}/<action> with the form's optional reason, then back to the order page."""
+    reason = bottle.request.forms.getunicode("reason", "").strip()
+    reply = session.post(f"/orders/{order_id}/{action}", {"reason": reason} if reason else None)
+    web.then(session, reply, what, f"/orders/{order_id}?done={done}")
+
+
 def download(recipe, fmt, name):
     """A recipe as a YAML or JSON file to save."""
     text, content_type = forms.export_recipe(recipe, fmt)
@@ -173,16 +180,12 @@ def install(app, web):
     @app.post(f"/orders/{ID}/cancel")
     @web.page(operators)
     def cancel(session, order_id):
-        reason = bottle.request.forms.getunicode("reason", "").strip()
-        reply = session.post(f"/orders/{order_id}/cancel", {"reason": reason} if reason else None)
-        web.then(session, reply, "cancel the order", f"/orders/{order_id}?done=canceled")
+        _with_reason(web, session, order_id, "cancel", "cancel the order", "canceled")
 
     @app.post(f"/orders/{ID}/retry")
     @web.page(operators)
     def retry(session, order_id):
-        reason = bottle.request.forms.getunicode("reason", "").strip()
-        reply = session.post(f"/orders/{order_id}/retry", {"reason": reason} if reason else None)
-        web.then(session, reply, "retry the order", f"/orders/{order_id}?done=retried")
+        _with_reason(web, session, order_id, "retry", "retry the order", "retried")
 
     @app.post(f"/orders/{ID}/ship")
     @web.page(operators)
