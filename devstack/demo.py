@@ -232,12 +232,13 @@ def write_tasks(order):
     return [task for task in order["tasks"] if task["kind"] == "write"]
 
 
-def insert_card(slot, size):
+def insert_card(slot, size, made):
     """A blank card of `size` into the slot, through the code `make card-insert` runs; its backing file."""
     try:
         path = writer_host.insert_card(stack.STATE, slot, size, os.path.join(stack.BASE, "cards"))
     except StackError as exc:
         raise SystemExit(f"demo failed: make card-insert SLOT={slot} SIZE={size}: {exc}") from None
+    made.append(path)
     print(f"    make card-insert SLOT={slot} SIZE={size}: {os.path.relpath(path)}")
     return path
 
@@ -303,21 +304,24 @@ def write_cards(state, manager, recipe):
     if not host or len(state.get("slots") or []) < 2:
         raise SystemExit("demo failed: the stack has no writer host with 2 slots; "
                          "`make down`, then `make demo` (or `make up SLOTS=2`)")
-    username, inserted = host["username"], {}
+    username, inserted, made = host["username"], {}, []
     for item in state["slots"][:2]:
         if cards.backing_file(item["device"]):
             raise SystemExit(f"demo failed: slot {item['slot']} of the running stack holds a card; "
                              f"`make card-remove SLOT={item['slot']}` first")
     try:
-        _write_cards(manager, username, recipe, inserted)
+        _write_cards(manager, username, recipe, inserted, made)
     finally:  # a stack the demo did not start gets its slots back empty, even when a step failed
         for slot, path in inserted.items():
             device = next(item["device"] for item in state["slots"] if item["slot"] == slot)
             if cards.backing_file(device) == path:
                 cards.remove(device)
+        for path in made:  # checked by the demo itself: no need to keep them, unlike make card-insert's
+            if path not in (cards.backing_file(item["device"]) for item in state["slots"]):
+                os.unlink(path)
 
 
-def _write_cards(manager, username, recipe, inserted):
+def _write_cards(manager, username, recipe, inserted, made):
     step(f"The writer host {username} is live, its slots empty (GET /workers: slot_states)")
     host = wait_for(f"{username} did not show 2 empty slots in GET /workers", lambda: host_when(
         manager, username, lambda slots: sum(slot["state"] == "empty" for slot in slots) >= 2))
@@ -341,7 +345,7 @@ def _write_cards(manager, username, recipe, inserted):
         raise SystemExit(f"demo failed: the write tasks did not go to {username}")
 
     step("Insert a blank card too small for the image into slot 1: the slot refuses it")
-    inserted[1] = insert_card(1, "512M")
+    inserted[1] = insert_card(1, "512M", made)
     slot = wait_for("slot 1 did not refuse the small card", lambda: slot_in(manager, username, 1, ("refused",)))
     print(f"    slot 1 {slot['state']}: {slot['message']}")
     requeued = wait_for("the refused task did not go back to the queue", lambda: next(
@@ -354,8 +358,8 @@ def _write_cards(manager, username, recipe, inserted):
     remove_card(1)
     wait_for("slot 1 did not become empty", lambda: slot_in(manager, username, 1, ("empty",)))
     print("    slot 1: empty")
-    inserted[1] = insert_card(1, "2G")
-    inserted[2] = insert_card(2, "2G")
+    inserted[1] = insert_card(1, "2G", made)
+    inserted[2] = insert_card(2, "2G", made)
 
     step("The slots check the cards and write them; follow the write tasks (GET /orders/{id})")
     done = follow_writes(manager, order["_id"], before)
