@@ -3,7 +3,10 @@
 Users of every role, a warehouse, an order checked and recorded, workers
 logging into RabbitMQ through the scheduler, then a generated recipe (base
 image, files, an archive) built by the creator into the warehouse, fetched
-back and checked. Stops what it started.
+back and checked; then a physical order of two cards of that recipe written by
+the stack's writer host: blank cards inserted as an operator would (a too small
+one first, which the slot refuses), each card checked against the image at
+the end, and the order shipped. Stops what it started.
 """
 
 import hashlib
@@ -16,12 +19,14 @@ import time
 
 import amqp
 
-from cardshop.client import ApiClient
+from cardshop.client import ApiClient, ApiUnreachable
 from cardshop.client.warehouse import WarehouseClient
 from devstack import __main__ as stack
-from devstack import samples
+from devstack import cards, samples, writer_host
+from devstack.processes import StackError
 
 STEP = 0
+STARTED = ("created", "creating")  # a create task still to finish
 
 
 def step(text):
@@ -34,6 +39,17 @@ def check(reply, expected=(200, 201, 204)):
     if reply.status not in expected:
         raise SystemExit(f"demo failed: HTTP {reply.status}: {reply.error}")
     return reply.body
+
+
+def log_in(client, credentials, timeout=30):
+    """POST /auth/authorize, again while the scheduler says it is busy checking passwords (503): just after
+    `make up` every worker of the stack logs in at once."""
+    deadline = time.monotonic() + timeout
+    reply = client.post("/auth/authorize", credentials)
+    while reply.status == 503 and time.monotonic() < deadline:
+        time.sleep(1)
+        reply = client.post("/auth/authorize", credentials)
+    return check(reply)
 
 
 def broker_login(amqp_url, username, password):
@@ -49,8 +65,19 @@ def broker_login(amqp_url, username, password):
         connection.collect()
 
 
+def wait_for(what, probe, timeout=60):
+    """probe()'s first true value, polled; the demo fails saying `what` did not happen in time."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = probe()
+        if value:
+            return value
+        time.sleep(0.5)
+    raise SystemExit(f"demo failed: {what} (waited {timeout} s)")
+
+
 def follow(client, order_id, timeout=300, quiet=False):
-    """Print the order's and its create task's progress until it ends."""
+    """Print the order's and its create task's progress until the task ends."""
     seen, deadline = None, time.monotonic() + timeout
     while time.monotonic() < deadline:
         order = check(client.get(f"/orders/{order_id}"))
@@ -62,7 +89,7 @@ def follow(client, order_id, timeout=300, quiet=False):
         if line != seen and not quiet:
             print("    " + line)
             seen = line
-        if order["status"] in ("ready", "creation_failed", "canceled"):
+        if order["status"] not in STARTED:
             return order
         time.sleep(0.5)
     raise SystemExit("demo failed: the order did not finish in time")
@@ -71,7 +98,7 @@ def follow(client, order_id, timeout=300, quiet=False):
 def run(state):
     api = ApiClient(state["api_url"])
     step(f"Log in as {state['admin']['username']} (POST /auth/authorize)")
-    pair = check(api.post("/auth/authorize", state["admin"]))
+    pair = log_in(api, state["admin"])
     api.token = pair["access_token"]
     print(f"    access token valid {pair['expires_in']} s, refresh token single-use")
 
@@ -99,7 +126,7 @@ def run(state):
     print(f"    main: {state['ftp_url']}")
 
     step("The manager places an order for two 4 GB cards (POST /orders)")
-    manager = ApiClient(state["api_url"], check(api.post("/auth/authorize", people["manager"]))["access_token"])
+    manager = ApiClient(state["api_url"], log_in(api, people["manager"])["access_token"])
     order = check(manager.post("/orders", {
         "recipe": {"output": {"size": "3G"},
                    "files": [{"to": "/data/welcome.txt", "content": "Welcome to your Cardshop card!"},
@@ -175,6 +202,8 @@ def run(state):
         print(f"    /data/zims/wikipedia.zim read back without mounting: "
               f"{'identical' if hashlib.sha256(wiki).hexdigest() == samples.sha256_of(zim) else 'DIFFERENT'}")
 
+    write_cards(state, manager, recipe)
+
     print("\nWhere to look:")
     print(f"    API            {state['api_url']}  (OpenAPI: {state['api_url']}/openapi.json)")
     for name, path in state["logs"].items():
@@ -184,6 +213,192 @@ def run(state):
           f"{state['admin']['password']} (`make up` keeps it running)")
 
 
+# -- the writer host: cards inserted, written, checked ------------------------
+
+def writer_of(client, username):
+    """The writer host `username` as GET /workers shows it (one item with its slot_states), or None."""
+    items = check(client.get("/workers?per_page=100"))["items"]
+    return next((item for item in items if item.get("username") == username and "slot_states" in item), None)
+
+
+def host_when(client, username, test):
+    """The writer host once test(its slot_states) holds, else None."""
+    host = writer_of(client, username)
+    return host if host and test(host["slot_states"]) else None
+
+
+def slot_in(client, username, number, states):
+    """Slot `number` of the writer host once its state is one of `states`, else None."""
+    host = writer_of(client, username)
+    slot = next((slot for slot in (host or {}).get("slot_states", []) if slot["number"] == number), None)
+    return slot if slot and slot["state"] in states else None
+
+
+def show_slots(host):
+    for slot in host["slot_states"]:
+        print(f"    slot {slot['number']}: {slot['state']:<8} {slot.get('message') or ''}".rstrip())
+
+
+def write_tasks(order):
+    return [task for task in order["tasks"] if task["kind"] == "write"]
+
+
+def insert_card(slot, size, made):
+    """A blank card of `size` into the slot, through the code `make card-insert` runs; its backing file."""
+    try:
+        path = writer_host.insert_card(stack.STATE, slot, size, os.path.join(stack.BASE, "cards"))
+    except StackError as exc:
+        raise SystemExit(f"demo failed: make card-insert SLOT={slot} SIZE={size}: {exc}") from None
+    made.append(path)
+    print(f"    make card-insert SLOT={slot} SIZE={size}: {os.path.relpath(path)}")
+    return path
+
+
+def remove_card(slot):
+    try:
+        path = writer_host.remove_card(stack.STATE, slot)
+    except StackError as exc:
+        raise SystemExit(f"demo failed: make card-remove SLOT={slot}: {exc}") from None
+    print(f"    make card-remove SLOT={slot}: {os.path.relpath(path)} taken out")
+
+
+def requeues(order):
+    """Each write task's latest `requeued` entry (its card failed), by task id."""
+    return {task["_id"]: [entry for entry in task["statuses"] if entry["status"] == "requeued"][-1:]
+            for task in write_tasks(order)}
+
+
+def follow_writes(client, order_id, before, timeout=300):
+    """Print the write tasks' progress until the order's cards are all written (pending_shipment).
+
+    A task handed back again (`requeues` differing from `before`) on a good card fails the demo at once.
+    """
+    seen, deadline = None, time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        order = check(client.get(f"/orders/{order_id}"))
+        parts = []
+        for task in write_tasks(order):
+            progress, text = task.get("progress") or {}, task["status"]
+            if task["status"] in ("downloading", "writing", "verifying") and progress.get("step") == task["status"]:
+                text += f" {progress.get('percent', 0):5.1f}%"
+            parts.append(f"task …{task['_id'][-4:]} {text:<16}")
+        line = f"order {order['status']:<16} " + " ".join(parts)
+        if line != seen:
+            print("    " + line.rstrip())
+            seen = line
+        if order["status"] == "pending_shipment":
+            return order
+        if order["status"] not in ("pending_writer", "writing"):
+            raise SystemExit(f"demo failed: order {order['status']}: {order['statuses'][-1].get('note')}")
+        again = [entries[0] for task_id, entries in requeues(order).items() if entries != before.get(task_id, [])]
+        if again:
+            raise SystemExit(f"demo failed: a good card did not take its task: {again[0].get('note')}")
+        time.sleep(0.25)
+    raise SystemExit("demo failed: the cards were not written in time")
+
+
+def first_bytes_sha256(path, size):
+    digest, left = hashlib.sha256(), size
+    with open(path, "rb") as handle:
+        while left:
+            chunk = handle.read(min(left, 8 * 1024 * 1024))
+            if not chunk:
+                break
+            digest.update(chunk)
+            left -= len(chunk)
+    return digest.hexdigest()
+
+
+def write_cards(state, manager, recipe):
+    """Steps with the writer host of `make up`: the cards of a physical order, from blank to shipped."""
+    host = state.get("writer_host")
+    if not host or len(state.get("slots") or []) < 2:
+        raise SystemExit("demo failed: the stack has no writer host with 2 slots; "
+                         "`make down`, then `make demo` (or `make up SLOTS=2`)")
+    username, inserted, made = host["username"], {}, []
+    for item in state["slots"][:2]:
+        if cards.backing_file(item["device"]):
+            raise SystemExit(f"demo failed: slot {item['slot']} of the running stack holds a card; "
+                             f"`make card-remove SLOT={item['slot']}` first")
+    try:
+        _write_cards(manager, username, recipe, inserted, made)
+    finally:  # a stack the demo did not start gets its slots back empty, even when a step failed
+        for slot, path in inserted.items():
+            device = next(item["device"] for item in state["slots"] if item["slot"] == slot)
+            if cards.backing_file(device) == path:
+                cards.remove(device)
+        for path in made:  # checked by the demo itself: no need to keep them, unlike make card-insert's
+            if path not in (cards.backing_file(item["device"]) for item in state["slots"]):
+                os.unlink(path)
+
+
+def _write_cards(manager, username, recipe, inserted, made):
+    step(f"The writer host {username} is live, its slots empty (GET /workers: slot_states)")
+    host = wait_for(f"{username} did not show 2 empty slots in GET /workers", lambda: host_when(
+        manager, username, lambda slots: sum(slot["state"] == "empty" for slot in slots) >= 2))
+    print(f"    {host['_id']}: {'online' if host.get('online') else 'OFFLINE'}, {host['slots']} slots")
+    show_slots(host)
+
+    step("The manager orders two 1 GB cards of that recipe (physical); the creator builds the image")
+    order = check(manager.post("/orders", {
+        "recipe": recipe, "sd_card": {"size": 1, "type": "physical"}, "quantity": 2,
+        "recipient": {"name": "Ada Lovelace", "email": "ada@example.org", "address": "12 St James's Sq, London"}}))
+    built = follow(manager, order["_id"])
+    if built["status"] not in ("pending_writer", "writing"):
+        raise SystemExit(f"demo failed: order {built['status']}: {built['statuses'][-1].get('note')}")
+    image = built["image"]
+    tasks = wait_for("the order's two write tasks were not made", lambda: (
+        lambda found: len(found) == 2 and found)(write_tasks(check(manager.get(f"/orders/{order['_id']}")))))
+    print(f"    image {image['image_size']} bytes, sha256 {image['sha256'][:16]}…")
+    for task in tasks:
+        print(f"    write task {task['_id']}: {task['status']}, queued for writer host {task.get('writer')}")
+    if any(task.get("writer") != username for task in tasks):
+        raise SystemExit(f"demo failed: the write tasks did not go to {username}")
+
+    step("Insert a blank card too small for the image into slot 1: the slot refuses it")
+    inserted[1] = insert_card(1, "512M", made)
+    slot = wait_for("slot 1 did not refuse the small card", lambda: slot_in(manager, username, 1, ("refused",)))
+    print(f"    slot 1 {slot['state']}: {slot['message']}")
+    requeued = wait_for("the refused task did not go back to the queue", lambda: next(
+        (task for task in write_tasks(check(manager.get(f"/orders/{order['_id']}"))) if task["status"] == "requeued"),
+        None))
+    print(f"    write task {requeued['_id']}: {requeued['status']} (back in write.{username}, waiting for a card)")
+    before = requeues(check(manager.get(f"/orders/{order['_id']}")))
+
+    step("Take the small card out and insert a 2 GB card; a 2 GB card into slot 2 too")
+    remove_card(1)
+    wait_for("slot 1 did not become empty", lambda: slot_in(manager, username, 1, ("empty",)))
+    print("    slot 1: empty")
+    inserted[1] = insert_card(1, "2G", made)
+    inserted[2] = insert_card(2, "2G", made)
+
+    step("The slots check the cards and write them; follow the write tasks (GET /orders/{id})")
+    done = follow_writes(manager, order["_id"], before)
+    for task in write_tasks(done):
+        print(f"    task …{task['_id'][-4:]}: " + " → ".join(entry["status"] for entry in task["statuses"]))
+    for card in sorted(done["cards"], key=lambda card: card["slot"]):
+        print(f"    card: host {card['host']}, slot {card['slot']}, serial {card.get('serial') or '- (none)'}, "
+              f"{card.get('size')} bytes, task {card['task']}")
+
+    step("Check each card: its first image-size bytes hash to the image's sha256; then take the cards out")
+    for card in sorted(done["cards"], key=lambda card: card["slot"]):
+        path = inserted[card["slot"]]
+        ok = first_bytes_sha256(path, image["image_size"]) == image["sha256"]
+        print(f"    slot {card['slot']} ({os.path.relpath(path)}): {'matches' if ok else 'DOES NOT MATCH'}")
+        if not ok:
+            raise SystemExit(f"demo failed: the card in slot {card['slot']} does not hold the image")
+    for slot in sorted(inserted):
+        remove_card(slot)
+    show_slots(wait_for("the slots did not become empty", lambda: host_when(
+        manager, username, lambda slots: all(slot["state"] == "empty" for slot in slots))))
+
+    step("Ship the order with its tracking number (POST /orders/{id}/ship)")
+    shipped = check(manager.post(f"/orders/{order['_id']}/ship", {
+        "carrier": "La Poste", "tracking_number": "6A12345678901"}))
+    print(f"    order {shipped['status']}: {shipped['shipment']['carrier']} "
+          f"{shipped['shipment']['tracking_number']}, {len(shipped['cards'])} cards")
+
+
 def main():
     was_up = os.path.exists(stack.STATE) and stack.all_running()
     if not was_up and stack.up() != 0:
@@ -191,6 +406,8 @@ def main():
     try:
         with open(stack.STATE) as handle:
             run(json.load(handle))
+    except ApiUnreachable as exc:
+        raise SystemExit(f"demo failed: {exc}") from None
     finally:
         if not was_up:
             print("\nStopping the stack the demo started (make up keeps one running).")

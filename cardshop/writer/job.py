@@ -40,6 +40,16 @@ class Guard:
     def __init__(self, cancel, slot):
         self.cancel, self.slot = cancel, slot
 
+    # cancellable.run polls these while a command runs (zstd unpacking the image into the host's cache,
+    # shared with other slots: a removed card is seen at the next check, not by killing the unpacking).
+    @property
+    def canceled(self):
+        return self.cancel.canceled
+
+    @property
+    def reason(self):
+        return self.cancel.reason
+
     def check(self):
         self.cancel.check()
         if not self.slot.card_still_there():
