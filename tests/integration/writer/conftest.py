@@ -23,6 +23,7 @@ from devstack.processes import wait_until
 from devstack.servers import Daemon, _wait_for_new_log
 from tests.conftest import order_body
 from tests.integration.pipeline.test_monitor import create_task_of, order_of, take_message
+from tests.integration.security.writer_host import only_these_writers
 from tests.unit.config.test_load import REPO
 from tests.unit.writer.conftest import MiB, make_image
 
@@ -110,13 +111,14 @@ class WriterHost:
 
 
 @pytest.fixture
-def writer_host(pipeline, tmp_path):
+def writer_host(pipeline, pipeline_db, tmp_path):
     """Start a host: writer_host(slots=2) -> WriterHost; stopped (cards out) after the test."""
     hosts = []
 
     def start(slots=1, env=None, **settings):
         host = WriterHost(pipeline, str(tmp_path), cards.take_readers(slots), **settings)
         hosts.append(host)
+        only_these_writers(pipeline_db, *hosts)  # earlier tests' hosts may still look live: unplug them
         return host.start(env)
 
     yield start
