@@ -80,8 +80,10 @@ def test_a_too_small_card_shows_the_task_requeued(pipeline, writer_host, image):
     order = physical_order(pipeline, image)
     task = task_status(pipeline, order["_id"], ("requeued",), timeout=30)
     assert "card too small" in task["statuses"][-1]["note"]
-    worker = pipeline.admin.get(f"/workers/{host.username}@{os.uname().nodename}.slot-1").body
-    assert worker["slot"]["state"] == "refused" and "card too small" in worker["slot"]["message"]
+    # The slot's next heartbeat (sent on its change of state, at most one a second) shows why.
+    slot = wait_until(lambda: (lambda body: body.get("slot", {}).get("state") == "refused" and body["slot"])(
+        pipeline.admin.get(f"/workers/{host.username}@{os.uname().nodename}.slot-1").body), timeout=20)
+    assert "card too small" in slot["message"]
 
 
 def test_a_byte_flipped_on_the_card_between_write_and_verify_is_caught(pipeline, writer_host, image, slow_card):
