@@ -1,7 +1,7 @@
 """Writer hosts: slot heartbeats checked and shown per host, and an order's cards placed on one host."""
 
 from devstack.processes import wait_until
-from tests.integration.security.conftest import dropped
+from tests.integration.conftest import dropped
 from tests.integration.security.writer_host import (WriterHost, only_these_writers, order_waiting_for_writers,
                                                     write_tasks)
 

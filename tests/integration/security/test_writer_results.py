@@ -6,7 +6,7 @@ import pytest
 
 from devstack.processes import wait_until
 from tests.integration.pipeline.test_monitor import order_in, order_of
-from tests.integration.security.conftest import dropped
+from tests.integration.conftest import dropped
 from tests.integration.security.writer_host import IMAGE_SIZE, WriterHost, order_waiting_for_writers, write_tasks
 
 
