@@ -89,3 +89,25 @@ def set_writer(db, task_id, writer):
 
 def mark_published(db, task_id, moment):
     db.tasks.update_one({"_id": task_id}, {"$set": {"published_at": moment}, "$inc": {"publications": 1}})
+
+
+def take_over(db, task_id, record):
+    """Write a won takeover (`record`: run, worker, runs, at) on the task; idempotent."""
+    db.tasks.update_one({"_id": task_id}, {"$set": {
+        "run": record["run"], "last_seq": 0, "worker": record["worker"], "claimed_at": record["at"],
+        "runs": record["runs"]}})
+
+
+def record_report(db, task_id, run, seq, moment, changes=None):
+    """Count report `seq` of `run` on the task, with `changes`, unless a later one is counted; True if it was."""
+    return db.tasks.update_one(
+        {"_id": task_id, "run": run, "last_seq": {"$lt": seq}},
+        {"$set": {"last_seq": seq, "last_report_at": moment, **(changes or {})}}).modified_count == 1
+
+
+def record_progress_of_holder(db, task_id, run, worker, seq, ended, progress, moment):
+    """Record `progress` (report `seq` of `run`) when `worker` holds the task, in that run, next in order,
+    and the task is in none of the `ended` statuses; True if it was recorded."""
+    return db.tasks.update_one(
+        {"_id": task_id, "run": run, "worker": worker, "last_seq": {"$lt": seq}, "status": {"$nin": list(ended)}},
+        {"$set": {"last_seq": seq, "last_report_at": moment, "progress": progress}}).modified_count == 1
