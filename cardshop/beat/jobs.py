@@ -11,7 +11,7 @@ from cardshop.domain.cascades import Cascades
 from cardshop.states import ORDER, IllegalTransition, order_event, task_machine
 from cardshop.states.tasks import WORKING, WRITE_TASK
 from cardshop.recipes import RecipeError, validate_recipe
-from cardshop.store import now, orders, tasks, warehouses
+from cardshop.store import now, orders, tasks, warehouses, workers
 from cardshop.store.transitions import transition
 from cardshop.client.warehouse import WarehouseClient, WarehouseError
 
@@ -51,9 +51,7 @@ def republish_pending(ctx, older_than=120):
 
 def _slot_busy_with(ctx, task, since):
     """True while a slot of the task's writer host still says, in its heartbeats, that it works on the task."""
-    return task["kind"] == "write" and ctx.db.workers.find_one(
-        {"username": task.get("writer"), "slot.task": task["_id"], "online": True, "last_seen": {"$gte": since}},
-        {"_id": 1}) is not None
+    return task["kind"] == "write" and workers.slot_busy_with(ctx.db, task.get("writer"), task["_id"], since)
 
 
 def time_out_tasks(ctx, timeout=900, max_attempts=3):
@@ -242,8 +240,7 @@ def move_offline_writers(ctx, offline_after=600):
     for task in tasks.placed_writes_in(ctx.db, WRITE_TASK.queued):
         writer = task["writer"]
         if writer not in offline:
-            offline[writer] = ctx.db.workers.find_one({"username": writer, "last_seen": {"$gte": seen_since}},
-                                                     {"_id": 1}) is None
+            offline[writer] = not workers.seen_since(ctx.db, writer, seen_since)
         if offline[writer]:
             moved.setdefault((task["order"], writer), []).append(task)
     gone = {writer for writer, is_offline in offline.items() if is_offline}

@@ -16,7 +16,7 @@ import logging
 
 from cardshop.pipeline.heartbeat import FREE_STATES, MAX_SLOTS
 from cardshop.states.tasks import WRITE_TASK
-from cardshop.store import now, orders, tasks
+from cardshop.store import now, orders, tasks, workers
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +35,7 @@ class Placement:
         """{writer username: {"images": set, "free": n}} of the hosts seen online within `seconds`."""
         since = now() - datetime.timedelta(seconds=seconds or self.writer_timeout)
         hosts = {}
-        for doc in self.db.workers.find({"role": "writer", "online": True, "last_seen": {"$gte": since}}):
+        for doc in workers.online_writers_seen_since(self.db, since):
             host = hosts.setdefault(doc["username"], {"images": set(), "free": 0, "announced": 0, "slot_workers": 0})
             host["images"].update(_images(doc))
             slot = doc.get("slot")

@@ -8,7 +8,7 @@ from cardshop.api.routing import Api, ApiError
 from cardshop.auth import roles
 from cardshop.pipeline.heartbeat import slot_of
 from cardshop.states.tasks import KINDS, STATUSES, WORKING
-from cardshop.store import tasks
+from cardshop.store import tasks, workers
 
 api = Api()
 
@@ -70,12 +70,10 @@ def worker_views(db, name=None):
     With `name`, only that one (a slot worker's own name gives its document).
     """
     if name is not None and slot_of(name)[1] is not None:  # one slot worker, as it is
-        doc = db.workers.find_one({"_id": name})
+        doc = workers.find(db, name)
         return {name: doc} if doc else {}
-    username, _, host = (name or "").partition("@")
-    query = {} if name is None else {"$or": [{"_id": name}, {"username": username, "host": host}]}
     views, hosts = {}, {}
-    for doc in db.workers.find(query):
+    for doc in workers.named(db, name):
         host, number = slot_of(doc["_id"])
         if number is not None and isinstance(doc.get("slot"), dict):
             hosts.setdefault(f"{doc['_id'].partition('@')[0]}@{host}", []).append(doc)
