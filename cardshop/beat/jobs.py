@@ -3,7 +3,6 @@
 import datetime
 import logging
 
-from cardshop.auth import throttle
 from cardshop.beat.invariant import STEP_TASK, stranded_orders
 from cardshop.client import ApiUnreachable, CredentialsError
 from cardshop.domain.attempts import next_attempt
@@ -11,7 +10,7 @@ from cardshop.domain.cascades import Cascades
 from cardshop.states import ORDER, IllegalTransition, order_event, task_machine
 from cardshop.states.tasks import WORKING, WRITE_TASK
 from cardshop.recipes import RecipeError, validate_recipe
-from cardshop.store import now, orders, tasks, warehouses, workers
+from cardshop.store import failed_logins, now, orders, refresh_tokens, tasks, warehouses, workers
 from cardshop.store.transitions import transition
 from cardshop.client.warehouse import WarehouseClient, WarehouseError
 
@@ -92,8 +91,8 @@ def time_out_tasks(ctx, timeout=900, max_attempts=3):
 def purge_tokens(ctx):
     """Delete expired refresh tokens and expired failed-login records (the scheduler sweeps them too)."""
     moment = now()
-    tokens = ctx.db.refresh_tokens.delete_many({"expires_at": {"$lt": moment}}).deleted_count
-    failures = ctx.db[throttle.COLLECTION].delete_many({"expires_at": {"$lt": moment}}).deleted_count
+    tokens = refresh_tokens.delete_expired(ctx.db, moment)
+    failures = failed_logins.delete_expired(ctx.db, moment)
     return {"refresh_tokens": tokens, "failed_logins": failures}
 
 
