@@ -34,6 +34,12 @@ def record_order(db, fields, actor, moment):
     return order, task
 
 
+def count_by_status(db):
+    """{status: how many orders are in it}, for the statuses that have orders (one round trip)."""
+    return {group["_id"]: group["count"]
+            for group in db.orders.aggregate([{"$group": {"_id": "$status", "count": {"$sum": 1}}}])}
+
+
 def live_in_warehouse(db, name, ended):
     """How many orders not in an `ended` status keep their images in warehouse `name`."""
     return db.orders.count_documents({"warehouse": name, "status": {"$nin": sorted(ended)}})
