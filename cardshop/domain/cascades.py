@@ -18,8 +18,7 @@ from cardshop.domain.placement import Placement
 from cardshop.states import ORDER, IllegalTransition, order_event
 from cardshop.states.cascade import FAILED, STARTED
 from cardshop.states.tasks import WRITE_TASK
-from cardshop.store import now, orders, tasks
-from cardshop.store.commits import swap
+from cardshop.store import auto_images, now, orders, tasks
 from cardshop.store.transitions import transition
 
 log = logging.getLogger(__name__)
@@ -82,8 +81,8 @@ class Cascades:
     def _publish_auto_image(self, order):
         """The stable name now points at this build; the one it replaces expires (and its files go)."""
         name = order["auto_image"]
-        previous = swap(self.db.auto_images, name, {"order": order["_id"], "image": order["image"],
-                                                   "warehouse": order["warehouse"], "updated_at": now()})
+        previous = auto_images.point(self.db, name, {"order": order["_id"], "image": order["image"],
+                                                      "warehouse": order["warehouse"], "updated_at": now()})
         if previous and previous.get("order") != order["_id"]:
             self._order_event(previous["order"], "expire", note=f"replaced by a newer build of {name}")
 
