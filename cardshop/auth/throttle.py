@@ -18,9 +18,7 @@ import datetime
 import math
 import time
 
-from cardshop.store import new_id, now
-
-COLLECTION = "failed_logins"
+from cardshop.store import failed_logins, new_id, now
 
 
 class Throttled(Exception):
@@ -31,7 +29,7 @@ class Throttled(Exception):
 
 class LoginThrottle:
     def __init__(self, db, max_failures=5, window=900, lockout=60, max_lockout=900):
-        self.collection = db[COLLECTION]
+        self.db = db
         self.max_failures = max_failures
         self.window = window
         self.lockout = lockout
@@ -40,8 +38,7 @@ class LoginThrottle:
 
     def _locked_until(self, username, address, moment):
         since = moment - datetime.timedelta(seconds=self.window)
-        times = [doc["at"] for doc in self.collection.find(
-            {"username": username, "address": address, "at": {"$gt": since}}, {"at": 1})]
+        times = failed_logins.times_since(self.db, username, address, since)
         excess = len(times) - self.max_failures
         if excess < 0:
             return None
@@ -57,15 +54,15 @@ class LoginThrottle:
 
     def failed(self, username, address):
         moment = now()
-        self.collection.insert_one({
+        failed_logins.insert(self.db, {
             "_id": new_id(), "username": username, "address": address, "at": moment,
             "expires_at": moment + datetime.timedelta(seconds=self.window)})
         if time.monotonic() - self._swept >= min(self.window, 60):  # sweep at most once a window (or minute)
             self._swept = time.monotonic()
-            self.collection.delete_many({"expires_at": {"$lt": moment}})
+            failed_logins.delete_expired(self.db, moment)
 
     def succeeded(self, username, address):
-        self.collection.delete_many({"username": username, "address": address})
+        failed_logins.delete_of(self.db, username, address)
 
     def forget_user(self, username):
-        self.collection.delete_many({"username": username})
+        failed_logins.delete_of(self.db, username)

@@ -18,7 +18,7 @@ import secrets
 
 import jwt
 
-from cardshop.store import new_id, now
+from cardshop.store import new_id, now, refresh_tokens, users
 from cardshop.store.commits import claim
 
 ALGORITHM = "HS256"
@@ -54,7 +54,7 @@ class Tokens:
                   "iat": issued_at, "exp": issued_at + self.access_ttl, "jti": new_id()}
         access = jwt.encode(claims, self.key, algorithm=ALGORITHM)
         refresh = secrets.token_urlsafe(32)
-        self.db.refresh_tokens.insert_one({
+        refresh_tokens.insert(self.db, {
             "_id": _digest(refresh),
             "username": user["username"],
             "user_id": user["_id"],
@@ -85,7 +85,7 @@ class Tokens:
         """
         digest = _digest(refresh_token)
         moment = now()
-        claimed = self.db.refresh_tokens.find_one({"_id": digest})
+        claimed = refresh_tokens.find(self.db, digest)
         if claimed is None:
             raise TokenError("unknown refresh token")
         if claimed["expires_at"] <= moment:
@@ -100,13 +100,13 @@ class Tokens:
         if claimed["used_at"] is not None or not claim(self.db, f"refresh_tokens/{digest}"):
             self.revoke_session(claimed["username"], claimed["family"])
             raise TokenError("refresh token already used; the session is revoked")
-        self.db.refresh_tokens.update_one({"_id": digest}, {"$set": {"used_at": moment}})
+        refresh_tokens.mark_used(self.db, digest, moment)
         return self.issue(user, session=claimed["family"])
 
     # -- revoking --------------------------------------------------------
 
     def session_of(self, refresh_token):
-        doc = self.db.refresh_tokens.find_one({"_id": _digest(refresh_token)})
+        doc = refresh_tokens.find(self.db, _digest(refresh_token))
         return (doc["username"], doc["family"]) if doc else None
 
     def revoke_session(self, username, session):
@@ -115,25 +115,21 @@ class Tokens:
 
     def revoke_all(self, username):
         """End every session of a user (password change, disable)."""
-        sessions = self.db.refresh_tokens.distinct("family", {"username": username})
+        sessions = refresh_tokens.sessions_of(self.db, username)
         self.revoke_sessions(username, sessions)
 
     def revoke_sessions(self, username, sessions):
         moment = now()
-        self.db.refresh_tokens.update_many(
-            {"family": {"$in": list(sessions)}, "used_at": None}, {"$set": {"used_at": moment}})
+        refresh_tokens.use_up_sessions(self.db, sessions, moment)
         # Access tokens of these sessions live at most access_ttl more: remember
         # the sessions that long on the user, and forget older entries.
         until = moment + datetime.timedelta(seconds=self.access_ttl + 60)
-        user = self.db.users.find_one({"username": username}, {"revoked_sessions": 1})
+        user = users.find(self.db, username, {"revoked_sessions": 1})
         if user is None:
             return
-        changes = {"$set": {f"revoked_sessions.{sid}": until for sid in sessions}}
         stale = [sid for sid, expiry in user.get("revoked_sessions", {}).items()
                  if expiry <= moment and sid not in sessions]
-        if stale:
-            changes["$unset"] = {f"revoked_sessions.{sid}": "" for sid in stale}
         if sessions or stale:
-            self.db.users.update_one({"_id": user["_id"]}, changes)
+            users.revise_revoked_sessions(self.db, user["_id"], {sid: until for sid in sessions}, stale)
         if self.user_cache is not None:
             self.user_cache.forget(username)

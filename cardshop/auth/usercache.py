@@ -10,6 +10,8 @@ scheduler process are seen within `ttl` seconds (0 disables the cache).
 import threading
 import time
 
+from cardshop.store import users
+
 PROJECTION = {"username": 1, "role": 1, "active": 1, "revoked_sessions": 1}
 
 
@@ -28,7 +30,7 @@ class UserCache:
         if entry is not None and entry[0] > now:
             return entry[1]
         generation = self._forgotten.get(username, 0)
-        user = self.db.users.find_one({"username": username}, PROJECTION)
+        user = users.find(self.db, username, PROJECTION)
         if self.ttl > 0:
             with self._lock:
                 if len(self._entries) > 10000:  # bound memory under a flood of usernames

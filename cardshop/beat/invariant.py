@@ -14,7 +14,7 @@ what it finds here.
 import datetime
 
 from cardshop.states import ORDER, task_machine
-from cardshop.store import now
+from cardshop.store import now, orders, tasks
 
 # The kind of task that moves an order on from each live status.
 STEP_TASK = {"created": "create", "creating": "create", "pending_writer": "write", "writing": "write"}
@@ -23,8 +23,7 @@ WAITING = {"pending_shipment": "waits for the operator to ship it", "ready": "wa
 
 def live_tasks(db, order_id, kind):
     """The order's tasks of `kind` not ended: working or queued."""
-    ended = sorted(task_machine(kind).final)
-    return list(db.tasks.find({"order": order_id, "kind": kind, "status": {"$nin": ended}}, {"_id": 1}))
+    return tasks.of_kind_not_in(db, order_id, kind, task_machine(kind).final, {"_id": 1})
 
 
 def why_stranded(db, order):
@@ -44,11 +43,9 @@ def why_stranded(db, order):
 
 def stranded_orders(db, older_than=0):
     """[(order, why)] for every stranded order untouched for `older_than` seconds."""
-    query = {"status": {"$nin": sorted(ORDER.final)}}
-    if older_than:
-        query["updated_at"] = {"$lt": now() - datetime.timedelta(seconds=older_than)}
+    before = now() - datetime.timedelta(seconds=older_than) if older_than else None
     found = []
-    for order in db.orders.find(query):
+    for order in orders.not_in(db, ORDER.final, before):
         why = why_stranded(db, order)
         if why is not None:
             found.append((order, why))

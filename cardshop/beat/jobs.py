@@ -3,7 +3,6 @@
 import datetime
 import logging
 
-from cardshop.auth import throttle
 from cardshop.beat.invariant import STEP_TASK, stranded_orders
 from cardshop.client import ApiUnreachable, CredentialsError
 from cardshop.domain.attempts import next_attempt
@@ -11,8 +10,7 @@ from cardshop.domain.cascades import Cascades
 from cardshop.states import ORDER, IllegalTransition, order_event, task_machine
 from cardshop.states.tasks import WORKING, WRITE_TASK
 from cardshop.recipes import RecipeError, validate_recipe
-from cardshop.store import now
-from cardshop.store.documents import new_task, record_order
+from cardshop.store import failed_logins, now, orders, refresh_tokens, tasks, warehouses, workers
 from cardshop.store.transitions import transition
 from cardshop.client.warehouse import WarehouseClient, WarehouseError
 
@@ -38,13 +36,12 @@ def republish_pending(ctx, older_than=120):
     """Publish again the tasks nobody claimed (never published, broker lost it, no writer yet)."""
     published = 0
     stale = _ago(older_than)
-    for task in ctx.db.tasks.find({"status": "pending", "created_at": {"$lt": stale},
-                                   "$or": [{"published_at": None}, {"published_at": {"$lt": stale}}]}):
+    for task in tasks.pending_unpublished_since(ctx.db, stale):
         if task["kind"] == "write" and not task.get("writer"):
             writer = ctx.cascades.writer_for(task["order"])
             if writer is None:
                 continue
-            ctx.db.tasks.update_one({"_id": task["_id"]}, {"$set": {"writer": writer}})
+            tasks.set_writer(ctx.db, task["_id"], writer)
             task["writer"] = writer
         if ctx.publisher is not None and ctx.publisher.publish(task):
             published += 1
@@ -53,9 +50,7 @@ def republish_pending(ctx, older_than=120):
 
 def _slot_busy_with(ctx, task, since):
     """True while a slot of the task's writer host still says, in its heartbeats, that it works on the task."""
-    return task["kind"] == "write" and ctx.db.workers.find_one(
-        {"username": task.get("writer"), "slot.task": task["_id"], "online": True, "last_seen": {"$gte": since}},
-        {"_id": 1}) is not None
+    return task["kind"] == "write" and workers.slot_busy_with(ctx.db, task.get("writer"), task["_id"], since)
 
 
 def time_out_tasks(ctx, timeout=900, max_attempts=3):
@@ -67,9 +62,7 @@ def time_out_tasks(ctx, timeout=900, max_attempts=3):
     """
     timed_out = retried = 0
     silent = _ago(timeout)
-    live = sorted(WORKING)
-    for task in ctx.db.tasks.find({"status": {"$in": live}, "$or": [
-            {"last_report_at": {"$lt": silent}}, {"last_report_at": None, "updated_at": {"$lt": silent}}]}):
+    for task in tasks.silent_since(ctx.db, WORKING, silent):
         if _slot_busy_with(ctx, task, silent):
             continue
         try:
@@ -79,7 +72,7 @@ def time_out_tasks(ctx, timeout=900, max_attempts=3):
             continue  # it moved meanwhile
         timed_out += 1
         attempt = task.get("attempt", 1)
-        order = ctx.db.orders.find_one({"_id": task["order"]}, {"status": 1})
+        order = orders.find(ctx.db, task["order"], {"status": 1})
         if order is None or order["status"] in ORDER.ended:
             continue
         if attempt >= max_attempts:
@@ -98,16 +91,15 @@ def time_out_tasks(ctx, timeout=900, max_attempts=3):
 def purge_tokens(ctx):
     """Delete expired refresh tokens and expired failed-login records (the scheduler sweeps them too)."""
     moment = now()
-    tokens = ctx.db.refresh_tokens.delete_many({"expires_at": {"$lt": moment}}).deleted_count
-    failures = ctx.db[throttle.COLLECTION].delete_many({"expires_at": {"$lt": moment}}).deleted_count
+    tokens = refresh_tokens.delete_expired(ctx.db, moment)
+    failures = failed_logins.delete_expired(ctx.db, moment)
     return {"refresh_tokens": tokens, "failed_logins": failures}
 
 
 def expire_downloads(ctx, after_days=30):
     """Download orders ready for longer than after_days end `expired` (their images then go)."""
     expired = 0
-    for order in ctx.db.orders.find({"status": "ready", "updated_at": {"$lt": _ago(after_days * 86400)}},
-                                    {"_id": 1}):
+    for order in orders.in_status_since(ctx.db, "ready", _ago(after_days * 86400), {"_id": 1}):
         try:
             transition(ctx.db.orders, order["_id"], ORDER, "expire", ACTOR, note=f"ready for {after_days} days")
             expired += 1
@@ -119,11 +111,9 @@ def expire_downloads(ctx, after_days=30):
 def clean_warehouse(ctx, limit=100):
     """Delete the images of orders that ended for good (shipped, expired, canceled)."""
     deleted, failed = 0, []
-    orders = ctx.db.orders.find({"status": {"$in": sorted(ORDER.final)}, "image_deleted_at": None},
-                                {"warehouse": 1}).limit(limit)
-    for order in orders:
-        warehouse = ctx.db.warehouses.find_one({"name": order["warehouse"]}) or {}
-        folders = [task["_id"] for task in ctx.db.tasks.find({"order": order["_id"], "kind": "create"}, {"_id": 1})]
+    for order in orders.with_images_in(ctx.db, ORDER.final, limit):
+        warehouse = warehouses.find(ctx.db, order["warehouse"]) or {}
+        folders = [task["_id"] for task in tasks.of_kind(ctx.db, order["_id"], "create", {"_id": 1})]
         try:
             if folders and warehouse.get("upload_url"):
                 with WarehouseClient(warehouse["upload_url"], ctx.tokens.username, ctx.tokens.access_token(),
@@ -133,7 +123,7 @@ def clean_warehouse(ctx, limit=100):
         except (WarehouseError, CredentialsError, ApiUnreachable) as exc:
             failed.append(f"{order['_id']}: {exc}")
             continue
-        ctx.db.orders.update_one({"_id": order["_id"]}, {"$set": {"image_deleted_at": now()}})
+        orders.mark_image_deleted(ctx.db, order["_id"], now())
     if failed:
         log.warning("warehouse clean-up left %d order(s) for next time: %s", len(failed), "; ".join(failed[:5]))
     return {"folders_deleted": deleted, "failed": len(failed)}
@@ -150,11 +140,11 @@ def auto_image(ctx, name, recipe, card_size=64, warehouse=None):
     except RecipeError as exc:
         raise ValueError(f"auto-image {name}: {exc}") from None
     if warehouse is None:
-        default = ctx.db.warehouses.find_one({"default": True}, {"name": 1})
+        default = warehouses.find_default(ctx.db, {"name": 1})
         if default is None:
             raise ValueError(f"auto-image {name}: no default warehouse")
         warehouse = default["name"]
-    order, task = record_order(ctx.db, {
+    order, task = orders.record_order(ctx.db, {
         "recipe": recipe, "sd_card": {"size": card_size, "type": "download"}, "quantity": 1,
         "recipient": {"name": f"auto-image {name}", "email": "auto-image@cardshop.invalid", "address": "-"},
         "warehouse": warehouse, "auto_image": name}, ACTOR, now())
@@ -177,9 +167,8 @@ def _retry_task(ctx, task, note, fields=None):
 def retry_failed(ctx, max_attempts=3, older_than=60):
     """Try again the orders whose create task gave up on a dependency that stayed away (retryable)."""
     retried = 0
-    for order in ctx.db.orders.find({"status": "creation_failed", "updated_at": {"$lt": _ago(older_than)}},
-                                    {"_id": 1}):
-        task = ctx.db.tasks.find_one({"order": order["_id"], "kind": "create"}, sort=[("created_at", -1)])
+    for order in orders.in_status_since(ctx.db, "creation_failed", _ago(older_than), {"_id": 1}):
+        task = tasks.latest_of_kind(ctx.db, order["_id"], "create")
         if task is None or task["status"] != "failed" or not (task.get("result") or {}).get("retryable") \
                 or task.get("attempt", 1) >= max_attempts:
             continue
@@ -201,24 +190,24 @@ def reconcile(ctx, older_than=120, max_attempts=3):
         if kind is None:
             log.warning("order %s is %s; nothing the beat can repair", order["_id"], why)
             continue
-        tasks = list(ctx.db.tasks.find({"order": order["_id"], "kind": kind}).sort("created_at", -1))
-        if tasks and tasks[0]["updated_at"] > _ago(older_than):
+        steps = tasks.of_kind(ctx.db, order["_id"], kind)
+        if steps and steps[0]["updated_at"] > _ago(older_than):
             continue  # its last task just ended: the monitor may still be applying it
-        action = _repair(ctx, order, kind, tasks, max_attempts)
+        action = _repair(ctx, order, kind, steps, max_attempts)
         log.warning("reconcile: order %s was %s; %s", order["_id"], why, action)
         repaired.append(f"{order['_id']}: {action}")
     return {"repaired": len(repaired), "orders": repaired[:20]}
 
 
-def _repair(ctx, order, kind, tasks, max_attempts):
+def _repair(ctx, order, kind, steps, max_attempts):
     if kind == "create":
-        if not tasks:
-            task = new_task(order["_id"], "create", ACTOR, now())
-            ctx.db.tasks.insert_one(task)
+        if not steps:
+            task = tasks.new_task(order["_id"], "create", ACTOR, now())
+            tasks.insert(ctx.db, task)
             if ctx.publisher is not None:
                 ctx.publisher.publish(task)
             return f"created and published create task {task['_id']}"
-        last = tasks[0]
+        last = steps[0]
         if last["status"] in ("done", "failed"):
             ctx.cascades.after_task_status(last, None)  # the order missed its task's ending: apply it now
             return f"applied the ending of create task {last['_id']} ({last['status']})"
@@ -227,9 +216,9 @@ def _repair(ctx, order, kind, tasks, max_attempts):
         transition(ctx.db.orders, order["_id"], ORDER, "create_failed", ACTOR,
                    note=f"create task {last['status']} {last.get('attempt', 1)} times")
         return "failed it: no attempts left"
-    replaced = {task.get("retry_of") for task in tasks}  # timed out, or moved off an offline host, and redone
-    failed = [task for task in tasks if task["status"] == "failed" and task["_id"] not in replaced]
-    written = [task for task in tasks if task["status"] == "written"]
+    replaced = {task.get("retry_of") for task in steps}  # timed out, or moved off an offline host, and redone
+    failed = [task for task in steps if task["status"] == "failed" and task["_id"] not in replaced]
+    written = [task for task in steps if task["status"] == "written"]
     if failed or (written and len(written) >= order["quantity"]):
         ctx.cascades.after_task_status((failed or written)[0], None)
         return f"applied the ending of write task {(failed or written)[0]['_id']}"
@@ -247,18 +236,16 @@ def move_offline_writers(ctx, offline_after=600):
     """
     seen_since = _ago(offline_after)
     offline, moved = {}, {}
-    for task in ctx.db.tasks.find({"kind": "write", "status": {"$in": sorted(WRITE_TASK.queued)},
-                                   "writer": {"$ne": None}}):
+    for task in tasks.placed_writes_in(ctx.db, WRITE_TASK.queued):
         writer = task["writer"]
         if writer not in offline:
-            offline[writer] = ctx.db.workers.find_one({"username": writer, "last_seen": {"$gte": seen_since}},
-                                                     {"_id": 1}) is None
+            offline[writer] = not workers.seen_since(ctx.db, writer, seen_since)
         if offline[writer]:
             moved.setdefault((task["order"], writer), []).append(task)
     gone = {writer for writer, is_offline in offline.items() if is_offline}
     summary, count = [], 0
-    for (order_id, old), tasks in moved.items():
-        order = ctx.db.orders.find_one({"_id": order_id}, {"status": 1})
+    for (order_id, old), queued in moved.items():
+        order = orders.find(ctx.db, order_id, {"status": 1})
         if order is None or not ORDER.allows(order["status"], "writer_moved"):
             continue
         new = ctx.cascades.writer_for(order_id, exclude=gone)
@@ -266,7 +253,7 @@ def move_offline_writers(ctx, offline_after=600):
             log.warning("order %s: writer host %s is offline and no other is live; its tasks wait", order_id, old)
             continue
         pairs = []
-        for task in tasks:
+        for task in queued:
             note = f"writer host {old} offline for more than {offline_after} s; moved to {new}"
             try:
                 canceled = transition(ctx.db.tasks, task["_id"], WRITE_TASK, "canceled", ACTOR, note=note,

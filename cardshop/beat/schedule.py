@@ -12,7 +12,7 @@ from celery.beat import ScheduleEntry, Scheduler
 from celery.schedules import crontab, schedule
 
 from cardshop.beat.jobs import DEFAULT_SCHEDULES
-from cardshop.store import new_id, now
+from cardshop.store import new_id, now, schedules
 
 log = logging.getLogger(__name__)
 
@@ -33,9 +33,8 @@ def to_celery_schedule(doc):
 def install_defaults(db):
     for default in DEFAULT_SCHEDULES:
         moment = now()
-        db.schedules.update_one({"name": default["name"]}, {"$setOnInsert": {
-            "_id": new_id(), **default, "enabled": True, "total_run_count": 0, "last_run_at": None,
-            "created_at": moment, "updated_at": moment}}, upsert=True)
+        schedules.insert_if_missing(db, {"_id": new_id(), **default, "enabled": True, "total_run_count": 0,
+                                         "last_run_at": None, "created_at": moment, "updated_at": moment})
 
 
 class MongoScheduler(Scheduler):
@@ -58,7 +57,7 @@ class MongoScheduler(Scheduler):
 
     def _load(self):
         entries = {}
-        for doc in self.db.schedules.find({"enabled": True}):
+        for doc in schedules.enabled(self.db):
             current = self.data.get(doc["name"])
             last_run_at = doc.get("last_run_at")
             if current is not None and current.last_run_at and (not last_run_at or current.last_run_at > last_run_at):
@@ -82,8 +81,7 @@ class MongoScheduler(Scheduler):
     def sync(self):
         try:
             for name, entry in self.data.items():
-                self.db.schedules.update_one({"name": name}, {"$set": {
-                    "last_run_at": entry.last_run_at, "total_run_count": entry.total_run_count}})
+                schedules.record_runs(self.db, name, entry.last_run_at, entry.total_run_count)
             self._load()
         except pymongo.errors.PyMongoError as exc:
             # An error here would end Celery's beat loop for good; keep running from memory instead.

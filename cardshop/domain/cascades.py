@@ -18,9 +18,7 @@ from cardshop.domain.placement import Placement
 from cardshop.states import ORDER, IllegalTransition, order_event
 from cardshop.states.cascade import FAILED, STARTED
 from cardshop.states.tasks import WRITE_TASK
-from cardshop.store import now
-from cardshop.store.commits import swap
-from cardshop.store.documents import new_task
+from cardshop.store import auto_images, now, orders, tasks
 from cardshop.store.transitions import transition
 
 log = logging.getLogger(__name__)
@@ -62,12 +60,12 @@ class Cascades:
         elif event in FAILED:
             self._order_event(order_id, event, note=task.get("reason"))
         elif event in STARTED:
-            order = self.db.orders.find_one({"_id": order_id}, {"status": 1})
+            order = orders.find(self.db, order_id, {"status": 1})
             if order and ORDER.allows(order["status"], event):
                 self._order_event(order_id, event)
 
     def _create_done(self, task):
-        order = self.db.orders.find_one({"_id": task["order"]})
+        order = orders.find(self.db, task["order"])
         if order is None:
             return
         image = task.get("result") or {}
@@ -83,8 +81,8 @@ class Cascades:
     def _publish_auto_image(self, order):
         """The stable name now points at this build; the one it replaces expires (and its files go)."""
         name = order["auto_image"]
-        previous = swap(self.db.auto_images, name, {"order": order["_id"], "image": order["image"],
-                                                   "warehouse": order["warehouse"], "updated_at": now()})
+        previous = auto_images.point(self.db, name, {"order": order["_id"], "image": order["image"],
+                                                      "warehouse": order["warehouse"], "updated_at": now()})
         if previous and previous.get("order") != order["_id"]:
             self._order_event(previous["order"], "expire", note=f"replaced by a newer build of {name}")
 
@@ -95,12 +93,12 @@ class Cascades:
 
     def make_write_tasks(self, order):
         """One write task per card, all on one live writer host (published) when there is one."""
-        existing = self.db.tasks.count_documents({"order": order["_id"], "kind": "write"})
+        existing = tasks.count_of_kind(self.db, order["_id"], "write")
         moment = now()
         writer = self.writer_for(order["_id"])
         for _ in range(existing, order["quantity"]):
-            task = new_task(order["_id"], "write", ACTOR, moment, writer=writer)
-            self.db.tasks.insert_one(task)
+            task = tasks.new_task(order["_id"], "write", ACTOR, moment, writer=writer)
+            tasks.insert(self.db, task)
             if writer is None:
                 log.warning("order %s: no live writer host; write task %s waits for one", order["_id"], task["_id"])
             elif self.publisher is not None:
@@ -112,11 +110,11 @@ class Cascades:
         Ended tasks not yet redone (failed, timed out, canceled) get their next attempt first;
         more are created if the order still lacks tasks. Returns the new tasks' ids.
         """
-        tasks = list(self.db.tasks.find({"order": order["_id"], "kind": "write"}).sort("created_at", -1))
-        redone = {task.get("retry_of") for task in tasks}
-        live = sum(task["status"] not in WRITE_TASK.ended for task in tasks)
-        written = sum(task["status"] == "written" for task in tasks)
-        gone = [task for task in tasks if task["status"] in WRITE_TASK.ended and task["status"] != "written"
+        writes = tasks.of_kind(self.db, order["_id"], "write")
+        redone = {task.get("retry_of") for task in writes}
+        live = sum(task["status"] not in WRITE_TASK.ended for task in writes)
+        written = sum(task["status"] == "written" for task in writes)
+        gone = [task for task in writes if task["status"] in WRITE_TASK.ended and task["status"] != "written"
                 and task["_id"] not in redone]
         writer = self.writer_for(order["_id"])
         made = []
@@ -124,8 +122,8 @@ class Cascades:
             if index < len(gone):
                 task = next_attempt(self.db, gone[index], actor, note, writer=writer)
             else:
-                task = new_task(order["_id"], "write", actor, now(), writer=writer)
-                self.db.tasks.insert_one(task)
+                task = tasks.new_task(order["_id"], "write", actor, now(), writer=writer)
+                tasks.insert(self.db, task)
             if writer is not None and self.publisher is not None:
                 self.publisher.publish(task)
             made.append(task["_id"])
@@ -134,16 +132,14 @@ class Cascades:
     def _written(self, task):
         """A card was written: the order lists it (and any a lost cascade left out); once its quantity is
         written, the order waits for shipping."""
-        order = self.db.orders.find_one({"_id": task["order"]}, {"quantity": 1, "cards": 1})
+        order = orders.find(self.db, task["order"], {"quantity": 1, "cards": 1})
         if order is None:
             return
         listed = {card.get("task") for card in order.get("cards") or [] if isinstance(card, dict)}
-        written = list(self.db.tasks.find({"order": order["_id"], "kind": "write", "status": "written"},
-                                          {"result": 1, "updated_at": 1}))
+        written = tasks.written_of(self.db, order["_id"], {"result": 1, "updated_at": 1})
         for done in written:
             if done["_id"] not in listed:
-                self.db.orders.update_one({"_id": order["_id"], "cards.task": {"$ne": done["_id"]}},
-                                          {"$push": {"cards": _card(done)}})
+                orders.add_card(self.db, order["_id"], _card(done))
         if len(written) >= order["quantity"]:
             self._order_event(order["_id"], "writes_done")
 

@@ -16,7 +16,7 @@ import logging
 
 from cardshop.pipeline.heartbeat import FREE_STATES, MAX_SLOTS
 from cardshop.states.tasks import WRITE_TASK
-from cardshop.store import now
+from cardshop.store import now, orders, tasks, workers
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +35,7 @@ class Placement:
         """{writer username: {"images": set, "free": n}} of the hosts seen online within `seconds`."""
         since = now() - datetime.timedelta(seconds=seconds or self.writer_timeout)
         hosts = {}
-        for doc in self.db.workers.find({"role": "writer", "online": True, "last_seen": {"$gte": since}}):
+        for doc in workers.online_writers_seen_since(self.db, since):
             host = hosts.setdefault(doc["username"], {"images": set(), "free": 0, "announced": 0, "slot_workers": 0})
             host["images"].update(_images(doc))
             slot = doc.get("slot")
@@ -46,8 +46,7 @@ class Placement:
                 host["announced"] += _slots(doc)
         for username, host in hosts.items():
             if not host["slot_workers"]:
-                busy = self.db.tasks.count_documents({"kind": "write", "writer": username,
-                                                      "status": {"$nin": sorted(WRITE_TASK.ended)}})
+                busy = tasks.count_writes_on_not_in(self.db, username, WRITE_TASK.ended)
                 host["free"] = max(0, host["announced"] - busy)
         return hosts
 
@@ -62,11 +61,10 @@ class Placement:
     def writer_for(self, order_id, exclude=()):
         """The host for the order's next write task: the live host its live tasks are on, else `choose`."""
         hosts = self.live_hosts()
-        for task in self.db.tasks.find({"order": order_id, "kind": "write", "writer": {"$ne": None},
-                                        "status": {"$nin": sorted(WRITE_TASK.ended)}}, {"writer": 1}):
+        for task in tasks.placed_writes_not_in(self.db, order_id, WRITE_TASK.ended):
             if task["writer"] in hosts and task["writer"] not in exclude:
                 return task["writer"]
-        order = self.db.orders.find_one({"_id": order_id}, {"auto_image": 1}) or {"_id": order_id}
+        order = orders.find(self.db, order_id, {"auto_image": 1}) or {"_id": order_id}
         return self.choose(image_name(order), exclude, hosts)
 
 

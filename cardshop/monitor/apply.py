@@ -20,15 +20,12 @@ Reports reach here schema-valid (the monitor validates every message first).
 import logging
 import time
 
-import pymongo
-import pymongo.errors
-
 from cardshop.auth import roles
 from cardshop.monitor.written import written_problem
 from cardshop.states import IllegalTransition, task_machine
 from cardshop.states.tasks import ENDED
-from cardshop.store import now
-from cardshop.store.commits import claim, claimed, is_duplicate
+from cardshop.store import now, task_logs, tasks, users
+from cardshop.store.commits import claim, claimed
 from cardshop.store.transitions import transition
 
 log = logging.getLogger(__name__)
@@ -52,7 +49,7 @@ class ReportApplier:
         """The user's role while active, else None (cached ROLE_CACHE_SECONDS)."""
         cached = self._roles.get(username)
         if cached is None or cached[0] < time.monotonic():
-            user = self.db.users.find_one({"username": username}, {"role": 1, "active": 1})
+            user = users.find(self.db, username, {"role": 1, "active": 1})
             role = user["role"] if user and user.get("active") else None
             cached = self._roles[username] = (time.monotonic() + ROLE_CACHE_SECONDS, role)
         return cached[1]
@@ -67,8 +64,8 @@ class ReportApplier:
         """Apply the report; returns one of APPLIED, DUPLICATE, STALE, REFUSED, UNKNOWN."""
         if report["type"] == "progress" and sender and self._progress_fast(report, sender):
             return APPLIED
-        task = self.db.tasks.find_one({"_id": report["task"]},
-                                      {"kind": 1, "status": 1, "run": 1, "last_seq": 1, "writer": 1, "order": 1})
+        task = tasks.find(self.db, report["task"],
+                          {"kind": 1, "status": 1, "run": 1, "last_seq": 1, "writer": 1, "order": 1})
         if task is None:
             return UNKNOWN
         if not sender or not self._may_hold(task, sender):
@@ -80,7 +77,7 @@ class ReportApplier:
         if task.get("run") != report["run"]:
             if not self._claim(task, report, sender, machine):
                 return STALE
-            task = self.db.tasks.find_one({"_id": task["_id"]})
+            task = tasks.find(self.db, task["_id"])
         if report["seq"] <= task.get("last_seq", 0):
             return DUPLICATE
         handler = {"status": self._status, "progress": self._progress, "log": self._log}[report["type"]]
@@ -94,7 +91,7 @@ class ReportApplier:
         commits are the truth and the task's `run` a copy, which FerretDB's
         non-atomic updates can leave behind: it is brought up to date here.
         """
-        current = self.db.tasks.find_one({"_id": task["_id"]}, {"run": 1, "runs": 1, "worker": 1}) or {}
+        current = tasks.find(self.db, task["_id"], {"run": 1, "runs": 1, "worker": 1}) or {}
         run, runs, record = current.get("run"), current.get("runs", 0), None
         while (later := claimed(self.db, f"tasks/{task['_id']}/after-run/{run}")) is not None:
             run, runs, record = later["run"], later["runs"], later
@@ -116,14 +113,10 @@ class ReportApplier:
 
     def _take(self, task_id, record):
         """Write a won takeover on the task; idempotent, so anyone may (re)do it."""
-        self.db.tasks.update_one({"_id": task_id}, {"$set": {
-            "run": record["run"], "last_seq": 0, "worker": record["worker"], "claimed_at": record["at"],
-            "runs": record["runs"]}})
+        tasks.take_over(self.db, task_id, record)
 
     def _bump(self, task, report, changes=None):
-        return self.db.tasks.update_one(
-            {"_id": task["_id"], "run": report["run"], "last_seq": {"$lt": report["seq"]}},
-            {"$set": {"last_seq": report["seq"], "last_report_at": now(), **(changes or {})}}).modified_count
+        return tasks.record_report(self.db, task["_id"], report["run"], report["seq"], now(), changes)
 
     def _status(self, task, report, sender, machine):
         status = report.get("status")
@@ -163,11 +156,8 @@ class ReportApplier:
 
     def _progress_fast(self, report, sender):
         """The common case in one write: the holder's current run, next in order, task still live."""
-        return self.db.tasks.update_one(
-            {"_id": report["task"], "run": report["run"], "worker": sender,
-             "last_seq": {"$lt": report["seq"]}, "status": {"$nin": list(_FINAL)}},
-            {"$set": {"last_seq": report["seq"], "last_report_at": now(),
-                      "progress": {**report.get("progress", {}), "at": now()}}}).modified_count == 1
+        return tasks.record_progress_of_holder(self.db, report["task"], report["run"], sender, report["seq"], _FINAL,
+                                               {**report.get("progress", {}), "at": now()}, now())
 
     def _progress(self, task, report, sender, machine):
         progress = {**report.get("progress", {}), "at": now()}
@@ -181,10 +171,7 @@ class ReportApplier:
 
     def _insert_log(self, task_id, run, seq, level, message):
         try:
-            self.db.task_logs.insert_one({"_id": f"{task_id}:{run}:{seq}", "task": task_id, "run": run,
-                                          "seq": seq, "level": level, "message": message, "at": now()})
+            task_logs.insert(self.db, task_id, run, seq, level, message, now())
             return True
-        except pymongo.errors.OperationFailure as exc:
-            if not is_duplicate(exc):
-                raise
+        except task_logs.LogLineExists:
             return False

@@ -15,6 +15,7 @@ import time
 from cardshop.client import CredentialsError
 from cardshop.validation import Validator
 from cardshop.client.warehouse import WarehouseClient, WarehouseError
+from cardshop.store import orders, warehouses
 
 log = logging.getLogger(__name__)
 
@@ -71,7 +72,7 @@ class ResultChecker:
         error = _VALIDATOR.first_error(result)
         if error:
             return error
-        order = self.db.orders.find_one({"_id": task["order"]}, {"warehouse": 1, "auto_image": 1})
+        order = orders.find(self.db, task["order"], {"warehouse": 1, "auto_image": 1})
         if order is None:
             return "the task's order is gone"
         if result["warehouse"] != order["warehouse"]:
@@ -83,7 +84,7 @@ class ResultChecker:
         for key, file_name in expected.items():
             if result["files"][key] != f"/{task['_id']}/{file_name}":
                 return f"result field 'files.{key}' must be /{task['_id']}/{file_name}"
-        warehouse = self.db.warehouses.find_one({"name": order["warehouse"]}, {"upload_url": 1}) or {}
+        warehouse = warehouses.find(self.db, order["warehouse"], {"upload_url": 1}) or {}
         if not warehouse.get("upload_url"):
             return f"warehouse {order['warehouse']!r} has no URL to check the image at"
         return self._check_files(warehouse["upload_url"], result, f"{name}.img")

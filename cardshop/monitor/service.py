@@ -22,14 +22,13 @@ from cardshop.monitor.results import WarehouseUnavailable
 from cardshop.monitor.workers import WorkerRegistry
 from cardshop.pipeline import heartbeat, topology
 from cardshop.pipeline.reports import REPORT_SCHEMA
-from cardshop.store import now
+from cardshop.store import monitor_stats, now
 from cardshop.validation import Validator
 
 log = logging.getLogger(__name__)
 
 # The database is away (the message waits in RabbitMQ); any other database error is the message's.
 DATABASE_DOWN = (pymongo.errors.ConnectionFailure, pymongo.errors.ExecutionTimeout)
-STATS_ID = "dropped"
 STATS_EVERY = 1.0  # seconds between saves of the drop counters
 _REPORT = Validator(REPORT_SCHEMA)
 _HEARTBEAT = Validator(heartbeat.HEARTBEAT_SCHEMA)
@@ -101,9 +100,7 @@ class Monitor(ConsumerMixin):
         if not unsaved or (not force and time.monotonic() - self._saved_at < STATS_EVERY):
             return
         try:
-            self.db.monitor_stats.update_one(
-                {"_id": STATS_ID}, {"$inc": {f"counts.{why}": count for why, count in unsaved.items()},
-                                    "$set": {"at": now()}}, upsert=True)
+            monitor_stats.add_drops(self.db, unsaved, now())
         except pymongo.errors.PyMongoError as exc:
             log.debug("drop counters not saved: %s", exc)
             return

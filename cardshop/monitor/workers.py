@@ -18,7 +18,7 @@ import logging
 from cardshop.auth import roles
 from cardshop.monitor.apply import APPLIED, REFUSED
 from cardshop.pipeline.heartbeat import slot_of
-from cardshop.store import now
+from cardshop.store import now, workers
 
 log = logging.getLogger(__name__)
 
@@ -48,9 +48,7 @@ class WorkerRegistry:
         for field in ("slots", "images", "active", "software", "slot"):
             if field in beat:
                 changes[field] = beat[field]
-        previous = self.db.workers.find_one({"_id": beat["worker"]}, {"online": 1})
-        self.db.workers.update_one({"_id": beat["worker"]}, {"$set": changes, "$setOnInsert": {"first_seen": now()}},
-                                   upsert=True)
+        previous = workers.file_heartbeat(self.db, beat["worker"], changes, now())
         if previous is None or previous.get("online") != beat["online"]:
             log.info("worker %s is %s", beat["worker"], "online" if beat["online"] else "offline")
         return APPLIED

@@ -13,6 +13,7 @@ import logging
 
 from cardshop.domain.placement import image_name
 from cardshop.pipeline.heartbeat import CARD_SCHEMA, MAX_SLOTS
+from cardshop.store import orders, workers
 from cardshop.store.commits import claim, claimed
 from cardshop.validation import Validator
 
@@ -40,11 +41,11 @@ def written_problem(db, task, result, sender):
     error = _VALIDATOR.first_error(result)
     if error:
         return error
-    order = db.orders.find_one({"_id": task["order"]}, {"image": 1, "auto_image": 1})
+    order = orders.find(db, task["order"], {"image": 1, "auto_image": 1})
     if order is None:
         return "the task's order is gone"
     worker = f"{sender}@{result['host']}.slot-{result['slot']}"
-    if not isinstance((db.workers.find_one({"_id": worker}, {"slot": 1}) or {}).get("slot"), dict):
+    if not isinstance((workers.find(db, worker, {"slot": 1}) or {}).get("slot"), dict):
         return f"slot {result['slot']} of host {result['host']!r} is not a slot of {sender}"
     image = order.get("image") if isinstance(order.get("image"), dict) else {}
     expected = image_name(order)

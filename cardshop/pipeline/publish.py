@@ -10,7 +10,7 @@ import kombu.exceptions
 
 from cardshop.pipeline import topology
 from cardshop.pipeline.cancel import publish_cancel
-from cardshop.store import now
+from cardshop.store import now, orders, tasks, warehouses
 
 log = logging.getLogger(__name__)
 
@@ -19,8 +19,8 @@ _RETRY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.5, "interval
 
 def task_payload(db, task):
     """What the worker needs, in the message: workers never read the database."""
-    order = db.orders.find_one({"_id": task["order"]})
-    warehouse = db.warehouses.find_one({"name": order["warehouse"]}) or {}
+    order = orders.find(db, task["order"])
+    warehouse = warehouses.find(db, order["warehouse"]) or {}
     payload = {"task": task["_id"], "order": order["_id"], "attempt": task.get("attempt", 1),
                "warehouse": {"name": warehouse.get("name"), "upload_url": warehouse.get("upload_url"),
                              "download_url": warehouse.get("download_url")}}
@@ -58,8 +58,7 @@ class Publisher:
         except (kombu.exceptions.OperationalError, OSError) as exc:
             log.warning("could not publish task %s (it waits for the beat): %s", task["_id"], exc)
             return False
-        self.db.tasks.update_one({"_id": task["_id"]}, {"$set": {"published_at": now()},
-                                                        "$inc": {"publications": 1}})
+        tasks.mark_published(self.db, task["_id"], now())
         log.info("published %s task %s", task["kind"], task["_id"])
         return True
 

@@ -1,5 +1,10 @@
 """The `orders` collection and the tasks that belong to an order. Statuses change only through
-store/transitions.py; new orders are recorded by store/documents.py (with their create task)."""
+store/transitions.py; a new order is recorded here with its create task (`record_order`)."""
+
+from cardshop.states import ORDER
+from cardshop.store import tasks
+from cardshop.store.db import new_id
+from cardshop.store.transitions import initial_history
 
 
 def find(db, order_id, projection=None):
@@ -11,9 +16,61 @@ def tasks_of(db, order_id, projection=None):
     return list(db.tasks.find({"order": order_id}, projection).sort([("created_at", 1), ("_id", 1)]))
 
 
+def record_order(db, fields, actor, moment):
+    """Insert a new order (`fields`: recipe, sd_card, quantity, recipient, warehouse, ...) with its create task.
+
+    Returns (order, task). There is never an order without its create task: if
+    the task cannot be written, the order is removed again.
+    """
+    order = {"_id": new_id(), **fields, "status": ORDER.initial, "rev": 0, "statuses": initial_history(ORDER, actor, moment),
+             "created_by": actor, "created_at": moment, "updated_at": moment}
+    task = tasks.new_task(order["_id"], "create", actor, moment)
+    db.orders.insert_one(order)
+    try:
+        tasks.insert(db, task)
+    except Exception:
+        db.orders.delete_one({"_id": order["_id"]})
+        raise
+    return order, task
+
+
+def count_by_status(db):
+    """{status: how many orders are in it}, for the statuses that have orders (one round trip)."""
+    return {group["_id"]: group["count"]
+            for group in db.orders.aggregate([{"$group": {"_id": "$status", "count": {"$sum": 1}}}])}
+
+
 def live_in_warehouse(db, name, ended):
     """How many orders not in an `ended` status keep their images in warehouse `name`."""
     return db.orders.count_documents({"warehouse": name, "status": {"$nin": sorted(ended)}})
+
+
+def in_status_since(db, status, moment, projection=None):
+    """The orders in `status` unchanged since before `moment`."""
+    return db.orders.find({"status": status, "updated_at": {"$lt": moment}}, projection)
+
+
+def not_in(db, statuses, before=None):
+    """The orders in none of `statuses` (and, unless None, unchanged since before `before`)."""
+    query = {"status": {"$nin": sorted(statuses)}}
+    if before is not None:
+        query["updated_at"] = {"$lt": before}
+    return db.orders.find(query)
+
+
+def with_images_in(db, statuses, limit):
+    """Up to `limit` orders in `statuses` whose images are not deleted yet."""
+    return db.orders.find({"status": {"$in": sorted(statuses)}, "image_deleted_at": None},
+                          {"warehouse": 1}).limit(limit)
+
+
+def mark_image_deleted(db, order_id, moment):
+    db.orders.update_one({"_id": order_id}, {"$set": {"image_deleted_at": moment}})
+
+
+def add_card(db, order_id, card):
+    """List `card` (written by task `card["task"]`) on the order, unless it is listed already."""
+    db.orders.update_one({"_id": order_id, "cards.task": {"$ne": card["task"]}}, {"$push": {"cards": card}})
 
 
 def delete_ended(db, order_id, status):

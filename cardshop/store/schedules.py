@@ -26,3 +26,17 @@ def update(db, name, changes, unset=()):
 
 def delete(db, name):
     db.schedules.delete_one({"name": name})
+
+
+def insert_if_missing(db, doc):
+    """Insert `doc` unless a schedule of its name exists (an admin's edits are kept)."""
+    db.schedules.update_one({"name": doc["name"]}, {"$setOnInsert": doc}, upsert=True)
+
+
+def enabled(db):
+    return db.schedules.find({"enabled": True})
+
+
+def record_runs(db, name, last_run_at, total_run_count):
+    """Write back when the schedule last ran and how often."""
+    db.schedules.update_one({"name": name}, {"$set": {"last_run_at": last_run_at, "total_run_count": total_run_count}})

@@ -40,3 +40,11 @@ def count_with_role(db, role, active=None):
 
 def delete(db, username):
     db.users.delete_one({"username": username})
+
+
+def revise_revoked_sessions(db, user_id, revoked, forgotten):
+    """Remember the sessions in `revoked` (session -> until when) on the user, and forget those in `forgotten`."""
+    changes = {"$set": {f"revoked_sessions.{sid}": until for sid, until in revoked.items()}}
+    if forgotten:
+        changes["$unset"] = {f"revoked_sessions.{sid}": "" for sid in forgotten}
+    db.users.update_one({"_id": user_id}, changes)

@@ -11,7 +11,7 @@ from cardshop.auth.throttle import Throttled
 from cardshop.auth.tokens import TokenError
 from cardshop.domain.users import check_credentials
 from cardshop.states.tasks import ENDED
-from cardshop.store import users
+from cardshop.store import tasks, users
 
 log = logging.getLogger(__name__)
 api = Api()
@@ -77,6 +77,5 @@ def validate(call):
     identity = {"username": call.user["username"], "role": call.user["role"]}
     if call.user["role"] in roles.WORKERS:
         # The warehouse lets a creator write only into the folders of the tasks it holds.
-        identity["tasks"] = [task["_id"] for task in call.services.db.tasks.find(
-            {"worker": call.user["username"], "status": {"$nin": list(FINAL_TASK_STATUSES)}}, {"_id": 1})]
+        identity["tasks"] = tasks.ids_held_by_not_in(call.services.db, call.user["username"], FINAL_TASK_STATUSES)
     return identity

@@ -7,7 +7,7 @@ from cardshop.api import schemas
 from cardshop.api.resources import paginate
 from cardshop.api.routing import Api, ApiError
 from cardshop.auth import roles
-from cardshop.store import warehouses
+from cardshop.store import auto_images, warehouses
 
 api = Api()
 
@@ -48,7 +48,7 @@ def list_auto_images(call):
            roles=roles.OPERATORS, response=AUTO_IMAGE, errors=[401, 403, 404])
 def read_auto_image(call):
     db = call.services.db
-    entry = db.auto_images.find_one({"_id": call.params["name"]})
+    entry = auto_images.find(db, call.params["name"])
     if entry is None:
         raise ApiError(404, f"no auto-image {call.params['name']!r} has been built yet")
     return _with_url(db, entry)

@@ -4,6 +4,7 @@ from cardshop.api import schemas
 from cardshop.api.resources import lookup
 from cardshop.api.routing import Api
 from cardshop.auth import roles
+from cardshop.store.task_logs import latest_of
 
 api = Api()
 
@@ -20,6 +21,4 @@ LAST = {"type": "integer", "minimum": 1, "maximum": 1000, "description": "how ma
 def task_logs(call):
     db = call.services.db
     task = lookup(db.tasks, call.params["id"], "task", {"_id": 1})
-    latest = list(db.task_logs.find({"task": task["_id"]}).sort([("at", -1), ("seq", -1)])
-                  .limit(call.query.get("last", 200)))
-    return {"items": latest[::-1]}
+    return {"items": latest_of(db, task["_id"], call.query.get("last", 200))}

@@ -11,8 +11,7 @@ from cardshop.domain.attempts import next_attempt
 from cardshop.domain.cascades import Cascades
 from cardshop.recipes import RecipeError, validate_recipe
 from cardshop.states import ORDER, IllegalTransition, task_machine
-from cardshop.store import now, orders, warehouses
-from cardshop.store.documents import record_order
+from cardshop.store import now, orders, tasks, warehouses
 from cardshop.store.transitions import transition
 
 log = logging.getLogger(__name__)
@@ -63,10 +62,10 @@ def create(call):
         raise ApiError(400, "field 'quantity': a download order makes one image; it must be 1")
     fields = {**body, "warehouse": _warehouse_for(db, body.get("warehouse")),
               "recipient": {**body["recipient"], "email": body["recipient"]["email"].lower()}}
-    order, task = record_order(db, fields, call.actor, now())
+    order, task = orders.record_order(db, fields, call.actor, now())
     if call.services.publisher is not None:
         call.services.publisher.publish(task)
-        task = db.tasks.find_one({"_id": task["_id"]})
+        task = tasks.find(db, task["_id"])
     log.info("%s placed order %s (%s card, %d GB, x%d)", call.actor, order["_id"],
              body["sd_card"]["type"], body["sd_card"]["size"], body["quantity"])
     order["tasks"] = [task]
@@ -141,12 +140,12 @@ def retry(call):
         made = Cascades(db, call.services.publisher).redo_writes(order, call.actor, reason)
         log.info("%s retried order %s (write tasks %s)", call.actor, order["_id"], ", ".join(made))
     else:
-        failed = db.tasks.find_one({"order": order["_id"], "kind": "create"}, sort=[("created_at", -1)])
+        failed = tasks.latest_of_kind(db, order["_id"], "create")
         task = next_attempt(db, failed, call.actor, reason)
         if call.services.publisher is not None:
             call.services.publisher.publish(task)
         log.info("%s retried order %s (create attempt %d)", call.actor, order["_id"], task["attempt"])
-    return with_tasks(db, db.orders.find_one({"_id": order["_id"]}))
+    return with_tasks(db, orders.find(db, order["_id"]))
 
 
 @api.route("POST", "/orders/{id}/ship", summary="Record that the cards left, with tracking details",

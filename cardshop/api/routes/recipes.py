@@ -7,7 +7,7 @@ from cardshop.api.resources import lookup, paginate
 from cardshop.api.routing import Api, ApiError
 from cardshop.auth import roles
 from cardshop.recipes import RecipeError, validate_recipe
-from cardshop.store import new_id, now
+from cardshop.store import new_id, now, recipes
 
 log = logging.getLogger(__name__)
 api = Api()
@@ -36,7 +36,7 @@ def create(call):
     moment = now()
     doc = {"_id": new_id(), "description": "", **call.body, "created_by": call.actor,
            "created_at": moment, "updated_at": moment}
-    call.services.db.recipes.insert_one(doc)
+    recipes.insert(call.services.db, doc)
     log.info("%s kept recipe %s", call.actor, doc["_id"])
     return doc
 
@@ -60,9 +60,9 @@ def update(call):
     doc = lookup(db.recipes, call.params["id"], "recipe", {"_id": 1})
     if "recipe" in call.body:
         _check(call.body["recipe"])
-    db.recipes.update_one({"_id": doc["_id"]}, {"$set": {**call.body, "updated_at": now()}})
+    recipes.update(db, doc["_id"], {**call.body, "updated_at": now()})
     log.info("%s changed recipe %s", call.actor, doc["_id"])
-    return db.recipes.find_one({"_id": doc["_id"]})
+    return recipes.find(db, doc["_id"])
 
 
 @api.route("DELETE", "/recipes/{id}", summary="Forget a recipe (orders keep their own copy)",
@@ -70,6 +70,6 @@ def update(call):
 def delete(call):
     db = call.services.db
     doc = lookup(db.recipes, call.params["id"], "recipe", {"_id": 1})
-    db.recipes.delete_one({"_id": doc["_id"]})
+    recipes.delete(db, doc["_id"])
     log.info("%s deleted recipe %s", call.actor, doc["_id"])
     return None

@@ -4,6 +4,7 @@ from cardshop.api import schemas
 from cardshop.api.routing import Api
 from cardshop.auth import roles
 from cardshop.states import ORDER
+from cardshop.store import orders
 
 api = Api()
 
@@ -16,7 +17,7 @@ COUNTS = schemas.obj({"by_status": schemas.obj({status: {"type": "integer"} for 
            response=COUNTS, errors=[401, 403])
 def order_counts(call):
     counts = dict.fromkeys(sorted(ORDER.statuses), 0)
-    for group in call.services.db.orders.aggregate([{"$group": {"_id": "$status", "count": {"$sum": 1}}}]):
-        if group["_id"] in counts:
-            counts[group["_id"]] = group["count"]
+    for status, count in orders.count_by_status(call.services.db).items():
+        if status in counts:
+            counts[status] = count
     return {"by_status": counts, "total": sum(counts.values())}

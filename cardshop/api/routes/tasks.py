@@ -8,6 +8,7 @@ from cardshop.api.routing import Api, ApiError
 from cardshop.auth import roles
 from cardshop.pipeline.heartbeat import slot_of
 from cardshop.states.tasks import KINDS, STATUSES, WORKING
+from cardshop.store import tasks, workers
 
 api = Api()
 
@@ -29,7 +30,6 @@ def read_task(call):
     return lookup(call.services.db.tasks, call.params["id"], "task")
 
 
-_LIVE = sorted(WORKING)
 _EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.timezone.utc)
 
 
@@ -38,8 +38,8 @@ def with_current_tasks(db, worker):
     worker["current_tasks"] = [
         {"_id": task["_id"], "order": task["order"], "kind": task["kind"], "status": task["status"],
          "progress": task.get("progress")}
-        for task in db.tasks.find({"worker": worker.get("username"), "status": {"$in": _LIVE}},
-                                  {"order": 1, "kind": 1, "status": 1, "progress": 1})]
+        for task in tasks.held_by_in(db, worker.get("username"), WORKING,
+                                     {"order": 1, "kind": 1, "status": 1, "progress": 1})]
     return worker
 
 
@@ -70,12 +70,10 @@ def worker_views(db, name=None):
     With `name`, only that one (a slot worker's own name gives its document).
     """
     if name is not None and slot_of(name)[1] is not None:  # one slot worker, as it is
-        doc = db.workers.find_one({"_id": name})
+        doc = workers.find(db, name)
         return {name: doc} if doc else {}
-    username, _, host = (name or "").partition("@")
-    query = {} if name is None else {"$or": [{"_id": name}, {"username": username, "host": host}]}
     views, hosts = {}, {}
-    for doc in db.workers.find(query):
+    for doc in workers.named(db, name):
         host, number = slot_of(doc["_id"])
         if number is not None and isinstance(doc.get("slot"), dict):
             hosts.setdefault(f"{doc['_id'].partition('@')[0]}@{host}", []).append(doc)

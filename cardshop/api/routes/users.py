@@ -8,7 +8,7 @@ from cardshop.api.routing import Api, ApiError
 from cardshop.auth import roles
 from cardshop.auth.passwords import Busy
 from cardshop.domain.users import create_user
-from cardshop.store import now, users
+from cardshop.store import now, refresh_tokens, users
 from cardshop.store.users import PUBLIC_FIELDS, UserTaken
 
 log = logging.getLogger(__name__)
@@ -133,7 +133,7 @@ def delete(call):
     _keep_an_admin(db, username, True)
     users.delete(db, username)
     call.services.users.forget(username)
-    db.refresh_tokens.delete_many({"username": username})
+    refresh_tokens.delete_of_user(db, username)
     call.services.throttle.forget_user(username)
     log.info("%s deleted user %s", call.actor, username)
     return None

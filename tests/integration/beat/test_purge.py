@@ -2,7 +2,7 @@
 
 import datetime
 
-from cardshop.auth import throttle
+from cardshop.store import failed_logins
 from cardshop.beat.jobs import Context, purge_tokens
 from cardshop.store import new_id, now
 
@@ -13,10 +13,10 @@ def test_purge_deletes_expired_refresh_tokens_and_failed_logins_only(db):
     tag = new_id()
     for when in (past, future):
         db.refresh_tokens.insert_one({"_id": new_id(), "username": tag, "expires_at": when})
-        db[throttle.COLLECTION].insert_one({"_id": new_id(), "username": tag, "address": "192.0.2.1",
+        db[failed_logins.COLLECTION].insert_one({"_id": new_id(), "username": tag, "address": "192.0.2.1",
                                             "at": moment, "expires_at": when})
     result = purge_tokens(Context(db, publisher=None))
     assert result["refresh_tokens"] >= 1 and result["failed_logins"] >= 1
-    for collection in (db.refresh_tokens, db[throttle.COLLECTION]):
+    for collection in (db.refresh_tokens, db[failed_logins.COLLECTION]):
         left = list(collection.find({"username": tag}))
         assert [doc["expires_at"] for doc in left] == [future]

@@ -4,7 +4,7 @@ import datetime
 
 from cardshop.beat.invariant import stranded_orders
 from cardshop.store import now
-from cardshop.store.documents import record_order
+from cardshop.store.orders import record_order
 from devstack.processes import wait_until
 from tests.integration.faults.conftest import assert_no_order_stranded, schedule
 

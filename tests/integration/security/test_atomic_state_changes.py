@@ -80,7 +80,7 @@ def test_twenty_concurrent_refreshes_with_one_token_give_one_new_pair(scheduler,
 
 def test_of_twenty_runs_claiming_one_task_at_once_exactly_one_takes_it(db):
     from cardshop.monitor.apply import APPLIED, ReportApplier
-    from cardshop.store.documents import new_task
+    from cardshop.store.tasks import new_task
     from cardshop.store import now
     creator = f"crea{new_id()}"
     db.users.insert_one({"_id": new_id(), "username": creator, "role": "creator", "active": True})

@@ -1,0 +1,24 @@
+"""The `failed_logins` collection: one document per failed login, inserted and never updated (so concurrent
+failures all count on FerretDB too), each expiring after the throttle's window. Ids are fresh: they never clash."""
+
+COLLECTION = "failed_logins"
+
+
+def insert(db, doc):
+    db[COLLECTION].insert_one(doc)
+
+
+def times_since(db, username, address, moment):
+    """When `username` failed to log in from `address` after `moment`."""
+    return [doc["at"] for doc in db[COLLECTION].find(
+        {"username": username, "address": address, "at": {"$gt": moment}}, {"at": 1})]
+
+
+def delete_expired(db, moment):
+    """Delete the records expired before `moment`; how many."""
+    return db[COLLECTION].delete_many({"expires_at": {"$lt": moment}}).deleted_count
+
+
+def delete_of(db, username, address=None):
+    """Delete the user's records (only those from `address`, unless None)."""
+    db[COLLECTION].delete_many({"username": username, **({} if address is None else {"address": address})})

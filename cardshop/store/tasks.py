@@ -1,0 +1,113 @@
+"""The `tasks` collection: the work of an order, one document per attempt. Statuses change only through
+store/transitions.py; new tasks are built here (`new_task`) so that every writer builds them alike."""
+
+from cardshop.states import task_machine
+from cardshop.store.db import new_id
+from cardshop.store.transitions import initial_history
+
+
+def new_task(order_id, kind, actor, moment, **fields):
+    return {"_id": new_id(), "order": order_id, "kind": kind,
+            "status": task_machine(kind).initial, "rev": 0,
+            "statuses": initial_history(task_machine(kind), actor, moment),
+            "attempt": 1, "worker": None, "progress": None, "published_at": None,
+            "created_at": moment, "updated_at": moment, **fields}
+
+
+def insert(db, task):
+    db.tasks.insert_one(task)
+
+
+def find(db, task_id, projection=None):
+    return db.tasks.find_one({"_id": task_id}, projection)
+
+
+def of_kind(db, order_id, kind, projection=None):
+    """The order's tasks of `kind`, newest first."""
+    return list(db.tasks.find({"order": order_id, "kind": kind}, projection).sort("created_at", -1))
+
+
+def latest_of_kind(db, order_id, kind):
+    return db.tasks.find_one({"order": order_id, "kind": kind}, sort=[("created_at", -1)])
+
+
+def count_of_kind(db, order_id, kind):
+    return db.tasks.count_documents({"order": order_id, "kind": kind})
+
+
+def of_kind_not_in(db, order_id, kind, statuses, projection=None):
+    """The order's tasks of `kind` in none of `statuses` (its live ones, given the ended statuses)."""
+    return list(db.tasks.find({"order": order_id, "kind": kind, "status": {"$nin": sorted(statuses)}}, projection))
+
+
+def written_of(db, order_id, projection=None):
+    """The order's write tasks that wrote their card."""
+    return list(db.tasks.find({"order": order_id, "kind": "write", "status": "written"}, projection))
+
+
+def placed_writes_not_in(db, order_id, statuses):
+    """The order's write tasks given a writer host and in none of `statuses` (its live ones)."""
+    return list(db.tasks.find({"order": order_id, "kind": "write", "writer": {"$ne": None},
+                               "status": {"$nin": sorted(statuses)}}, {"writer": 1}))
+
+
+def count_writes_on_not_in(db, writer, statuses):
+    """How many write tasks on host `writer` are in none of `statuses` (unfinished, given the ended ones)."""
+    return db.tasks.count_documents({"kind": "write", "writer": writer, "status": {"$nin": sorted(statuses)}})
+
+
+def pending_unpublished_since(db, moment):
+    """Pending tasks created before `moment` and not published since (never, or before it)."""
+    return db.tasks.find({"status": "pending", "created_at": {"$lt": moment},
+                          "$or": [{"published_at": None}, {"published_at": {"$lt": moment}}]})
+
+
+def silent_since(db, statuses, moment):
+    """Tasks in `statuses` with no report (nor, before any report, change) since `moment`."""
+    return db.tasks.find({"status": {"$in": sorted(statuses)}, "$or": [
+        {"last_report_at": {"$lt": moment}}, {"last_report_at": None, "updated_at": {"$lt": moment}}]})
+
+
+def placed_writes_in(db, statuses):
+    """Write tasks given a writer host and in one of `statuses`."""
+    return db.tasks.find({"kind": "write", "status": {"$in": sorted(statuses)}, "writer": {"$ne": None}})
+
+
+def held_by_in(db, worker, statuses, projection=None):
+    """The tasks `worker` holds in one of `statuses`."""
+    return db.tasks.find({"worker": worker, "status": {"$in": sorted(statuses)}}, projection)
+
+
+def ids_held_by_not_in(db, worker, statuses):
+    """The ids of the tasks `worker` holds in none of `statuses` (its live ones, given the ended statuses)."""
+    return [task["_id"] for task in db.tasks.find({"worker": worker, "status": {"$nin": sorted(statuses)}}, {"_id": 1})]
+
+
+def set_writer(db, task_id, writer):
+    db.tasks.update_one({"_id": task_id}, {"$set": {"writer": writer}})
+
+
+def mark_published(db, task_id, moment):
+    db.tasks.update_one({"_id": task_id}, {"$set": {"published_at": moment}, "$inc": {"publications": 1}})
+
+
+def take_over(db, task_id, record):
+    """Write a won takeover (`record`: run, worker, runs, at) on the task; idempotent."""
+    db.tasks.update_one({"_id": task_id}, {"$set": {
+        "run": record["run"], "last_seq": 0, "worker": record["worker"], "claimed_at": record["at"],
+        "runs": record["runs"]}})
+
+
+def record_report(db, task_id, run, seq, moment, changes=None):
+    """Count report `seq` of `run` on the task, with `changes`, unless a later one is counted; True if it was."""
+    return db.tasks.update_one(
+        {"_id": task_id, "run": run, "last_seq": {"$lt": seq}},
+        {"$set": {"last_seq": seq, "last_report_at": moment, **(changes or {})}}).modified_count == 1
+
+
+def record_progress_of_holder(db, task_id, run, worker, seq, ended, progress, moment):
+    """Record `progress` (report `seq` of `run`) when `worker` holds the task, in that run, next in order,
+    and the task is in none of the `ended` statuses; True if it was recorded."""
+    return db.tasks.update_one(
+        {"_id": task_id, "run": run, "worker": worker, "last_seq": {"$lt": seq}, "status": {"$nin": list(ended)}},
+        {"$set": {"last_seq": seq, "last_report_at": moment, "progress": progress}}).modified_count == 1

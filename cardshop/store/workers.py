@@ -1,0 +1,35 @@
+"""The `workers` collection: one document per worker process (`<user>@<host>`, a writer's slots
+`<user>@<host>.slot-<N>`), filed from its heartbeats by the monitor."""
+
+
+def find(db, worker, projection=None):
+    return db.workers.find_one({"_id": worker}, projection)
+
+
+def file_heartbeat(db, worker, changes, moment):
+    """Set `changes` on the worker's document, creating it (first seen at `moment`); the document before, or None."""
+    previous = find(db, worker, {"online": 1})
+    db.workers.update_one({"_id": worker}, {"$set": changes, "$setOnInsert": {"first_seen": moment}}, upsert=True)
+    return previous
+
+
+def named(db, name=None):
+    """Every worker (name None), or those of `<user>@<host>` `name`: itself and its slot workers."""
+    username, _, host = (name or "").partition("@")
+    return db.workers.find({} if name is None else {"$or": [{"_id": name}, {"username": username, "host": host}]})
+
+
+def online_writers_seen_since(db, moment):
+    """The writer hosts' workers online and seen since `moment`."""
+    return db.workers.find({"role": "writer", "online": True, "last_seen": {"$gte": moment}})
+
+
+def slot_busy_with(db, writer, task_id, moment):
+    """True while an online slot of host `writer`, seen since `moment`, says it works on the task."""
+    return db.workers.find_one({"username": writer, "slot.task": task_id, "online": True,
+                                "last_seen": {"$gte": moment}}, {"_id": 1}) is not None
+
+
+def seen_since(db, username, moment):
+    """True when a worker of `username` was seen since `moment`."""
+    return db.workers.find_one({"username": username, "last_seen": {"$gte": moment}}, {"_id": 1}) is not None
