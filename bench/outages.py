@@ -7,25 +7,34 @@ import re
 import time
 
 from cardshop.pipeline.reports import Reporter
+from cardshop.store import now
 from devstack.processes import wait_until
 
 KOMBU_INTERVALS = (2, 2, 30)  # interval_start, interval_step, interval_max: kombu's reconnect defaults
 
 
-def _retry_steps(db, task_id):
-    """The waits the task announced so far ("... retry 3 in 8 s ..."), in order."""
-    lines = db.task_logs.find({"task": task_id, "message": {"$regex": "unreachable, retry"}}).sort("seq", 1)
-    return [float(re.search(r"retry \d+ in (\d+) s", line["message"]).group(1)) for line in lines]
+def _retry_steps(db, since):
+    """(task, the waits it announced since `since`: "... retry 3 in 8 s ...", in order) of the retrying task.
+
+    The creator may first take an older task left in the queue by an earlier figure, so the task
+    is the one that logs retries, not necessarily the order just placed.
+    """
+    lines = list(db.task_logs.find({"at": {"$gte": since}, "message": {"$regex": "unreachable, retry"}}).sort("seq", 1))
+    if not lines:
+        return None, []
+    task_id = lines[-1]["task"]
+    return task_id, [float(re.search(r"retry \d+ in (\d+) s", line["message"]).group(1))
+                     for line in lines if line["task"] == task_id]
 
 
 def warehouse_recovery(pipe, db, report, place):
     creator = pipe.start_creator(name="outage-creator", retry_window=600)
     pipe.warehouse.stop()
+    since = now()
     try:
-        order = place(pipe.admin)
-        task_id = order["tasks"][0]["_id"]
-        steps = wait_until(lambda: (lambda found: len(found) >= 3 and found)(_retry_steps(db, task_id)),
-                           timeout=120, interval=0.05)
+        place(pipe.admin)
+        task_id, steps = wait_until(lambda: (lambda found: len(found[1]) >= 3 and found)(_retry_steps(db, since)),
+                                    timeout=120, interval=0.05)
     finally:
         pipe.warehouse.start()
     back = time.monotonic()
