@@ -23,11 +23,12 @@ def watched(daemon, tmp_path):
     return notify, process
 
 
-def assert_pings(notify, process):
+def assert_pings(notify, process, ready=60, ping=10):
+    """The daemon says READY, then pings the watchdog within `ping` seconds; it is stopped either way."""
     try:
-        assert notify.wait_for("READY=1", 60), notify.messages
+        assert notify.wait_for("READY=1", ready), notify.messages
         notify.messages.clear()
-        assert notify.wait_for("WATCHDOG=1", 10)
+        assert notify.wait_for("WATCHDOG=1", ping)
     finally:
         process.kill()
         process.wait()

@@ -8,6 +8,7 @@ import yaml
 
 from devstack.processes import free_port
 from devstack.servers import REPO
+from tests.integration.pipeline.test_watchdog import assert_pings
 from tests.integration.scheduler.test_daemon import NotifySocket
 
 
@@ -23,11 +24,4 @@ def test_the_warehouse_pings_the_watchdog_from_its_loop(tmp_path):
     process = subprocess.Popen([sys.executable, os.path.join(REPO, "daemons", "cardshop-warehouse"),
                                 "--config", str(config)], env=env, stdout=subprocess.PIPE,
                                stderr=subprocess.STDOUT, text=True)
-    try:
-        assert notify.wait_for("READY=1", 30), notify.messages
-        notify.messages.clear()
-        assert notify.wait_for("WATCHDOG=1", 5)
-    finally:
-        process.kill()
-        process.wait()
-        notify.close()
+    assert_pings(notify, process, ready=30, ping=5)
