@@ -15,6 +15,7 @@ import fcntl
 import mmap
 import os
 import secrets
+import stat
 import struct
 
 BLOCK = 4096  # marker size and O_DIRECT alignment (a multiple of every card's logical block)
@@ -39,10 +40,18 @@ class Card:
 
 
 def _sysfs(device):
-    """/sys/class/block/<name> of a block device (links resolved), or None for a plain file."""
-    real = os.path.realpath(device)
-    name = os.path.basename(real)
-    path = f"/sys/class/block/{name}"
+    """The sysfs folder of a block device, or None for a plain file (or no device).
+
+    Found by device number, not name: under writer@N the reader is bind-mounted
+    as /dev/cardshop/slot-N, a name sysfs does not know.
+    """
+    try:
+        info = os.stat(device)
+    except OSError:
+        return None
+    if not stat.S_ISBLK(info.st_mode):
+        return None
+    path = f"/sys/dev/block/{os.major(info.st_rdev)}:{os.minor(info.st_rdev)}"
     return path if os.path.exists(path) else None
 
 
