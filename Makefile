@@ -5,7 +5,7 @@ export PYTHONPATH := $(CURDIR)
 SLOTS ?= 2
 SIZE ?= 2G
 
-.PHONY: deps up down status demo test bench sample-config card-insert card-remove
+.PHONY: deps up down status demo test bench audit sample-config card-insert card-remove
 
 deps:
 	@sh devstack/install.sh
@@ -34,6 +34,10 @@ test: deps
 
 bench: deps
 	@$(PYTHON) -m bench
+
+# The units against Debian 13's systemd (verify, security exposure per unit); as root.
+audit:
+	@$(PYTHON) -m bench.audit
 
 sample-config: deps
 	@$(PYTHON) -m cardshop.config.write_samples etc
