@@ -3,8 +3,9 @@
     scan        removable disks (card readers): identity, card present, size
     identify    slot number -> reader, by inserting a card into each slot in turn
                 (or --slot N --device X); writes slots.yaml and the udev rule
+                (and, where no udevd applies that rule, makes /dev/cardshop/slot-N itself)
     configure   writer.yaml: scheduler, broker, the host's writer user (checked by logging in)
-    enable      link (and start) writer@N for each slot; unlink those of slots that went
+    enable      enable (and start) writer@N for each slot; disable those of slots that went
     disable     unlink (and stop) every writer@N
     status      per slot: reader, card, size, unit state and what it is doing
 
@@ -22,7 +23,7 @@ import sys
 import yaml
 
 from cardshop.writer_helper import configure as configuring
-from cardshop.writer_helper import readers, slots, udev_rule, units
+from cardshop.writer_helper import links, readers, slots, udev_rule, units
 from cardshop.writer_helper.files import FilesError
 
 EX_FAILURE, EX_USAGE, EX_AUTH, EX_UNREACHABLE, EX_CONFIG = 1, 2, 3, 4, 78
@@ -45,6 +46,8 @@ class Paths:
         self.rules_dir = args.rules_dir
         self.wants_dir = args.systemd_dir
         self.unit_file = args.unit_file
+        self.dev_dir = args.dev_dir
+        self.group = args.device_group
 
 
 def _read_slots(path):
@@ -81,14 +84,32 @@ def cmd_scan(paths, args):
 
 def _save_slots(paths, mapping):
     slots.write(paths.slots, mapping)
-    udev_rule.write(paths.rule, mapping)
+    udev_rule.write(paths.rule, mapping, paths.group)
     print(f"wrote {paths.slots} and {paths.rule}")
-    if paths.rules_dir == os.path.dirname(udev_rule.DEFAULT_PATH) and _udevd_runs():
+    if _udev_applies(paths):
         subprocess.run(["udevadm", "control", "--reload"], check=False)
         for item in mapping:  # only the slots' readers: their links appear now, not at the next card
             matches = [f"--property-match={key}={value}" for key, value in item["match"].items()]
             subprocess.run(["udevadm", "trigger", "--action=change", "--subsystem-match=block", *matches],
                            check=False)
+    else:
+        _link_slots(paths, mapping)
+
+
+def _udev_applies(paths):
+    """udevd runs and reads the folder the rule went to: it makes the slots' links."""
+    return (paths.rules_dir == os.path.dirname(udev_rule.DEFAULT_PATH) and
+            paths.dev_dir == "/dev" and _udevd_runs())
+
+
+def _link_slots(paths, mapping):
+    """What the udev rule would do, done here (no udevd applies it: a container, or other folders)."""
+    try:
+        made = links.make(mapping, paths.dev_dir, paths.group)
+    except links.LinksError as exc:
+        raise HelperError(str(exc)) from None
+    for link, node in made:
+        print(f"linked {link} -> {node} (group {paths.group}, mode 0660): no udevd applies the rule here")
 
 
 def _udevd_runs():
@@ -103,7 +124,7 @@ def cmd_identify(paths, args):
     if args.slot is not None or args.device is not None:
         if args.slot is None or args.device is None:
             raise HelperError("--slot and --device go together", EX_USAGE)
-        new = slots.entry(args.slot, readers.identify(args.device))
+        new = slots.entry(args.slot, readers.identify(args.device), loop_direct=False)
         _save_slots(paths, slots.merge(current, new))
         print(f"slot {args.slot}: {args.device} ({new.get('label', '')}) -> {new['device']}")
         return
@@ -124,7 +145,7 @@ def cmd_identify(paths, args):
         if identity.device in taken:
             print(f"{identity.device} is slot {taken[identity.device]} already; use another reader", flush=True)
             continue
-        new = slots.entry(number, identity)
+        new = slots.entry(number, identity, loop_direct=False)
         mapping = slots.merge(mapping, new)
         taken[identity.device] = number
         print(f"slot {number}: {identity.device} ({identity.label}) -> {new['device']}", flush=True)
@@ -190,9 +211,13 @@ def cmd_enable(paths, args):
     mapping = _read_slots(paths.slots)
     if not mapping:
         raise HelperError(f"no slots in {paths.slots}; run `{PROG} identify` first")
+    if not _udev_applies(paths):
+        _link_slots(paths, mapping)  # /dev is new at each boot of a container: the links again
     enabled, removed = units.enable([item["slot"] for item in mapping], paths.wants_dir, paths.unit_file,
                                     _use_systemctl(args))
     print("enabled: " + ", ".join(units.instance(number) for number in enabled))
+    if _use_systemctl(args):
+        print(f"starting them; `{PROG} status` shows each slot")
     if removed:
         print("removed (no such slot any more): " + ", ".join(units.instance(number) for number in removed))
 
@@ -209,8 +234,9 @@ def cmd_status(paths, args):
     enabled = units.linked(paths.wants_dir)
     rows = []
     for item in mapping:
-        present = os.path.exists(item["device"])
-        size = readers.card_size(os.path.basename(os.path.realpath(item["device"]))) if present else 0
+        device = links.in_dev(item["device"], paths.dev_dir)
+        present = os.path.exists(device)
+        size = readers.card_size(os.path.basename(os.path.realpath(device))) if present else 0
         if units.booted():
             state, doing = units.state(item["slot"])
         else:
@@ -233,6 +259,8 @@ def parser():
                      help="where the udev rule goes")
     top.add_argument("--systemd-dir", default=units.DEFAULT_WANTS_DIR, help="where writer@N links go")
     top.add_argument("--unit-file", default=units.DEFAULT_UNIT_FILE, help="the writer@.service the links name")
+    top.add_argument("--dev-dir", default="/dev", help="the /dev the slots' links go to and are looked up in")
+    top.add_argument("--device-group", default=udev_rule.GROUP, help="the group the slots' device nodes get")
     sub = top.add_subparsers(dest="command", required=True)
     scan = sub.add_parser("scan", help="list card readers, card present, size")
     scan.add_argument("--loop", action="store_true", help="list loop devices too (development readers)")

@@ -21,18 +21,22 @@ class SlotsError(Exception):
 
 
 def slot_link(number):
-    """The stable device link the udev rule gives slot `number`."""
+    """The stable device link the udev rule gives slot `number` (the path writer@N binds and opens)."""
     return f"/dev/cardshop/slot-{number}"
 
 
-def entry(number, identity):
-    """A slots.yaml entry for slot `number` from a reader's identity (readers.Identity)."""
+def entry(number, identity, loop_direct=True):
+    """A slots.yaml entry for slot `number` from a reader's identity (readers.Identity).
+
+    A loop device is opened directly unless `loop_direct` is false: a writer run
+    from a shell (the local stack) needs no link, writer@N under systemd does.
+    """
     if not 1 <= number <= MAX_SLOT:
         raise SlotsError(f"slot {number}: slot numbers go from 1 to {MAX_SLOT}")
     for key, value in identity.match.items():
         if not SAFE_VALUE.match(value):
             raise SlotsError(f"slot {number}: {key} {value!r} holds characters a udev rule cannot match")
-    device = identity.device if identity.is_loop else slot_link(number)
+    device = identity.device if identity.is_loop and loop_direct else slot_link(number)
     item = {"slot": number, "match": dict(identity.match), "device": device}
     if identity.label:
         item["label"] = identity.label[:200]

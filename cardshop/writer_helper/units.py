@@ -1,12 +1,17 @@
-"""The writer@N.service instances: links in systemd's wants folder, and systemctl when systemd runs."""
+"""The writer@N.service instances: `systemctl enable --now` when systemd runs, else the links it would make.
+
+writer@.service is WantedBy=cardshop.target, so enabling writer@N links it
+into cardshop.target.wants; cardshop.target itself is WantedBy=multi-user.target.
+"""
 
 import glob
 import os
 import re
 import subprocess
 
-DEFAULT_WANTS_DIR = "/etc/systemd/system/multi-user.target.wants"
-DEFAULT_UNIT_FILE = "/lib/systemd/system/writer@.service"
+DEFAULT_WANTS_DIR = "/etc/systemd/system/cardshop.target.wants"
+DEFAULT_UNIT_FILE = "/usr/lib/systemd/system/writer@.service"
+TARGET = "cardshop.target"
 INSTANCE = re.compile(r"^writer@([1-9][0-9]*)\.service$")
 
 
@@ -53,13 +58,25 @@ def _unlink(path):
 
 
 def enable(numbers, wants_dir, unit_file, use_systemctl):
-    """Link writer@N for each slot number, unlink those of other slots; returns (linked, removed) numbers."""
+    """Enable writer@N for each slot number (and start it under systemd), disable those of other slots.
+
+    Returns (enabled, removed) slot numbers. Under systemd, systemctl makes the
+    links, and enables cardshop.target too so that the slots start at boot.
+    """
     current = linked(wants_dir)
     removed = sorted(set(current) - set(numbers))
     for number in removed:
         if use_systemctl:
             _systemctl("disable", "--now", instance(number))
         _unlink(current[number])
+    if use_systemctl:
+        _systemctl("daemon-reload")
+        _systemctl("enable", TARGET)
+        names = [instance(number) for number in sorted(numbers)]
+        _systemctl("enable", *names)
+        # Not waited for: READY comes once a slot reaches the broker, which may be away.
+        _systemctl("start", "--no-block", *names)
+        return sorted(numbers), removed
     try:
         os.makedirs(wants_dir, exist_ok=True)
         for number in sorted(numbers):
@@ -70,10 +87,6 @@ def enable(numbers, wants_dir, unit_file, use_systemctl):
             os.symlink(unit_file, path)  # what `systemctl enable writer@N` makes
     except OSError as exc:
         raise UnitError(f"cannot link {instance(number)} in {wants_dir}: {exc.strerror}") from None
-    if use_systemctl:
-        _systemctl("daemon-reload")
-        for number in sorted(numbers):
-            _systemctl("enable", "--now", instance(number))
     return sorted(numbers), removed
 
 

@@ -13,20 +13,26 @@ from devstack import cards
 from devstack.servers import REPO
 
 HELPER = os.path.join(REPO, "daemons", "cardshop-writer-helper")
+GROUP = "disk"  # the group the helper gives the readers' nodes here (a test host has no group cardshop)
 
 
 class Helper:
     def __init__(self, root):
         self.config_dir = os.path.join(root, "etc", "cardshop")
         self.rules_dir = os.path.join(root, "etc", "udev", "rules.d")
-        self.wants_dir = os.path.join(root, "etc", "systemd", "system", "multi-user.target.wants")
+        self.wants_dir = os.path.join(root, "etc", "systemd", "system", "cardshop.target.wants")
+        self.dev_dir = os.path.join(root, "dev")  # no udevd applies the rule in a temp folder: the helper links
         self.slots = os.path.join(self.config_dir, "slots.yaml")
         self.writer = os.path.join(self.config_dir, "writer.yaml")
         self.rule = os.path.join(self.rules_dir, "61-cardshop-slots.rules")
 
     def command(self, *args):
         return [sys.executable, HELPER, "--config-dir", self.config_dir, "--rules-dir", self.rules_dir,
-                "--systemd-dir", self.wants_dir, *args]
+                "--systemd-dir", self.wants_dir, "--dev-dir", self.dev_dir, "--device-group", GROUP, *args]
+
+    def link(self, number):
+        """Slot `number`'s link as the helper made it (in the test's /dev)."""
+        return os.path.join(self.dev_dir, "cardshop", f"slot-{number}")
 
     def __call__(self, *args, timeout=60):
         return subprocess.run(self.command(*args), capture_output=True, text=True, timeout=timeout,
@@ -81,6 +87,9 @@ def helper(tmp_path):
 def readers(tmp_path):
     """Two empty card readers of this suite's pool; any card put in is taken out after the test."""
     taken = cards.take_readers(2)
+    before = {device: os.stat(device) for device in taken}
     yield taken
     for device in taken:
         cards.remove(device)
+        os.chown(device, before[device].st_uid, before[device].st_gid)  # as the helper found them
+        os.chmod(device, before[device].st_mode & 0o7777)

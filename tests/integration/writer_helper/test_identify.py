@@ -9,7 +9,7 @@ import pytest
 from cardshop.config.load import load_config
 from cardshop.config.writer import SLOTS_SCHEMA
 from devstack import cards
-from tests.integration.writer_helper.conftest import wait_for_line
+from tests.integration.writer_helper.conftest import GROUP, wait_for_line
 
 MB = 1024 * 1024
 
@@ -21,14 +21,14 @@ def test_identify_slot_and_device_writes_slots_yaml_and_the_udev_rule(helper, re
         assert result.returncode == 0, result.stderr
     slots = load_config(SLOTS_SCHEMA, helper.slots)["slots"]
     assert [(item["slot"], item["match"], item["device"]) for item in slots] == [
-        (1, {"DEVNAME": second}, second), (2, {"DEVNAME": first}, first)]
+        (1, {"DEVNAME": second}, "/dev/cardshop/slot-1"), (2, {"DEVNAME": first}, "/dev/cardshop/slot-2")]
     with open(helper.rule) as handle:
         rules = [line for line in handle.read().splitlines() if not line.startswith("#")]
     assert rules == [
         f'SUBSYSTEM=="block", ENV{{DEVTYPE}}=="disk", KERNEL=="{os.path.basename(second)}", '
-        'SYMLINK+="cardshop/slot-1", GROUP="cardshop", MODE="0660"',
+        f'SYMLINK+="cardshop/slot-1", GROUP="{GROUP}", MODE="0660"',
         f'SUBSYSTEM=="block", ENV{{DEVTYPE}}=="disk", KERNEL=="{os.path.basename(first)}", '
-        'SYMLINK+="cardshop/slot-2", GROUP="cardshop", MODE="0660"']
+        f'SYMLINK+="cardshop/slot-2", GROUP="{GROUP}", MODE="0660"']
 
 
 def test_identify_asks_for_a_card_in_each_slot_and_records_the_reader_that_got_it(helper, readers, tmp_path):
@@ -45,7 +45,7 @@ def test_identify_asks_for_a_card_in_each_slot_and_records_the_reader_that_got_i
         process.stdin.flush()
         assert process.wait(timeout=30) == 0, process.stderr.read()
     slots = load_config(SLOTS_SCHEMA, helper.slots)["slots"]
-    assert [(item["slot"], item["device"]) for item in slots] == [(1, second), (2, first)]
+    assert [(item["slot"], item["match"]["DEVNAME"]) for item in slots] == [(1, second), (2, first)]
     with open(helper.rule) as handle:
         text = handle.read()
     assert f'KERNEL=="{os.path.basename(second)}", SYMLINK+="cardshop/slot-1"' in text
@@ -62,7 +62,7 @@ def test_a_reader_that_already_holds_a_card_is_not_taken_for_the_next_slot(helpe
         wait_for_line(process, "the slot you want to call 2")
         process.stdin.close()  # end of input: done
         assert process.wait(timeout=30) == 0, process.stderr.read()
-    assert [item["device"] for item in load_config(SLOTS_SCHEMA, helper.slots)["slots"]] == [second]
+    assert [item["match"]["DEVNAME"] for item in load_config(SLOTS_SCHEMA, helper.slots)["slots"]] == [second]
 
 
 def test_identify_without_any_card_writes_nothing_and_says_so(helper, readers):

@@ -36,9 +36,9 @@ def test_status_shows_each_slot_reader_card_and_unit(helper, readers, tmp_path):
     result = helper("status")
     assert result.returncode == 0, result.stderr
     systemd = os.path.isdir("/run/systemd/system")
-    first, second = row(result.stdout, readers[0]), row(result.stdout, readers[1])
-    assert first[:5] == ["1", readers[0], "yes", "no", "-"]
-    assert second[:6] == ["2", readers[1], "yes", "yes", "2.1", "GB"]
+    first, second = row(result.stdout, "/dev/cardshop/slot-1"), row(result.stdout, "/dev/cardshop/slot-2")
+    assert first[:5] == ["1", "/dev/cardshop/slot-1", "yes", "no", "-"]
+    assert second[:6] == ["2", "/dev/cardshop/slot-2", "yes", "yes", "2.1", "GB"]
     assert "enabled," in second and (systemd or "systemd" in second)
 
 

@@ -2,7 +2,7 @@
 
 import os
 
-UNIT = "/lib/systemd/system/writer@.service"
+UNIT = "/usr/lib/systemd/system/writer@.service"
 
 
 def links(helper):

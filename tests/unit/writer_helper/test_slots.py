@@ -22,6 +22,10 @@ def test_a_loop_device_is_opened_directly():
     assert slots.entry(1, LOOP3)["device"] == "/dev/loop3"
 
 
+def test_a_loop_device_goes_through_its_slot_link_for_writer_at_n():
+    assert slots.entry(1, LOOP3, loop_direct=False)["device"] == "/dev/cardshop/slot-1"
+
+
 @pytest.mark.parametrize("number", [0, 65, -1])
 def test_slot_numbers_outside_1_to_64_are_refused(number):
     with pytest.raises(slots.SlotsError, match="from 1 to 64"):
