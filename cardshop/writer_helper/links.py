@@ -43,7 +43,7 @@ def in_dev(path, dev_dir="/dev"):
 def make(slots, dev_dir="/dev", group="cardshop"):
     """Link every slot of `slots` to its reader, node group `group` mode 0660; the other slot-N links go.
 
-    Returns [(link, node)] for the links it made or kept.
+    Returns [(slot number, link, node, made)], `made` false for a link that was there already.
     """
     gid = _gid(group)
     folder = os.path.dirname(in_dev(slot_link(1), dev_dir))
@@ -58,13 +58,14 @@ def make(slots, dev_dir="/dev", group="cardshop"):
             node = _node(item)
             link = in_dev(slot_link(item["slot"]), dev_dir)
             target = os.path.relpath(node, folder)  # as udev links: ../loop2
-            if not (os.path.islink(link) and os.readlink(link) == target):
+            fresh = not (os.path.islink(link) and os.readlink(link) == target)
+            if fresh:
                 temporary = f"{link}.tmp-{os.getpid()}"
                 os.symlink(target, temporary)
                 os.replace(temporary, link)
             os.chown(node, -1, gid)
             os.chmod(node, 0o660)
-            made.append((link, node))
+            made.append((item["slot"], link, node, fresh))
     except OSError as exc:
         raise LinksError(f"cannot link the slots in {folder}: {exc.strerror} ({exc.filename})") from None
     return made

@@ -108,8 +108,9 @@ def _link_slots(paths, mapping):
         made = links.make(mapping, paths.dev_dir, paths.group)
     except links.LinksError as exc:
         raise HelperError(str(exc)) from None
-    for link, node in made:
+    for _, link, node, _ in made:
         print(f"linked {link} -> {node} (group {paths.group}, mode 0660): no udevd applies the rule here")
+    return [number for number, _, _, fresh in made if fresh]
 
 
 def _udevd_runs():
@@ -211,8 +212,10 @@ def cmd_enable(paths, args):
     mapping = _read_slots(paths.slots)
     if not mapping:
         raise HelperError(f"no slots in {paths.slots}; run `{PROG} identify` first")
-    if not _udev_applies(paths):
-        _link_slots(paths, mapping)  # /dev is new at each boot of a container: the links again
+    relinked = [] if _udev_applies(paths) else _link_slots(paths, mapping)  # a container's /dev is new at each boot
+    if relinked and _use_systemctl(args):
+        # A slot started without its link has neither the node nor the device policy: restart it.
+        units.restart_running(relinked)
     enabled, removed = units.enable([item["slot"] for item in mapping], paths.wants_dir, paths.unit_file,
                                     _use_systemctl(args))
     print("enabled: " + ", ".join(units.instance(number) for number in enabled))

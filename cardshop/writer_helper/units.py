@@ -90,6 +90,11 @@ def enable(numbers, wants_dir, unit_file, use_systemctl):
     return sorted(numbers), removed
 
 
+def restart_running(numbers):
+    """Restart those of writer@N that run (not waited for), so that they bind their device anew."""
+    _systemctl("try-restart", "--no-block", *(instance(number) for number in sorted(numbers)))
+
+
 def disable(wants_dir, use_systemctl):
     """Unlink (and stop) every writer@N; returns the slot numbers that were linked."""
     current = linked(wants_dir)
