@@ -71,5 +71,6 @@ package "$build" cardshop
 
 rm -rf "$debs"
 mkdir -p "$debs"
-cp "$build"/*.deb "$build"/*.changes "$ferretdb"/out/*.deb "$ferretdb"/out/*.changes "$debs/"
+cp "$build"/*.deb "$build"/*.changes "$build"/*.buildinfo "$ferretdb"/out/*.deb "$ferretdb"/out/*.changes \
+    "$ferretdb"/out/*.buildinfo "$debs/"
 ls -1 "$debs"
