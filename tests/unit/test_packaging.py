@@ -7,6 +7,7 @@ its package's Depends or in python3-cardshop's; one its host must not load
 (the layers test's forbidden set) must be in neither.
 """
 
+import ast
 import os
 import sys
 
@@ -36,6 +37,17 @@ PROVIDERS = {
     "sdnotify": "python3-sdnotify",
     "waitress": "python3-waitress",
     "yaml": "python3-yaml",
+}
+# Commands the code runs (a list or tuple literal starting with the name) -> the Debian package with it;
+# None: always there (Essential, or systemd itself on a host that runs our units).
+COMMANDS = {
+    "gzip": None,
+    "mke2fs": "e2fsprogs",
+    "sfdisk": "fdisk",
+    "systemctl": None,
+    "udevadm": "udev",
+    "xz": "xz-utils",
+    "zstd": "zstd",
 }
 # Python packages a role depends on that its own code does not import, and why.
 INDIRECT = {
@@ -87,6 +99,30 @@ def needs(daemon):
     return outside - set(sys.stdlib_module_names)
 
 
+def cardshop_modules(daemon):
+    """The cardshop modules the daemon may load (its entry file's imports, followed)."""
+    seen, todo = set(), imports(os.path.join(REPO, "daemons", daemon)) + [DAEMONS[daemon][0]]
+    while todo:
+        module = todo.pop()
+        if module in MODULES and module not in seen:
+            seen.add(module)
+            todo += imports(MODULES[module])
+    return seen
+
+
+def commands(daemon):
+    """Names of the COMMANDS the daemon's modules run."""
+    found = set()
+    for module in cardshop_modules(daemon):
+        with open(MODULES[module]) as handle:
+            tree = ast.parse(handle.read())
+        for node in ast.walk(tree):
+            if isinstance(node, (ast.List, ast.Tuple)) and node.elts and isinstance(node.elts[0], ast.Constant) \
+                    and node.elts[0].value in COMMANDS:
+                found.add(node.elts[0].value)
+    return found
+
+
 def daemons_of(package):
     return sorted(os.path.basename(path) for path, owners in shipped().items()
                   if path.startswith("daemons/") and package in owners)
@@ -119,6 +155,21 @@ def test_a_package_depends_on_what_its_daemons_import(package):
     missing = {f"{daemon}: {PROVIDERS[module]} (for {module})" for daemon in daemons_of(package)
                for module in needs(daemon) if module in PROVIDERS and PROVIDERS[module] not in installed}
     assert not missing
+
+
+@pytest.mark.parametrize("package", ROLES + [LIBRARY])
+def test_a_package_depends_on_the_commands_its_daemons_run(package):
+    depends = control()
+    installed = depends[package] | depends[LIBRARY]
+    missing = {f"{daemon}: {COMMANDS[command]} (for {command})" for daemon in daemons_of(package)
+               for command in commands(daemon) if COMMANDS[command] and COMMANDS[command] not in installed}
+    assert not missing
+
+
+def test_the_commands_are_found_where_they_are_run():
+    # The search above reads list literals: a writer that unpacks with zstd must be seen doing so.
+    assert {"zstd", "udevadm"} <= commands("cardshop-writer") | commands("cardshop-writer-helper")
+    assert {"sfdisk", "mke2fs", "zstd", "xz"} <= commands("cardshop-creator")
 
 
 @pytest.mark.parametrize("package", ROLES + [LIBRARY])
