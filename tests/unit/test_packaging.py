@@ -1,4 +1,4 @@
-"""debian/control's Depends agree with what each role's daemons import; every unit and daemon is shipped once.
+"""debian/control's Depends agree with what each role's daemons import and run; every unit, daemon and sample config ships once.
 
 The daemons each package ships come from its debian/*.install file; what
 they may load comes from tests/unit/test_layers.py (closure of the entry
@@ -131,10 +131,11 @@ def daemons_of(package):
 ROLES = sorted(name for name in control() if name != LIBRARY)
 
 
-def test_every_unit_and_daemon_is_shipped_by_exactly_one_package():
+def test_every_unit_daemon_and_sample_config_is_shipped_by_exactly_one_package():
     owners = shipped()
-    tracked = [f"systemd/{name}" for name in os.listdir(os.path.join(REPO, "systemd"))]
-    tracked += [f"daemons/{name}" for name in os.listdir(os.path.join(REPO, "daemons"))]
+    tracked = [os.path.relpath(os.path.join(folder, name), REPO)
+               for top in ("systemd", "daemons", "etc") for folder, _, names in os.walk(os.path.join(REPO, top))
+               for name in names]
     wrong = {path: owners.get(path, []) for path in tracked if len(owners.get(path, [])) != 1}
     assert not wrong, f"shipped by no package or by several: {wrong}"
 
