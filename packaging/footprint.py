@@ -60,8 +60,8 @@ def simulate(found):
             script.append(f"out=$(apt-get install --simulate {flag} {' '.join(files)} 2>&1) || true")
             script.append('echo "$out"')
             # apt's simulation gives no sizes: add up those of the packages it would add.
-            script.append("names=$(echo \"$out\" | awk '/^Inst /{print $2}' | grep -v -x" + "".join(f" -e {own}" for own in OURS)
-                          + " || true)")
+            ours = "".join(f" -e {own}" for own in OURS)
+            script.append(f"names=$(echo \"$out\" | awk '/^Inst /{{print $2}}' | grep -v -x{ours} || true)")
             script.append("[ -z \"$names\" ] || apt-cache show --no-all-versions $names "
                           "| awk '/^Installed-Size:/{s+=$2} END{print \"DISK \" s}'")
     folder = os.path.abspath(os.path.dirname(next(iter(found.values()))))

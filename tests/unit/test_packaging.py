@@ -1,4 +1,4 @@
-"""debian/control's Depends agree with what each role's daemons import and run; every unit, daemon and sample config ships once.
+"""debian/control's Depends agree with what each role's daemons import and run; each shipped file ships once.
 
 The daemons each package ships come from its debian/*.install file; what
 they may load comes from tests/unit/test_layers.py (closure of the entry
