@@ -5,7 +5,7 @@ export PYTHONPATH := $(CURDIR)
 SLOTS ?= 2
 SIZE ?= 2G
 
-.PHONY: deps up down status demo test bench audit sample-config card-insert card-remove
+.PHONY: deps up down status demo test bench audit sample-config card-insert card-remove deb footprint
 
 deps:
 	@sh devstack/install.sh
@@ -41,3 +41,12 @@ audit:
 
 sample-config: deps
 	@$(PYTHON) -m cardshop.config.write_samples etc
+
+# Debian packages of every role and ferretdb, built in a Debian 13 root, into var/debs/
+# (DEB_VERSION=x builds the same tree as version x).
+deb:
+	@DEB_VERSION="$(DEB_VERSION)" sh packaging/build-debs.sh
+
+# Installed size and Debian packages pulled per role package (needs make deb first).
+footprint:
+	@python3 packaging/footprint.py var/debs
