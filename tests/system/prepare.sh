@@ -1,13 +1,28 @@
 #!/bin/sh
-# The .debs under test: built with `make deb` unless var/debs holds them newer
-# than every source file they are made of.
+# The .debs under test, built with `make deb` unless already newer than every
+# source file they are made of: var/debs (this version) and var/debs-prev (the
+# same tree as version 0.1.0-0~prev, the "previous version" of the upgrade test).
 set -eu
 : "${CARDSHOP_REPO:?CARDSHOP_REPO must name the checkout (make test-system sets it)}"
 cd "$CARDSHOP_REPO"
-newest_deb=$(ls -t var/debs/*.deb 2>/dev/null | head -n1 || true)
-if [ -n "$newest_deb" ] && [ -z "$(find cardshop daemons systemd etc packaging pyproject.toml -newer "$newest_deb" -type f -print -quit)" ]; then
-    echo "prepare: var/debs is up to date ($(ls var/debs/*.deb | wc -l) packages)"
-    exit 0
+PREV_VERSION=0.1.0-0~prev
+
+fresh() {  # fresh FOLDER: it holds .debs newer than every source
+    newest=$(ls -t "$1"/*.deb 2>/dev/null | head -n1 || true)
+    [ -n "$newest" ] && [ -z "$(find cardshop daemons systemd etc packaging pyproject.toml -newer "$newest" -type f -print -quit)" ]
+}
+
+if fresh var/debs-prev; then
+    echo "prepare: var/debs-prev is up to date"
+else
+    echo "prepare: building the previous version's packages (make deb DEB_VERSION=$PREV_VERSION)"
+    make deb DEB_VERSION="$PREV_VERSION"
+    rm -rf var/debs-prev && mkdir -p var/debs-prev
+    mv var/debs/*"$(echo "$PREV_VERSION" | sed 's/~/?/')"* var/debs-prev/
 fi
-echo "prepare: building the packages (make deb)"
-make deb
+if fresh var/debs; then
+    echo "prepare: var/debs is up to date ($(ls var/debs/*.deb | wc -l) packages)"
+else
+    echo "prepare: building the packages (make deb)"
+    make deb
+fi
