@@ -34,11 +34,13 @@ test: deps
 
 # The system tests (tests/system, plans/system.fmf): Debian 13 booted with
 # systemd-nspawn, our .debs installed with apt. TESTS=name narrows them
-# (e.g. TESTS=writer_host). Root only; loop devices from CARDSHOP_LOOP_DEVICES.
+# (e.g. TESTS=central). Root only; loop devices from CARDSHOP_LOOP_DEVICES.
+# CARDSHOP_DEBS and CARDSHOP_PREV_DEBS test .debs built elsewhere instead of `make deb`.
 TMT := .venv/bin/tmt
 test-system: deps
 	@$(TMT) --feeling-safe --root $(CURDIR) run --all --remove --environment CARDSHOP_REPO=$(CURDIR) \
 		--environment CARDSHOP_LOOP_DEVICES=$(CARDSHOP_LOOP_DEVICES) \
+		$(if $(CARDSHOP_DEBS),--environment CARDSHOP_DEBS=$(CARDSHOP_DEBS) --environment CARDSHOP_PREV_DEBS=$(CARDSHOP_PREV_DEBS)) \
 		plans --name /plans/system $(if $(TESTS),tests --name '$(TESTS)') report --how display -vvv
 
 bench: deps

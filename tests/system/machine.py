@@ -54,18 +54,19 @@ def deb_fields(path, *fields):
     return values
 
 
-def dependency_names(debs):
-    """Package names the .debs Depend on or Recommend (each alternative), minus the .debs themselves."""
-    own, names = set(), set()
+def dependency_groups(debs):
+    """The .debs' Depends, Pre-Depends and Recommends as groups of alternatives, minus the .debs themselves."""
+    own, groups = set(), set()
     for deb in debs:
         fields = deb_fields(deb, "Package", "Depends", "Pre-Depends", "Recommends")
         own.add(fields.get("Package"))
         for key in ("Depends", "Pre-Depends", "Recommends"):
-            for alternative in re.split(r"[,|]", fields.get(key, "")):
-                name = re.sub(r"[\s(].*", "", alternative.strip()).split(":")[0]
-                if name and not name.startswith("${"):
-                    names.add(name)
-    return sorted(names - own)
+            for group in fields.get(key, "").split(","):
+                names = tuple(re.sub(r"[\s(].*", "", name.strip()).split(":")[0] for name in group.split("|"))
+                names = tuple(name for name in names if name and not name.startswith("${"))
+                if names:
+                    groups.add(names)
+    return sorted(group for group in groups if not own & set(group))
 
 
 def _in_base(script, timeout=900):
@@ -86,21 +87,20 @@ def ensure_base(debs=()):
     if not os.path.exists(os.path.join(BASE, ".cardshop-rootfs")):
         subprocess.run(["sh", os.path.join(REPO, "packaging", "rootfs.sh"), BASE], check=True, timeout=1800)
     stamp = os.path.join(VAR, "rootfs", "system.downloaded")
-    wanted = set(dependency_names(debs)) | set(EXTRA_PACKAGES)
-    have = set(open(stamp).read().split()) if os.path.exists(stamp) else set()
-    missing = sorted(wanted - have)
+    groups = sorted(set(dependency_groups(debs)) | {(name,) for name in EXTRA_PACKAGES})
+    have = set(open(stamp).read().split("\n")) if os.path.exists(stamp) else set()
+    missing = [group for group in groups if " | ".join(group) not in have]
     if not missing:
         return BASE
-    log.info("downloading into the base root's apt cache: %s", " ".join(missing))
-    listed = os.path.exists(os.path.join(BASE, "var/lib/apt/lists/lock")) and glob.glob(
-        os.path.join(BASE, "var/lib/apt/lists/*_Packages"))
-    known = _in_base(("" if listed else "apt-get update -q >&2 && ")
-                     + "apt-cache pkgnames").split()
-    present = [name for name in missing if name in known]
-    if present:
-        _in_base("apt-get install -y -q --download-only " + " ".join(present))
+    log.info("downloading into the base root's apt cache: %s", ", ".join(" | ".join(g) for g in missing))
+    listed = glob.glob(os.path.join(BASE, "var/lib/apt/lists/*_Packages"))
+    known = set(_in_base(("" if listed else "apt-get update -q >&2 && ") + "apt-cache pkgnames").split())
+    # apt takes the first alternative it can (a Recommends of MongoDB, say, does not exist in Debian).
+    chosen = sorted({next((name for name in group if name in known), None) for group in missing} - {None})
+    if chosen:
+        _in_base("apt-get install -y -q --download-only " + " ".join(chosen))
     with open(stamp, "w") as handle:
-        handle.write("\n".join(sorted(have | set(missing))) + "\n")
+        handle.write("\n".join(sorted(have | {" | ".join(group) for group in missing})) + "\n")
     return BASE
 
 
@@ -177,6 +177,11 @@ class Machine:
                 except OSError:
                     pass
             time.sleep(0.1)
+        # systemd's private socket appears once it can take systemctl's requests.
+        while not os.path.exists(f"/proc/{self.pid}/root/run/systemd/private"):
+            if self.nspawn.poll() is not None or time.monotonic() > deadline:
+                raise MachineError(f"{self.name}: systemd did not come up: {self.tail()}")
+            time.sleep(0.1)
         state = self.wait_running(max(5, deadline - time.monotonic()))
         log.info("%s booted (%s)", self.name, state)
         return self
@@ -250,14 +255,21 @@ class Machine:
             time.sleep(interval)
 
     def wait_active(self, units, timeout=120):
-        """Wait until every unit is active; a failed one ends the wait with its journal."""
+        """Wait until every unit is active; a failed one, or the timeout, ends the wait with the journals."""
+        states = {}
+
         def probe():
-            states = {unit: self.show(unit, "ActiveState")["ActiveState"] for unit in units}
+            states.update({unit: self.show(unit, "ActiveState")["ActiveState"] for unit in units})
             failed = [unit for unit, state in states.items() if state == "failed"]
             if failed:
                 raise MachineError(f"{self.name}: {failed[0]} failed:\n{self.journal(failed[0])}")
             return all(state == "active" for state in states.values())
-        return self.wait_for(f"not all of {', '.join(units)} became active", probe, timeout)
+        try:
+            return self.wait_for(f"not all of {', '.join(units)} became active", probe, timeout)
+        except MachineError as exc:
+            late = [unit for unit, state in states.items() if state != "active"]
+            raise MachineError(f"{exc}; {', '.join(f'{unit} {states[unit]}' for unit in late)}\n"
+                               + "\n".join(self.journal(unit, 15) for unit in late)) from None
 
     def journal(self, unit, lines=40):
         return self.run("journalctl", "-u", unit, "--no-pager", "-n", str(lines), check=False).stdout
@@ -277,9 +289,11 @@ class Machine:
         """Power off (bounded), kill what is left of the nspawn process we started, remove the overlay."""
         try:
             if self.nspawn and self.nspawn.poll() is None:
-                if self.pid:
-                    subprocess.run(["nsenter", "-t", str(self.pid), "-a", "systemctl", "poweroff", "--no-block"],
-                                   capture_output=True, timeout=30)
+                asked = self.pid and subprocess.run(
+                    ["nsenter", "-t", str(self.pid), "-a", "systemctl", "poweroff", "--no-block"],
+                    capture_output=True, timeout=30).returncode == 0
+                if not asked:  # nspawn halts the container cleanly on SIGTERM
+                    os.kill(self.nspawn.pid, signal.SIGTERM)
                 try:
                     self.nspawn.wait(timeout)
                 except subprocess.TimeoutExpired:

@@ -6,6 +6,10 @@ set -eu
 : "${CARDSHOP_REPO:?CARDSHOP_REPO must name the checkout (make test-system sets it)}"
 cd "$CARDSHOP_REPO"
 PREV_VERSION=0.1.0-0~prev
+if [ -n "${CARDSHOP_DEBS:-}" ] && [ -n "${CARDSHOP_PREV_DEBS:-}" ]; then
+    echo "prepare: testing the .debs of $CARDSHOP_DEBS (previous version: $CARDSHOP_PREV_DEBS)"
+    exit 0
+fi
 
 fresh() {  # fresh FOLDER: it holds .debs newer than every source
     newest=$(ls -t "$1"/*.deb 2>/dev/null | head -n1 || true)

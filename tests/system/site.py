@@ -18,8 +18,9 @@ from tests.system.machine import MachineError
 HERE = os.path.dirname(os.path.abspath(__file__))
 DEBS = "/root/debs"
 SECRETS = "/etc/cardshop/secrets"
-CENTRAL = ("cardshop-scheduler", "cardshop-monitor", "cardshop-beat", "cardshop-warehouse",
-           "cardshop-creator", "cardshop-manager")
+CENTRAL_PACKAGES = ("cardshop-scheduler", "cardshop-warehouse", "cardshop-creator", "cardshop-manager")
+CENTRAL_UNITS = ("cardshop-scheduler", "cardshop-monitor", "cardshop-beat", "cardshop-warehouse",
+                 "cardshop-creator", "cardshop-manager")
 API_URL = "http://127.0.0.1:8080"
 BROKER_URL = "amqp://127.0.0.1:5672/cardshop"
 CREATOR, WRITER = "creator-1", "writer-1"

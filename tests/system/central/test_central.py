@@ -4,6 +4,7 @@ mid-write, the watchdog, and stopping cardshop.target. The tests run in file ord
 
 import hashlib
 import os
+import subprocess
 import time
 
 import pytest
@@ -58,7 +59,7 @@ def test_the_writer_package_installs_without_web_or_database_libraries(central, 
 
 
 def test_the_central_roles_install_and_start_with_the_broker_asking_the_scheduler(central, debs, state):
-    site.apt_install_files(central, debs, ["ferretdb", *site.CENTRAL])
+    site.apt_install_files(central, debs, ["ferretdb", *site.CENTRAL_PACKAGES])
     central.apt_install("rabbitmq-server")
     central.run("systemctl", "enable", "--now", "ferretdb.service")
     site.setup_broker(central)
@@ -77,7 +78,7 @@ def measure_start(machine, timeout=300):
     started = time.monotonic()
     machine.run("systemctl", "start", "--no-block", "cardshop.target")
     units = site.central_units(machine)
-    assert set(site.CENTRAL) <= {unit.removesuffix(".service") for unit in units}, units
+    assert set(site.CENTRAL_UNITS) <= {unit.removesuffix(".service") for unit in units}, units
     machine.wait_active(units, timeout=timeout)
     return time.monotonic() - started
 
@@ -93,9 +94,9 @@ def test_a_writer_host_is_set_up_with_the_writer_helper_exactly_as_the_readme_sa
     central.run("cardshop-writer-helper", "enable", timeout=120)
     central.wait_active(["writer@1.service", "writer@2.service"], timeout=120)
     status = central.run("systemctl", "status", "--no-pager", "writer@1", check=False).stdout
-    assert "Status: \"" in status, status
+    assert 'Status: "slot 1: ' in status, status  # the slot's STATUS= line, e.g. "slot 1: empty, insert a card"
     journal = central.journal("writer@1")
-    assert "cardshop-writer-1" in journal, journal  # SyslogIdentifier=cardshop-writer-%i
+    assert "ready: slot 1 of writer-1@" in journal, journal
 
 
 # -- (b) the whole pipeline ---------------------------------------------------------------------------
@@ -165,19 +166,40 @@ def test_an_order_becomes_two_written_and_verified_cards(central, readers, state
 
 # -- (c) a writer killed mid-write ------------------------------------------------------------------
 
+def insert_slow_card(device, folder, size):
+    """A blank card whose writes reach the disk (loop direct I/O, no page cache): a write that lasts."""
+    path = os.path.join(folder, "slow-card.img")
+    with open(path, "wb") as handle:
+        handle.truncate(size)
+    subprocess.run(["losetup", "--direct-io=on", device, path], check=True)
+    return path
+
+
 def test_a_writer_killed_mid_write_still_ends_with_the_card_written_and_verified(central, readers, state):
+    # A bigger image, so that the write lasts long enough to be caught in the middle.
+    big = samples.make_random_file(central.path("/srv/content"), "big.bin", 768 * 1024 * 1024)
+    recipe = {**state["recipe"], "files": state["recipe"]["files"] + [
+        {"to": "/data/big.bin", "url": f"http://127.0.0.1:{CONTENT_PORT}/big.bin", "checksum": samples.checksum(big),
+         "via": "direct"}]}
     order = site.ok(site.api(central, "POST", "/orders", {
-        "recipe": state["recipe"], "sd_card": {"size": 1, "type": "physical"}, "quantity": 1,
+        "recipe": recipe, "sd_card": {"size": 1, "type": "physical"}, "quantity": 1,
         "recipient": {"name": "Ada Lovelace", "email": "ada@example.org", "address": "12 St James's Sq"}}))
     wait_order(central, order["_id"], ("pending_writer", "writing"), timeout=300)
-    path = cards.insert(readers[0], card_folder(central), 2 * 10**9)
-
-    def writing():
-        tasks = write_tasks(order_of(central, order["_id"]))
-        return any(task["status"] == "writing" for task in tasks)
-    central.wait_for("slot 1 did not start writing", writing, timeout=300, interval=0.2)
+    since = central.run("date", "+%Y-%m-%d %H:%M:%S").stdout.strip()
+    path = insert_slow_card(readers[0], card_folder(central), 2 * 10**9)
+    # Killed from inside as soon as the slot logs that it took the task ("slot 1: busy"; it then downloads,
+    # writes and verifies for a few seconds on this direct-I/O card): a tight loop in the machine catches it.
     before = int(central.show("writer@1", "NRestarts")["NRestarts"])
-    central.run("systemctl", "kill", "-s", "KILL", "writer@1")
+    seen = central.sh(f"""
+        end=$(($(date +%s) + 300))
+        until journalctl -u writer@1 --since '{since}' -o cat | grep -q 'slot 1: busy'; do
+            [ "$(date +%s)" -lt "$end" ] || {{ echo "slot 1 did not take the task" >&2; exit 1; }}
+            sleep 0.05
+        done
+        systemctl kill -s KILL writer@1
+        journalctl -u writer@1 --since '{since}' -o cat | grep 'slot 1:' | tail -n 1""", timeout=330).stdout
+    print(f"killed writer@1 after: {seen.strip()}")
+    assert "slot 1: busy" in seen, f"the kill came after the task: {seen}"
     central.wait_for("writer@1 was not restarted", lambda: int(
         central.show("writer@1", "NRestarts")["NRestarts"]) > before, timeout=60)
     central.wait_active(["writer@1.service"], timeout=120)
