@@ -44,6 +44,8 @@ class MachineError(Exception):
 def deb_fields(path, *fields):
     """{field: value} of a .deb's control fields."""
     out = subprocess.run(["dpkg-deb", "-f", path, *fields], capture_output=True, text=True, check=True).stdout
+    if len(fields) == 1:  # dpkg-deb prints one field's bare value
+        return {fields[0]: out.strip()}
     values, key = {}, None
     for line in out.splitlines():
         if line[:1].isspace() and key:

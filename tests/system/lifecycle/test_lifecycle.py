@@ -61,8 +61,11 @@ def test_the_previous_version_runs_with_an_edited_config_and_an_order(host, prev
                             "password_file": f"{site.SECRETS}/admin.password"},
         "api": {"threads": 5}})  # the admin's edit, to be kept
     host.run("systemctl", "start", "cardshop-scheduler.service", timeout=300)
+    ftp = "ftp://127.0.0.1:2121/"  # recorded only: no warehouse daemon runs here
+    site.ok(site.api(host, "POST", "/warehouses", {"name": "main", "upload_url": ftp, "download_url": ftp,
+                                                  "default": True}))
     order = site.ok(site.api(host, "POST", "/orders", {
-        "recipe": {"output": {"size": "1G"}, "files": [{"to": "/data/a.txt", "content": "kept"}]},
+        "recipe": {"output": {"size": "auto"}, "files": [{"to": "/data/a.txt", "content": "kept"}]},
         "sd_card": {"size": 1, "type": "download"}, "quantity": 1,
         "recipient": {"name": "Ada Lovelace", "email": "ada@example.org", "address": "-"}}))
     state["order"] = order["_id"]
