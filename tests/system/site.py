@@ -130,14 +130,32 @@ def accounts(machine):
                                             "default": True}))
 
 
-def start_timed(machine, unit="cardshop.target", timeout=300):
-    """`systemctl start UNIT` (waits for every Type=notify unit's READY); the seconds it took."""
-    started = time.monotonic()
-    machine.run("systemctl", "start", unit, timeout=timeout)
-    return time.monotonic() - started
-
-
 def central_units(machine):
     """The cardshop units the target pulls in, as systemd lists them."""
     out = machine.run("systemctl", "list-dependencies", "--plain", "--no-legend", "cardshop.target").stdout
     return sorted(line.strip() for line in out.splitlines()[1:] if line.strip().endswith(".service"))
+
+
+def start_to_ready(machine, timeout=300):
+    """Seconds from `systemctl start cardshop.target` to every central service it pulls in active (READY=1)."""
+    started = time.monotonic()
+    machine.run("systemctl", "start", "--no-block", "cardshop.target")
+    units = central_units(machine)
+    missing = set(CENTRAL_UNITS) - {unit.removesuffix(".service") for unit in units}
+    if missing:
+        raise MachineError(f"cardshop.target does not pull in {', '.join(sorted(missing))}")
+    machine.wait_active(units, timeout=timeout)
+    return time.monotonic() - started
+
+
+def central_system(machine, debs):
+    """Every central role installed and configured as an admin would, cardshop.target stopped."""
+    copy_debs(machine, debs)
+    apt_install_files(machine, debs, ["python3-cardshop", "ferretdb", *CENTRAL_PACKAGES])
+    machine.apt_install("rabbitmq-server")
+    machine.run("systemctl", "enable", "--now", "ferretdb.service")
+    setup_broker(machine)
+    configure_central(machine)
+    machine.run("systemctl", "start", "cardshop-scheduler.service", timeout=300)
+    accounts(machine)
+    machine.run("systemctl", "stop", "cardshop-scheduler.service", timeout=60)

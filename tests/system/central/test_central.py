@@ -59,28 +59,11 @@ def test_the_writer_package_installs_without_web_or_database_libraries(central, 
 
 
 def test_the_central_roles_install_and_start_with_the_broker_asking_the_scheduler(central, debs, state):
-    site.apt_install_files(central, debs, ["ferretdb", *site.CENTRAL_PACKAGES])
-    central.apt_install("rabbitmq-server")
-    central.run("systemctl", "enable", "--now", "ferretdb.service")
-    site.setup_broker(central)
-    site.configure_central(central)
-    central.run("systemctl", "start", "cardshop-scheduler.service", timeout=300)
-    site.accounts(central)
+    site.central_system(central, debs)
     # The figure: from `systemctl start cardshop.target` to every unit it pulls in active (READY).
-    central.run("systemctl", "stop", "cardshop-scheduler.service", timeout=60)
-    figure = measure_start(central)
+    figure = site.start_to_ready(central)
     state["start_to_ready"] = figure
     print(f"figure: start-to-ready {figure:.1f} s")
-
-
-def measure_start(machine, timeout=300):
-    """Seconds from `systemctl start cardshop.target` to all its services active (each READY=1)."""
-    started = time.monotonic()
-    machine.run("systemctl", "start", "--no-block", "cardshop.target")
-    units = site.central_units(machine)
-    assert set(site.CENTRAL_UNITS) <= {unit.removesuffix(".service") for unit in units}, units
-    machine.wait_active(units, timeout=timeout)
-    return time.monotonic() - started
 
 
 def test_a_writer_host_is_set_up_with_the_writer_helper_exactly_as_the_readme_says(central, readers):
