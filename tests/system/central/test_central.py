@@ -2,7 +2,6 @@
 whole pipeline (order -> image -> two cards on loop devices, written and verified), a writer killed
 mid-write, the watchdog, and stopping cardshop.target. The tests run in file order on one machine."""
 
-import hashlib
 import os
 import subprocess
 import time
@@ -11,6 +10,7 @@ import pytest
 import yaml
 
 from devstack import cards, samples
+from devstack.demo import first_bytes_sha256
 from tests.system import machine as machines
 from tests.system import site
 
@@ -115,18 +115,6 @@ def wait_order(machine, order_id, statuses, timeout):
             raise machines.MachineError(f"order {order['status']}: {order['statuses'][-1]}")
         return order if order["status"] in statuses else None
     return machine.wait_for(f"order {order_id} did not reach {statuses}", probe, timeout=timeout, interval=1)
-
-
-def first_bytes_sha256(path, size):
-    digest, left = hashlib.sha256(), size
-    with open(path, "rb") as handle:
-        while left:
-            chunk = handle.read(min(left, 8 << 20))
-            if not chunk:
-                break
-            digest.update(chunk)
-            left -= len(chunk)
-    return digest.hexdigest()
 
 
 def test_an_order_becomes_two_written_and_verified_cards(central, readers, state):
