@@ -5,7 +5,7 @@ export PYTHONPATH := $(CURDIR)
 SLOTS ?= 2
 SIZE ?= 2G
 
-.PHONY: deps up down status demo test bench audit sample-config card-insert card-remove deb footprint
+.PHONY: deps up down status demo test test-system bench audit sample-config card-insert card-remove deb footprint
 
 deps:
 	@sh devstack/install.sh
@@ -31,6 +31,17 @@ demo: deps
 
 test: deps
 	@$(PYTHON) -m pytest $(PYTEST_ARGS)
+
+# The system tests (tests/system, plans/system.fmf): Debian 13 booted with
+# systemd-nspawn, our .debs installed with apt. TESTS=name narrows them
+# (e.g. TESTS=central). Root only; loop devices from CARDSHOP_LOOP_DEVICES.
+# CARDSHOP_DEBS and CARDSHOP_PREV_DEBS test .debs built elsewhere instead of `make deb`.
+TMT := .venv/bin/tmt
+test-system: deps
+	@$(TMT) --feeling-safe --root $(CURDIR) run --all --remove --environment CARDSHOP_REPO=$(CURDIR) \
+		--environment CARDSHOP_LOOP_DEVICES=$(CARDSHOP_LOOP_DEVICES) \
+		$(if $(CARDSHOP_DEBS),--environment CARDSHOP_DEBS=$(CARDSHOP_DEBS) --environment CARDSHOP_PREV_DEBS=$(CARDSHOP_PREV_DEBS)) \
+		plans --name /plans/system $(if $(TESTS),tests --name '$(TESTS)') report --how display -vvv
 
 bench: deps
 	@$(PYTHON) -m bench

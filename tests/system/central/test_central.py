@@ -1,0 +1,207 @@
+"""One booted Debian 13 system holding every role: a writer host set up as an admin types it, then the
+whole pipeline (order -> image -> two cards on loop devices, written and verified), a writer killed
+mid-write, the watchdog, and stopping cardshop.target. The tests run in file order on one machine."""
+
+import os
+import subprocess
+import time
+
+import pytest
+import yaml
+
+from devstack import cards, samples
+from devstack.demo import first_bytes_sha256
+from tests.system import machine as machines
+from tests.system import site
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = machines.REPO
+CONTENT_PORT = 8800
+
+
+@pytest.fixture(scope="module")
+def readers():
+    devices = cards.take_readers(2)
+    yield devices
+    for device in devices:
+        cards.remove(device)
+
+
+@pytest.fixture(scope="module")
+def central(base, debs, readers):
+    machine = machines.Machine(f"central-{os.getpid()}", binds=readers)
+    try:
+        machine.boot()
+        site.copy_debs(machine, debs)
+        yield machine
+    finally:
+        machine.close()
+
+
+@pytest.fixture(scope="module")
+def state():
+    return {}
+
+
+def card_folder(machine):
+    folder = os.path.join(machine.dir, "cards")  # on the host: the loop devices' backing files
+    os.makedirs(folder, exist_ok=True)
+    return folder
+
+
+# -- (a) a fresh writer host, as its admin types it -------------------------------------------------
+
+def test_the_writer_package_installs_without_web_or_database_libraries(central, debs):
+    site.apt_install_files(central, debs, ["python3-cardshop", "cardshop-writer"])
+    assert central.installed("cardshop-writer")
+    pulled = [name for name in ("python3-bottle", "python3-waitress", "python3-pymongo") if central.installed(name)]
+    assert pulled == [], f"installing cardshop-writer pulled {pulled}"
+
+
+def test_the_central_roles_install_and_start_with_the_broker_asking_the_scheduler(central, debs, state):
+    site.central_system(central, debs)
+    # The figure: from `systemctl start cardshop.target` to every unit it pulls in active (READY).
+    figure = site.start_to_ready(central)
+    state["start_to_ready"] = figure
+    print(f"figure: start-to-ready {figure:.1f} s")
+
+
+def test_a_writer_host_is_set_up_with_the_writer_helper_exactly_as_the_readme_says(central, readers):
+    password = site.secret(central, f"{site.WRITER}.password")
+    central.write("/root/writer-answers.yaml", yaml.safe_dump({
+        "scheduler": site.API_URL, "broker": site.BROKER_URL, "username": site.WRITER, "password": password}),
+        mode=0o600)
+    central.run("cardshop-writer-helper", "configure", "--from", "/root/writer-answers.yaml", timeout=60)
+    for slot, device in enumerate(readers, 1):
+        central.run("cardshop-writer-helper", "identify", "--slot", str(slot), "--device", device)
+    central.run("cardshop-writer-helper", "enable", timeout=120)
+    central.wait_active(["writer@1.service", "writer@2.service"], timeout=120)
+    status = central.run("systemctl", "status", "--no-pager", "writer@1", check=False).stdout
+    assert 'Status: "slot 1: ' in status, status  # the slot's STATUS= line, e.g. "slot 1: empty, insert a card"
+    journal = central.journal("writer@1")
+    assert "ready: slot 1 of writer-1@" in journal, journal
+
+
+# -- (b) the whole pipeline ---------------------------------------------------------------------------
+
+def serve_content(machine):
+    """A base image and files on an HTTP server (with Range) inside the machine, on its loopback."""
+    folder = machine.path("/srv/content")
+    os.makedirs(folder, exist_ok=True)
+    base = samples.make_base_image(folder, "base.img")
+    zim = samples.make_random_file(folder, "wikipedia.zim", 8 * 1024 * 1024)
+    machine.put(os.path.join(REPO, "devstack", "content.py"), "/srv/content.py")
+    machine.run("systemd-run", "--unit=content", "python3", "/srv/content.py", "/srv/content", str(CONTENT_PORT))
+    url = f"http://127.0.0.1:{CONTENT_PORT}"
+    return {"base": {"source": f"{url}/base.img.xz", "checksum": samples.checksum(base)},
+            "output": {"size": "auto"},
+            "files": [{"to": "/data/zims/wikipedia.zim", "url": f"{url}/wikipedia.zim",
+                       "checksum": samples.checksum(zim), "via": "direct"},
+                      {"to": "/data/message.txt", "content": "Written in a booted Debian 13."}]}
+
+
+def order_of(machine, order_id):
+    return site.ok(site.api(machine, "GET", f"/orders/{order_id}"))
+
+
+def write_tasks(order):
+    return [task for task in order["tasks"] if task["kind"] == "write"]
+
+
+def wait_order(machine, order_id, statuses, timeout):
+    def probe():
+        order = order_of(machine, order_id)
+        if order["status"] in ("creation_failed", "write_failed", "canceled"):
+            raise machines.MachineError(f"order {order['status']}: {order['statuses'][-1]}")
+        return order if order["status"] in statuses else None
+    return machine.wait_for(f"order {order_id} did not reach {statuses}", probe, timeout=timeout, interval=1)
+
+
+def test_an_order_becomes_two_written_and_verified_cards(central, readers, state):
+    recipe = serve_content(central)
+    state["recipe"] = recipe
+    order = site.ok(site.api(central, "POST", "/orders", {
+        "recipe": recipe, "sd_card": {"size": 1, "type": "physical"}, "quantity": 2,
+        "recipient": {"name": "Ada Lovelace", "email": "ada@example.org", "address": "12 St James's Sq"}}))
+    built = wait_order(central, order["_id"], ("pending_writer", "writing"), timeout=300)
+    central.wait_for("the two write tasks were not made", lambda: len(write_tasks(order_of(central, order["_id"]))) == 2)
+    inserted = {device: cards.insert(device, card_folder(central), 2 * 10**9) for device in readers}
+    done = wait_order(central, order["_id"], ("pending_shipment",), timeout=600)
+    assert len(done["cards"]) == 2
+    image = built["image"]
+    for device, path in inserted.items():
+        assert first_bytes_sha256(path, image["image_size"]) == image["sha256"], f"card in {device}"
+    for device in readers:
+        cards.remove(device)
+
+
+# -- (c) a writer killed mid-write ------------------------------------------------------------------
+
+def insert_slow_card(device, folder, size):
+    """A blank card whose writes reach the disk (loop direct I/O, no page cache): a write that lasts."""
+    path = os.path.join(folder, "slow-card.img")
+    with open(path, "wb") as handle:
+        handle.truncate(size)
+    subprocess.run(["losetup", "--direct-io=on", device, path], check=True)
+    return path
+
+
+def test_a_writer_killed_mid_write_still_ends_with_the_card_written_and_verified(central, readers, state):
+    # A bigger image, so that the write lasts long enough to be caught in the middle.
+    big = samples.make_random_file(central.path("/srv/content"), "big.bin", 768 * 1024 * 1024)
+    recipe = {**state["recipe"], "files": state["recipe"]["files"] + [
+        {"to": "/data/big.bin", "url": f"http://127.0.0.1:{CONTENT_PORT}/big.bin", "checksum": samples.checksum(big),
+         "via": "direct"}]}
+    order = site.ok(site.api(central, "POST", "/orders", {
+        "recipe": recipe, "sd_card": {"size": 1, "type": "physical"}, "quantity": 1,
+        "recipient": {"name": "Ada Lovelace", "email": "ada@example.org", "address": "12 St James's Sq"}}))
+    wait_order(central, order["_id"], ("pending_writer", "writing"), timeout=300)
+    since = central.run("date", "+%Y-%m-%d %H:%M:%S").stdout.strip()
+    path = insert_slow_card(readers[0], card_folder(central), 2 * 10**9)
+    # Killed from inside as soon as the slot logs that it took the task ("slot 1: busy"; it then downloads,
+    # writes and verifies for a few seconds on this direct-I/O card): a tight loop in the machine catches it.
+    before = int(central.show("writer@1", "NRestarts")["NRestarts"])
+    seen = central.sh(f"""
+        end=$(($(date +%s) + 300))
+        until journalctl -u writer@1 --since '{since}' -o cat | grep -q 'slot 1: busy'; do
+            [ "$(date +%s)" -lt "$end" ] || {{ echo "slot 1 did not take the task" >&2; exit 1; }}
+            sleep 0.05
+        done
+        systemctl kill -s KILL writer@1
+        journalctl -u writer@1 --since '{since}' -o cat | grep 'slot 1:' | tail -n 1""", timeout=330).stdout
+    print(f"killed writer@1 after: {seen.strip()}")
+    assert "slot 1: busy" in seen, f"the kill came after the task: {seen}"
+    central.wait_for("writer@1 was not restarted", lambda: int(
+        central.show("writer@1", "NRestarts")["NRestarts"]) > before, timeout=60)
+    central.wait_active(["writer@1.service"], timeout=120)
+    done = wait_order(central, order["_id"], ("pending_shipment",), timeout=600)
+    image = done["image"]
+    assert first_bytes_sha256(path, image["image_size"]) == image["sha256"]
+    cards.remove(readers[0])
+
+
+# -- (e) the watchdog -----------------------------------------------------------------------------
+
+def test_the_watchdog_restarts_a_frozen_scheduler(central):
+    before = central.show("cardshop-scheduler", "NRestarts", "MainPID", "WatchdogUSec")
+    assert before["WatchdogUSec"] not in ("", "0", "infinity"), before
+    central.run("systemctl", "kill", "-s", "STOP", "--kill-whom=main", "cardshop-scheduler")
+
+    def restarted():
+        now = central.show("cardshop-scheduler", "NRestarts", "MainPID", "ActiveState")
+        return (int(now["NRestarts"]) > int(before["NRestarts"]) and now["MainPID"] not in ("0", before["MainPID"])
+                and now["ActiveState"] == "active")
+    central.wait_for("systemd did not restart the frozen scheduler", restarted, timeout=180, interval=1)
+
+
+# -- (d) stopping ---------------------------------------------------------------------------------------
+
+def test_stopping_cardshop_target_stops_every_unit_within_10_seconds(central):
+    units = sorted(set(site.central_units(central)) | {"writer@1.service", "writer@2.service"})
+    started = time.monotonic()
+    central.run("systemctl", "stop", "cardshop.target", timeout=120)
+    central.wait_for("units still running", lambda: all(
+        central.show(unit, "ActiveState")["ActiveState"] in ("inactive", "failed") for unit in units), timeout=120)
+    took = time.monotonic() - started
+    print(f"figure: stop cardshop.target {took:.1f} s (limit 10 s)")
+    assert took < 10, f"stopping cardshop.target took {took:.1f} s"
