@@ -5,7 +5,7 @@ export PYTHONPATH := $(CURDIR)
 SLOTS ?= 2
 SIZE ?= 2G
 
-.PHONY: deps up down status demo test bench sample-config card-insert card-remove
+.PHONY: deps up down status demo test bench sample-config card-insert card-remove lint-ansible
 
 deps:
 	@sh devstack/install.sh
@@ -37,3 +37,10 @@ bench: deps
 
 sample-config: deps
 	@$(PYTHON) -m cardshop.config.write_samples etc
+
+# ansible/: ansible-lint (production profile) and syntax checks, with Ansible from its own venv.
+lint-ansible:
+	@ANSIBLE=$$(sh ansible/venv.sh) && cd ansible \
+	  && ANSIBLE_VAULT_PASSWORD_FILE=inventory/example/vault-password $$ANSIBLE/ansible-lint \
+	  && $$ANSIBLE/ansible-playbook -i inventory/example/hosts.yml --vault-password-file inventory/example/vault-password \
+	       --syntax-check site.yml upgrade.yml
