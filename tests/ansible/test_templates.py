@@ -24,20 +24,14 @@ CENTRAL, WAREHOUSE, CREATOR, WRITER = ("central.example.org", "warehouse.example
                                        "creator1.example.org", "writer1.example.org")
 
 
-@pytest.fixture(scope="module")
-def ansible_bin():
-    done = subprocess.run(["sh", os.path.join(ANSIBLE, "venv.sh")], capture_output=True, text=True, timeout=600)
-    assert done.returncode == 0, done.stderr
-    return done.stdout.strip()
-
-
-def render(ansible_bin, folder):
+def render(ansible_bin, folder, *extra):
+    """Run render.yml into `folder`; `extra` are more ansible-playbook arguments. Returns its output."""
     env = {**os.environ, "ANSIBLE_CONFIG": os.path.join(ANSIBLE, "ansible.cfg"), "ANSIBLE_NOCOLOR": "1"}
     done = subprocess.run(
         [os.path.join(ansible_bin, "ansible-playbook"), "-i", INVENTORY,
          os.path.join(REPO, "tests", "ansible", "render.yml"), "--vault-password-file", VAULT_PASSWORD,
          "-e", f"render_dir={folder}", "-e", f"render_group={_group()}",
-         "-e", f"ansible_python_interpreter={os.path.join(ansible_bin, 'python')}"],
+         "-e", f"ansible_python_interpreter={os.path.join(ansible_bin, 'python')}", *extra],
         cwd=ANSIBLE, env=env, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
     return done.stdout
