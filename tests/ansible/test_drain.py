@@ -36,7 +36,7 @@ def slot_in(state, message=""):
             "done": ["checking", "ready", "busy", "done"], "failed": ["checking", "ready", "busy", "failed"]}
     for step in path[state]:
         if step == "ready":
-            slot.card = Card("/dev/null", 2_000_000_000, "SERIAL1", 1)  # what the check found
+            slot.card = Card("/dev/null", 2_000_000_000, "SERIAL1", "1")  # what the check found
         slot.move(step, message if step == state else "")
     return slot
 
