@@ -5,7 +5,7 @@ export PYTHONPATH := $(CURDIR)
 SLOTS ?= 2
 SIZE ?= 2G
 
-.PHONY: deps up down status demo test test-system bench audit sample-config card-insert card-remove deb footprint
+.PHONY: deps up down status demo test test-system bench audit sample-config card-insert card-remove deb footprint lint-ansible
 
 deps:
 	@sh devstack/install.sh
@@ -61,3 +61,10 @@ deb:
 # Installed size and Debian packages pulled per role package (needs make deb first).
 footprint:
 	@python3 packaging/footprint.py var/debs
+
+# ansible/: ansible-lint (production profile) and syntax checks, with Ansible from its own venv.
+lint-ansible:
+	@ANSIBLE=$$(sh ansible/venv.sh) && cd ansible \
+	  && ANSIBLE_VAULT_PASSWORD_FILE=inventory/example/vault-password $$ANSIBLE/ansible-lint \
+	  && $$ANSIBLE/ansible-playbook -i inventory/example/hosts.yml --vault-password-file inventory/example/vault-password \
+	       --syntax-check site.yml upgrade.yml

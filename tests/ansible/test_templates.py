@@ -1,0 +1,117 @@
+"""The roles' config templates, rendered by ansible-playbook for the example fleet, load as the daemons load them.
+
+Ansible runs from var/ansible-venv (ansible/venv.sh; its pins conflict with .venv's),
+renders with the roles' own config tasks (tests/ansible/render.yml), and each
+daemon's `check-config` (schema, then the rules `serve` runs: secret files and
+their modes, key lengths, TLS off loopback) judges the result.
+"""
+
+import grp
+import os
+import subprocess
+import sys
+
+import pytest
+import yaml
+
+from cardshop.writer_helper import configure
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+ANSIBLE = os.path.join(REPO, "ansible")
+INVENTORY = os.path.join(ANSIBLE, "inventory", "example", "hosts.yml")
+VAULT_PASSWORD = os.path.join(ANSIBLE, "inventory", "example", "vault-password")
+CENTRAL, WAREHOUSE, CREATOR, WRITER = ("central.example.org", "warehouse.example.org",
+                                       "creator1.example.org", "writer1.example.org")
+
+
+def render(ansible_bin, folder, *extra):
+    """Run render.yml into `folder`; `extra` are more ansible-playbook arguments. Returns its output."""
+    env = {**os.environ, "ANSIBLE_CONFIG": os.path.join(ANSIBLE, "ansible.cfg"), "ANSIBLE_NOCOLOR": "1"}
+    done = subprocess.run(
+        [os.path.join(ansible_bin, "ansible-playbook"), "-i", INVENTORY,
+         os.path.join(REPO, "tests", "ansible", "render.yml"), "--vault-password-file", VAULT_PASSWORD,
+         "-e", f"render_dir={folder}", "-e", f"render_group={_group()}",
+         "-e", f"ansible_python_interpreter={os.path.join(ansible_bin, 'python')}", *extra],
+        cwd=ANSIBLE, env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
+    return done.stdout
+
+
+def _group():
+    return grp.getgrgid(os.getgid()).gr_name
+
+
+@pytest.fixture(scope="module")
+def rendered(ansible_bin, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("fleet")
+    first = render(ansible_bin, folder)
+    return folder, first
+
+
+def check_config(daemon, path):
+    return subprocess.run([sys.executable, os.path.join(REPO, "daemons", daemon), "--config", str(path),
+                           "check-config"], capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "PYTHONPATH": REPO})
+
+
+@pytest.mark.parametrize("host, daemon, name", [
+    (CENTRAL, "cardshop-scheduler", "scheduler.yaml"),
+    (CENTRAL, "cardshop-monitor", "monitor.yaml"),
+    (CENTRAL, "cardshop-beat", "beat.yaml"),
+    (CENTRAL, "cardshop-manager", "manager.yaml"),
+    (WAREHOUSE, "cardshop-warehouse", "warehouse.yaml"),
+    (CREATOR, "cardshop-creator", "creator.yaml"),
+])
+def test_each_rendered_config_passes_its_daemons_check_config(rendered, host, daemon, name):
+    folder, _ = rendered
+    done = check_config(daemon, folder / host / name)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.stdout.strip().endswith(": valid")
+
+
+def test_rendered_configs_point_at_the_fleets_services_and_secrets(rendered):
+    folder, _ = rendered
+    creator = yaml.safe_load((folder / CREATOR / "creator.yaml").read_text())
+    assert creator["broker"]["url"] == "amqps://192.0.2.10:5671/cardshop"
+    assert creator["broker"]["username"] == "creator-1"
+    assert creator["scheduler"]["api_url"] == "http://192.0.2.10:8080"
+    scheduler = yaml.safe_load((folder / CENTRAL / "scheduler.yaml").read_text())
+    assert scheduler["broker"]["url"] == "amqp://127.0.0.1:5672/cardshop"  # the broker shares the central host
+    assert "192.0.2.10" in scheduler["rabbitmq"]["broker_addresses"]
+    warehouse = yaml.safe_load((folder / WAREHOUSE / "warehouse.yaml").read_text())
+    assert warehouse["ftp"]["listen"] == "0.0.0.0" and "tls" in warehouse
+    for path in (folder / CENTRAL / "secrets").iterdir():
+        assert path.stat().st_mode & 0o777 == 0o640, path
+
+
+def test_the_warehouse_certificate_is_signed_by_the_fleet_ca_for_its_address(rendered):
+    folder, _ = rendered
+    cert = folder / WAREHOUSE / "secrets" / "warehouse.crt"
+    verify = subprocess.run(["openssl", "verify", "-CAfile", str(folder / "pki" / "ca.crt"), str(cert)],
+                            capture_output=True, text=True, timeout=30)
+    assert verify.returncode == 0, verify.stdout + verify.stderr
+    text = subprocess.run(["openssl", "x509", "-in", str(cert), "-noout", "-ext", "subjectAltName"],
+                          capture_output=True, text=True, timeout=30).stdout
+    assert "DNS:warehouse.example.org" in text and "IP Address:192.0.2.11" in text
+    assert (folder / WAREHOUSE / "secrets" / "warehouse.key").stat().st_mode & 0o777 == 0o640
+
+
+def test_the_writer_answers_are_what_writer_helper_configure_accepts(rendered):
+    folder, _ = rendered
+    path = folder / WRITER / "secrets" / "writer-answers.yaml"
+    assert path.stat().st_mode & 0o777 == 0o600
+    answers = yaml.safe_load(path.read_text())
+    configure.check_answers(answers)
+    document = configure.document(answers, "/etc/cardshop/secrets/writer.password", "/etc/cardshop/slots.yaml")
+    assert document["broker"] == {"url": "amqps://192.0.2.10:5671/cardshop", "username": "writer-paris",
+                                  "password_file": "/etc/cardshop/secrets/writer.password",
+                                  "ca_file": str(folder / WRITER / "ca.crt")}
+
+
+def test_a_second_render_changes_nothing(ansible_bin, rendered):
+    folder, first = rendered
+    assert "changed=0" not in first.split("PLAY RECAP")[1].splitlines()[1]
+    again = render(ansible_bin, folder)
+    recap = again.split("PLAY RECAP")[1]
+    hosts = [line for line in recap.splitlines() if ": ok=" in line]
+    assert len(hosts) == 4 and all("changed=0 " in line for line in hosts), recap
