@@ -47,8 +47,12 @@ bench: deps
 	@$(PYTHON) -m bench
 
 # The units against Debian 13's systemd (verify, security exposure per unit); as root.
-audit:
+# Issue 10's limits: unit exposure (systemd-analyze), package footprint, start-to-ready in a booted Debian 13.
+audit: deps
 	@$(PYTHON) -m bench.audit
+	@$(MAKE) --no-print-directory deb
+	@python3 packaging/footprint.py var/debs
+	@$(PYTHON) -m tests.system.figure var/debs
 
 sample-config: deps
 	@$(PYTHON) -m cardshop.config.write_samples etc
