@@ -22,7 +22,10 @@ else
     echo "prepare: building the previous version's packages (make deb DEB_VERSION=$PREV_VERSION)"
     make deb DEB_VERSION="$PREV_VERSION"
     rm -rf var/debs-prev && mkdir -p var/debs-prev
-    mv var/debs/*"$(echo "$PREV_VERSION" | sed 's/~/?/')"* var/debs-prev/
+    # The version's "~" as a glob's "?" (unquoted, so that it matches); ferretdb keeps its own version.
+    prev_glob=$(echo "$PREV_VERSION" | sed 's/~/?/')
+    mv var/debs/*$prev_glob* var/debs-prev/
+    cp var/debs/ferretdb_*.deb var/debs-prev/
 fi
 if fresh var/debs; then
     echo "prepare: var/debs is up to date ($(ls var/debs/*.deb | wc -l) packages)"
