@@ -11,8 +11,8 @@ if [ -n "${CARDSHOP_DEBS:-}" ] && [ -n "${CARDSHOP_PREV_DEBS:-}" ]; then
     exit 0
 fi
 
-fresh() {  # fresh FOLDER: it holds .debs newer than every source
-    newest=$(ls -t "$1"/*.deb 2>/dev/null | head -n1 || true)
+fresh() {  # fresh FOLDER: it holds Cardshop .debs newer than every source
+    newest=$(ls -t "$1"/python3-cardshop_*.deb 2>/dev/null | head -n1 || true)
     [ -n "$newest" ] && [ -z "$(find cardshop daemons systemd etc packaging pyproject.toml -newer "$newest" -type f -print -quit)" ]
 }
 
