@@ -1,6 +1,7 @@
 """The creator and the beat ping systemd's watchdog from their Celery worker's own loop."""
 
 import os
+import signal
 import subprocess
 import sys
 
@@ -19,18 +20,20 @@ def watched(daemon, tmp_path):
     env = {**os.environ, "NOTIFY_SOCKET": notify.path, "WATCHDOG_USEC": "400000"}
     process = subprocess.Popen([sys.executable, os.path.join(REPO, "daemons", daemon.PROGRAM),
                                 "--config", daemon.config_path], env=env, cwd=REPO,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     return notify, process
 
 
 def assert_pings(notify, process, ready=60, ping=10):
-    """The daemon says READY, then pings the watchdog within `ping` seconds; it is stopped either way."""
+    """The daemon (started with start_new_session) says READY, then pings the watchdog within `ping` seconds;
+    its whole process group is stopped either way."""
     try:
         assert notify.wait_for("READY=1", ready), notify.messages
         notify.messages.clear()
         assert notify.wait_for("WATCHDOG=1", ping)
     finally:
-        process.kill()
+        # The whole group: the beat runs Celery's scheduler in a child of its own, which outlives a killed parent.
+        os.killpg(process.pid, signal.SIGKILL)
         process.wait()
         notify.close()
 

@@ -23,5 +23,5 @@ def test_the_warehouse_pings_the_watchdog_from_its_loop(tmp_path):
     env = {**os.environ, "NOTIFY_SOCKET": notify.path, "WATCHDOG_USEC": "400000"}
     process = subprocess.Popen([sys.executable, os.path.join(REPO, "daemons", "cardshop-warehouse"),
                                 "--config", str(config)], env=env, stdout=subprocess.PIPE,
-                               stderr=subprocess.STDOUT, text=True)
+                               stderr=subprocess.STDOUT, text=True, start_new_session=True)
     assert_pings(notify, process, ready=30, ping=5)
