@@ -52,3 +52,9 @@ def boot(base, request):
     yield start
     for item in made:
         item.close()
+
+
+@pytest.fixture(scope="module")
+def state():
+    """What one test of a module leaves for the next (ids, times), as the tests run in order."""
+    return {}

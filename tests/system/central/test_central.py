@@ -29,18 +29,10 @@ def readers():
 
 @pytest.fixture(scope="module")
 def central(base, debs, readers):
-    machine = machines.Machine(f"central-{os.getpid()}", binds=readers)
-    try:
+    with machines.Machine(f"central-{os.getpid()}", binds=readers) as machine:
         machine.boot()
         site.copy_debs(machine, debs)
         yield machine
-    finally:
-        machine.close()
-
-
-@pytest.fixture(scope="module")
-def state():
-    return {}
 
 
 def card_folder(machine):

@@ -28,19 +28,11 @@ def previous():
 
 @pytest.fixture(scope="module")
 def host(base, debs, previous):
-    machine = machines.Machine(f"lifecycle-{os.getpid()}")
-    try:
+    with machines.Machine(f"lifecycle-{os.getpid()}") as machine:
         machine.boot()
         site.copy_debs(machine, previous, PREV_DEBS)
         site.copy_debs(machine, debs)
         yield machine
-    finally:
-        machine.close()
-
-
-@pytest.fixture(scope="module")
-def state():
-    return {}
 
 
 def version(machine, package):
