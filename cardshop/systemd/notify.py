@@ -15,11 +15,26 @@ log = logging.getLogger(__name__)
 class Notifier:
     def __init__(self):
         self.enabled = bool(os.environ.get("NOTIFY_SOCKET"))
-        self._notifier = sdnotify.SystemdNotifier() if self.enabled else None
+        self._notifier = None
+        self._failed = False
+        if self.enabled:
+            try:  # debug=True: sdnotify raises instead of dropping a message silently; we log it
+                self._notifier = sdnotify.SystemdNotifier(debug=True)
+            except OSError as exc:
+                log.warning("cannot reach systemd's notification socket %s: %s", os.environ["NOTIFY_SOCKET"], exc)
 
     def _send(self, message):
-        if self._notifier is not None:
-            self._notifier.notify(message)
+        if self._notifier is None:
+            return
+        # sdnotify encodes as Latin-1 and systemd reads UTF-8: hand it the UTF-8 bytes as Latin-1
+        # characters, so that a STATUS with "…" or a name in any script arrives whole.
+        try:
+            self._notifier.notify(message.encode("utf-8").decode("latin-1"))
+            self._failed = False
+        except OSError as exc:
+            if not self._failed:  # once per outage, not at every progress tick
+                log.warning("could not tell systemd %r: %s", message.split("=", 1)[0], exc)
+            self._failed = True
 
     def ready(self, status=None):
         self._send("READY=1" + (f"\nSTATUS={status}" if status else ""))

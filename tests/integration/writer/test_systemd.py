@@ -46,3 +46,15 @@ def test_an_image_that_cannot_be_obtained_fails_the_task_and_the_card_stays_read
     assert "no /" in failed["statuses"][-1]["note"] and "in the warehouse" in failed["statuses"][-1]["note"]
     host.slots[0].wait_log("slot 1: consuming")  # the fresh card waits for the next task
     assert "slot 1: ready (card of" in host.slots[0].log().rsplit("slot 1: busy", 1)[1]
+
+
+def test_a_busy_slot_shows_its_order_and_step_in_its_status(pipeline, writer_host, image, slow_card, tmp_path):
+    # The busy line has a "…": sdnotify's Latin-1 encoding once dropped every such STATUS silently.
+    notify = NotifySocket(str(tmp_path))
+    try:
+        host = writer_host(slots=1, env={**os.environ, "NOTIFY_SOCKET": notify.path})
+        assert notify.wait_for("READY=1", 30), notify.messages
+        order, _ = slow_write(pipeline, host, image, slow_card, "writing")
+        assert notify.wait_for(f"STATUS=slot 1: writing order {order['_id'][:7]}…", 20), notify.messages[-5:]
+    finally:
+        notify.close()
