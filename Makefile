@@ -5,7 +5,7 @@ export PYTHONPATH := $(CURDIR)
 SLOTS ?= 2
 SIZE ?= 2G
 
-.PHONY: deps up down status demo test test-system bench audit sample-config card-insert card-remove deb footprint lint-ansible
+.PHONY: deps up down status demo test test-system test-fleet bench audit sample-config card-insert card-remove deb footprint lint-ansible
 
 deps:
 	@sh devstack/install.sh
@@ -37,11 +37,18 @@ test: deps
 # (e.g. TESTS=central). Root only; loop devices from CARDSHOP_LOOP_DEVICES.
 # CARDSHOP_DEBS and CARDSHOP_PREV_DEBS test .debs built elsewhere instead of `make deb`.
 TMT := .venv/bin/tmt
+TMT_RUN = $(TMT) --feeling-safe --root $(CURDIR) run --all --remove --environment CARDSHOP_REPO=$(CURDIR) \
+	--environment CARDSHOP_LOOP_DEVICES=$(CARDSHOP_LOOP_DEVICES)
 test-system: deps
-	@$(TMT) --feeling-safe --root $(CURDIR) run --all --remove --environment CARDSHOP_REPO=$(CURDIR) \
-		--environment CARDSHOP_LOOP_DEVICES=$(CARDSHOP_LOOP_DEVICES) \
-		$(if $(CARDSHOP_DEBS),--environment CARDSHOP_DEBS=$(CARDSHOP_DEBS) --environment CARDSHOP_PREV_DEBS=$(CARDSHOP_PREV_DEBS)) \
+	@$(TMT_RUN) $(if $(CARDSHOP_DEBS),--environment CARDSHOP_DEBS=$(CARDSHOP_DEBS) --environment CARDSHOP_PREV_DEBS=$(CARDSHOP_PREV_DEBS)) \
 		plans --name /plans/system $(if $(TESTS),tests --name '$(TESTS)') report --how display -vvv
+
+# The fleet test (tests/system/fleet, plans/fleet.fmf): ansible/site.yml and upgrade.yml onto three
+# booted Debian 13 hosts over SSH; prints each run's PLAY RECAP and time. Root only; three loop
+# devices; CARDSHOP_DEBS and CARDSHOP_NEXT_DEBS test .debs built elsewhere.
+test-fleet: deps
+	@$(TMT_RUN) $(if $(CARDSHOP_DEBS),--environment CARDSHOP_DEBS=$(CARDSHOP_DEBS) --environment CARDSHOP_NEXT_DEBS=$(CARDSHOP_NEXT_DEBS)) \
+		plans --name /plans/fleet report --how display -vvv
 
 bench: deps
 	@$(PYTHON) -m bench

@@ -9,6 +9,7 @@ import os
 
 import pytest
 
+from devstack import cards
 from tests.system import machine
 
 if not os.environ.get("CARDSHOP_SYSTEM_TESTS"):
@@ -58,3 +59,12 @@ def boot(base, request):
 def state():
     """What one test of a module leaves for the next (ids, times), as the tests run in order."""
     return {}
+
+
+@pytest.fixture(scope="module")
+def readers(request):
+    """Loop devices as card readers (the module's READERS of them, default 2); their cards out at the end."""
+    devices = cards.take_readers(getattr(request.module, "READERS", 2))
+    yield devices
+    for device in devices:
+        cards.remove(device)

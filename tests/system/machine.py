@@ -71,13 +71,13 @@ def dependency_groups(debs):
     return sorted(group for group in groups if not own & set(group))
 
 
-def _in_base(script, timeout=900):
-    """Run a shell script in the base root (not booted; host network: the mirror is reachable)."""
-    done = subprocess.run(["systemd-nspawn", "-q", "-D", BASE, "--register=no", "--keep-unit", "--pipe",
+def in_root(script, root=BASE, timeout=900):
+    """Run a shell script in a root (not booted; host network: the mirror is reachable)."""
+    done = subprocess.run(["systemd-nspawn", "-q", "-D", root, "--register=no", "--keep-unit", "--pipe",
                            *INSIDE_ENV, "sh", "-c", script],
                           env={**os.environ, **ENV}, capture_output=True, text=True, timeout=timeout)
     if done.returncode != 0:
-        raise MachineError(f"base root: {script!r} failed: {done.stderr.strip()[-2000:]}")
+        raise MachineError(f"{root}: {script!r} failed: {done.stderr.strip()[-2000:]}")
     return done.stdout
 
 
@@ -96,11 +96,11 @@ def ensure_base(debs=()):
         return BASE
     log.info("downloading into the base root's apt cache: %s", ", ".join(" | ".join(g) for g in missing))
     listed = glob.glob(os.path.join(BASE, "var/lib/apt/lists/*_Packages"))
-    known = set(_in_base(("" if listed else "apt-get update -q >&2 && ") + "apt-cache pkgnames").split())
+    known = set(in_root(("" if listed else "apt-get update -q >&2 && ") + "apt-cache pkgnames").split())
     # apt takes the first alternative it can (a Recommends of MongoDB, say, does not exist in Debian).
     chosen = sorted({next((name for name in group if name in known), None) for group in missing} - {None})
     if chosen:
-        _in_base("apt-get install -y -q --download-only " + " ".join(chosen))
+        in_root("apt-get install -y -q --download-only " + " ".join(chosen))
     with open(stamp, "w") as handle:
         handle.write("\n".join(sorted(have | {" | ".join(group) for group in missing})) + "\n")
     return BASE
@@ -119,15 +119,22 @@ def _children(pid):
 
 
 class Machine:
-    """One booted Debian 13 system: an overlay over the base root, systemd as PID 1."""
+    """One booted Debian 13 system: an overlay over the base root, systemd as PID 1.
 
-    def __init__(self, name, binds=(), private_network=True, base=BASE):
+    Its network is its own loopback only (`--private-network`), or, given `netns`
+    and `bridge`, a veth on that bridge of that network namespace (a fleet of
+    machines on one private network). `cgroup`: a cgroup v1 folder the machine
+    runs in (blkio limits to slow its cards down on purpose).
+    """
+
+    def __init__(self, name, binds=(), private_network=True, base=BASE, netns=None, bridge=None, cgroup=None):
         self.name = name
         self.dir = os.path.join(MACHINES, name)
         self.root = os.path.join(self.dir, "root")
         self.base = base
         self.binds = list(binds)
         self.private_network = private_network
+        self.netns, self.bridge, self.cgroup = netns, bridge, cgroup
         self.nspawn = None
         self.pid = None  # the container's systemd, as the host sees it
         self.console = os.path.join(self.dir, "console.log")
@@ -156,16 +163,23 @@ class Machine:
                 subprocess.run(["umount", "-l", os.path.join(self.dir, "root")], capture_output=True)
         self.mounted = False
 
-    def boot(self, timeout=120):
+    def boot(self, timeout=120, before=None):
+        """Mount the overlay, call before(self) (files to add before systemd starts), boot, wait until up."""
         self._mount()
+        if before:
+            before(self)
         command = ["systemd-nspawn", "-D", self.root, f"--machine={self.name}", "--boot", "--register=no",
                    "--keep-unit", "--console=passive", "--system-call-filter=bpf"]
         command += [f"--bind={path}" for path in self.binds]
-        if self.private_network:
+        if self.netns:
+            # nsenter, not `ip netns exec`: that one remounts /sys, which nspawn then cannot use.
+            command = ["nsenter", f"--net=/run/netns/{self.netns}", *command, f"--network-bridge={self.bridge}"]
+        elif self.private_network:
             command.append("--private-network")
+        join = self._join_cgroup if self.cgroup else None
         with open(self.console, "w") as console:
             self.nspawn = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=console, stderr=console,
-                                           env={**os.environ, **ENV}, start_new_session=True)
+                                           env={**os.environ, **ENV}, start_new_session=True, preexec_fn=join)
         deadline = time.monotonic() + timeout
         while self.pid is None:
             if self.nspawn.poll() is not None:
@@ -187,6 +201,11 @@ class Machine:
         state = self.wait_running(max(5, deadline - time.monotonic()))
         log.info("%s booted (%s)", self.name, state)
         return self
+
+    def _join_cgroup(self):
+        """In nspawn's process before exec: it, and all the machine starts, run in self.cgroup."""
+        with open(os.path.join(self.cgroup, "cgroup.procs"), "w") as handle:
+            handle.write(str(os.getpid()))
 
     def wait_running(self, timeout=120):
         """`systemctl is-system-running --wait`: running, or degraded (its failed units are logged)."""

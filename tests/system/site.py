@@ -13,6 +13,7 @@ import time
 
 import yaml
 
+from devstack import samples
 from tests.system.machine import MachineError
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -24,6 +25,9 @@ CENTRAL_UNITS = ("cardshop-scheduler", "cardshop-monitor", "cardshop-beat", "car
 API_URL = "http://127.0.0.1:8080"
 BROKER_URL = "amqp://127.0.0.1:5672/cardshop"
 CREATOR, WRITER = "creator-1", "writer-1"
+REPO = os.path.dirname(os.path.dirname(HERE))
+CONTENT_PORT = 8800
+RECIPIENT = {"name": "Ada Lovelace", "email": "ada@example.org", "address": "12 St James's Sq"}
 
 
 def copy_debs(machine, debs, folder=DEBS):
@@ -159,3 +163,60 @@ def central_system(machine, debs):
     machine.run("systemctl", "start", "cardshop-scheduler.service", timeout=300)
     accounts(machine)
     machine.run("systemctl", "stop", "cardshop-scheduler.service", timeout=60)
+
+
+# -- orders -------------------------------------------------------------------------------------------
+
+def serve_content(machine, port=CONTENT_PORT):
+    """A base image and files on an HTTP server (with Range) inside the machine, on its loopback; the recipe."""
+    folder = machine.path("/srv/content")
+    os.makedirs(folder, exist_ok=True)
+    base = samples.make_base_image(folder, "base.img")
+    zim = samples.make_random_file(folder, "wikipedia.zim", 8 * 1024 * 1024)
+    machine.put(os.path.join(REPO, "devstack", "content.py"), "/srv/content.py")
+    machine.run("systemd-run", "--unit=content", "python3", "/srv/content.py", "/srv/content", str(port))
+    url = f"http://127.0.0.1:{port}"
+    return {"base": {"source": f"{url}/base.img.xz", "checksum": samples.checksum(base)},
+            "output": {"size": "auto"},
+            "files": [{"to": "/data/zims/wikipedia.zim", "url": f"{url}/wikipedia.zim",
+                       "checksum": samples.checksum(zim), "via": "direct"},
+                      {"to": "/data/message.txt", "content": "Written in a booted Debian 13."}]}
+
+
+def with_big_file(machine, recipe, size, port=CONTENT_PORT):
+    """`recipe` plus a random file of `size` bytes served by serve_content's server: a longer write."""
+    big = samples.make_random_file(machine.path("/srv/content"), "big.bin", size)
+    return {**recipe, "files": recipe["files"] + [
+        {"to": "/data/big.bin", "url": f"http://127.0.0.1:{port}/big.bin", "checksum": samples.checksum(big),
+         "via": "direct"}]}
+
+
+def place_order(machine, recipe, quantity):
+    """POST /orders as the admin, from inside `machine`: the new order."""
+    return ok(api(machine, "POST", "/orders", {"recipe": recipe, "sd_card": {"size": 1, "type": "physical"},
+                                               "quantity": quantity, "recipient": RECIPIENT}))
+
+
+def order_of(machine, order_id):
+    return ok(api(machine, "GET", f"/orders/{order_id}"))
+
+
+def write_tasks(order):
+    return [task for task in order["tasks"] if task["kind"] == "write"]
+
+
+def wait_order(machine, order_id, statuses, timeout):
+    """The order once its status is one of `statuses`; MachineError when it failed or was canceled."""
+    def probe():
+        order = order_of(machine, order_id)
+        if order["status"] in ("creation_failed", "write_failed", "canceled"):
+            raise MachineError(f"order {order['status']}: {order['statuses'][-1]}")
+        return order if order["status"] in statuses else None
+    return machine.wait_for(f"order {order_id} did not reach {statuses}", probe, timeout=timeout, interval=1)
+
+
+def card_folder(machine):
+    """On the host: the folder of the loop devices' backing files (the cards) of `machine`."""
+    folder = os.path.join(machine.dir, "cards")
+    os.makedirs(folder, exist_ok=True)
+    return folder

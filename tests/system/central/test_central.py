@@ -9,22 +9,10 @@ import time
 import pytest
 import yaml
 
-from devstack import cards, samples
+from devstack import cards
 from devstack.demo import first_bytes_sha256
 from tests.system import machine as machines
 from tests.system import site
-
-HERE = os.path.dirname(os.path.abspath(__file__))
-REPO = machines.REPO
-CONTENT_PORT = 8800
-
-
-@pytest.fixture(scope="module")
-def readers():
-    devices = cards.take_readers(2)
-    yield devices
-    for device in devices:
-        cards.remove(device)
 
 
 @pytest.fixture(scope="module")
@@ -33,12 +21,6 @@ def central(base, debs, readers):
         machine.boot()
         site.copy_debs(machine, debs)
         yield machine
-
-
-def card_folder(machine):
-    folder = os.path.join(machine.dir, "cards")  # on the host: the loop devices' backing files
-    os.makedirs(folder, exist_ok=True)
-    return folder
 
 
 # -- (a) a fresh writer host, as its admin types it -------------------------------------------------
@@ -76,49 +58,15 @@ def test_a_writer_host_is_set_up_with_the_writer_helper_exactly_as_the_readme_sa
 
 # -- (b) the whole pipeline ---------------------------------------------------------------------------
 
-def serve_content(machine):
-    """A base image and files on an HTTP server (with Range) inside the machine, on its loopback."""
-    folder = machine.path("/srv/content")
-    os.makedirs(folder, exist_ok=True)
-    base = samples.make_base_image(folder, "base.img")
-    zim = samples.make_random_file(folder, "wikipedia.zim", 8 * 1024 * 1024)
-    machine.put(os.path.join(REPO, "devstack", "content.py"), "/srv/content.py")
-    machine.run("systemd-run", "--unit=content", "python3", "/srv/content.py", "/srv/content", str(CONTENT_PORT))
-    url = f"http://127.0.0.1:{CONTENT_PORT}"
-    return {"base": {"source": f"{url}/base.img.xz", "checksum": samples.checksum(base)},
-            "output": {"size": "auto"},
-            "files": [{"to": "/data/zims/wikipedia.zim", "url": f"{url}/wikipedia.zim",
-                       "checksum": samples.checksum(zim), "via": "direct"},
-                      {"to": "/data/message.txt", "content": "Written in a booted Debian 13."}]}
-
-
-def order_of(machine, order_id):
-    return site.ok(site.api(machine, "GET", f"/orders/{order_id}"))
-
-
-def write_tasks(order):
-    return [task for task in order["tasks"] if task["kind"] == "write"]
-
-
-def wait_order(machine, order_id, statuses, timeout):
-    def probe():
-        order = order_of(machine, order_id)
-        if order["status"] in ("creation_failed", "write_failed", "canceled"):
-            raise machines.MachineError(f"order {order['status']}: {order['statuses'][-1]}")
-        return order if order["status"] in statuses else None
-    return machine.wait_for(f"order {order_id} did not reach {statuses}", probe, timeout=timeout, interval=1)
-
-
 def test_an_order_becomes_two_written_and_verified_cards(central, readers, state):
-    recipe = serve_content(central)
+    recipe = site.serve_content(central)
     state["recipe"] = recipe
-    order = site.ok(site.api(central, "POST", "/orders", {
-        "recipe": recipe, "sd_card": {"size": 1, "type": "physical"}, "quantity": 2,
-        "recipient": {"name": "Ada Lovelace", "email": "ada@example.org", "address": "12 St James's Sq"}}))
-    built = wait_order(central, order["_id"], ("pending_writer", "writing"), timeout=300)
-    central.wait_for("the two write tasks were not made", lambda: len(write_tasks(order_of(central, order["_id"]))) == 2)
-    inserted = {device: cards.insert(device, card_folder(central), 2 * 10**9) for device in readers}
-    done = wait_order(central, order["_id"], ("pending_shipment",), timeout=600)
+    order = site.place_order(central, recipe, 2)
+    built = site.wait_order(central, order["_id"], ("pending_writer", "writing"), timeout=300)
+    central.wait_for("the two write tasks were not made",
+                     lambda: len(site.write_tasks(site.order_of(central, order["_id"]))) == 2)
+    inserted = {device: cards.insert(device, site.card_folder(central), 2 * 10**9) for device in readers}
+    done = site.wait_order(central, order["_id"], ("pending_shipment",), timeout=600)
     assert len(done["cards"]) == 2
     image = built["image"]
     for device, path in inserted.items():
@@ -140,16 +88,11 @@ def insert_slow_card(device, folder, size):
 
 def test_a_writer_killed_mid_write_still_ends_with_the_card_written_and_verified(central, readers, state):
     # A bigger image, so that the write lasts long enough to be caught in the middle.
-    big = samples.make_random_file(central.path("/srv/content"), "big.bin", 768 * 1024 * 1024)
-    recipe = {**state["recipe"], "files": state["recipe"]["files"] + [
-        {"to": "/data/big.bin", "url": f"http://127.0.0.1:{CONTENT_PORT}/big.bin", "checksum": samples.checksum(big),
-         "via": "direct"}]}
-    order = site.ok(site.api(central, "POST", "/orders", {
-        "recipe": recipe, "sd_card": {"size": 1, "type": "physical"}, "quantity": 1,
-        "recipient": {"name": "Ada Lovelace", "email": "ada@example.org", "address": "12 St James's Sq"}}))
-    wait_order(central, order["_id"], ("pending_writer", "writing"), timeout=300)
+    recipe = site.with_big_file(central, state["recipe"], 768 * 1024 * 1024)
+    order = site.place_order(central, recipe, 1)
+    site.wait_order(central, order["_id"], ("pending_writer", "writing"), timeout=300)
     since = central.run("date", "+%Y-%m-%d %H:%M:%S").stdout.strip()
-    path = insert_slow_card(readers[0], card_folder(central), 2 * 10**9)
+    path = insert_slow_card(readers[0], site.card_folder(central), 2 * 10**9)
     # Killed from inside as soon as the slot logs that it took the task ("slot 1: busy"; it then downloads,
     # writes and verifies for a few seconds on this direct-I/O card): a tight loop in the machine catches it.
     before = int(central.show("writer@1", "NRestarts")["NRestarts"])
@@ -166,7 +109,7 @@ def test_a_writer_killed_mid_write_still_ends_with_the_card_written_and_verified
     central.wait_for("writer@1 was not restarted", lambda: int(
         central.show("writer@1", "NRestarts")["NRestarts"]) > before, timeout=60)
     central.wait_active(["writer@1.service"], timeout=120)
-    done = wait_order(central, order["_id"], ("pending_shipment",), timeout=600)
+    done = site.wait_order(central, order["_id"], ("pending_shipment",), timeout=600)
     image = done["image"]
     assert first_bytes_sha256(path, image["image_size"]) == image["sha256"]
     cards.remove(readers[0])

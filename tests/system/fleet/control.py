@@ -1,0 +1,292 @@
+"""The fleet test's control node: booted Debian 13 hosts on a private network, and ansible-playbook.
+
+The hosts are Machines (tests/system/machine.py) over a base root that also
+has an SSH server and python3-apt (what Ansible's modules need), each with a
+veth on one bridge of a network namespace made for the run; the control node
+(this process, through `ip netns exec`) has the bridge's address and reaches
+them over SSH with a key and host keys made for the run, checked strictly.
+The inventory, the vault (encrypted with a password made for the run), the
+fleet's PKI and each playbook's output live in the run's folder.
+"""
+
+import json
+import logging
+import os
+import re
+import secrets
+import shutil
+import subprocess
+import time
+
+import yaml
+
+from tests.system import machine as machines
+
+log = logging.getLogger(__name__)
+
+ANSIBLE_DIR = os.path.join(machines.REPO, "ansible")
+FLEET_BASE = os.path.join(machines.VAR, "rootfs", "fleet")
+# What a host needs to be reached and driven by Ansible, beyond the base root.
+FLEET_PACKAGES = ("openssh-server", "python3-apt")
+NETWORK = "10.231.0"  # /24 of the private bridge; .1 is the control node
+RECAP = re.compile(r"^(\S+)\s*:\s*((?:\w+=\d+\s*)+)$")
+
+
+class FleetError(Exception):
+    """The fleet could not be made, reached or deployed."""
+
+
+def ensure_fleet_base(debs):
+    """The system base root plus an SSH server and python3-apt, networkd and sshd enabled; remade when
+    the system base changes. The host keys are removed: each host makes its own."""
+    base = machines.ensure_base(debs)
+    source_stamp = os.path.join(machines.VAR, "rootfs", "system.downloaded")
+    stamp = os.path.join(FLEET_BASE, ".cardshop-fleet")
+    if os.path.exists(stamp) and os.path.getmtime(stamp) >= os.path.getmtime(source_stamp):
+        return FLEET_BASE
+    log.info("making the fleet's base root %s", FLEET_BASE)
+    building = FLEET_BASE + ".new"
+    shutil.rmtree(building, ignore_errors=True)
+    subprocess.run(["cp", "-a", "--reflink=auto", base, building], check=True, timeout=900)
+    machines.in_root("apt-get install -y -q " + " ".join(FLEET_PACKAGES)
+                     + " && systemctl enable systemd-networkd.service ssh.service"
+                     + " && rm -f /etc/ssh/ssh_host_*", root=building)
+    open(os.path.join(building, ".cardshop-fleet"), "w").close()
+    shutil.rmtree(FLEET_BASE, ignore_errors=True)
+    os.rename(building, FLEET_BASE)
+    return FLEET_BASE
+
+
+def _run(*command, timeout=60):
+    done = subprocess.run(command, capture_output=True, text=True, timeout=timeout)
+    if done.returncode != 0:
+        raise FleetError(f"{' '.join(command)}: {done.stderr.strip() or done.returncode}")
+    return done.stdout
+
+
+class Network:
+    """A network namespace with a bridge: the fleet's private LAN, the control node at .1."""
+
+    def __init__(self, name, bridge="br0"):
+        self.name, self.bridge = name, bridge
+
+    def __enter__(self):
+        if os.path.exists(f"/run/netns/{self.name}"):
+            _run("ip", "netns", "delete", self.name)
+        _run("ip", "netns", "add", self.name)
+        _run("ip", "-n", self.name, "link", "set", "lo", "up")
+        _run("ip", "-n", self.name, "link", "add", self.bridge, "type", "bridge")
+        _run("ip", "-n", self.name, "addr", "add", f"{NETWORK}.1/24", "dev", self.bridge)
+        _run("ip", "-n", self.name, "link", "set", self.bridge, "up")
+        return self
+
+    def __exit__(self, *exc):
+        subprocess.run(["ip", "netns", "delete", self.name], capture_output=True)
+
+    def command(self, *command):
+        """`command` run on the control node's side of the fleet's network."""
+        return ["ip", "netns", "exec", self.name, *command]
+
+
+class SlowCards:
+    """A cgroup v1 blkio folder whose write limit makes a loop device's card slow (a write that lasts)."""
+
+    ROOT = "/sys/fs/cgroup/blkio"
+
+    def __init__(self, name):
+        self.path = os.path.join(self.ROOT, name)
+
+    @classmethod
+    def available(cls):
+        return os.path.exists(os.path.join(cls.ROOT, "blkio.throttle.write_bps_device"))
+
+    def __enter__(self):
+        os.makedirs(self.path, exist_ok=True)
+        return self
+
+    def limit(self, device, bytes_per_second):
+        """Writes to `device` from the machines in this cgroup at most this fast (0: no limit)."""
+        rdev = os.stat(device).st_rdev
+        with open(os.path.join(self.path, "blkio.throttle.write_bps_device"), "w") as handle:
+            handle.write(f"{os.major(rdev)}:{os.minor(rdev)} {bytes_per_second}")
+
+    def __exit__(self, *exc):
+        try:
+            os.rmdir(self.path)  # empty once its machines are gone
+        except OSError as error:
+            log.warning("cgroup %s left: %s", self.path, error)
+
+
+class Host:
+    """One fleet host: a booted Machine at NETWORK.<number>, reachable over SSH as root with the run's key."""
+
+    def __init__(self, fleet, name, number, **machine_options):
+        self.name = f"{name}.fleet.test"  # its inventory name
+        self.address = f"{NETWORK}.{number}"
+        self.fleet = fleet
+        self.machine = machines.Machine(f"fleet-{name}-{os.getpid()}", base=FLEET_BASE, private_network=False,
+                                        netns=fleet.network.name, bridge=fleet.network.bridge, **machine_options)
+
+    def _prepare(self, machine):
+        """Before boot: a static address on host0, the control node's key, the host's own SSH keys."""
+        machine.write("/etc/systemd/network/10-fleet.network",
+                      f"[Match]\nName=host0\n\n[Network]\nAddress={self.address}/24\nLinkLocalAddressing=no\n")
+        os.makedirs(machine.path("/root/.ssh"), mode=0o700, exist_ok=True)
+        machine.write("/root/.ssh/authorized_keys", open(self.fleet.key + ".pub").read(), mode=0o600)
+        _run("ssh-keygen", "-A", "-f", machine.root)
+        with open(self.fleet.known_hosts, "a") as handle:
+            for key in ("ed25519", "ecdsa", "rsa"):
+                kind, blob = open(machine.path(f"/etc/ssh/ssh_host_{key}_key.pub")).read().split()[:2]
+                handle.write(f"{self.address} {kind} {blob}\n")
+
+    def boot(self):
+        self.machine.boot(before=self._prepare)
+        self.machine.wait_for(f"{self.name}: sshd did not listen", lambda: self.fleet.ssh_ok(self), timeout=60)
+        return self
+
+
+class Run:
+    """One ansible-playbook run: its output, its PLAY RECAP per host, how long it took."""
+
+    def __init__(self, title, command, output, returncode, seconds):
+        self.title, self.command, self.output = title, command, output
+        self.returncode, self.seconds = returncode, seconds
+        self.recap = {}
+        recap = output.split("PLAY RECAP", 1)[-1] if "PLAY RECAP" in output else ""
+        for line in recap.splitlines():
+            match = RECAP.match(line.strip())
+            if match:
+                self.recap[match.group(1)] = {key: int(value) for key, value in
+                                              re.findall(r"(\w+)=(\d+)", match.group(2))}
+
+    def recap_text(self):
+        if "PLAY RECAP" not in self.output:
+            return "(no PLAY RECAP)"
+        return "PLAY RECAP" + self.output.split("PLAY RECAP", 1)[1].rstrip()
+
+    def total(self, key):
+        return sum(counts.get(key, 0) for counts in self.recap.values())
+
+    def check(self):
+        """FleetError with the output's end unless every host ran without failure or unreachability."""
+        if self.returncode != 0 or not self.recap or self.total("failed") or self.total("unreachable"):
+            raise FleetError(f"{self.title}: ansible-playbook exited {self.returncode}\n{self.output[-6000:]}")
+        return self
+
+
+class Fleet:
+    """The run's folder (key, known hosts, inventory, vault, PKI, logs), its network and its hosts."""
+
+    def __init__(self, ansible_bin, debs_dir):
+        self.dir = os.path.join(machines.VAR, f"fleet-{os.getpid()}")
+        self.ansible_bin, self.debs_dir = ansible_bin, debs_dir
+        self.network = Network(f"cs-fleet-{os.getpid()}")
+        self.key = os.path.join(self.dir, "ssh", "id_ed25519")
+        self.known_hosts = os.path.join(self.dir, "ssh", "known_hosts")
+        self.inventory = os.path.join(self.dir, "inventory")
+        self.vault_password_file = os.path.join(self.dir, "vault-password")
+        self.hosts = {}
+        self.runs = []
+        self.passwords = {}
+
+    def __enter__(self):
+        shutil.rmtree(self.dir, ignore_errors=True)
+        os.makedirs(os.path.dirname(self.key), mode=0o700)
+        _run("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "cardshop-fleet-test", "-f", self.key)
+        open(self.known_hosts, "w").close()
+        self.network.__enter__()
+        return self
+
+    def __exit__(self, *exc):
+        try:
+            for host in self.hosts.values():
+                host.machine.close()
+        finally:
+            self.network.__exit__()
+            if os.environ.get("CARDSHOP_KEEP_MACHINES"):
+                log.warning("kept %s", self.dir)
+            else:
+                shutil.rmtree(self.dir, ignore_errors=True)
+
+    def add(self, name, number, **machine_options):
+        self.hosts[name] = Host(self, name, number, **machine_options)
+        return self.hosts[name]
+
+    def ssh_options(self):
+        return ["-i", self.key, "-o", f"UserKnownHostsFile={self.known_hosts}", "-o", "StrictHostKeyChecking=yes",
+                "-o", "BatchMode=yes", "-o", "ConnectTimeout=5"]
+
+    def ssh_ok(self, host):
+        done = subprocess.run(self.network.command("ssh", *self.ssh_options(), f"root@{host.address}", "true"),
+                              capture_output=True, text=True, timeout=30)
+        return done.returncode == 0
+
+    # -- the inventory -------------------------------------------------------------
+
+    def write_inventory(self, hosts, host_vars, settings):
+        """hosts.yml (groups -> {host: vars}), host_vars/, group_vars/all/{main,vault}.yml; the vault encrypted."""
+        groups = {group: {"hosts": {name: dict(values or {}) for name, values in members.items()}}
+                  for group, members in hosts.items()}
+        connection = {"ansible_user": "root", "ansible_ssh_private_key_file": self.key,
+                      "ansible_ssh_common_args": f"-o UserKnownHostsFile={self.known_hosts} "
+                                                 "-o StrictHostKeyChecking=yes"}
+        self._yaml("hosts.yml", {"all": {"vars": connection, "children": groups}})
+        for name, values in host_vars.items():
+            self._yaml(f"host_vars/{name}.yml", values)
+        example = yaml.safe_load(open(os.path.join(ANSIBLE_DIR, "inventory/example/group_vars/all/main.yml")))
+        self._yaml("group_vars/all/main.yml", {**example, "cardshop_common_debs_dir": self.debs_dir, **settings})
+
+    def write_vault(self, workers):
+        """group_vars/all/vault.yml with new secrets for the admin, the system user and `workers`,
+        encrypted with ansible-vault; the admin's password also in the run's folder."""
+        def new():
+            return secrets.token_urlsafe(32)
+        self.passwords = {"admin": new(), **{worker: new() for worker in workers}}
+        vault = {"vault_cardshop_admin_password": self.passwords["admin"], "vault_cardshop_system_password": new(),
+                 "vault_cardshop_jwt_key": new() + new(), "vault_cardshop_manager_session_key": new() + new(),
+                 "vault_cardshop_worker_passwords": {worker: self.passwords[worker] for worker in workers}}
+        with open(os.open(self.vault_password_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as handle:
+            handle.write(new() + "\n")
+        path = self._yaml("group_vars/all/vault.yml", vault)
+        _run(os.path.join(self.ansible_bin, "ansible-vault"), "encrypt", "--vault-password-file",
+             self.vault_password_file, path)
+
+    def _yaml(self, relative, data):
+        path = os.path.join(self.inventory, relative)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "w") as handle:
+            yaml.safe_dump(data, handle, sort_keys=False)
+        return path
+
+    # -- ansible-playbook ------------------------------------------------------------
+
+    def playbook(self, title, playbook, *args, timeout=1800):
+        """Run `ansible-playbook PLAYBOOK ARGS` from ansible/ on the fleet's network; its output is kept
+        in the run's folder and its PLAY RECAP printed."""
+        command = [os.path.join(self.ansible_bin, "ansible-playbook"), "-i", os.path.join(self.inventory, "hosts.yml"),
+                   "--vault-password-file", self.vault_password_file, playbook, *args]
+        env = {**os.environ, "ANSIBLE_NOCOLOR": "1", "ANSIBLE_FORCE_COLOR": "0",
+               "ANSIBLE_HOME": os.path.join(self.dir, "ansible-home"),  # its SSH sockets and temp files
+               "PATH": self.ansible_bin + os.pathsep + os.environ.get("PATH", "")}
+        log_path = os.path.join(self.dir, f"run-{len(self.runs) + 1}.log")
+        started = time.monotonic()
+        with open(log_path, "w+") as handle:  # written as it goes: `tail -f` it to follow a run
+            handle.write(f"$ {' '.join(command)}\n")
+            handle.flush()
+            done = subprocess.run(self.network.command(*command), cwd=ANSIBLE_DIR, env=env, stdout=handle,
+                                  stderr=subprocess.STDOUT, timeout=timeout)
+            handle.seek(0)
+            output = handle.read().split("\n", 1)[1]
+        run = Run(title, command, output, done.returncode, time.monotonic() - started)
+        self.runs.append(run)
+        print(f"\n== {title}: `ansible-playbook {' '.join([playbook, *args])}` "
+              f"({run.seconds:.0f} s, exit {run.returncode})\n{run.recap_text()}", flush=True)
+        return run
+
+    def figures(self):
+        return [{"run": run.title, "seconds": round(run.seconds, 1), "changed": run.total("changed"),
+                 "failed": run.total("failed")} for run in self.runs]
+
+    def save_figures(self, path):
+        with open(path, "w") as handle:
+            json.dump(self.figures(), handle, indent=1)

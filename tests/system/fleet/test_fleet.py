@@ -1,0 +1,187 @@
+"""A whole fleet deployed with Ansible: three booted Debian 13 hosts on a private bridge, reached over SSH.
+
+central.fleet.test (.10) is the central host and the warehouse, creator.fleet.test
+(.20) the creator, writer.fleet.test (.30) a writer host with loop devices as card
+readers. The tests run in file order on one fleet: site.yml deploys it, a second
+run and a --check --diff run change nothing, an order placed through the API
+ends as two verified cards, a third slot in the inventory enables exactly
+writer@3, and upgrade.yml upgrades the writer host while a card is being
+written, which still ends verified. Each run's PLAY RECAP and time is printed.
+"""
+
+import os
+import re
+import subprocess
+
+import pytest
+
+from devstack import cards
+from devstack.demo import first_bytes_sha256
+from tests.system import machine as machines
+from tests.system import site
+from tests.system.fleet import control
+
+CENTRAL, CREATOR, WRITER = "central.fleet.test", "creator.fleet.test", "writer.fleet.test"
+CREATOR_USER, WRITER_USER = "creator-1", "writer-1"
+READERS = 3  # slots 1 and 2, then a third one added to the inventory
+CENTRAL_UNITS = ("ferretdb", "rabbitmq-server", "cardshop-scheduler", "cardshop-monitor", "cardshop-beat",
+                 "cardshop-manager", "cardshop-warehouse")
+SLOW_WRITE = 8 * 10**6  # bytes/s to the card being written during the upgrade: a write of about 20 s
+BUSY = re.compile(r"^slot \d+: [a-z_]+ order ")  # a slot writing a card (drain.yml's test)
+
+
+def newest_debs_folder(variable, default):
+    folder = os.environ.get(variable) or os.path.join(machines.VAR, default)
+    if not os.path.isdir(folder) or not any(name.startswith("cardshop-writer_") for name in os.listdir(folder)):
+        pytest.fail(f"no cardshop .debs in {folder}: tests/system/prepare.sh fleet builds them")
+    return folder
+
+
+@pytest.fixture(scope="module")
+def ansible_bin():
+    done = subprocess.run(["sh", os.path.join(control.ANSIBLE_DIR, "venv.sh")], capture_output=True, text=True,
+                          timeout=900)
+    assert done.returncode == 0, done.stderr
+    return done.stdout.strip()
+
+
+@pytest.fixture(scope="module")
+def fleet(debs, ansible_bin, readers):
+    why = machines.can_boot()
+    if why:
+        pytest.skip(f"cannot boot a container here: {why}")
+    if not control.SlowCards.available():
+        pytest.fail("no cgroup v1 blkio hierarchy (/sys/fs/cgroup/blkio): the upgrade test slows a card with it")
+    control.ensure_fleet_base(debs.values())
+    with control.SlowCards(f"cs-fleet-{os.getpid()}") as slow, \
+            control.Fleet(ansible_bin, os.path.dirname(debs["cardshop-writer"])) as fleet:
+        fleet.slow = slow
+        fleet.add("central", 10).boot()
+        fleet.add("creator", 20).boot()
+        fleet.add("writer", 30, binds=readers, cgroup=slow.path).boot()
+        fleet.write_vault([CREATOR_USER, WRITER_USER])
+        write_inventory(fleet, readers[:2])
+        yield fleet
+        print("\nfigures: " + ", ".join(f"{item['run']} {item['seconds']:.0f} s (changed={item['changed']})"
+                                        for item in fleet.figures()))
+
+
+def write_inventory(fleet, slot_devices):
+    """The fleet as an admin writes it: ansible/inventory/example's layout, this network's addresses."""
+    def host(name):
+        address = fleet.hosts[name.split(".")[0]].address
+        return {"ansible_host": address, "cardshop_address": address}
+    fleet.write_inventory(
+        hosts={"central": {CENTRAL: host(CENTRAL)},
+               "warehouses": {CENTRAL: {}},
+               "creators": {CREATOR: {**host(CREATOR), "cardshop_worker_username": CREATOR_USER}},
+               "writers": {WRITER: {**host(WRITER), "cardshop_worker_username": WRITER_USER}}},
+        host_vars={
+            # The test's content server runs on the creator's own loopback.
+            CREATOR: {"cardshop_creator_fetch_allow": [{"network": "127.0.0.1"}]},
+            WRITER: {"cardshop_writer_slots": [{"slot": number, "device": device}
+                                               for number, device in enumerate(slot_devices, 1)]}},
+        settings={"cardshop_writer_drain_delay": 2})
+
+
+def machine(fleet, name):
+    return fleet.hosts[name].machine
+
+
+def writer_units(writer):
+    """{writer@N.service: MainPID} of the units cardshop.target wants."""
+    wants = writer.path("/etc/systemd/system/cardshop.target.wants")
+    names = sorted(name for name in os.listdir(wants) if name.startswith("writer@"))
+    return {name: writer.show(name, "MainPID")["MainPID"] for name in names}
+
+
+# -- deploying ----------------------------------------------------------------------------------------
+
+def test_site_yml_deploys_the_whole_fleet(fleet):
+    fleet.playbook("first run", "site.yml").check()
+    central, creator, writer = (machine(fleet, name) for name in ("central", "creator", "writer"))
+    central.wait_active([f"{unit}.service" for unit in CENTRAL_UNITS], timeout=120)
+    creator.wait_active(["cardshop-creator.service"], timeout=120)
+    writer.wait_active(["writer@1.service", "writer@2.service"], timeout=120)
+    assert sorted(writer_units(writer)) == ["writer@1.service", "writer@2.service"]
+    for number in (1, 2):
+        status = writer.show(f"writer@{number}", "StatusText")["StatusText"]
+        assert status.startswith(f"slot {number}: "), status
+    # Roles only where the inventory puts them.
+    assert not creator.installed("cardshop-writer") and not writer.installed("cardshop-creator")
+    assert not writer.installed("python3-pymongo") and not writer.installed("rabbitmq-server")
+
+
+def test_a_second_run_changes_nothing(fleet):
+    run = fleet.playbook("second run", "site.yml").check()
+    assert run.total("changed") == 0, run.recap_text()
+
+
+def test_check_diff_on_the_deployed_fleet_reports_no_change(fleet):
+    run = fleet.playbook("check", "site.yml", "--check", "--diff").check()
+    assert run.total("changed") == 0, run.recap_text()
+
+
+# -- using it -------------------------------------------------------------------------------------------
+
+def test_an_order_through_the_api_ends_as_two_verified_cards_on_the_writer_host(fleet, readers, state):
+    central, creator, writer = (machine(fleet, name) for name in ("central", "creator", "writer"))
+    state["recipe"] = site.serve_content(creator)
+    order = site.place_order(central, state["recipe"], 2)
+    built = site.wait_order(central, order["_id"], ("pending_writer", "writing"), timeout=300)
+    central.wait_for("the two write tasks were not made",
+                     lambda: len(site.write_tasks(site.order_of(central, order["_id"]))) == 2)
+    inserted = {device: cards.insert(device, site.card_folder(writer), 2 * 10**9) for device in readers[:2]}
+    done = site.wait_order(central, order["_id"], ("pending_shipment",), timeout=600)
+    assert len(done["cards"]) == 2
+    image = built["image"]
+    for device, path in inserted.items():
+        assert first_bytes_sha256(path, image["image_size"]) == image["sha256"], f"card in {device}"
+    for device in readers[:2]:
+        cards.remove(device)
+
+
+# -- changing it ----------------------------------------------------------------------------------------
+
+def test_a_third_slot_in_the_inventory_enables_exactly_writer_3(fleet, readers):
+    writer = machine(fleet, "writer")
+    before = writer_units(writer)
+    write_inventory(fleet, readers)
+    run = fleet.playbook("third slot", "site.yml").check()
+    writer.wait_active(["writer@3.service"], timeout=120)
+    after = writer_units(writer)
+    assert sorted(set(after) - set(before)) == ["writer@3.service"], after
+    assert {unit: after[unit] for unit in before} == before, "a running slot was restarted"
+    assert run.recap[CENTRAL]["changed"] == 0 and run.recap[CREATOR]["changed"] == 0, run.recap_text()
+
+
+def test_upgrade_yml_waits_for_the_card_being_written_and_upgrades_the_writer_host(fleet, readers, state):
+    central, creator, writer = (machine(fleet, name) for name in ("central", "creator", "writer"))
+    next_debs = newest_debs_folder("CARDSHOP_NEXT_DEBS", "debs-next")
+    next_version = machines.deb_fields(os.path.join(next_debs, next(
+        name for name in os.listdir(next_debs) if name.startswith("cardshop-writer_"))), "Version")["Version"]
+    old_version = writer.run("dpkg-query", "-W", "-f=${Version}", "cardshop-writer").stdout
+    assert old_version != next_version
+
+    recipe = site.with_big_file(creator, state["recipe"], 160 * 1024 * 1024)
+    order = site.place_order(central, recipe, 1)
+    site.wait_order(central, order["_id"], ("pending_writer", "writing"), timeout=300)
+    fleet.slow.limit(readers[0], SLOW_WRITE)
+    path = cards.insert(readers[0], site.card_folder(writer), 2 * 10**9)
+    writer.wait_for("slot 1 did not start writing", lambda: BUSY.match(
+        writer.show("writer@1", "StatusText")["StatusText"]), timeout=300, interval=0.2)
+
+    run = fleet.playbook("upgrade", "upgrade.yml", "-e", f"cardshop_common_debs_dir={next_debs}").check()
+    # drain.yml found slot 1 busy and asked again until its card was done.
+    assert re.search(r"FAILED - RETRYING: \[writer\.fleet\.test\]: Wait until each slot is not writing",
+                     run.output), run.output[-4000:]
+    done = site.wait_order(central, order["_id"], ("pending_shipment",), timeout=600)
+    assert first_bytes_sha256(path, done["image"]["image_size"]) == done["image"]["sha256"]
+    # Written once: the upgrade did not interrupt it (no second run of the task, no requeue).
+    (task,) = site.write_tasks(done)
+    steps = [entry["status"] for entry in task["statuses"]]
+    assert steps.count("writing") == 1 and "requeued" not in steps, steps
+    assert writer.run("dpkg-query", "-W", "-f=${Version}", "cardshop-writer").stdout == next_version
+    writer.wait_active(["writer@1.service", "writer@2.service", "writer@3.service"], timeout=120)
+    fleet.slow.limit(readers[0], 0)
+    cards.remove(readers[0])
