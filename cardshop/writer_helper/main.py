@@ -7,11 +7,14 @@
     configure   writer.yaml: scheduler, broker, the host's writer user (checked by logging in)
     enable      enable (and start) writer@N for each slot; disable those of slots that went
     disable     unlink (and stop) every writer@N
+    forget      --slot N: disable and stop writer@N, then drop slot N from slots.yaml and the
+                udev rule; refused while the slot writes a card (--force stops it anyway);
+                forgetting a slot slots.yaml does not have is an error (a typo must not pass)
     status      per slot: reader, card, size, unit state and what it is doing
 
-Exit codes: 0 done, 1 failed (message printed), 2 bad usage or answers,
+Exit codes: 0 done, 1 failed (message printed), 2 bad usage or answers (or no such slot),
 3 the scheduler refused the login, 4 the scheduler cannot be reached,
-78 an existing file (slots.yaml) is invalid.
+75 the slot is writing a card (try again once it is done), 78 an existing file (slots.yaml) is invalid.
 """
 
 import argparse
@@ -26,7 +29,7 @@ from cardshop.writer_helper import configure as configuring
 from cardshop.writer_helper import links, readers, slots, udev_rule, units
 from cardshop.writer_helper.files import FilesError
 
-EX_FAILURE, EX_USAGE, EX_AUTH, EX_UNREACHABLE, EX_CONFIG = 1, 2, 3, 4, 78
+EX_FAILURE, EX_USAGE, EX_AUTH, EX_UNREACHABLE, EX_TEMPFAIL, EX_CONFIG = 1, 2, 3, 4, 75, 78
 PROG = "cardshop-writer-helper"
 
 
@@ -82,13 +85,14 @@ def cmd_scan(paths, args):
                         ("MODEL", "model"), ("CARD", "card"), ("SIZE", "size")]))
 
 
-def _save_slots(paths, mapping):
+def _save_slots(paths, mapping, dropped=()):
+    """Write slots.yaml and the rule for `mapping`; the readers of `dropped` entries lose their links."""
     slots.write(paths.slots, mapping)
     udev_rule.write(paths.rule, mapping, paths.group)
     print(f"wrote {paths.slots} and {paths.rule}")
     if _udev_applies(paths):
         subprocess.run(["udevadm", "control", "--reload"], check=False)
-        for item in mapping:  # only the slots' readers: their links appear now, not at the next card
+        for item in [*mapping, *dropped]:  # only the slots' readers: their links change now, not at the next card
             matches = [f"--property-match={key}={value}" for key, value in item["match"].items()]
             subprocess.run(["udevadm", "trigger", "--action=change", "--subsystem-match=block", *matches],
                            check=False)
@@ -230,6 +234,25 @@ def cmd_disable(paths, args):
     print("disabled: " + (", ".join(units.instance(number) for number in removed) or "nothing was enabled"))
 
 
+def cmd_forget(paths, args):
+    current = _read_slots(paths.slots)
+    kept = slots.without(current, args.slot, paths.slots)
+    if _use_systemctl(args):
+        active, doing = units.state(args.slot)
+        if units.is_busy(active, doing):
+            if not args.force:
+                raise HelperError(f"slot {args.slot} is working on a card ({doing}); nothing changed. "
+                                  "Forget it once the card is done, or --force to stop it now (the card "
+                                  "is left half-written; its task goes back to the queue for another slot)",
+                                  EX_TEMPFAIL)
+            print(f"--force: stopping {units.instance(args.slot)} in the middle of: {doing}")
+    # The unit goes before its slot: a running writer@N never lacks its entry or its link.
+    was_linked = units.forget(args.slot, paths.wants_dir, _use_systemctl(args))
+    _save_slots(paths, kept, [item for item in current if item["slot"] == args.slot])
+    done = "disabled and stopped" if _use_systemctl(args) else "unlinked" if was_linked else "was not linked"
+    print(f"forgot slot {args.slot}: {units.instance(args.slot)} {done}")
+
+
 def cmd_status(paths, args):
     mapping = _read_slots(paths.slots)
     if not mapping:
@@ -280,12 +303,17 @@ def parser():
                        ("disable", "unlink and stop every writer@N")):
         command = sub.add_parser(name, help=text)
         command.add_argument("--no-systemctl", action="store_true", help="only the links, even under systemd")
+    forget = sub.add_parser("forget", help="stop and disable writer@N, drop slot N from slots.yaml and the rule")
+    forget.add_argument("--slot", type=int, required=True, help="the slot number to forget")
+    forget.add_argument("--force", action="store_true",
+                        help="even while the slot writes a card (its task goes to another slot)")
+    forget.add_argument("--no-systemctl", action="store_true", help="only the links, even under systemd")
     sub.add_parser("status", help="per slot: reader, card, unit state")
     return top
 
 
 COMMANDS = {"scan": cmd_scan, "identify": cmd_identify, "configure": cmd_configure, "enable": cmd_enable,
-            "disable": cmd_disable, "status": cmd_status}
+            "disable": cmd_disable, "forget": cmd_forget, "status": cmd_status}
 
 
 def main(argv=None):

@@ -59,6 +59,15 @@ def merge(slots, new):
     return sorted(kept + [new], key=lambda item: item["slot"])
 
 
+def without(slots, number, path="the slots file"):
+    """`slots` (read from `path`) less slot `number`; SlotsError naming the known ones if it has no such slot."""
+    kept = [item for item in slots if item["slot"] != number]
+    if len(kept) == len(slots):
+        known = ", ".join(str(item["slot"]) for item in slots) or "none"
+        raise SlotsError(f"slot {number} is not in {path} (known slots: {known})")
+    return kept
+
+
 def write(path, slots):
     """Validate and write the slots file (readable by the writer@ units)."""
     document = {"slots": slots}

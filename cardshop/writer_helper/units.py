@@ -13,6 +13,10 @@ DEFAULT_WANTS_DIR = "/etc/systemd/system/cardshop.target.wants"
 DEFAULT_UNIT_FILE = "/usr/lib/systemd/system/writer@.service"
 TARGET = "cardshop.target"
 INSTANCE = re.compile(r"^writer@([1-9][0-9]*)\.service$")
+# A slot working on a card says "slot N: <step> order <id>… 42%" (cardshop/writer/slot.py); drain.yml greps the same.
+BUSY = re.compile(r"^slot [0-9]+: [a-z_]+ order ")
+# Only a unit that runs can be writing: a stopped one keeps its last status line.
+RUNNING = ("active", "reloading", "deactivating")
 
 
 class UnitError(Exception):
@@ -66,9 +70,7 @@ def enable(numbers, wants_dir, unit_file, use_systemctl):
     current = linked(wants_dir)
     removed = sorted(set(current) - set(numbers))
     for number in removed:
-        if use_systemctl:
-            _systemctl("disable", "--now", instance(number))
-        _unlink(current[number])
+        _drop(number, current[number], use_systemctl)
     if use_systemctl:
         _systemctl("daemon-reload")
         _systemctl("enable", TARGET)
@@ -99,10 +101,23 @@ def disable(wants_dir, use_systemctl):
     """Unlink (and stop) every writer@N; returns the slot numbers that were linked."""
     current = linked(wants_dir)
     for number, path in sorted(current.items()):
-        if use_systemctl:
-            _systemctl("disable", "--now", instance(number))
-        _unlink(path)
+        _drop(number, path, use_systemctl)
     return sorted(current)
+
+
+def forget(number, wants_dir, use_systemctl):
+    """Disable and stop writer@N (under systemd even when not linked here); True when it was linked."""
+    path = linked(wants_dir).get(number)
+    _drop(number, path, use_systemctl)
+    return path is not None
+
+
+def _drop(number, path, use_systemctl):
+    """writer@N disabled and stopped under systemd, and its link `path` (if any) gone."""
+    if use_systemctl:
+        _systemctl("disable", "--now", instance(number))
+    if path:
+        _unlink(path)
 
 
 def state(number):
@@ -110,3 +125,8 @@ def state(number):
     active = _systemctl("is-active", instance(number), check=False) or "unknown"
     text = _systemctl("show", "--property=StatusText", "--value", instance(number), check=False)
     return active, text
+
+
+def is_busy(active, status_text):
+    """Whether a unit in systemd state `active` with this status line is working on a card."""
+    return active in RUNNING and bool(BUSY.match(status_text or ""))

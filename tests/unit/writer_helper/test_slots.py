@@ -65,3 +65,17 @@ def test_an_entry_the_schema_refuses_is_not_written(tmp_path):
     with pytest.raises(slots.SlotsError, match="refusing to write"):
         slots.write(str(path), [{"slot": 1, "match": {}, "device": "/dev/loop3"}])
     assert not path.exists()
+
+
+def test_forgetting_a_slot_keeps_the_others():
+    assert slots.without([slots.entry(1, LOOP3), slots.entry(2, LOOP4)], 1) == [slots.entry(2, LOOP4)]
+
+
+def test_forgetting_a_slot_the_file_does_not_have_names_it_and_the_known_ones():
+    with pytest.raises(slots.SlotsError, match=r"^slot 5 is not in /etc/x/slots.yaml \(known slots: 1, 2\)$"):
+        slots.without([slots.entry(1, LOOP3), slots.entry(2, LOOP4)], 5, "/etc/x/slots.yaml")
+
+
+def test_forgetting_a_slot_when_there_is_none_says_none_are_known():
+    with pytest.raises(slots.SlotsError, match=r"\(known slots: none\)"):
+        slots.without([], 1)
