@@ -5,8 +5,10 @@ central.fleet.test (.10) is the central host and the warehouse, creator.fleet.te
 readers. The tests run in file order on one fleet: site.yml deploys it, a second
 run and a --check --diff run change nothing, an order placed through the API
 ends as two verified cards, a third slot in the inventory enables exactly
-writer@3, and upgrade.yml upgrades the writer host while a card is being
-written, which still ends verified. Each run's PLAY RECAP and time is printed.
+writer@3, upgrade.yml upgrades the writer host while a card is being written
+(which still ends verified, written once), and dropping the third slot from the
+inventory stops and forgets exactly writer@3. Each run's PLAY RECAP and time is
+printed.
 """
 
 import os
@@ -14,6 +16,7 @@ import re
 import subprocess
 
 import pytest
+import yaml
 
 from devstack import cards
 from devstack.demo import first_bytes_sha256
@@ -185,3 +188,18 @@ def test_upgrade_yml_waits_for_the_card_being_written_and_upgrades_the_writer_ho
     writer.wait_active(["writer@1.service", "writer@2.service", "writer@3.service"], timeout=120)
     fleet.slow.limit(readers[0], 0)
     cards.remove(readers[0])
+
+
+def test_a_slot_dropped_from_the_inventory_is_stopped_and_forgotten(fleet, readers):
+    writer = machine(fleet, "writer")
+    before = writer_units(writer)
+    write_inventory(fleet, readers[:2])
+    run = fleet.playbook("slot dropped", "site.yml").check()
+    after = writer_units(writer)
+    assert sorted(after) == ["writer@1.service", "writer@2.service"], after
+    assert after == {unit: before[unit] for unit in after}, "a slot still listed was restarted"
+    assert writer.show("writer@3", "ActiveState")["ActiveState"] == "inactive"
+    slots = yaml.safe_load(open(writer.path("/etc/cardshop/slots.yaml")))["slots"]
+    assert [entry["slot"] for entry in slots] == [1, 2], slots
+    assert not os.path.lexists(writer.path("/dev/cardshop/slot-3"))
+    assert run.recap[CENTRAL]["changed"] == 0 and run.recap[CREATOR]["changed"] == 0, run.recap_text()
