@@ -318,8 +318,8 @@ class Machine:
                 try:
                     self.nspawn.wait(timeout)
                 except subprocess.TimeoutExpired:
-                    log.warning("%s did not power off in %s s; killing systemd-nspawn %s",
-                                self.name, timeout, self.nspawn.pid)
+                    log.warning("%s did not power off in %s s; killing systemd-nspawn %s; its console:\n%s",
+                                self.name, timeout, self.nspawn.pid, self.tail(30))
                     os.kill(self.nspawn.pid, signal.SIGKILL)
                     self.nspawn.wait(30)
         finally:

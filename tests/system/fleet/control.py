@@ -151,6 +151,7 @@ class Run:
     def __init__(self, title, command, output, returncode, seconds):
         self.title, self.command, self.output = title, command, output
         self.returncode, self.seconds = returncode, seconds
+        self.leaked = 0  # how many of the vault's secrets the output shows (Fleet.leaks)
         self.recap = {}
         recap = output.split("PLAY RECAP", 1)[-1] if "PLAY RECAP" in output else ""
         for line in recap.splitlines():
@@ -168,9 +169,11 @@ class Run:
         return sum(counts.get(key, 0) for counts in self.recap.values())
 
     def check(self):
-        """FleetError with the output's end unless every host ran without failure or unreachability."""
+        """FleetError unless every host ran without failure or unreachability and no secret showed."""
         if self.returncode != 0 or not self.recap or self.total("failed") or self.total("unreachable"):
             raise FleetError(f"{self.title}: ansible-playbook exited {self.returncode}\n{self.output[-6000:]}")
+        if self.leaked:
+            raise FleetError(f"{self.title}: the output shows {self.leaked} of the vault's secrets")
         return self
 
 
@@ -187,7 +190,8 @@ class Fleet:
         self.vault_password_file = os.path.join(self.dir, "vault-password")
         self.hosts = {}
         self.runs = []
-        self.passwords = {}
+        self.vault = {}
+        self.secrets_seen = set()
 
     def __enter__(self):
         shutil.rmtree(self.dir, ignore_errors=True)
@@ -236,20 +240,33 @@ class Fleet:
         example = yaml.safe_load(open(os.path.join(ANSIBLE_DIR, "inventory/example/group_vars/all/main.yml")))
         self._yaml("group_vars/all/main.yml", {**example, "cardshop_common_debs_dir": self.debs_dir, **settings})
 
-    def write_vault(self, workers):
-        """group_vars/all/vault.yml with new secrets for the admin, the system user and `workers`,
-        encrypted with ansible-vault; the admin's password also in the run's folder."""
+    def write_vault(self, workers=(), rotate=()):
+        """group_vars/all/vault.yml, encrypted with ansible-vault (its password made once per run):
+        new secrets for the admin, the system user and `workers` the first time; after that, new
+        passwords for the workers in `rotate`, the other secrets kept."""
         def new():
             return secrets.token_urlsafe(32)
-        self.passwords = {"admin": new(), **{worker: new() for worker in workers}}
-        vault = {"vault_cardshop_admin_password": self.passwords["admin"], "vault_cardshop_system_password": new(),
-                 "vault_cardshop_jwt_key": new() + new(), "vault_cardshop_manager_session_key": new() + new(),
-                 "vault_cardshop_worker_passwords": {worker: self.passwords[worker] for worker in workers}}
-        with open(os.open(self.vault_password_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as handle:
-            handle.write(new() + "\n")
-        path = self._yaml("group_vars/all/vault.yml", vault)
+        if not self.vault:
+            with open(os.open(self.vault_password_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as out:
+                out.write(new() + "\n")
+            self.vault = {"vault_cardshop_admin_password": new(), "vault_cardshop_system_password": new(),
+                          "vault_cardshop_jwt_key": new() + new(), "vault_cardshop_manager_session_key": new() + new(),
+                          "vault_cardshop_worker_passwords": {worker: new() for worker in workers}}
+        for worker in rotate:
+            self.vault["vault_cardshop_worker_passwords"][worker] = new()
+        path = self._yaml("group_vars/all/vault.yml", self.vault)
         _run(os.path.join(self.ansible_bin, "ansible-vault"), "encrypt", "--vault-password-file",
              self.vault_password_file, path)
+
+    def secret_values(self):
+        """Every secret the vault has held in this run: none may ever show in a playbook's output."""
+        return self.secrets_seen | {value for value in self.vault.values() if isinstance(value, str)} \
+            | set(self.vault.get("vault_cardshop_worker_passwords", {}).values())
+
+    def leaks(self, run):
+        """How many of the vault's secrets `run`'s output shows (0 expected), without saying which."""
+        self.secrets_seen = self.secret_values()
+        return sum(1 for value in self.secrets_seen if value in run.output)
 
     def _yaml(self, relative, data):
         path = os.path.join(self.inventory, relative)
@@ -278,6 +295,7 @@ class Fleet:
             handle.seek(0)
             output = handle.read().split("\n", 1)[1]
         run = Run(title, command, output, done.returncode, time.monotonic() - started)
+        run.leaked = self.leaks(run)
         self.runs.append(run)
         print(f"\n== {title}: `ansible-playbook {' '.join([playbook, *args])}` "
               f"({run.seconds:.0f} s, exit {run.returncode})\n{run.recap_text()}", flush=True)

@@ -203,3 +203,20 @@ def test_a_slot_dropped_from_the_inventory_is_stopped_and_forgotten(fleet, reade
     assert [entry["slot"] for entry in slots] == [1, 2], slots
     assert not os.path.lexists(writer.path("/dev/cardshop/slot-3"))
     assert run.recap[CENTRAL]["changed"] == 0 and run.recap[CREATOR]["changed"] == 0, run.recap_text()
+
+
+def test_new_worker_passwords_in_the_vault_reach_the_hosts_and_no_diff_shows_them(fleet):
+    creator, writer = machine(fleet, "creator"), machine(fleet, "writer")
+    before = {"creator": creator.show("cardshop-creator", "MainPID")["MainPID"], **writer_units(writer)}
+    fleet.write_vault(rotate=[CREATOR_USER, WRITER_USER])
+    run = fleet.playbook("new passwords", "site.yml", "--diff").check()  # check(): no secret in the output
+    passwords = fleet.vault["vault_cardshop_worker_passwords"]
+    assert open(creator.path("/etc/cardshop/secrets/broker.password")).read().strip() == passwords[CREATOR_USER]
+    assert open(writer.path("/etc/cardshop/secrets/writer.password")).read().strip() == passwords[WRITER_USER]
+    # Restarted (each slot once idle) and ready again: READY comes once logged into the broker with the new one.
+    creator.wait_for("the creator was not restarted", lambda: creator.show(
+        "cardshop-creator", "MainPID")["MainPID"] not in ("0", before["creator"]), timeout=120)
+    creator.wait_active(["cardshop-creator.service"], timeout=120)
+    writer.wait_active(list(writer_units(writer)), timeout=120)
+    assert all(pid != before[unit] for unit, pid in writer_units(writer).items()), "a slot kept its old password"
+    assert run.recap[CREATOR]["changed"] > 0 and run.recap[WRITER]["changed"] > 0, run.recap_text()
