@@ -115,3 +115,21 @@ def test_a_second_render_changes_nothing(ansible_bin, rendered):
     recap = again.split("PLAY RECAP")[1]
     hosts = [line for line in recap.splitlines() if ": ok=" in line]
     assert len(hosts) == 4 and all("changed=0 " in line for line in hosts), recap
+
+
+def test_new_secrets_rendered_with_diff_never_show_in_the_output(ansible_bin, rendered, tmp_path):
+    folder, _ = rendered
+    copy = tmp_path / "fleet"
+    subprocess.run(["cp", "-a", str(folder), str(copy)], check=True)
+    new = {"vault_cardshop_admin_password": "admin-" + os.urandom(12).hex(),
+           "vault_cardshop_system_password": "system-" + os.urandom(12).hex(),
+           "vault_cardshop_jwt_key": "jwt-" + os.urandom(24).hex(),
+           "vault_cardshop_manager_session_key": "session-" + os.urandom(24).hex(),
+           "vault_cardshop_worker_passwords": {"creator-1": "creator-" + os.urandom(12).hex(),
+                                               "writer-paris": "writer-" + os.urandom(12).hex()}}
+    output = render(ansible_bin, copy, "--diff", "-e", yaml.safe_dump(new, default_flow_style=True).strip())
+    assert "changed=0 " not in output.split("PLAY RECAP")[1], "the new secrets were not written"
+    values = [value for value in new.values() if isinstance(value, str)]
+    values += list(new["vault_cardshop_worker_passwords"].values())
+    shown = [value.split("-")[0] for value in values if value in output]
+    assert shown == [], f"--diff printed these secrets: {shown}"
