@@ -227,7 +227,7 @@ def serve(config, notifier, args):
         notifier.ready(status=slot.status_line())
         log.info("ready: slot %s of %s, writing from %s", number, hostname, entry["device"])
 
-    watch_worker_loop(notifier)
+    watch_worker_loop(app, notifier)
     worker = app.Worker(hostname=hostname, pool="threads", concurrency=1, quiet=True,
                         loglevel=config["logging"]["level"].upper(), **WORKER_OPTIONS)
     worker.start()
