@@ -41,8 +41,8 @@ class PingClock(NotifySocket):
             self.times.append(time.monotonic())
             self.messages.append(message)
 
-    def env(self):
-        return {**os.environ, "NOTIFY_SOCKET": self.path, "WATCHDOG_USEC": str(WATCHDOG_USEC)}
+    def env(self, watchdog_usec=WATCHDOG_USEC):
+        return {**os.environ, "NOTIFY_SOCKET": self.path, "WATCHDOG_USEC": str(watchdog_usec)}
 
     def pings(self, since=0.0):
         return [at for at, message in zip(list(self.times), list(self.messages))
