@@ -110,11 +110,14 @@ def gate_step(gate):
 
         def start(self, parent):
             gate.attach(parent)
-            if self.timer is None:
-                self.timer = parent.timer.call_repeatedly(SYNC_INTERVAL, gate.sync)
+            # At every start: the consumer's restart after a connection loss clears its timer.
+            self.timer = parent.timer.call_repeatedly(SYNC_INTERVAL, gate.sync)
 
         def stop(self, parent):
             gate.consumer = None
+            if self.timer is not None:
+                self.timer.cancel()
+                self.timer = None
 
     return FollowTheCard
 
