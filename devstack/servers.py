@@ -243,13 +243,13 @@ class Daemon:
         self.config_path = os.path.join(self.dir, f"{self.PROGRAM.removeprefix('cardshop-')}.yaml")
         self.config = config
 
-    def start(self):
+    def start(self, env=None):
         os.makedirs(self.dir, exist_ok=True)
         with open(self.config_path, "w") as handle:
             yaml.safe_dump(self.config, handle, sort_keys=False)
         offset = os.path.getsize(self.process.log_path) if os.path.exists(self.process.log_path) else 0
         self.process.start([sys.executable, os.path.join(REPO, "daemons", self.PROGRAM),
-                            "--config", self.config_path], cwd=REPO)
+                            "--config", self.config_path], cwd=REPO, env=env)
         _wait_for_new_log(self.process, offset, self.READY_LOG, 60, self.PROGRAM)
 
     def stop(self):

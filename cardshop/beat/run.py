@@ -38,7 +38,7 @@ def serve(config, notifier):
         notifier.ready(status="running the schedule")
         log.info("ready: running the schedule from MongoDB")
 
-    watch_worker_loop(notifier)
+    watch_worker_loop(app, notifier)
     worker = app.Worker(hostname=f"beat@{socket.gethostname()}", pool="solo", beat=True,
                         scheduler=MongoScheduler.bound(db), without_mingle=True, without_gossip=True,
                         without_heartbeat=True, quiet=True, loglevel=config["logging"]["level"].upper())

@@ -69,7 +69,7 @@ def serve(config, notifier):
         notifier.ready(status=f"building images as {hostname}")
         log.info("ready: consuming create as %s", hostname)
 
-    watch_worker_loop(notifier)
+    watch_worker_loop(app, notifier)
     worker = app.Worker(hostname=hostname, pool="threads", concurrency=settings["concurrency"], quiet=True,
                         loglevel=config["logging"]["level"].upper(), **WORKER_OPTIONS)
     worker.start()

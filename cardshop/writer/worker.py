@@ -110,11 +110,14 @@ def gate_step(gate):
 
         def start(self, parent):
             gate.attach(parent)
-            if self.timer is None:
-                self.timer = parent.timer.call_repeatedly(SYNC_INTERVAL, gate.sync)
+            # At every start: the consumer's restart after a connection loss clears its timer.
+            self.timer = parent.timer.call_repeatedly(SYNC_INTERVAL, gate.sync)
 
         def stop(self, parent):
             gate.consumer = None
+            if self.timer is not None:
+                self.timer.cancel()
+                self.timer = None
 
     return FollowTheCard
 
@@ -227,7 +230,7 @@ def serve(config, notifier, args):
         notifier.ready(status=slot.status_line())
         log.info("ready: slot %s of %s, writing from %s", number, hostname, entry["device"])
 
-    watch_worker_loop(notifier)
+    watch_worker_loop(app, notifier)
     worker = app.Worker(hostname=hostname, pool="threads", concurrency=1, quiet=True,
                         loglevel=config["logging"]["level"].upper(), **WORKER_OPTIONS)
     worker.start()
