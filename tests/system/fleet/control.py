@@ -9,6 +9,7 @@ The inventory, the vault (encrypted with a password made for the run), the
 fleet's PKI and each playbook's output live in the run's folder.
 """
 
+import concurrent.futures
 import json
 import logging
 import os
@@ -203,8 +204,9 @@ class Fleet:
 
     def __exit__(self, *exc):
         try:
-            for host in self.hosts.values():
-                host.machine.close()
+            with concurrent.futures.ThreadPoolExecutor(max(1, len(self.hosts))) as pool:  # power off side by side
+                for done in [pool.submit(host.machine.close) for host in self.hosts.values()]:
+                    done.result()
         finally:
             self.network.__exit__()
             if os.environ.get("CARDSHOP_KEEP_MACHINES"):
