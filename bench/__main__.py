@@ -2,7 +2,7 @@
 
 import sys
 
-from bench import api, atomic, manager, pipeline, writer
+from bench import api, atomic, fleet, manager, pipeline, writer
 
 failures = []
 
@@ -21,6 +21,7 @@ def main():
     pipeline.run(report)
     manager.run(report)
     writer.run(report)
+    fleet.run(report)
     print(f"\n{len(failures)} goal(s) missed" + (": " + "; ".join(failures) if failures else ""))
     return 0
 

@@ -308,5 +308,8 @@ class Fleet:
                  "failed": run.total("failed")} for run in self.runs]
 
     def save_figures(self, path):
+        """The runs' figures as JSON, for `make bench` (bench/fleet.py)."""
+        os.makedirs(os.path.dirname(path), exist_ok=True)
         with open(path, "w") as handle:
-            json.dump(self.figures(), handle, indent=1)
+            json.dump({"at": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "runs": self.figures()}, handle,
+                      indent=1)

@@ -30,6 +30,7 @@ READERS = 3  # slots 1 and 2, then a third one added to the inventory
 CENTRAL_UNITS = ("ferretdb", "rabbitmq-server", "cardshop-scheduler", "cardshop-monitor", "cardshop-beat",
                  "cardshop-manager", "cardshop-warehouse")
 SLOW_WRITE = 8 * 10**6  # bytes/s to the card being written during the upgrade: a write of about 20 s
+FIGURES = os.path.join(machines.VAR, "figures", "fleet.json")  # read by `make bench` (bench/fleet.py)
 BUSY = re.compile(r"^slot \d+: [a-z_]+ order ")  # a slot writing a card (drain.yml's test)
 
 
@@ -65,6 +66,7 @@ def fleet(debs, ansible_bin, readers):
         fleet.write_vault([CREATOR_USER, WRITER_USER])
         write_inventory(fleet, readers[:2])
         yield fleet
+        fleet.save_figures(FIGURES)
         print("\nfigures: " + ", ".join(f"{item['run']} {item['seconds']:.0f} s (changed={item['changed']})"
                                         for item in fleet.figures()))
 
