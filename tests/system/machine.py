@@ -306,6 +306,14 @@ class Machine:
 
     # -- the end ----------------------------------------------------------------------
 
+    def _pending_jobs(self):
+        """What systemd still has to do (`systemctl list-jobs`), to say why a power-off hangs."""
+        try:
+            return subprocess.run(["nsenter", "-t", str(self.pid), "-a", "systemctl", "list-jobs", "--no-pager"],
+                                  capture_output=True, text=True, timeout=10).stdout.strip() or "(none)"
+        except (OSError, subprocess.SubprocessError) as exc:
+            return f"(not known: {exc})"
+
     def close(self, timeout=60):
         """Power off (bounded), kill what is left of the nspawn process we started, remove the overlay."""
         try:
@@ -318,8 +326,8 @@ class Machine:
                 try:
                     self.nspawn.wait(timeout)
                 except subprocess.TimeoutExpired:
-                    log.warning("%s did not power off in %s s; killing systemd-nspawn %s; its console:\n%s",
-                                self.name, timeout, self.nspawn.pid, self.tail(30))
+                    log.warning("%s did not power off in %s s; killing systemd-nspawn %s; its jobs:\n%s",
+                                self.name, timeout, self.nspawn.pid, self._pending_jobs())
                     os.kill(self.nspawn.pid, signal.SIGKILL)
                     self.nspawn.wait(30)
         finally:

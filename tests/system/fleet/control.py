@@ -30,6 +30,7 @@ FLEET_BASE = os.path.join(machines.VAR, "rootfs", "fleet")
 # What a host needs to be reached and driven by Ansible, beyond the base root.
 FLEET_PACKAGES = ("openssh-server", "python3-apt")
 NETWORK = "10.231.0"  # /24 of the private bridge; .1 is the control node
+LOGS = os.path.join(machines.VAR, "test-output", "fleet")  # the last run's playbook logs
 RECAP = re.compile(r"^(\S+)\s*:\s*((?:\w+=\d+\s*)+)$")
 
 
@@ -209,6 +210,12 @@ class Fleet:
                     done.result()
         finally:
             self.network.__exit__()
+            # The playbooks' whole output outlives the run, for a look after a failure.
+            shutil.rmtree(LOGS, ignore_errors=True)
+            os.makedirs(LOGS)
+            for name in os.listdir(self.dir):
+                if name.startswith("run-"):
+                    shutil.copy(os.path.join(self.dir, name), LOGS)
             if os.environ.get("CARDSHOP_KEEP_MACHINES"):
                 log.warning("kept %s", self.dir)
             else:
