@@ -18,6 +18,7 @@ import secrets
 import shutil
 import subprocess
 import time
+import xml.etree.ElementTree
 
 import yaml
 
@@ -179,6 +180,22 @@ class Run:
         return self
 
 
+def slowest_tasks(folder, count=3):
+    """[(seconds, task)] of the `count` slowest tasks in the junit files of Ansible's junit callback."""
+    found = []
+    for name in os.listdir(folder) if os.path.isdir(folder) else ():
+        try:
+            tree = xml.etree.ElementTree.parse(os.path.join(folder, name))
+        except (OSError, xml.etree.ElementTree.ParseError):
+            continue
+        for case in tree.iter("testcase"):
+            try:
+                found.append((float(case.get("time", 0)), case.get("name", "?")[:90]))  # names carry args
+            except ValueError:
+                pass
+    return sorted(found, reverse=True)[:count]
+
+
 class Fleet:
     """The run's folder (key, known hosts, inventory, vault, PKI, logs), its network and its hosts."""
 
@@ -214,7 +231,7 @@ class Fleet:
             shutil.rmtree(LOGS, ignore_errors=True)
             os.makedirs(LOGS)
             for name in os.listdir(self.dir):
-                if name.startswith("run-"):
+                if name.startswith("run-") and name.endswith(".log"):
                     shutil.copy(os.path.join(self.dir, name), LOGS)
             if os.environ.get("CARDSHOP_KEEP_MACHINES"):
                 log.warning("kept %s", self.dir)
@@ -295,6 +312,9 @@ class Fleet:
                "ANSIBLE_HOME": os.path.join(self.dir, "ansible-home"),  # its SSH sockets and temp files
                "PATH": self.ansible_bin + os.pathsep + os.environ.get("PATH", "")}
         log_path = os.path.join(self.dir, f"run-{len(self.runs) + 1}.log")
+        # Ansible's junit callback times each task: the slowest are printed with the recap.
+        timings = os.path.join(self.dir, f"run-{len(self.runs) + 1}-tasks")
+        env.update({"ANSIBLE_CALLBACKS_ENABLED": "ansible.builtin.junit", "JUNIT_OUTPUT_DIR": timings})
         started = time.monotonic()
         with open(log_path, "w+") as handle:  # written as it goes: `tail -f` it to follow a run
             handle.write(f"$ {' '.join(command)}\n")
@@ -306,8 +326,10 @@ class Fleet:
         run = Run(title, command, output, done.returncode, time.monotonic() - started)
         run.leaked = self.leaks(run)
         self.runs.append(run)
+        slowest = ", ".join(f"{seconds:.0f} s {task}" for seconds, task in slowest_tasks(timings))
         print(f"\n== {title}: `ansible-playbook {' '.join([playbook, *args])}` "
-              f"({run.seconds:.0f} s, exit {run.returncode})\n{run.recap_text()}", flush=True)
+              f"({run.seconds:.0f} s, exit {run.returncode})\n{run.recap_text()}\nslowest tasks: {slowest or '?'}",
+              flush=True)
         return run
 
     def figures(self):
