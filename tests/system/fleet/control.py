@@ -190,7 +190,9 @@ def slowest_tasks(folder, count=3):
             continue
         for case in tree.iter("testcase"):
             try:
-                found.append((float(case.get("time", 0)), case.get("name", "?")[:90]))  # names carry args
+                # "[host] play: role : task args": the play's name out, the args cut short
+                name = re.sub(r"^(\[[^\]]+\]) [^:]*: ", r"\1 ", case.get("name", "?"))
+                found.append((float(case.get("time", 0)), name[:90]))
             except ValueError:
                 pass
     return sorted(found, reverse=True)[:count]
