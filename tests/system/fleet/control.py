@@ -134,6 +134,9 @@ class Host:
         """Before boot: a static address on host0, the control node's key, the host's own SSH keys."""
         machine.write("/etc/systemd/network/10-fleet.network",
                       f"[Match]\nName=host0\n\n[Network]\nAddress={self.address}/24\nLinkLocalAddressing=no\n")
+        # root's user manager kept from boot (linger): in these containers stopping it hangs until
+        # systemd gives up (2 min), and an SSH login arriving meanwhile waited for that.
+        machine.write("/var/lib/systemd/linger/root", "")
         os.makedirs(machine.path("/root/.ssh"), mode=0o700, exist_ok=True)
         machine.write("/root/.ssh/authorized_keys", open(self.fleet.key + ".pub").read(), mode=0o600)
         _run("ssh-keygen", "-A", "-f", machine.root)
