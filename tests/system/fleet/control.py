@@ -114,10 +114,16 @@ class SlowCards:
             handle.write(f"{os.major(rdev)}:{os.minor(rdev)} {bytes_per_second}")
 
     def __exit__(self, *exc):
-        try:
-            os.rmdir(self.path)  # empty once its machines are gone
-        except OSError as error:
-            log.warning("cgroup %s left: %s", self.path, error)
+        deadline = time.monotonic() + 30  # empty once its machines' last processes are reaped
+        while True:
+            try:
+                os.rmdir(self.path)
+                return
+            except OSError as error:
+                if time.monotonic() > deadline:
+                    log.warning("cgroup %s left: %s", self.path, error)
+                    return
+                time.sleep(0.5)
 
 
 class Host:
