@@ -237,7 +237,8 @@ def cmd_disable(paths, args):
 def cmd_forget(paths, args):
     current = _read_slots(paths.slots)
     kept = slots.without(current, args.slot, paths.slots)
-    if _use_systemctl(args):
+    use_systemctl = _use_systemctl(args)
+    if use_systemctl:
         active, doing = units.state(args.slot)
         if units.is_busy(active, doing):
             if not args.force:
@@ -247,9 +248,9 @@ def cmd_forget(paths, args):
                                   EX_TEMPFAIL)
             print(f"--force: stopping {units.instance(args.slot)} in the middle of: {doing}")
     # The unit goes before its slot: a running writer@N never lacks its entry or its link.
-    was_linked = units.forget(args.slot, paths.wants_dir, _use_systemctl(args))
+    was_linked = units.forget(args.slot, paths.wants_dir, use_systemctl)
     _save_slots(paths, kept, [item for item in current if item["slot"] == args.slot])
-    done = "disabled and stopped" if _use_systemctl(args) else "unlinked" if was_linked else "was not linked"
+    done = "disabled and stopped" if use_systemctl else "unlinked" if was_linked else "was not linked"
     print(f"forgot slot {args.slot}: {units.instance(args.slot)} {done}")
 
 

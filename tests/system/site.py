@@ -14,7 +14,7 @@ import time
 import yaml
 
 from devstack import samples
-from tests.system.machine import MachineError
+from tests.system.machine import REPO, MachineError
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 DEBS = "/root/debs"
@@ -25,7 +25,6 @@ CENTRAL_UNITS = ("cardshop-scheduler", "cardshop-monitor", "cardshop-beat", "car
 API_URL = "http://127.0.0.1:8080"
 BROKER_URL = "amqp://127.0.0.1:5672/cardshop"
 CREATOR, WRITER = "creator-1", "writer-1"
-REPO = os.path.dirname(os.path.dirname(HERE))
 CONTENT_PORT = 8800
 RECIPIENT = {"name": "Ada Lovelace", "email": "ada@example.org", "address": "12 St James's Sq"}
 

@@ -165,17 +165,15 @@ class Run:
         self.returncode, self.seconds = returncode, seconds
         self.leaked = 0  # how many of the vault's secrets the output shows (Fleet.leaks)
         self.recap = {}
-        recap = output.split("PLAY RECAP", 1)[-1] if "PLAY RECAP" in output else ""
-        for line in recap.splitlines():
+        self.recap_section = "PLAY RECAP" + output.split("PLAY RECAP", 1)[1].rstrip() if "PLAY RECAP" in output else ""
+        for line in self.recap_section.splitlines()[1:]:
             match = RECAP.match(line.strip())
             if match:
                 self.recap[match.group(1)] = {key: int(value) for key, value in
                                               re.findall(r"(\w+)=(\d+)", match.group(2))}
 
     def recap_text(self):
-        if "PLAY RECAP" not in self.output:
-            return "(no PLAY RECAP)"
-        return "PLAY RECAP" + self.output.split("PLAY RECAP", 1)[1].rstrip()
+        return self.recap_section or "(no PLAY RECAP)"
 
     def total(self, key):
         return sum(counts.get(key, 0) for counts in self.recap.values())
@@ -221,7 +219,7 @@ class Fleet:
         self.hosts = {}
         self.runs = []
         self.vault = {}
-        self.secrets_seen = set()
+        self.secrets_held = set()  # every secret the vault has held in this run: none may show in an output
 
     def __enter__(self):
         shutil.rmtree(self.dir, ignore_errors=True)
@@ -253,9 +251,12 @@ class Fleet:
         self.hosts[name] = Host(self, name, number, **machine_options)
         return self.hosts[name]
 
+    def host_key_options(self):
+        """Only the hosts' own keys, as written in the run's known_hosts, are accepted."""
+        return ["-o", f"UserKnownHostsFile={self.known_hosts}", "-o", "StrictHostKeyChecking=yes"]
+
     def ssh_options(self):
-        return ["-i", self.key, "-o", f"UserKnownHostsFile={self.known_hosts}", "-o", "StrictHostKeyChecking=yes",
-                "-o", "BatchMode=yes", "-o", "ConnectTimeout=5"]
+        return ["-i", self.key, *self.host_key_options(), "-o", "BatchMode=yes", "-o", "ConnectTimeout=5"]
 
     def ssh_ok(self, host):
         done = subprocess.run(self.network.command("ssh", *self.ssh_options(), f"root@{host.address}", "true"),
@@ -265,12 +266,11 @@ class Fleet:
     # -- the inventory -------------------------------------------------------------
 
     def write_inventory(self, hosts, host_vars, settings):
-        """hosts.yml (groups -> {host: vars}), host_vars/, group_vars/all/{main,vault}.yml; the vault encrypted."""
+        """hosts.yml (groups -> {host: vars}), host_vars/ and group_vars/all/main.yml (the vault: write_vault)."""
         groups = {group: {"hosts": {name: dict(values or {}) for name, values in members.items()}}
                   for group, members in hosts.items()}
         connection = {"ansible_user": "root", "ansible_ssh_private_key_file": self.key,
-                      "ansible_ssh_common_args": f"-o UserKnownHostsFile={self.known_hosts} "
-                                                 "-o StrictHostKeyChecking=yes"}
+                      "ansible_ssh_common_args": " ".join(self.host_key_options())}
         self._yaml("hosts.yml", {"all": {"vars": connection, "children": groups}})
         for name, values in host_vars.items():
             self._yaml(f"host_vars/{name}.yml", values)
@@ -282,7 +282,9 @@ class Fleet:
         new secrets for the admin, the system user and `workers` the first time; after that, new
         passwords for the workers in `rotate`, the other secrets kept."""
         def new():
-            return secrets.token_urlsafe(32)
+            value = secrets.token_urlsafe(32)
+            self.secrets_held.add(value)
+            return value
         if not self.vault:
             with open(os.open(self.vault_password_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as out:
                 out.write(new() + "\n")
@@ -295,15 +297,9 @@ class Fleet:
         _run(os.path.join(self.ansible_bin, "ansible-vault"), "encrypt", "--vault-password-file",
              self.vault_password_file, path)
 
-    def secret_values(self):
-        """Every secret the vault has held in this run: none may ever show in a playbook's output."""
-        return self.secrets_seen | {value for value in self.vault.values() if isinstance(value, str)} \
-            | set(self.vault.get("vault_cardshop_worker_passwords", {}).values())
-
     def leaks(self, run):
         """How many of the vault's secrets `run`'s output shows (0 expected), without saying which."""
-        self.secrets_seen = self.secret_values()
-        return sum(1 for value in self.secrets_seen if value in run.output)
+        return sum(1 for value in self.secrets_held if value in run.output)
 
     def _yaml(self, relative, data):
         path = os.path.join(self.inventory, relative)
@@ -322,9 +318,10 @@ class Fleet:
         env = {**os.environ, "ANSIBLE_NOCOLOR": "1", "ANSIBLE_FORCE_COLOR": "0",
                "ANSIBLE_HOME": os.path.join(self.dir, "ansible-home"),  # its SSH sockets and temp files
                "PATH": self.ansible_bin + os.pathsep + os.environ.get("PATH", "")}
-        log_path = os.path.join(self.dir, f"run-{len(self.runs) + 1}.log")
+        number = len(self.runs) + 1
+        log_path = os.path.join(self.dir, f"run-{number}.log")
         # Ansible's junit callback times each task: the slowest are printed with the recap.
-        timings = os.path.join(self.dir, f"run-{len(self.runs) + 1}-tasks")
+        timings = os.path.join(self.dir, f"run-{number}-tasks")
         env.update({"ANSIBLE_CALLBACKS_ENABLED": "ansible.builtin.junit", "JUNIT_OUTPUT_DIR": timings})
         started = time.monotonic()
         with open(log_path, "w+") as handle:  # written as it goes: `tail -f` it to follow a run

@@ -13,13 +13,14 @@ printed.
 
 import os
 import re
-import subprocess
 
 import pytest
 import yaml
 
+from cardshop.writer_helper import units
 from devstack import cards
 from devstack.demo import first_bytes_sha256
+from tests.ansible.conftest import ansible_bin  # noqa: F401 (a fixture: Ansible from its own venv)
 from tests.system import machine as machines
 from tests.system import site
 from tests.system.fleet import control
@@ -31,22 +32,13 @@ CENTRAL_UNITS = ("ferretdb", "rabbitmq-server", "cardshop-scheduler", "cardshop-
                  "cardshop-manager", "cardshop-warehouse")
 SLOW_WRITE = 8 * 10**6  # bytes/s to the card being written during the upgrade: a write of about 20 s
 FIGURES = os.path.join(machines.VAR, "figures", "fleet.json")  # read by `make bench` (bench/fleet.py)
-BUSY = re.compile(r"^slot \d+: [a-z_]+ order ")  # a slot writing a card (drain.yml's test)
 
 
-def newest_debs_folder(variable, default):
+def debs_folder(variable, default):
     folder = os.environ.get(variable) or os.path.join(machines.VAR, default)
     if not os.path.isdir(folder) or not any(name.startswith("cardshop-writer_") for name in os.listdir(folder)):
         pytest.fail(f"no cardshop .debs in {folder}: tests/system/prepare.sh fleet builds them")
     return folder
-
-
-@pytest.fixture(scope="module")
-def ansible_bin():
-    done = subprocess.run(["sh", os.path.join(control.ANSIBLE_DIR, "venv.sh")], capture_output=True, text=True,
-                          timeout=900)
-    assert done.returncode == 0, done.stderr
-    return done.stdout.strip()
 
 
 @pytest.fixture(scope="module")
@@ -94,10 +86,10 @@ def machine(fleet, name):
 
 
 def writer_units(writer):
-    """{writer@N.service: MainPID} of the units cardshop.target wants."""
-    wants = writer.path("/etc/systemd/system/cardshop.target.wants")
-    names = sorted(name for name in os.listdir(wants) if name.startswith("writer@"))
-    return {name: writer.show(name, "MainPID")["MainPID"] for name in names}
+    """{writer@N.service: MainPID} of the units cardshop.target wants (the writer-helper's links)."""
+    linked = units.linked(writer.path(units.DEFAULT_WANTS_DIR))
+    return {units.instance(number): writer.show(units.instance(number), "MainPID")["MainPID"]
+            for number in sorted(linked)}
 
 
 # -- deploying ----------------------------------------------------------------------------------------
@@ -162,7 +154,7 @@ def test_a_third_slot_in_the_inventory_enables_exactly_writer_3(fleet, readers):
 
 def test_upgrade_yml_waits_for_the_card_being_written_and_upgrades_the_writer_host(fleet, readers, state):
     central, creator, writer = (machine(fleet, name) for name in ("central", "creator", "writer"))
-    next_debs = newest_debs_folder("CARDSHOP_NEXT_DEBS", "debs-next")
+    next_debs = debs_folder("CARDSHOP_NEXT_DEBS", "debs-next")
     next_version = machines.deb_fields(os.path.join(next_debs, next(
         name for name in os.listdir(next_debs) if name.startswith("cardshop-writer_"))), "Version")["Version"]
     old_version = writer.run("dpkg-query", "-W", "-f=${Version}", "cardshop-writer").stdout
@@ -173,7 +165,7 @@ def test_upgrade_yml_waits_for_the_card_being_written_and_upgrades_the_writer_ho
     site.wait_order(central, order["_id"], ("pending_writer", "writing"), timeout=300)
     fleet.slow.limit(readers[0], SLOW_WRITE)
     path = cards.insert(readers[0], site.card_folder(writer), 2 * 10**9)
-    writer.wait_for("slot 1 did not start writing", lambda: BUSY.match(
+    writer.wait_for("slot 1 did not start writing", lambda: units.BUSY.match(
         writer.show("writer@1", "StatusText")["StatusText"]), timeout=300, interval=0.2)
 
     run = fleet.playbook("upgrade", "upgrade.yml", "-e", f"cardshop_common_debs_dir={next_debs}").check()
