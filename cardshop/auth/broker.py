@@ -7,10 +7,13 @@
   username>` and `write.<its username>.<anything>`.
 - Workers never configure an exchange (declare, delete, redeclare): the
   system user declares every exchange and the fixed queues at start.
-- Workers publish to one exchange, `reports` (step changes, progress, logs
-  and their heartbeats), where RabbitMQ stamps each message with the
-  sender's username. They send no Celery events and have no right on
-  Celery's `celeryev` exchange.
+- Each worker publishes to one exchange, its own `from.<username>` (step
+  changes, progress, logs, heartbeats and claims), where RabbitMQ stamps
+  each message with the sender's username; no account can fill another's
+  queues. Workers send no Celery events and have no right on Celery's
+  `celeryev` exchange.
+- Workers get the answers to their claims on RabbitMQ's direct reply-to
+  pseudo-queue (`amq.rabbitmq.reply-to`, private to the consuming channel).
 - Workers hear cancels on a queue of their own: they may declare and use
   exclusive, server-named queues (`amq.gen-*`, private to the connection
   that declared them) and bind them to the `cancel` exchange (read).
@@ -20,8 +23,9 @@
 from cardshop.auth import roles
 
 CANCEL_EXCHANGE = "cancel"
-REPORTS_EXCHANGE = "reports"
+ACCOUNT_EXCHANGE_PREFIX = "from."  # + the worker's username (pipeline/topology.py)
 PRIVATE_QUEUE_PREFIX = "amq.gen-"
+REPLY_TO = "amq.rabbitmq.reply-to"
 ADMIN_TAGS = "administrator management"
 
 
@@ -51,14 +55,16 @@ def resource_allowed(role, username, resource, name, permission):
     if resource == "queue":
         if name.startswith(PRIVATE_QUEUE_PREFIX):
             return True
+        if name == REPLY_TO:
+            return permission == "read"
         return permission == "read" and _own_queue(role, username, name)
     if resource == "exchange":
         if name == CANCEL_EXCHANGE:
             return permission == "read"
-        return permission == "write" and name == REPORTS_EXCHANGE
+        return permission == "write" and name == ACCOUNT_EXCHANGE_PREFIX + username
     return False
 
 
 def topic_allowed(role, name, permission, routing_key):
-    """Topic exchanges: workers use none (their only publish goes to the direct `reports`)."""
+    """Topic exchanges: workers use none (their only publish goes to their own direct `from.<user>`)."""
     return role in roles.BROKER_ADMINS

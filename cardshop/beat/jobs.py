@@ -7,6 +7,7 @@ from cardshop.beat.invariant import STEP_TASK, stranded_orders
 from cardshop.client import ApiUnreachable, CredentialsError
 from cardshop.domain.attempts import next_attempt
 from cardshop.domain.cascades import Cascades
+from cardshop.pipeline.publish import queue_of
 from cardshop.states import ORDER, IllegalTransition, order_event, task_machine
 from cardshop.states.tasks import WORKING, WRITE_TASK
 from cardshop.recipes import RecipeError, validate_recipe
@@ -32,20 +33,44 @@ def _ago(seconds):
     return now() - datetime.timedelta(seconds=seconds)
 
 
-def republish_pending(ctx, older_than=120):
-    """Publish again the tasks nobody claimed (never published, broker lost it, no writer yet)."""
-    published = 0
+def republish_pending(ctx, older_than=30):
+    """Publish again what the broker does not hold, never a task merely waiting in its queue.
+
+    What the broker does not hold: a publication it never confirmed (it was
+    down), and the queued tasks of a queue that holds fewer messages than it
+    should (purged or deleted). Each publication carries a new grant, so a
+    copy that is somewhere after all is refused when it is claimed
+    (docs/decisions/claims.md). `older_than` leaves publications in flight alone.
+    """
     stale = _ago(older_than)
-    for task in tasks.pending_unpublished_since(ctx.db, stale):
+    published, lost = 0, []
+    for task in tasks.unconfirmed_before(ctx.db, stale):
+        published += _publish_again(ctx, task)
+    by_queue = {}
+    for task in tasks.queued_published_before(ctx.db, stale):
         if task["kind"] == "write" and not task.get("writer"):
-            writer = ctx.cascades.writer_for(task["order"])
-            if writer is None:
-                continue
-            tasks.set_writer(ctx.db, task["_id"], writer)
-            task["writer"] = writer
-        if ctx.publisher is not None and ctx.publisher.publish(task):
-            published += 1
-    return {"republished": published}
+            continue
+        by_queue.setdefault(queue_of(task).name, []).append(task)
+    for name, queued in sorted(by_queue.items()):
+        held = ctx.publisher.message_count(name) if ctx.publisher is not None else None
+        if held is None or held >= len(queued):
+            continue
+        log.warning("queue %s holds %d message(s) for %d queued task(s) (purged?): publishing them again",
+                    name, held, len(queued))
+        lost.append(name)
+        published += sum(_publish_again(ctx, task) for task in queued)
+    return {"republished": published, "short_queues": lost}
+
+
+def _publish_again(ctx, task):
+    """1 when the task's message went out again (placing an unplaced write task first), else 0."""
+    if task["kind"] == "write" and not task.get("writer"):
+        writer = ctx.cascades.writer_for(task["order"])
+        if writer is None:
+            return 0
+        tasks.set_writer(ctx.db, task["_id"], writer)
+        task["writer"] = writer
+    return int(ctx.publisher is not None and ctx.publisher.publish(task))
 
 
 def _slot_busy_with(ctx, task, since):
@@ -293,7 +318,7 @@ JOBS = {
 
 # Installed at the first start; admins edit them through /schedules.
 DEFAULT_SCHEDULES = [
-    {"name": "republish-pending", "job": "republish_pending", "every": 60, "params": {"older_than": 120}},
+    {"name": "republish-pending", "job": "republish_pending", "every": 30, "params": {"older_than": 30}},
     {"name": "time-out-tasks", "job": "time_out_tasks", "every": 60,
      "params": {"timeout": 900, "max_attempts": 3}},
     {"name": "purge-tokens", "job": "purge_tokens", "crontab": "17 3 * * *", "params": {}},

@@ -18,8 +18,9 @@ SCHEMA = {
             "description": "How the monitor works.",
             "additionalProperties": False,
             "properties": {
-                "prefetch": {"type": "integer", "minimum": 1, "maximum": 10000, "default": 200,
-                             "description": "Reports taken from RabbitMQ ahead of their database writes."},
+                "prefetch": {"type": "integer", "minimum": 1, "maximum": 10000, "default": 50,
+                             "description": "Reports taken from RabbitMQ ahead of their database writes, "
+                                            "per worker account (each account's queue is served in turn)."},
                 "writer_timeout": {"type": "integer", "minimum": 5, "default": 90,
                                    "description": "Seconds after its last heartbeat that a writer host "
                                                   "still counts as live when write tasks are placed."},

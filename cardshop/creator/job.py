@@ -93,8 +93,7 @@ class CreateJob:
         build = os.path.join(self.settings["build_dir"], task_id)
         shutil.rmtree(build, ignore_errors=True)  # a redelivered task starts clean
         os.makedirs(build)
-        self.reporter.status("received")
-        try:
+        try:  # the accepted claim made the task `received`
             self.cancel.check()
             result = self._create(payload, build)
         except Canceled as exc:

@@ -4,14 +4,17 @@ import logging
 import os
 import shutil
 import socket
+import uuid
 
 from celery.signals import task_postrun, task_prerun, worker_ready
 
+from cardshop.cancellable import Canceled
 from cardshop.config import read_secret
 from cardshop.creator.cache import Cache
 from cardshop.creator.job import CreateJob
 from cardshop.pipeline import topology
 from cardshop.pipeline.cancel import CancelListener
+from cardshop.pipeline.claims import ClaimClient, ClaimRefused
 from cardshop.pipeline.celery_app import WORKER_OPTIONS, make_celery, worker_queue_for
 from cardshop.client import TokenSource
 from cardshop.pipeline.heartbeat import Heartbeat
@@ -32,15 +35,25 @@ def build_worker(config):
     cache = Cache(settings["cache_dir"], settings["cache_max_bytes"], settings["download_timeout"],
                   allow=settings["fetch_allow"])
     listener = CancelListener(app)
+    claims = ClaimClient(app, username, socket.gethostname())
     ca_file = config["warehouse"].get("ca_file")
 
     @app.task(name=topology.CREATE_TASK, bind=True)
     def create(self, **payload):
-        task_id = payload["task"]
+        task_id, run = payload["task"], uuid.uuid4().hex
         cancel = listener.register(task_id)
         try:
-            reporter = Reporter(app, username, task_id)
-            return CreateJob(settings, reporter, tokens, cache, cancel, username, ca_file).run(payload)
+            try:  # nothing before the claim is accepted (docs/decisions/claims.md)
+                claims.claim(payload, run, cancel)
+            except ClaimRefused as exc:
+                log.info("task %s: claim refused (%s); message dropped", task_id, exc)
+                return "refused"
+            except Canceled as exc:
+                log.info("task %s canceled before it was claimed: %s", task_id, exc)
+                return "canceled"
+            reporter = Reporter(app, username, task_id, run=run)
+            with claims.lease(payload, run, cancel):
+                return CreateJob(settings, reporter, tokens, cache, cancel, username, ca_file).run(payload)
         finally:
             listener.unregister(task_id)
 

@@ -3,8 +3,8 @@
 Rules:
 - the sender (RabbitMQ's validated user_id) must be allowed to hold the task:
   any creator for a create task, the assigned writer host for a write task;
-- a `received` report from a new run claims the task (first delivery, or a
-  redelivery after a worker died); reports of older runs are then ignored;
+- only the run whose claim was accepted (monitor/claims.py) reports on the
+  task; reports of any other run (older, or never accepted) are ignored;
 - within a run, a report whose number is not above the last applied one is
   a duplicate and is ignored;
 - statuses only move forward through the task's state machine: a new run
@@ -21,11 +21,11 @@ import logging
 import time
 
 from cardshop.auth import roles
-from cardshop.monitor.written import written_problem
+from cardshop.monitor.written import MAX_CARD_RATE, written_problem
 from cardshop.states import IllegalTransition, task_machine
 from cardshop.states.tasks import ENDED
 from cardshop.store import now, task_logs, tasks, users
-from cardshop.store.commits import claim, claimed
+from cardshop.store.commits import claimed
 from cardshop.store.transitions import transition
 
 log = logging.getLogger(__name__)
@@ -39,10 +39,12 @@ ROLE_CACHE_SECONDS = 60  # a disabled or re-roled user's reports stop counting w
 
 
 class ReportApplier:
-    def __init__(self, db, cascades=None, results=None):
+    def __init__(self, db, cascades=None, results=None, max_card_rate=MAX_CARD_RATE):
         self.db = db
         self.cascades = cascades
         self.results = results
+        self.claims = None  # the ClaimDecider, for `written` and to forget ended tasks' leases
+        self.max_card_rate = max_card_rate
         self._roles = {}
 
     def role_of(self, username):
@@ -65,7 +67,8 @@ class ReportApplier:
         if report["type"] == "progress" and sender and self._progress_fast(report, sender):
             return APPLIED
         task = tasks.find(self.db, report["task"],
-                          {"kind": 1, "status": 1, "run": 1, "last_seq": 1, "writer": 1, "order": 1})
+                          {"kind": 1, "status": 1, "run": 1, "last_seq": 1, "writer": 1, "order": 1, "worker": 1,
+                           "claim": 1, "claimed_at": 1})
         if task is None:
             return UNKNOWN
         if not sender or not self._may_hold(task, sender):
@@ -74,8 +77,8 @@ class ReportApplier:
         if task["status"] in STOPPED and self.cascades is not None:
             self.cascades.still_running(task)  # its worker goes on after we ended the task: tell it again
         machine = task_machine(task["kind"])
-        if task.get("run") != report["run"]:
-            if not self._claim(task, report, sender, machine):
+        if task.get("run") != report["run"] or task.get("worker") != sender:
+            if not self._follow(task, report, sender):
                 return STALE
             task = tasks.find(self.db, task["_id"])
         if report["seq"] <= task.get("last_seq", 0):
@@ -83,33 +86,19 @@ class ReportApplier:
         handler = {"status": self._status, "progress": self._progress, "log": self._log}[report["type"]]
         return handler(task, report, sender, machine)
 
-    def _claim(self, task, report, sender, machine):
-        """A new run takes the task over, if it says `received` and the task is still live.
+    def _follow(self, task, report, sender):
+        """Whether the report's run holds the task, bringing the task up to date with claims already won.
 
-        Each run is taken over by one run only: claiming the commit
-        `tasks/<id>/after-run/<run>` decides (see cardshop.store.commits). The
-        commits are the truth and the task's `run` a copy, which FerretDB's
-        non-atomic updates can leave behind: it is brought up to date here.
+        Runs are started only by an accepted claim (monitor/claims.py), never by a
+        report: a report of any other run is stale. The commits are the truth and
+        the task's `run` a copy, which a monitor dying in between can leave behind.
         """
-        current = tasks.find(self.db, task["_id"], {"run": 1, "runs": 1, "worker": 1}) or {}
-        run, runs, record = current.get("run"), current.get("runs", 0), None
+        run, record = task.get("run"), None
         while (later := claimed(self.db, f"tasks/{task['_id']}/after-run/{run}")) is not None:
-            run, runs, record = later["run"], later["runs"], later
-        if record is not None:  # takeovers the task does not show yet (a writer died or was overtaken)
+            run, record = later["run"], later
+        if record is not None:
             self._take(task["_id"], record)
-        if run == report["run"]:
-            return (record or current).get("worker") == sender
-        if report["type"] != "status" or report.get("status") != "received" or task["status"] in machine.final:
-            return False
-        new = {"run": report["run"], "worker": sender, "runs": runs + 1, "at": now()}
-        if not claim(self.db, f"tasks/{task['_id']}/after-run/{run}", new):
-            return False  # another run took it over first; the next report brings the task up to date
-        self._take(task["_id"], new)
-        if run:
-            log.info("task %s taken over by %s (new run %s)", task["_id"], sender, report["run"])
-            self._insert_log(task["_id"], report["run"], 0, "warning",
-                             f"redelivered: {sender} restarts the task (previous run {run})")
-        return True
+        return run == report["run"] and (record or task).get("worker") == sender
 
     def _take(self, task_id, record):
         """Write a won takeover on the task; idempotent, so anyone may (re)do it."""
@@ -132,7 +121,7 @@ class ReportApplier:
                 log.warning("task %s: refused the result %s reported: %s", task["_id"], sender, problem)
                 status, note = "failed", f"result refused: {problem}"
         if status == "written" and task["kind"] == "write" and "written" in machine.allowed(task["status"]):
-            problem = written_problem(self.db, task, report.get("result"), sender)
+            problem = written_problem(self.db, task, report.get("result"), sender, self.claims, self.max_card_rate)
             if problem:
                 log.warning("task %s: refused the result %s reported: %s", task["_id"], sender, problem)
                 status, note = "failed", f"result refused: {problem}"
@@ -150,6 +139,8 @@ class ReportApplier:
             return DUPLICATE if self._bump(task, report) else STALE
         if updated is None:
             return DUPLICATE
+        if self.claims is not None and updated["status"] in machine.final:
+            self.claims.forget(task["_id"])
         if self.cascades is not None:
             self.cascades.after_task_status(updated, report)
         return APPLIED

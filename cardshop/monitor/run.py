@@ -7,6 +7,7 @@ import time
 
 from cardshop.client import TokenSource
 from cardshop.config import read_secret
+from cardshop.monitor.claim_service import ClaimService
 from cardshop.monitor.results import ResultChecker
 from cardshop.monitor.service import Monitor
 from cardshop.pipeline.celery_app import make_celery
@@ -33,11 +34,13 @@ def serve(config, notifier):
     settings = config["monitor"]
     monitor = Monitor(app, db, Publisher(app, db), prefetch=settings["prefetch"], on_ready=ready,
                       results=results, writer_timeout=settings["writer_timeout"])
+    claims = ClaimService(app, monitor.claims, monitor.accounts, monitor.count_drop)
 
     def on_signal(signum, _frame):
         log.info("received %s; stopping", signal.Signals(signum).name)
         notifier.stopping()
         monitor.should_stop = True
+        claims.should_stop = True
         stop.set()
 
     signal.signal(signal.SIGTERM, on_signal)
@@ -45,7 +48,9 @@ def serve(config, notifier):
     interval = notifier.watchdog_interval() or 10
     notifier.start_watchdog(lambda: time.monotonic() - monitor.last_loop < max(4 * interval, 10), stop)
     notifier.status("connecting to the broker")
+    claims.start()
     monitor.run(safety_interval=0.1)  # wake often enough to write buffered progress promptly
+    claims.stop()
     monitor.save_stats(force=True)
     log.info("stopped after applying %d reports (%d dropped)", monitor.applied, sum(monitor.dropped.values()))
     return 0

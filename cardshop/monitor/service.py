@@ -3,10 +3,16 @@
 A report is acknowledged only after its database write, so nothing is lost
 while the database or the monitor is down: the reports wait in RabbitMQ.
 
-Every message is untrusted input from a worker: it is validated against its
-schema before use; one that is malformed (or that makes the code fail) is
-logged, counted in `dropped` (added up in `monitor_stats`), acknowledged and
-dropped, and the loop goes on.
+Each worker account has its own queue (pipeline/topology.py); the monitor
+consumes every account's with a prefetch of its own, so one account's flood
+waits in that account's queue while the others' reports are served in turn.
+New accounts are found in the database every ACCOUNTS_EVERY seconds and their
+queues declared. Claims are answered by a thread of their own (monitor/claim_service.py).
+
+Every message is untrusted input from a worker: its raw body is checked
+(monitor/intake.py) and validated against its schema before use; one that is
+malformed (or that makes the code fail) is logged, counted in `dropped`
+(added up in `monitor_stats`), acknowledged and dropped, and the loop goes on.
 """
 
 import collections
@@ -16,13 +22,15 @@ import time
 import pymongo.errors
 from kombu.mixins import ConsumerMixin
 
+from cardshop.monitor import intake
 from cardshop.monitor.apply import REFUSED, ReportApplier
+from cardshop.monitor.claims import ClaimDecider
 from cardshop.domain.cascades import Cascades
 from cardshop.monitor.results import WarehouseUnavailable
 from cardshop.monitor.workers import WorkerRegistry
 from cardshop.pipeline import heartbeat, topology
 from cardshop.pipeline.reports import REPORT_SCHEMA
-from cardshop.store import monitor_stats, now
+from cardshop.store import monitor_stats, now, users
 from cardshop.validation import Validator
 
 log = logging.getLogger(__name__)
@@ -30,6 +38,7 @@ log = logging.getLogger(__name__)
 # The database is away (the message waits in RabbitMQ); any other database error is the message's.
 DATABASE_DOWN = (pymongo.errors.ConnectionFailure, pymongo.errors.ExecutionTimeout)
 STATS_EVERY = 1.0  # seconds between saves of the drop counters
+ACCOUNTS_EVERY = 5.0  # seconds between looks for new worker accounts
 _REPORT = Validator(REPORT_SCHEMA)
 _HEARTBEAT = Validator(heartbeat.HEARTBEAT_SCHEMA)
 
@@ -41,14 +50,41 @@ def first_error(body):
     return _REPORT.first_error(body)
 
 
+class Accounts:
+    """The worker accounts whose queues exist: found in the database, declared by the reports thread."""
+
+    def __init__(self, db):
+        self.db = db
+        self.declared = set()  # read by the claims thread: names are only ever added
+        self._looked = 0.0
+
+    def declare_new(self, connection, force=False):
+        """Declare the queues of accounts not seen before; the new usernames."""
+        if not force and time.monotonic() - self._looked < ACCOUNTS_EVERY:
+            return []
+        self._looked = time.monotonic()
+        new = [name for name in users.worker_usernames(self.db) if name not in self.declared]
+        for name in new:
+            topology.declare_account(connection, name)
+            self.declared.add(name)
+        if new:
+            log.info("consuming the queues of %d new worker account(s)", len(new))
+        return new
+
+
 class Monitor(ConsumerMixin):
-    def __init__(self, app, db, publisher=None, prefetch=200, on_ready=None, results=None, writer_timeout=90):
+    def __init__(self, app, db, publisher=None, prefetch=50, on_ready=None, results=None, writer_timeout=90,
+                 slot_registered=None):
         self.app = app
         self.connection = app.connection_for_read()
         self.db = db
         self.prefetch = prefetch
+        self.accounts = Accounts(db)
         self.applier = ReportApplier(db, Cascades(db, publisher, writer_timeout), results)
+        self.claims = ClaimDecider(db, self.applier.role_of, slot_registered)
+        self.applier.claims = self.claims
         self.registry = WorkerRegistry(db, self.applier.role_of)
+        self._consumer = None
         self.on_ready = on_ready
         self.applied = 0
         self.dropped = collections.Counter()  # why -> how many messages were dropped
@@ -63,8 +99,18 @@ class Monitor(ConsumerMixin):
 
     def get_consumers(self, Consumer, channel):
         topology.declare_all(self.connection)
-        return [Consumer(queues=[topology.reports_queue()], callbacks=[self.on_report], accept=["json"],
-                         prefetch_count=self.prefetch, on_decode_error=self.on_decode_error)]
+        self.accounts.declare_new(self.connection, force=True)
+        queues = [topology.reports_queue()]  # workers of an older version reported there
+        queues += [topology.account_queues(name)[0] for name in sorted(self.accounts.declared)]
+        # The prefetch is per queue (per consumer): each account has at most that many reports in hand.
+        self._consumer = Consumer(queues=queues, on_message=self.on_message, prefetch_count=self.prefetch)
+        return [self._consumer]
+
+    def consume_new_accounts(self):
+        for name in self.accounts.declare_new(self.connection):
+            if self._consumer is not None:
+                self._consumer.add_queue(topology.account_queues(name)[0])
+                self._consumer.consume()
 
     def on_consume_ready(self, connection, channel, consumers, **kwargs):
         log.info("consuming reports and heartbeats")
@@ -76,6 +122,7 @@ class Monitor(ConsumerMixin):
 
     def on_iteration(self):
         self.last_loop = time.monotonic()
+        self.consume_new_accounts()
         if self._progress and (len(self._progress) >= self.flush_after
                                or time.monotonic() - self._progress_since > 0.05):
             self.flush_progress()
@@ -85,13 +132,22 @@ class Monitor(ConsumerMixin):
 
     def drop(self, message, why, sender, detail):
         """Acknowledge and forget a message that cannot be used; count it."""
+        self.count_drop(why, sender, detail)
+        message.ack()
+
+    def count_drop(self, why, sender, detail):
         self.dropped[why] += 1
         log.warning("dropped a message from %r (%s: %s); %d dropped so far", sender, why, detail,
                     sum(self.dropped.values()))
-        message.ack()
 
-    def on_decode_error(self, message, exc):
-        self.drop(message, "undecodable", message.properties.get("user_id"), str(exc)[:200])
+    def on_message(self, message):
+        """The raw message: checked before anything is decoded, then handled as a report."""
+        try:
+            body = intake.read(message)
+        except intake.Unusable as exc:
+            self.drop(message, exc.why, message.properties.get("user_id"), str(exc))
+            return
+        self.on_report(body, message)
 
     def save_stats(self, force=False):
         """Add the drops since the last save to `monitor_stats` (at most every STATS_EVERY s; totals

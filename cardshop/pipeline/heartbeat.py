@@ -95,7 +95,7 @@ class Heartbeat:
         body = {"type": TYPE, "worker": self.worker, "online": online,
                 "at": datetime.datetime.now(datetime.timezone.utc).isoformat(), **self.state()}
         with self.app.producer_pool.acquire(block=True, timeout=10) as producer:
-            producer.publish(body, exchange=topology.REPORTS_EXCHANGE, routing_key=topology.REPORT_KEY,
+            producer.publish(body, exchange=topology.account_exchange(self.username), routing_key=topology.REPORT_KEY,
                              declare=[], serializer="json", delivery_mode=2, user_id=self.username,
                              retry=True, retry_policy={"max_retries": 2, "interval_start": 0, "interval_step": 1})
 

@@ -1,15 +1,20 @@
 """Publish a task document's message. The document is always saved first.
 
-A publish that fails (broker down) leaves `published_at` empty; the beat
+Each publication carries a fresh grant (pipeline/claims.py): its digest is
+written on the task before the message goes, so the message's recipient can
+claim the task at once and a copy of an earlier publication is refused. A
+publish that fails (broker down) leaves `published_at` empty; the beat
 republishes such tasks, so a task is never lost, only late.
 """
 
 import logging
 
+import amqp.exceptions
 import kombu.exceptions
 
 from cardshop.pipeline import topology
 from cardshop.pipeline.cancel import publish_cancel
+from cardshop.pipeline.claims import grant_digest, new_grant
 from cardshop.store import now, orders, tasks, warehouses
 
 log = logging.getLogger(__name__)
@@ -32,6 +37,11 @@ def task_payload(db, task):
     return payload
 
 
+def queue_of(task):
+    """The queue a task's message goes to: `create`, or its writer host's."""
+    return topology.create_queue() if task["kind"] == "create" else topology.write_queue(task["writer"])
+
+
 class Publisher:
     def __init__(self, app, db):
         self.app = app
@@ -40,14 +50,14 @@ class Publisher:
 
     def publish(self, task):
         """Send the task's message; True once the broker confirmed it."""
+        grant = new_grant()
         try:
-            payload = task_payload(self.db, task)
-            if task["kind"] == "create":
-                queue = topology.create_queue()
-                name = topology.CREATE_TASK
-            else:
-                queue = topology.write_queue(task["writer"])
-                name = topology.WRITE_TASK
+            payload = {**task_payload(self.db, task), "grant": grant}
+            if not tasks.set_grant(self.db, task["_id"], grant_digest(grant)):
+                log.info("task %s is no longer queued; not published", task["_id"])
+                return False
+            queue = queue_of(task)
+            name = topology.CREATE_TASK if task["kind"] == "create" else topology.WRITE_TASK
             with self.app.producer_pool.acquire(block=True, timeout=10) as producer:
                 if queue.name not in self._declared:
                     queue(producer.channel).declare()
@@ -61,6 +71,18 @@ class Publisher:
         tasks.mark_published(self.db, task["_id"], now())
         log.info("published %s task %s", task["kind"], task["_id"])
         return True
+
+    def message_count(self, queue_name):
+        """The messages ready in the queue (0 when it does not exist), or None when the broker cannot say."""
+        try:
+            with self.app.connection_for_write() as connection:
+                channel = connection.default_channel
+                return channel.queue_declare(queue_name, passive=True).message_count
+        except amqp.exceptions.NotFound:
+            return 0
+        except (kombu.exceptions.OperationalError, OSError, amqp.exceptions.AMQPError) as exc:
+            log.warning("could not count the messages in queue %s: %s", queue_name, exc)
+            return None
 
     def cancel(self, task_id, reason="canceled"):
         """Tell the workers to stop a task; False when the broker cannot be reached."""

@@ -94,7 +94,7 @@ class Reporter:
         try:
             with self.app.producer_pool.acquire(block=True) as producer:
                 try:
-                    producer.publish(body, exchange=topology.REPORTS_EXCHANGE, routing_key=topology.REPORT_KEY,
+                    producer.publish(body, exchange=topology.account_exchange(self.username), routing_key=topology.REPORT_KEY,
                                      declare=[], serializer="json", delivery_mode=2, user_id=self.username,
                                      retry=True, retry_policy=_RETRY_FOREVER)
                 except amqp.exceptions.AccessRefused:

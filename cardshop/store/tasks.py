@@ -56,10 +56,15 @@ def count_writes_on_not_in(db, writer, statuses):
     return db.tasks.count_documents({"kind": "write", "writer": writer, "status": {"$nin": sorted(statuses)}})
 
 
-def pending_unpublished_since(db, moment):
-    """Pending tasks created before `moment` and not published since (never, or before it)."""
-    return db.tasks.find({"status": "pending", "created_at": {"$lt": moment},
-                          "$or": [{"published_at": None}, {"published_at": {"$lt": moment}}]})
+def unconfirmed_before(db, moment):
+    """Queued tasks created before `moment` whose last publication the broker never confirmed."""
+    return db.tasks.find({"status": {"$in": list(QUEUED)}, "created_at": {"$lt": moment}, "published_at": None})
+
+
+def queued_published_before(db, moment):
+    """Queued tasks whose last publication the broker confirmed before `moment` (their message should be there)."""
+    return db.tasks.find({"status": {"$in": list(QUEUED)}, "published_at": {"$lt": moment}},
+                         {"kind": 1, "writer": 1, "order": 1, "status": 1, "attempt": 1})
 
 
 def silent_since(db, statuses, moment):
@@ -87,15 +92,27 @@ def set_writer(db, task_id, writer):
     db.tasks.update_one({"_id": task_id}, {"$set": {"writer": writer}})
 
 
+QUEUED = ("pending", "requeued")  # statuses whose message waits in RabbitMQ (states.tasks.QUEUED)
+
+
+def set_grant(db, task_id, digest):
+    """The digest of the grant the next publication carries, while the task is queued; False when it is not.
+
+    Earlier publications' claims are refused from then on.
+    """
+    return db.tasks.update_one({"_id": task_id, "status": {"$in": list(QUEUED)}},
+                               {"$set": {"grant_digest": digest, "published_at": None}}).matched_count == 1
+
+
 def mark_published(db, task_id, moment):
     db.tasks.update_one({"_id": task_id}, {"$set": {"published_at": moment}, "$inc": {"publications": 1}})
 
 
 def take_over(db, task_id, record):
-    """Write a won takeover (`record`: run, worker, runs, at) on the task; idempotent."""
+    """Write a won claim (`record`: run, worker, runs, at, claim) on the task; idempotent."""
     db.tasks.update_one({"_id": task_id}, {"$set": {
         "run": record["run"], "last_seq": 0, "worker": record["worker"], "claimed_at": record["at"],
-        "runs": record["runs"]}})
+        "runs": record["runs"], "claim": record.get("claim")}})
 
 
 def record_report(db, task_id, run, seq, moment, changes=None):

@@ -33,6 +33,12 @@ def set_password_hash(db, user_id, password_hash, moment):
     db.users.update_one({"_id": user_id}, {"$set": {"password_hash": password_hash, "updated_at": moment}})
 
 
+def worker_usernames(db):
+    """The usernames of the active workers (creators and writer hosts)."""
+    return [user["username"] for user in db.users.find({"role": {"$in": ["creator", "writer"]}, "active": True},
+                                                        {"username": 1})]
+
+
 def count_with_role(db, role, active=None):
     """How many users have `role` (and, unless None, that `active` flag)."""
     return db.users.count_documents({"role": role, **({} if active is None else {"active": active})})

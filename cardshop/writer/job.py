@@ -92,8 +92,7 @@ class WriteJob:
     def run(self, payload):
         """The slot is busy with its checked card; returns the outcome, or raises Requeue."""
         task_id, order = payload["task"], payload.get("order")
-        self.slot.progress("received", task=task_id, order=order)
-        self.reporter.status("received")
+        self.slot.progress("received", task=task_id, order=order)  # the accepted claim made the task `received`
         try:
             self.guard.check()
             result = self._write(payload)

@@ -14,6 +14,7 @@ import os
 import socket
 import threading
 import time
+import uuid
 
 import amqp.exceptions
 from celery import bootsteps
@@ -25,7 +26,9 @@ from cardshop.client import TokenSource
 from cardshop.config import ConfigError, load_config, read_secret
 from cardshop.config.writer import SLOTS_SCHEMA
 from cardshop.pipeline import topology
+from cardshop.cancellable import Canceled
 from cardshop.pipeline.cancel import CancelListener
+from cardshop.pipeline.claims import ClaimClient, ClaimRefused
 from cardshop.pipeline.celery_app import WORKER_OPTIONS, make_celery, worker_queue_for
 from cardshop.pipeline.heartbeat import Heartbeat
 from cardshop.pipeline.reports import Reporter
@@ -143,6 +146,7 @@ def build_worker(config, slot):
                          read_secret(broker["password_file"], "broker.password_file"))
     cache = ImageCache(settings["cache_dir"], settings["cache_max_bytes"])
     listener = CancelListener(app)
+    claims = ClaimClient(app, username, socket.gethostname())
     gate = ConsumerGate(slot, queue.name)
     app.steps["consumer"].add(gate_step(gate))
     ca_file = config["warehouse"].get("ca_file")
@@ -156,8 +160,19 @@ def build_worker(config, slot):
             raise Reject(f"slot {slot.number} holds no ready card", requeue=True)
         cancel = listener.register(task_id)
         try:
-            reporter = Reporter(app, username, task_id)
-            return WriteJob(slot, settings, reporter, tokens, cache, cancel, username, ca_file).run(payload)
+            run, card = uuid.uuid4().hex, slot.card
+            card = {"size": card.size, "serial": card.serial}
+            try:  # the card stays blank until the claim is accepted (docs/decisions/claims.md)
+                claims.claim(payload, run, cancel, slot=slot.number, card=card,
+                             waiting=lambda text: slot.progress("waiting"))
+            except (ClaimRefused, Canceled) as exc:
+                log.info("slot %s: task %s not written (%s); message dropped, the card stays blank",
+                         slot.number, task_id, exc)
+                slot.untouched()
+                return "refused"
+            reporter = Reporter(app, username, task_id, run=run)
+            with claims.lease(payload, run, cancel, slot=slot.number, card=card):
+                return WriteJob(slot, settings, reporter, tokens, cache, cancel, username, ca_file).run(payload)
         except Requeue as exc:
             gate.wait_synced()
             raise Reject(str(exc), requeue=True) from None

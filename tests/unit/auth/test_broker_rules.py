@@ -23,7 +23,16 @@ def test_only_broker_roles_log_in_and_only_admins_get_tags(role, tags):
     ("writer", "w1", "queue", "write.w2", "read", False),
     ("writer", "w1", "queue", "create", "read", False),
     ("writer", "w1", "queue", "reports", "read", False),
-    ("writer", "w1", "exchange", "reports", "write", True),
+    ("writer", "w1", "exchange", "reports", "write", False),
+    ("writer", "w1", "exchange", "from.w1", "write", True),
+    ("writer", "w1", "exchange", "from.w2", "write", False),
+    ("writer", "w1", "exchange", "from.w1", "configure", False),
+    ("creator", "c1", "exchange", "from.c1", "write", True),
+    ("creator", "c1", "exchange", "from.c10", "write", False),
+    ("creator", "c1", "queue", "claims.c1", "read", False),
+    ("creator", "c1", "queue", "reports.c1", "read", False),
+    ("creator", "c1", "queue", "amq.rabbitmq.reply-to", "read", True),
+    ("creator", "c1", "queue", "amq.rabbitmq.reply-to", "configure", False),
     ("creator", "c1", "exchange", "celeryev", "write", False),
     ("creator", "c1", "exchange", "celeryev", "configure", False),
     ("creator", "c1", "exchange", "create", "write", False),
@@ -60,6 +69,7 @@ def test_topic_rules(role, name, permission, key, allowed):
 
 
 @pytest.mark.parametrize("role", ["creator", "writer"])
-@pytest.mark.parametrize("name", ["celeryev", "reports", "cancel", "create", "write", "amq.topic", "anything"])
+@pytest.mark.parametrize("name", ["celeryev", "reports", "from.w1", "cancel", "create", "write", "amq.topic",
+                                  "anything"])
 def test_workers_configure_no_exchange_at_all(role, name):
     assert broker.resource_allowed(role, "w1", "exchange", name, "configure") is False

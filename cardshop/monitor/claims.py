@@ -1,0 +1,194 @@
+"""The claim decisions: which run of which worker may work a delivered task (docs/decisions/claims.md).
+
+One ClaimDecider per monitor process; the claim service's thread calls
+`decide`, the report thread asks `holds_slot` when a `written` arrives.
+Leases live in memory: a renewal costs one read by id, never a write, and a
+restarted monitor counts every holder live for one lease from its start.
+
+Concurrent claims of one task (two deliveries, two monitors) are decided by
+the commit `tasks/<id>/after-run/<previous run>` (store/commits.py): of
+concurrent inserts of one key exactly one wins, on FerretDB 1.24 and MongoDB.
+"""
+
+import logging
+import threading
+import time
+
+from cardshop.auth import roles
+from cardshop.pipeline.claims import ACCEPTED, REFUSED, WAIT, grant_digest
+from cardshop.states import IllegalTransition, task_machine
+from cardshop.states.tasks import WRITE_TASK
+from cardshop.store import now, tasks, task_logs
+from cardshop.store.commits import claim, claimed
+from cardshop.store.transitions import transition
+
+log = logging.getLogger(__name__)
+
+LEASE = 60.0  # seconds without a renewal before another run may take a task over
+WAIT_AT_MOST = LEASE + 15  # a run told to wait longer than this is refused: the holder is live
+_PROJECTION = {"kind": 1, "status": 1, "run": 1, "runs": 1, "worker": 1, "writer": 1, "grant_digest": 1,
+               "claim": 1, "order": 1}
+
+
+def _answer(request, decision, reason=None, retry_after=None):
+    answer = {"task": request["task"], "run": request["run"], "decision": decision}
+    if reason:
+        answer["reason"] = reason
+    if retry_after is not None:
+        answer["retry_after"] = retry_after
+    return answer
+
+
+class ClaimDecider:
+    def __init__(self, db, role_of, slot_registered=None, lease=LEASE, clock=time.monotonic):
+        self.db = db
+        self.role_of = role_of  # username -> role while active, else None
+        self.slot_registered = slot_registered  # (username, host, number) -> bool; None: any slot
+        self.lease = lease
+        self.clock = clock
+        self.started = clock()
+        self._lock = threading.Lock()
+        self._renewed = {}  # task id -> (run, when)
+        self._waiting = {}  # (task id, run) -> when it was first told to wait
+        self._slots = {}  # (username, host, slot) -> (task id, instance) of its latest accepted claim
+
+    # -- leases -------------------------------------------------------------
+
+    def _renew(self, task_id, run):
+        with self._lock:
+            self._renewed[task_id] = (run, self.clock())
+
+    def _lease_live(self, task):
+        """The holder renewed within a lease (or this monitor started less than a lease ago)."""
+        run, when = self._renewed.get(task["_id"], (None, 0.0))
+        last = max(self.started, when if run == task.get("run") else 0.0)
+        return self.clock() - last < self.lease
+
+    def forget(self, task_id):
+        """The task ended: its lease and waiting runs are no longer needed."""
+        with self._lock:
+            self._renewed.pop(task_id, None)
+            for key in [key for key in self._waiting if key[0] == task_id]:
+                del self._waiting[key]
+
+    def holds_slot(self, username, host, slot, task_id):
+        """False when the slot went on to another task since it claimed `task_id` (this monitor saw it)."""
+        current = self._slots.get((username, host, slot))
+        return current is None or current[0] == task_id
+
+    # -- the decision -------------------------------------------------------
+
+    def decide(self, request, sender):
+        """The answer to a schema-valid claim request from `sender` (RabbitMQ's user_id)."""
+        if request["worker"].partition("@")[0] != sender:
+            return _answer(request, REFUSED, f"{sender} cannot claim as {request['worker']}")
+        role = self.role_of(sender)
+        if role not in roles.WORKERS:
+            return _answer(request, REFUSED, f"{sender} is not an active worker")
+        task = tasks.find(self.db, request["task"], _PROJECTION)
+        if task is None:
+            return _answer(request, REFUSED, "no such task")
+        if task["kind"] == "create" and role != roles.CREATOR or task["kind"] == "write" and (
+                role != roles.WRITER or task.get("writer") != sender):
+            return _answer(request, REFUSED, f"task {task['_id']} is not for {sender}")
+        task = self._caught_up(task)
+        machine = task_machine(task["kind"])
+        if task.get("run") == request["run"]:  # the holder: its run id is its proof, whatever was published since
+            return self._same_run(task, request, sender, machine)
+        if grant_digest(request["grant"]) != task.get("grant_digest"):
+            return _answer(request, REFUSED, "this delivery was superseded (the task was published again)")
+        if request.get("renew"):
+            return _answer(request, REFUSED, "the task is held by another run now"
+                           if task["status"] not in machine.final else f"the task is {task['status']}")
+        if task["status"] in machine.final:
+            return _answer(request, REFUSED, f"the task is {task['status']}")
+        host = request["worker"].partition("@")[2]
+        if task["kind"] == "write":
+            problem = self._slot_problem(task, request, sender, host)
+            if problem:
+                return _answer(request, REFUSED, problem)
+        if task["status"] in machine.working and task.get("run") and not self._holder_gone(task, request, sender, host) and self._lease_live(task):
+            return self._wait(task, request)
+        return self._take(task, request, sender, host, machine)
+
+    def _same_run(self, task, request, sender, machine):
+        """The holder again: its answer was lost, or it renews its lease."""
+        holder = task.get("claim") or {}
+        if task.get("worker") != sender or holder.get("instance") not in (None, request["instance"]):
+            return _answer(request, REFUSED, "this run belongs to another worker")
+        if task["status"] in machine.final:
+            self.forget(task["_id"])
+            return _answer(request, REFUSED, f"the task is {task['status']}")
+        self._renew(task["_id"], request["run"])
+        return _answer(request, ACCEPTED)
+
+    def _slot_problem(self, task, request, sender, host):
+        slot = request.get("slot")
+        if slot is None or request.get("card") is None:
+            return "a write task's claim names the slot and the card"
+        if self.slot_registered is not None and not self.slot_registered(sender, host, slot):
+            return f"slot {slot} of host {host} is not registered for {sender}"
+        busy = self._slots.get((sender, host, slot))
+        if busy and busy[0] != task["_id"] and busy[1] == request["instance"]:
+            other = tasks.find(self.db, busy[0], {"status": 1, "run": 1})
+            if other is not None and other["status"] in WRITE_TASK.working:
+                return f"slot {slot} holds task {busy[0]} already"
+        return None
+
+    def _holder_gone(self, task, request, sender, host):
+        """A new process on the holder's own slot (writer) or host (creator): the holder died with its process."""
+        holder = task.get("claim") or {}
+        return (task.get("worker") == sender and holder.get("host") == host
+                and holder.get("slot") == request.get("slot")
+                and holder.get("instance") not in (None, request["instance"]))
+
+    def _wait(self, task, request):
+        key = (task["_id"], request["run"])
+        with self._lock:
+            first = self._waiting.setdefault(key, self.clock())
+        if self.clock() - first > WAIT_AT_MOST:
+            with self._lock:
+                self._waiting.pop(key, None)
+            return _answer(request, REFUSED, f"held by a live run ({task.get('worker')})")
+        return _answer(request, WAIT, f"held by run {task['run'][:8]} of {task.get('worker')}, which may be gone",
+                       retry_after=5)
+
+    def _caught_up(self, task):
+        """The task with takeovers already won but not yet written on it (a monitor died in between)."""
+        run, record = task.get("run"), None
+        while (later := claimed(self.db, f"tasks/{task['_id']}/after-run/{run}")) is not None:
+            run, record = later["run"], later
+        if record is None:
+            return task
+        tasks.take_over(self.db, task["_id"], record)
+        return {**task, "run": record["run"], "worker": record["worker"], "runs": record["runs"],
+                "claim": record.get("claim")}
+
+    def _take(self, task, request, sender, host, machine):
+        holder = {"host": host, "instance": request["instance"], "slot": request.get("slot"),
+                  "card": request.get("card")}
+        record = {"run": request["run"], "worker": sender, "runs": task.get("runs", 0) + 1, "at": now(),
+                  "claim": holder}
+        if not claim(self.db, f"tasks/{task['_id']}/after-run/{task.get('run')}", record):
+            return _answer(request, REFUSED, "another run claimed the task first")
+        tasks.take_over(self.db, task["_id"], record)
+        if task["status"] in machine.queued:
+            try:
+                transition(self.db.tasks, task["_id"], machine, "received", sender)
+            except IllegalTransition:
+                pass  # it moved meanwhile (canceled): the next renewal is refused
+        if task.get("run"):
+            log.info("task %s taken over by %s (run %s, after run %s)", task["_id"], request["worker"],
+                     request["run"], task["run"])
+            try:
+                task_logs.insert(self.db, task["_id"], request["run"], 0, "warning",
+                                 f"redelivered: {request['worker']} restarts the task (previous run {task['run']})",
+                                 now())
+            except task_logs.LogLineExists:
+                pass
+        self._renew(task["_id"], request["run"])
+        with self._lock:
+            self._waiting.pop((task["_id"], request["run"]), None)
+            if request.get("slot") is not None:
+                self._slots[(sender, host, request["slot"])] = (task["_id"], request["instance"])
+        return _answer(request, ACCEPTED)
