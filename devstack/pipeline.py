@@ -3,10 +3,13 @@
 import contextlib
 import itertools
 import os
+import time
+
+import amqp.exceptions
 
 from cardshop.client import ApiClient
 from cardshop.pipeline.celery_app import make_celery
-from devstack.processes import free_port
+from devstack.processes import StackError, free_port
 from devstack.servers import Beat, ContentServer, Creator, Monitor, RabbitMQ, Scheduler, Warehouse
 
 _counter = itertools.count()
@@ -87,4 +90,19 @@ class Pipeline:
         password, path = self.scheduler.worker_user(username, role, password=f"{username} password")
         app = make_celery({"url": self.rabbitmq.url, "username": username, "password_file": path,
                            "heartbeat": 10}, f"test-{username}")
+        self.wait_for_account(app, username)
         return username, password, app
+
+    @staticmethod
+    def wait_for_account(app, username, timeout=30):
+        """Until the monitor has declared the account's exchange (it looks for new accounts every few seconds)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                with app.connection_for_write() as connection:
+                    connection.default_channel.exchange_declare(f"from.{username}", "direct", passive=True)
+                return
+            except amqp.exceptions.NotFound:
+                if time.monotonic() > deadline:
+                    raise StackError(f"the monitor declared no exchange for {username} in {timeout} s") from None
+                time.sleep(0.2)

@@ -40,8 +40,9 @@ def _answer(request, decision, reason=None, retry_after=None):
 
 
 class ClaimDecider:
-    def __init__(self, db, role_of, slot_registered=None, lease=LEASE, clock=time.monotonic):
+    def __init__(self, db, role_of, slot_registered=None, cascades=None, lease=LEASE, clock=time.monotonic):
         self.db = db
+        self.cascades = cascades  # the order follows its task's `received` (created -> creating, ...)
         self.role_of = role_of  # username -> role while active, else None
         self.slot_registered = slot_registered  # (username, host, number) -> bool; None: any slot
         self.lease = lease
@@ -174,9 +175,11 @@ class ClaimDecider:
         tasks.take_over(self.db, task["_id"], record)
         if task["status"] in machine.queued:
             try:
-                transition(self.db.tasks, task["_id"], machine, "received", sender)
+                updated = transition(self.db.tasks, task["_id"], machine, "received", sender)
             except IllegalTransition:
-                pass  # it moved meanwhile (canceled): the next renewal is refused
+                updated = None  # it moved meanwhile (canceled): the next renewal is refused
+            if updated is not None and self.cascades is not None:
+                self.cascades.after_task_status(updated, None)
         if task.get("run"):
             log.info("task %s taken over by %s (run %s, after run %s)", task["_id"], request["worker"],
                      request["run"], task["run"])

@@ -38,7 +38,7 @@ log = logging.getLogger(__name__)
 # The database is away (the message waits in RabbitMQ); any other database error is the message's.
 DATABASE_DOWN = (pymongo.errors.ConnectionFailure, pymongo.errors.ExecutionTimeout)
 STATS_EVERY = 1.0  # seconds between saves of the drop counters
-ACCOUNTS_EVERY = 5.0  # seconds between looks for new worker accounts
+ACCOUNTS_EVERY = 2.0  # seconds between looks for new worker accounts
 _REPORT = Validator(REPORT_SCHEMA)
 _HEARTBEAT = Validator(heartbeat.HEARTBEAT_SCHEMA)
 
@@ -81,7 +81,8 @@ class Monitor(ConsumerMixin):
         self.prefetch = prefetch
         self.accounts = Accounts(db)
         self.applier = ReportApplier(db, Cascades(db, publisher, writer_timeout), results)
-        self.claims = ClaimDecider(db, self.applier.role_of, slot_registered)
+        self.claims = ClaimDecider(db, self.applier.role_of, slot_registered,
+                                   Cascades(db, publisher, writer_timeout))  # its own: another thread uses it
         self.applier.claims = self.claims
         self.registry = WorkerRegistry(db, self.applier.role_of)
         self._consumer = None

@@ -12,6 +12,7 @@ from cardshop.pipeline.heartbeat import Heartbeat
 from cardshop.pipeline.reports import Reporter
 from devstack.processes import wait_until
 from tests.conftest import order_body
+from tests.integration.claiming import accepted, claim
 from tests.integration.conftest import dropped
 
 
@@ -43,7 +44,7 @@ def take_message(app, queue, task_id, timeout=10):
 
 def send_raw(app, username, body):
     with app.producer_pool.acquire(block=True) as producer:
-        producer.publish(body, exchange=topology.REPORTS_EXCHANGE, routing_key=topology.REPORT_KEY,
+        producer.publish(body, exchange=topology.account_exchange(username), routing_key=topology.REPORT_KEY,
                          declare=[], serializer="json", delivery_mode=2, user_id=username)
 
 
@@ -93,8 +94,7 @@ def test_a_download_order_is_published_at_once_and_reports_drive_it_to_ready(pip
     assert headers["id"] == task["_id"] and headers["task"] == topology.CREATE_TASK
     assert kwargs["recipe"] == order["recipe"] and kwargs["order"] == order["_id"]
 
-    reporter = Reporter(app, creator, task["_id"])
-    reporter.status("received")
+    reporter = Reporter(app, creator, task["_id"], run=accepted(app, creator, kwargs))  # the claim: `received`
     reporter.progress("downloading", 50, 100, 1e6, 1)
     announce_writer(app, creator, slots=1)  # a creator host's own events (same format)
     busy = wait_until(lambda: [w for w in pipeline.admin.get(f"/workers/{creator}@host").body.get("current_tasks", [])
@@ -119,9 +119,8 @@ def test_a_physical_order_gets_write_tasks_on_a_live_writer_and_ends_pending_shi
     announce_writer(write_app, writer, slots=50)  # the host with the most free slots gets the work
     wait_until(lambda: pipeline.admin.get(f"/workers/{writer}@host").status == 200)
     order = pipeline.admin.post("/orders", order_body(quantity=2)).body
-    take_message(create_app, "create", create_task_of(order)["_id"])
-    reporter = Reporter(create_app, creator, create_task_of(order)["_id"])
-    reporter.status("received")
+    _, kwargs = take_message(create_app, "create", create_task_of(order)["_id"])
+    reporter = Reporter(create_app, creator, create_task_of(order)["_id"], run=accepted(create_app, creator, kwargs))
     reporter.status("done", result=stored_result(pipeline, order, create_task_of(order)["_id"]))
 
     writes = wait_until(lambda: (lambda found: len(found) == 2 and found)(
@@ -133,12 +132,16 @@ def test_a_physical_order_gets_write_tasks_on_a_live_writer_and_ends_pending_shi
     wait_until(lambda: pipeline.admin.get(f"/workers/{writer}@host").body.get("slot_states"))
     image = order_of(pipeline, order["_id"])["image"]
     for serial, task in enumerate(writes):
-        run = Reporter(write_app, writer, task["_id"])
-        for status in ("received", "downloading", "waiting_for_card", "writing", "verifying"):
+        card = {"size": 4 * 10 ** 9, "serial": f"0x{serial}"}
+        run = Reporter(write_app, writer, task["_id"], run=accepted(
+            write_app, writer, messages[task["_id"]][1], slot=1, card=card))
+        for status in ("downloading", "waiting_for_card", "writing", "verifying"):
             run.status(status)
         run.status("written", result={"host": "host", "slot": 1, "image": order["_id"], "sha256": image["sha256"],
                                       "image_size": image["image_size"], "mapped_bytes": 5, "verified_bytes": 5,
-                                      "card": {"size": 4 * 10 ** 9, "serial": f"0x{serial}"}})
+                                      "card": card})
+        # One slot holds one task at a time: the next claim on it waits for this card to count.
+        wait_until(lambda: pipeline.admin.get(f"/tasks/{task['_id']}").body["status"] == "written")
     final = order_in(pipeline, order["_id"], ("pending_shipment",))
     assert len(final["cards"]) == 2
     assert [e["status"] for e in final["statuses"]] == [
@@ -149,7 +152,7 @@ def test_duplicates_and_out_of_order_reports_change_nothing(pipeline):
     creator, _, app = pipeline.worker("creator")
     order = pipeline.admin.post("/orders", order_body()).body
     task_id = create_task_of(order)["_id"]
-    run = "a" * 32
+    run = accepted(app, creator, take_message(app, "create", task_id)[1], run="a" * 32)
     report = {"task": task_id, "run": run, "type": "status", "at": "2026-01-01T00:00:00Z"}
     for seq, status in ((1, "received"), (1, "received"), (3, "building"), (2, "downloading"), (3, "building")):
         send_raw(app, creator, {**report, "seq": seq, "status": status})
@@ -173,12 +176,11 @@ def test_a_redelivered_task_is_taken_over_by_the_new_run_and_never_moves_back(pi
     creator, _, app = pipeline.worker("creator")
     order = pipeline.admin.post("/orders", order_body(sd_card={"size": 4, "type": "download"}, quantity=1)).body
     task_id = create_task_of(order)["_id"]
-    first = Reporter(app, creator, task_id)
-    first.status("received")
+    _, kwargs = take_message(app, "create", task_id)
+    first = Reporter(app, creator, task_id, run=accepted(app, creator, kwargs, instance="1" * 32))
     first.status("building")
-    # The worker dies; the message goes to another run, which starts over.
-    second = Reporter(app, creator, task_id)
-    second.status("received")
+    # The worker's process dies; the message goes to its restarted process, which claims it again.
+    second = Reporter(app, creator, task_id, run=accepted(app, creator, kwargs, instance="2" * 32))
     second.status("downloading")
     first.status("done")  # the dead run's late report: stale
     # Reports are applied in order: once the new run's next one shows, the stale one was dealt with.
@@ -199,20 +201,24 @@ def test_reports_from_workers_that_do_not_hold_the_task_are_refused(pipeline, pi
     wait_until(lambda: pipeline.admin.get(f"/workers/{writer}@host").status == 200)
     order = pipeline.admin.post("/orders", order_body(sd_card={"size": 4, "type": "physical"}, quantity=1)).body
     create_id = create_task_of(order)["_id"]
+    _, kwargs = take_message(create_app, "create", create_id)
     before = dropped(pipeline_db, "refused")
-    # A writer may not report on a create task at all.
+    # A writer may neither claim nor report on a create task, even with its message.
+    assert claim(write_app, writer, kwargs)["decision"] == "refused"
     Reporter(write_app, writer, create_id).status("received")
     # A creator claims it; a writer's "done" on it is refused.
-    holder = Reporter(create_app, creator, create_id)
-    holder.status("received")
+    holder = Reporter(create_app, creator, create_id, run=accepted(create_app, creator, kwargs))
     Reporter(write_app, writer, create_id, run=holder.run).status("done")
     wait_until(lambda: dropped(pipeline_db, "refused") >= before + 2)
     assert pipeline_task(pipeline, order["_id"])["status"] == "received"
     holder.status("done", result=stored_result(pipeline, order, create_id))
     write_task = wait_until(lambda: [t for t in order_of(pipeline, order["_id"])["tasks"]
-                                     if t["kind"] == "write" and t.get("writer")])
-    # Another writer host cannot claim or finish this host's write task.
-    Reporter(other_app, other_writer, write_task[0]["_id"]).status("received")
+                                     if t["kind"] == "write" and t.get("published_at")])
+    _, write_kwargs = take_message(write_app, f"write.{writer}", write_task[0]["_id"])
+    # Another writer host cannot claim or finish this host's write task, even with its message.
+    card = {"size": 4 * 10 ** 9, "serial": None}
+    assert claim(other_app, other_writer, write_kwargs, slot=1, card=card)["decision"] == "refused"
+    Reporter(other_app, other_writer, write_task[0]["_id"]).status("written")
     wait_until(lambda: dropped(pipeline_db, "refused") >= before + 3)
     assert pipeline.admin.get(f"/tasks/{write_task[0]['_id']}").body["status"] == "pending"
 
@@ -224,11 +230,11 @@ def test_a_report_claiming_another_users_name_never_reaches_the_monitor(pipeline
             "status": "received", "at": "2026-01-01T00:00:00Z"}
     with pytest.raises(Exception, match="PRECONDITION_FAILED|user_id"):
         with app.producer_pool.acquire(block=True) as producer:
-            producer.publish(body, exchange=topology.REPORTS_EXCHANGE, routing_key=topology.REPORT_KEY,
+            producer.publish(body, exchange=topology.account_exchange(creator), routing_key=topology.REPORT_KEY,
                              declare=[], serializer="json", user_id="cardshop-system")
             producer.channel.connection.drain_events(timeout=3)
-    # The creator's own claim, sent after it, is applied as the first run: nothing came before it.
-    Reporter(app, creator, create_task_of(order)["_id"]).status("received")
+    # The creator's own claim, sent after it, is the first run: nothing came before it.
+    accepted(app, creator, take_message(app, "create", create_task_of(order)["_id"])[1])
     task = wait_until(lambda: (lambda task: task["status"] == "received" and task)(
         pipeline_task(pipeline, order["_id"])))
     assert task["worker"] == creator and task["runs"] == 1
