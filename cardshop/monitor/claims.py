@@ -108,9 +108,19 @@ class ClaimDecider:
             problem = self._slot_problem(task, request, sender, host)
             if problem:
                 return _answer(request, REFUSED, problem)
-        if task["status"] in machine.working and task.get("run") and not self._holder_gone(task, request, sender, host) and self._lease_live(task):
+        if self._held(task, machine) and not self._holder_gone(task, request, sender, host) and self._lease_live(task):
             return self._wait(task, request)
         return self._take(task, request, sender, host, machine)
+
+    @staticmethod
+    def _held(task, machine):
+        """A run holds the task: it works on it, or its claim was won after the status we read.
+
+        A pending task with a run was claimed (its `received` not written yet); a
+        requeued one was handed back by its run.
+        """
+        return bool(task.get("run")) and (task["status"] in machine.working or task["status"] == machine.initial
+                                          or task.get("overtaken", False))
 
     def _same_run(self, task, request, sender, machine):
         """The holder again: its answer was lost, or it renews its lease."""
@@ -163,7 +173,7 @@ class ClaimDecider:
             return task
         tasks.take_over(self.db, task["_id"], record)
         return {**task, "run": record["run"], "worker": record["worker"], "runs": record["runs"],
-                "claim": record.get("claim")}
+                "claim": record.get("claim"), "overtaken": True}  # the status read is older than this claim
 
     def _take(self, task, request, sender, host, machine):
         holder = {"host": host, "instance": request["instance"], "slot": request.get("slot"),
