@@ -165,13 +165,17 @@ class ClaimDecider:
                        retry_after=5)
 
     def _caught_up(self, task):
-        """The task with takeovers already won but not yet written on it (a monitor died in between)."""
+        """The task as the claims won so far make it (their winner may not have written them yet).
+
+        Nothing is written here: on FerretDB 1.24 an update rewrites the whole
+        document, so a loser's write could undo the winner's status change.
+        The winner writes its claim; a report of its run (apply.py) repairs it if it died.
+        """
         run, record = task.get("run"), None
         while (later := claimed(self.db, f"tasks/{task['_id']}/after-run/{run}")) is not None:
             run, record = later["run"], later
         if record is None:
             return task
-        tasks.take_over(self.db, task["_id"], record)
         return {**task, "run": record["run"], "worker": record["worker"], "runs": record["runs"],
                 "claim": record.get("claim"), "overtaken": True}  # the status read is older than this claim
 

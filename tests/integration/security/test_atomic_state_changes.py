@@ -78,37 +78,31 @@ def test_twenty_concurrent_refreshes_with_one_token_give_one_new_pair(scheduler,
         refresh_token = login.body["refresh_token"]
 
 
-def test_of_twenty_runs_claiming_one_task_at_once_exactly_one_takes_it(db):
-    from cardshop.monitor.apply import APPLIED, ReportApplier
-    from cardshop.store.tasks import new_task
+def test_of_twenty_runs_claiming_one_task_at_once_on_twenty_monitors_exactly_one_takes_it(db):
+    from cardshop.monitor.claims import ClaimDecider
+    from cardshop.pipeline.claims import grant_digest, new_grant
     from cardshop.store import now
+    from cardshop.store.tasks import new_task
     creator = f"crea{new_id()}"
     db.users.insert_one({"_id": new_id(), "username": creator, "role": "creator", "active": True})
-    applier = ReportApplier(db)
+    monitors = [ClaimDecider(db, lambda username: "creator") for _ in range(CALLERS)]  # one per monitor process
     for _ in range(ROUNDS):
-        task = new_task(new_id(), "create", "test", now())
+        grant = new_grant()
+        task = new_task(new_id(), "create", "test", now(), grant_digest=grant_digest(grant))
         db.tasks.insert_one(task)
-        results = race(CALLERS, lambda index: applier.apply(
-            {"type": "status", "status": "received", "task": task["_id"], "run": f"run{index}", "seq": 1}, creator))
-        # `received` lands at most once (a run overtaken between its claim and its step is told it is stale)
-        assert results.count(APPLIED) <= 1, results
-        # A later `received` may take the task over again (that is how redelivery works), but
-        # each run is taken over by one run only: the takeovers form one chain, ending in the task.
+
+        def request(index):
+            return {"type": "claim", "task": task["_id"], "grant": grant, "run": f"{index:032x}",
+                    "worker": f"{creator}@host-{index}", "instance": f"{index:032x}"}
+
+        results = race(CALLERS, lambda index: monitors[index].decide(request(index), creator)["decision"])
+        assert results.count("accepted") == 1, results
+        winner = f"{results.index('accepted'):032x}"
+        # Each run is taken over by one run only: one commit, naming the winner, and the task shows it.
         prefix = f"tasks/{task['_id']}/after-run/"
-        taken = {record["_id"][len(prefix):]: record["run"]
-                 for record in db.commits.find({"_id": {"$regex": f"^{prefix}"}})}
-        chain, run = [], "None"
-        while run in taken:
-            run = taken[run]
-            chain.append(run)
-        assert len(chain) == len(taken), (chain, taken)
-        # The task's copy of its run may lag (FerretDB's updates race); the next report of the last run fixes it.
-        assert applier.apply({"type": "status", "status": "downloading", "task": task["_id"], "run": chain[-1],
-                              "seq": 2}, creator) == APPLIED
+        assert [record["run"] for record in db.commits.find({"_id": {"$regex": f"^{prefix}"}})] == [winner]
         stored = db.tasks.find_one({"_id": task["_id"]})
-        assert stored["run"] == chain[-1] and stored["runs"] == len(chain)
-        assert [entry["status"] for entry in stored["statuses"]] == \
-            ["pending", *["received"] * results.count(APPLIED), "downloading"]
+        assert (stored["run"], stored["runs"], stored["status"]) == (winner, 1, "received")
 
 
 def test_each_replaced_auto_image_is_handed_to_exactly_one_of_twenty_concurrent_swaps(db):
