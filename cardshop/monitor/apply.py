@@ -36,6 +36,7 @@ RETRYABLE = {"retryable": True}  # the one result a failed report may carry
 APPLIED, DUPLICATE, STALE, REFUSED, UNKNOWN = "applied", "duplicate", "stale", "refused", "unknown"
 _FINAL = ENDED
 ROLE_CACHE_SECONDS = 60  # a disabled or re-roled user's reports stop counting within this
+MAX_LOG_LINES, MAX_LOG_BYTES = 2000, 1024 * 1024  # per task: the rest is counted, not kept
 
 
 class ReportApplier:
@@ -68,7 +69,7 @@ class ReportApplier:
             return APPLIED
         task = tasks.find(self.db, report["task"],
                           {"kind": 1, "status": 1, "run": 1, "last_seq": 1, "writer": 1, "order": 1, "worker": 1,
-                           "claim": 1, "claimed_at": 1})
+                           "claim": 1, "claimed_at": 1, "log_lines": 1, "log_bytes": 1})
         if task is None:
             return UNKNOWN
         if not sender or not self._may_hold(task, sender):
@@ -155,9 +156,16 @@ class ReportApplier:
         return APPLIED if self._bump(task, report, {"progress": progress}) else DUPLICATE
 
     def _log(self, task, report, sender, machine):
-        self._bump(task, report)
-        inserted = self._insert_log(task["_id"], report["run"], report["seq"], report.get("level", "info"),
-                                    report.get("message", ""))
+        message = report.get("message", "")
+        size = len(message.encode())
+        kept = task.get("log_lines", 0) < MAX_LOG_LINES and task.get("log_bytes", 0) + size <= MAX_LOG_BYTES
+        counted = tasks.count_log_line(self.db, task["_id"], report["run"], report["seq"], now(),
+                                       size if kept else None)
+        if not counted:
+            return DUPLICATE
+        if not kept:
+            return APPLIED  # counted in the task's `log_dropped`
+        inserted = self._insert_log(task["_id"], report["run"], report["seq"], report.get("level", "info"), message)
         return APPLIED if inserted else DUPLICATE
 
     def _insert_log(self, task_id, run, seq, level, message):

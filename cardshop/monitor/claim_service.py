@@ -35,6 +35,7 @@ class ClaimService(ConsumerMixin):
         self._producer = None
         self._consuming = set()
         self.thread = None
+        self.last_loop = time.monotonic()  # the watchdog's proof that this loop turns too
 
     def get_consumers(self, Consumer, channel):
         self._producer = kombu.Producer(channel)
@@ -44,6 +45,7 @@ class ClaimService(ConsumerMixin):
         return [self._consumer]
 
     def on_iteration(self):
+        self.last_loop = time.monotonic()
         for name in sorted(set(self.accounts.declared) - self._consuming):
             self._consuming.add(name)
             self._consumer.add_queue(topology.account_queues(name)[1])

@@ -10,12 +10,13 @@ the commit `tasks/<id>/after-run/<previous run>` (store/commits.py): of
 concurrent inserts of one key exactly one wins, on FerretDB 1.24 and MongoDB.
 """
 
+import dataclasses
 import logging
 import threading
 import time
 
 from cardshop.auth import roles
-from cardshop.pipeline.claims import ACCEPTED, REFUSED, WAIT, grant_digest
+from cardshop.pipeline.claims import ACCEPTED, LEASE, REFUSED, WAIT, grant_digest
 from cardshop.states import IllegalTransition, task_machine
 from cardshop.states.tasks import WRITE_TASK
 from cardshop.store import now, tasks, task_logs
@@ -24,10 +25,19 @@ from cardshop.store.transitions import transition
 
 log = logging.getLogger(__name__)
 
-LEASE = 60.0  # seconds without a renewal before another run may take a task over
+RECHECK = 60.0  # a renewal reads the task again at most this often (endings seen here are forgotten at once)
 WAIT_AT_MOST = LEASE + 15  # a run told to wait longer than this is refused: the holder is live
 _PROJECTION = {"kind": 1, "status": 1, "run": 1, "runs": 1, "worker": 1, "writer": 1, "grant_digest": 1,
                "claim": 1, "order": 1}
+
+
+@dataclasses.dataclass(frozen=True)
+class _Lease:
+    run: str
+    renewed: float  # when the holder last renewed (this monitor's clock)
+    read: float  # when the task was last read from the database for a renewal
+    sender: str
+    instance: str
 
 
 def _answer(request, decision, reason=None, retry_after=None):
@@ -49,20 +59,40 @@ class ClaimDecider:
         self.clock = clock
         self.started = clock()
         self._lock = threading.Lock()
-        self._renewed = {}  # task id -> (run, when)
+        self._renewed = {}  # task id -> _Lease of its holder
         self._waiting = {}  # (task id, run) -> when it was first told to wait
         self._slots = {}  # (username, host, slot) -> (task id, instance) of its latest accepted claim
 
     # -- leases -------------------------------------------------------------
 
-    def _renew(self, task_id, run):
+    def _renew(self, task_id, run, sender, instance, read):
+        """The holder renewed now; `read`: the task was read from the database for it."""
+        now = self.clock()
         with self._lock:
-            self._renewed[task_id] = (run, self.clock())
+            known = self._renewed.get(task_id)
+            last_read = now if read or known is None or known.run != run else known.read
+            self._renewed[task_id] = _Lease(run, now, last_read, sender, instance)
+
+    def _renewed_lately(self, request, sender):
+        """A renewal answered from memory: the same holder, renewed within a lease and read within RECHECK.
+
+        Renewals are frequent (every holder, every few seconds); endings seen by
+        this monitor are forgotten at once, and a cancel reaches the worker by
+        its broadcast, so reading the task now and then is enough.
+        """
+        known = self._renewed.get(request["task"])
+        if known is None or (known.run, known.sender, known.instance) != (request["run"], sender,
+                                                                         request["instance"]):
+            return False
+        if self.clock() - known.renewed >= self.lease or self.clock() - known.read >= RECHECK:
+            return False
+        self._renew(request["task"], request["run"], sender, request["instance"], read=False)
+        return True
 
     def _lease_live(self, task):
         """The holder renewed within a lease (or this monitor started less than a lease ago)."""
-        run, when = self._renewed.get(task["_id"], (None, 0.0))
-        last = max(self.started, when if run == task.get("run") else 0.0)
+        known = self._renewed.get(task["_id"])
+        last = max(self.started, known.renewed if known and known.run == task.get("run") else 0.0)
         return self.clock() - last < self.lease
 
     def forget(self, task_id):
@@ -83,6 +113,8 @@ class ClaimDecider:
         """The answer to a schema-valid claim request from `sender` (RabbitMQ's user_id)."""
         if request["worker"].partition("@")[0] != sender:
             return _answer(request, REFUSED, f"{sender} cannot claim as {request['worker']}")
+        if request.get("renew") and self._renewed_lately(request, sender):
+            return _answer(request, ACCEPTED)
         role = self.role_of(sender)
         if role not in roles.WORKERS:
             return _answer(request, REFUSED, f"{sender} is not an active worker")
@@ -130,7 +162,7 @@ class ClaimDecider:
         if task["status"] in machine.final:
             self.forget(task["_id"])
             return _answer(request, REFUSED, f"the task is {task['status']}")
-        self._renew(task["_id"], request["run"])
+        self._renew(task["_id"], request["run"], sender, request["instance"], read=True)
         return _answer(request, ACCEPTED)
 
     def _slot_problem(self, task, request, sender, host):
@@ -203,7 +235,7 @@ class ClaimDecider:
                                  now())
             except task_logs.LogLineExists:
                 pass
-        self._renew(task["_id"], request["run"])
+        self._renew(task["_id"], request["run"], sender, request["instance"], read=True)
         with self._lock:
             self._waiting.pop((task["_id"], request["run"]), None)
             if request.get("slot") is not None:

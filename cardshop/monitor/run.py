@@ -46,7 +46,8 @@ def serve(config, notifier):
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
     interval = notifier.watchdog_interval() or 10
-    notifier.start_watchdog(lambda: time.monotonic() - monitor.last_loop < max(4 * interval, 10), stop)
+    notifier.start_watchdog(lambda: time.monotonic() - min(monitor.last_loop, claims.last_loop)
+                            < max(4 * interval, 10), stop)
     notifier.status("connecting to the broker")
     claims.start()
     monitor.run(safety_interval=0.1)  # wake often enough to write buffered progress promptly

@@ -31,8 +31,8 @@ log = logging.getLogger(__name__)
 INSTANCE = uuid.uuid4().hex
 REPLY_TO = "amq.rabbitmq.reply-to"
 ASK_TIMEOUT = 5.0  # seconds to wait for an answer before asking again
-RENEW_EVERY = 15.0
-LEASE = 60.0  # a claim not renewed for this long (and the monitor up as long) may be taken over
+RENEW_EVERY = 10.0
+LEASE = 30.0  # a claim not renewed for this long (and the monitor up as long) may be taken over
 SAY_EVERY = 30.0  # seconds between log lines while a claim waits
 
 ACCEPTED, REFUSED, WAIT = "accepted", "refused", "wait"

@@ -122,6 +122,14 @@ def record_report(db, task_id, run, seq, moment, changes=None):
         {"$set": {"last_seq": seq, "last_report_at": moment, **(changes or {})}}).modified_count == 1
 
 
+def count_log_line(db, task_id, run, seq, moment, size):
+    """Count log report `seq` of `run`: kept (`size` bytes), or dropped (size None); True if it was counted."""
+    counts = {"log_lines": 1, "log_bytes": size} if size is not None else {"log_dropped": 1}
+    return db.tasks.update_one(
+        {"_id": task_id, "run": run, "last_seq": {"$lt": seq}},
+        {"$set": {"last_seq": seq, "last_report_at": moment}, "$inc": counts}).modified_count == 1
+
+
 def record_progress_of_holder(db, task_id, run, worker, seq, ended, progress, moment):
     """Record `progress` (report `seq` of `run`) when `worker` holds the task, in that run, next in order,
     and the task is in none of the `ended` statuses; True if it was recorded."""

@@ -1,4 +1,9 @@
-"""Task logs: the lines workers reported, as the monitor filed them, for operators."""
+"""Task logs: the lines workers reported, as the monitor filed them, for operators.
+
+The monitor keeps at most a task's first lines (monitor/apply.py caps them by
+count and bytes); the lines it dropped are shown as one last line
+"… N lines dropped".
+"""
 
 from cardshop.api import schemas
 from cardshop.api.resources import lookup
@@ -20,5 +25,9 @@ LAST = {"type": "integer", "minimum": 1, "maximum": 1000, "description": "how ma
            errors=[400, 401, 403, 404])
 def task_logs(call):
     db = call.services.db
-    task = lookup(db.tasks, call.params["id"], "task", {"_id": 1})
-    return {"items": latest_of(db, task["_id"], call.query.get("last", 200))}
+    task = lookup(db.tasks, call.params["id"], "task", {"_id": 1, "log_dropped": 1, "updated_at": 1})
+    items = latest_of(db, task["_id"], call.query.get("last", 200))
+    if task.get("log_dropped"):
+        items.append({"task": task["_id"], "seq": 0, "level": "warning", "at": task.get("updated_at"),
+                      "message": f"… {task['log_dropped']} lines dropped (the task's log is full)"})
+    return {"items": items}
