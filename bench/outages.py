@@ -9,6 +9,8 @@ import time
 from cardshop.pipeline.reports import Reporter
 from cardshop.store import now
 from devstack.processes import wait_until
+from tests.integration.claiming import accepted
+from tests.integration.pipeline.test_monitor import take_message
 
 KOMBU_INTERVALS = (2, 2, 30)  # interval_start, interval_step, interval_max: kombu's reconnect defaults
 
@@ -51,12 +53,13 @@ def broker_recovery(pipe, db, report, place, outage=20):
     username, _, app = pipe.worker("creator")
     order = place(pipe.admin)
     task_id = order["tasks"][0]["_id"]
+    run = accepted(app, username, take_message(app, "create", task_id)[1])
     pipe.rabbitmq.stop()
     time.sleep(outage)
     pipe.rabbitmq.start()
     back = time.monotonic()
-    Reporter(app, username, task_id).status("received")  # waits in the broker for the monitor
-    wait_until(lambda: db.tasks.find_one({"_id": task_id, "status": "received"}), timeout=120, interval=0.05)
+    Reporter(app, username, task_id, run=run).status("downloading")  # waits in the broker for the monitor
+    wait_until(lambda: db.tasks.find_one({"_id": task_id, "status": "downloading"}), timeout=120, interval=0.05)
     recovered = time.monotonic() - back
     start, step, most = KOMBU_INTERVALS
     waited, interval = 0, start

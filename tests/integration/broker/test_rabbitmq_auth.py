@@ -75,15 +75,19 @@ def test_a_creator_consumes_create_and_nothing_else(rabbitmq, topology, make_use
     connection.collect()
 
 
-def test_workers_publish_reports_but_not_to_the_default_exchange(rabbitmq, topology, make_user):
-    creator = make_user("creator")
+def test_workers_publish_to_their_own_exchange_only(rabbitmq, topology, make_user):
+    creator, other = make_user("creator"), make_user("creator")
+    for user in (creator, other):
+        topology.exchange_declare(f"from.{user.username}", "direct", durable=True, auto_delete=False)
     connection = connect(rabbitmq, creator.username, creator.password)
     channel = connection.channel()
-    channel.basic_publish_confirm(amqp.Message(b"progress", delivery_mode=2), exchange="reports",
+    channel.basic_publish_confirm(amqp.Message(b"progress", delivery_mode=2), exchange=f"from.{creator.username}",
                                   routing_key="report", confirm_timeout=10)
-    with pytest.raises(amqp.exceptions.AccessRefused):
-        connection.channel().basic_publish_confirm(amqp.Message(b"fake task"), exchange="",
-                                                   routing_key="create", confirm_timeout=10)
+    # Not the shared exchange of old, not another account's (its queues would fill), not the default one.
+    for exchange, key in (("reports", "report"), (f"from.{other.username}", "report"), ("", "create")):
+        with pytest.raises(amqp.exceptions.AccessRefused):
+            connection.channel().basic_publish_confirm(amqp.Message(b"fake"), exchange=exchange,
+                                                       routing_key=key, confirm_timeout=10)
     connection.collect()
 
 

@@ -9,6 +9,8 @@ import pytest
 
 from cardshop.client import ApiClient
 from devstack.servers import Scheduler
+from tests.integration.claiming import accepted
+from tests.integration.pipeline.test_monitor import take_message
 
 
 class Hostile:
@@ -27,14 +29,22 @@ class Hostile:
         channel.confirm_select()
         return channel
 
-    def publish(self, body, exchange="reports", routing_key="report", content_type="application/json",
-                user_id=True):
+    def publish(self, body, exchange=None, routing_key="report", content_type="application/json",
+                user_id=True, headers=None):
+        """Publish to `exchange` (the account's own `from.<user>` by default), confirmed."""
         raw = body if isinstance(body, bytes) else json.dumps(body).encode()
         properties = {"content_type": content_type, "delivery_mode": 2}
+        if headers:
+            properties["application_headers"] = headers
         if user_id:
             properties["user_id"] = self.username
+        exchange = f"from.{self.username}" if exchange is None else exchange
         self.channel().basic_publish_confirm(amqp.Message(raw, **properties), exchange=exchange,
                                              routing_key=routing_key, confirm_timeout=10)
+
+    def claim(self, task_id, queue="create", **fields):
+        """Take the task's message from `queue` and claim it (accepted); the run that holds the task."""
+        return accepted(self.app, self.username, take_message(self.app, queue, task_id)[1], **fields)
 
     def heartbeat(self, worker=None, **fields):
         self.publish({"type": "heartbeat", "worker": worker or f"{self.username}@host", "online": True,

@@ -3,7 +3,8 @@
 import pytest
 
 from tests.conftest import order_body
-from tests.integration.pipeline.test_monitor import create_task_of, order_in, stored_result
+from tests.integration.claiming import accepted
+from tests.integration.pipeline.test_monitor import create_task_of, order_in, stored_result, take_message
 
 NOW = "2026-01-01T00:00:00Z"
 
@@ -24,18 +25,20 @@ def forgeries(pipeline, order, task_id):
 
 @pytest.mark.parametrize("forgery", ["not an image at all", "files that are not there", "another task's files",
                                      "the wrong size", "the wrong checksum", "another warehouse"])
-def test_a_creator_taking_over_a_live_task_cannot_make_it_ready_with_a_forged_result(pipeline, hostile, forgery):
-    honest, attacker = hostile("creator"), hostile("creator")
+def test_a_creator_taking_over_a_task_cannot_make_it_ready_with_a_forged_result(pipeline, hostile, forgery):
+    creator = hostile("creator")
     order = pipeline.admin.post("/orders", order_body(sd_card={"size": 4, "type": "download"}, quantity=1)).body
     task_id = create_task_of(order)["_id"]
-    run = "e" * 32
-    for seq, status in enumerate(("received", "downloading", "building", "uploading"), 1):
-        honest.publish({"task": task_id, "run": run, "seq": seq, "type": "status", "status": status, "at": NOW})
-    # A takeover is allowed (that is how a redelivered task resumes); believing its result is not.
+    payload = take_message(creator.app, "create", task_id)[1]
+    run = accepted(creator.app, creator.username, payload, instance="1" * 32)
+    for seq, status in enumerate(("downloading", "building", "uploading"), 1):
+        creator.publish({"task": task_id, "run": run, "seq": seq, "type": "status", "status": status, "at": NOW})
+    # Its process restarts and takes the task over (that is how a redelivered task resumes); believing the
+    # new run's result is not.
     forged = forgeries(pipeline, order, task_id)[forgery]
-    for seq, status in enumerate(("received", "done"), 1):
-        attacker.publish({"task": task_id, "run": "f" * 32, "seq": seq, "type": "status", "status": status,
-                          "at": NOW, **({"result": forged} if status == "done" else {})})
+    takeover = accepted(creator.app, creator.username, payload, instance="2" * 32)
+    creator.publish({"task": task_id, "run": takeover, "seq": 1, "type": "status", "status": "done", "at": NOW,
+                     "result": forged})
     ended = order_in(pipeline, order["_id"], ("ready", "creation_failed"))
     assert ended["status"] == "creation_failed"
     task = create_task_of(ended)

@@ -35,6 +35,7 @@ def test_a_worker_cannot_change_any_exchange_and_reports_still_flow(pipeline, ho
 
     creator = hostile("creator")
     order = pipeline.admin.post("/orders", order_body()).body
-    creator.publish({"task": create_task_of(order)["_id"], "run": "d" * 32, "seq": 1, "type": "status",
-                     "status": "received", "at": "2026-01-01T00:00:00Z"})
-    wait_until(lambda: pipeline_task(pipeline, order["_id"])["status"] == "received")
+    run = creator.claim(create_task_of(order)["_id"])
+    creator.publish({"task": create_task_of(order)["_id"], "run": run, "seq": 1, "type": "status",
+                     "status": "downloading", "at": "2026-01-01T00:00:00Z"})
+    wait_until(lambda: pipeline_task(pipeline, order["_id"])["status"] == "downloading")

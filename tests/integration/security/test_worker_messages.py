@@ -42,7 +42,7 @@ def test_malformed_messages_are_counted_and_dropped_and_the_monitor_keeps_placin
     wait_until(lambda: pipeline.admin.get(f"/workers/{writer.username}@host").body.get("slots") == 2)
     order = pipeline.admin.post("/orders", order_body(quantity=2)).body
     task_id = create_task_of(order)["_id"]
-    run = "c" * 32
+    run = creator.claim(task_id)
     for seq, status in enumerate(("received", "downloading", "building", "uploading"), 1):
         creator.publish({"task": task_id, "run": run, "seq": seq, "type": "status", "status": status, "at": NOW})
     creator.publish({"task": task_id, "run": run, "seq": 5, "type": "status", "status": "done", "at": NOW,

@@ -2,7 +2,6 @@
 queued tasks move to a live one."""
 
 import datetime
-import uuid
 
 import pytest
 
@@ -48,9 +47,9 @@ def runs_of(pipeline, schedule):
     return pipeline.admin.get(f"/schedules/{schedule}").body["total_run_count"]
 
 
-def start(host, task_id, *steps):
-    run = uuid.uuid4().hex
-    for status in ("received", *steps):
+def start(host, task_id, *steps, slot=1):
+    run = host.claim(task_id, slot=slot)
+    for status in steps:
         host.report(task_id, run, status)
     return run
 

@@ -1,6 +1,5 @@
 """A write task's `written` counts only from its writer host and with a result that matches the order."""
 
-import uuid
 
 import pytest
 
@@ -48,7 +47,7 @@ def test_a_forged_written_result_fails_the_task_and_never_counts_a_card(pipeline
     host.write(honest["_id"], host.result(order, serial="0xCAFE"))
     wait_until(lambda: task_of(pipeline, honest["_id"])["status"] == "written")
 
-    host.write(forged["_id"], FORGERIES[forgery](order, host), steps=("received", "writing", "verifying"))
+    host.write(forged["_id"], FORGERIES[forgery](order, host), steps=("writing", "verifying"))
     ended = order_in(pipeline, order["_id"], ("write_failed", "pending_shipment"))
     assert ended["status"] == "write_failed"
     task = task_of(pipeline, forged["_id"])
@@ -81,13 +80,15 @@ def test_verified_cards_land_in_the_order_and_the_last_one_makes_it_pending_ship
     writing = order_in(pipeline, order["_id"], ("writing",))
     wait_until(lambda: order_of(pipeline, order["_id"]).get("cards"))
     # The second card is pulled out mid-write: the task goes back to the queue, then another card takes it.
-    run = uuid.uuid4().hex
-    host.report(second["_id"], run, "received")
+    payload = host.take(second["_id"])
+    run = host.claim(second["_id"], slot=2, payload=payload)
     host.report(second["_id"], run, "writing")
     host.report(second["_id"], run, "requeued", note="slot 2: card removed while writing; back to the queue")
     wait_until(lambda: task_of(pipeline, second["_id"])["status"] == "requeued")
     assert order_of(pipeline, order["_id"])["status"] == "writing"
-    host.write(second["_id"], host.result(order, slot=2, serial=None))
+    # The message went back to the queue with the card's `requeued`: another card claims it.
+    host.write(second["_id"], host.result(order, slot=2, serial=None),
+               run=host.claim(second["_id"], slot=2, payload=payload))
     done = order_in(pipeline, order["_id"], ("pending_shipment",))
     assert writing["status"] == "writing"
     cards = {card["task"]: card for card in done["cards"]}

@@ -1,10 +1,9 @@
 """Playing a writer host through the real broker: slot heartbeats and write-task reports, as raw messages."""
 
-import uuid
-
 from devstack.processes import wait_until
 from tests.conftest import order_body
-from tests.integration.pipeline.test_monitor import create_task_of, order_in, order_of, stored_result
+from tests.integration.claiming import accepted
+from tests.integration.pipeline.test_monitor import create_task_of, order_in, order_of, stored_result, take_message
 
 NOW = "2026-01-01T00:00:00Z"
 IMAGE_SIZE = 9  # what stored_result says the image is
@@ -41,9 +40,22 @@ class WriterHost:
         self.account.publish({"task": task_id, "run": run, "seq": seq, "type": "status", "status": status,
                               "at": NOW, **fields})
 
-    def write(self, task_id, result, steps=("received", "downloading", "writing", "verifying")):
-        """One run of the task, from `received` to `written` with `result`; returns the run id."""
-        run = uuid.uuid4().hex
+    def take(self, task_id):
+        """The task's message, from this host's queue (as a slot with a fresh card gets it)."""
+        return take_message(self.account.app, f"write.{self.username}", task_id)[1]
+
+    def claim(self, task_id, slot=1, card=None, payload=None):
+        """Claim the task for a slot and card (taking its message first); the run that holds it now."""
+        payload = payload or self.take(task_id)
+        return accepted(self.account.app, self.username, payload, host=self.host, slot=slot,
+                        card=card or {"size": CARD, "serial": None})
+
+    def write(self, task_id, result, steps=("downloading", "writing", "verifying"), run=None):
+        """One run of the task, claimed for the result's slot and card, to `written` with `result`; the run."""
+        if run is None:
+            slot, card = ((result or {}).get("slot", 1), (result or {}).get("card"))
+            run = self.claim(task_id, slot=slot if isinstance(slot, int) and 1 <= slot <= 64 else 1,
+                             card=card if isinstance(card, dict) and isinstance(card.get("size"), int) else None)
         for status in steps:
             self.report(task_id, run, status)
         self.report(task_id, run, "written", **({} if result is None else {"result": result}))
@@ -69,8 +81,7 @@ def order_waiting_for_writers(pipeline, creator, quantity=2, before_done=None):
     if before_done is not None:
         before_done(order)
     task_id = create_task_of(order)["_id"]
-    run = uuid.uuid4().hex
-    creator.publish({"task": task_id, "run": run, "seq": 1, "type": "status", "status": "received", "at": NOW})
+    run = accepted(creator.app, creator.username, take_message(creator.app, "create", task_id)[1])
     creator.publish({"task": task_id, "run": run, "seq": 2, "type": "status", "status": "done", "at": NOW,
                      "result": stored_result(pipeline, order, task_id)})
     order_in(pipeline, order["_id"], ("pending_writer",))

@@ -22,6 +22,7 @@ from devstack import cards
 from devstack.processes import wait_until
 from devstack.servers import Daemon, _wait_for_new_log
 from tests.conftest import order_body
+from tests.integration.claiming import accepted
 from tests.integration.pipeline.test_monitor import create_task_of, order_of, take_message
 from tests.integration.security.writer_host import only_these_writers
 from tests.unit.config.test_load import REPO
@@ -136,7 +137,7 @@ def physical_order(pipeline, image, quantity=1):
     creator, _, app = pipeline.worker("creator")
     order = pipeline.admin.post("/orders", order_body(quantity=quantity)).body
     task_id = create_task_of(order)["_id"]
-    take_message(app, "create", task_id)
+    _, kwargs = take_message(app, "create", task_id)
     folder = os.path.join(pipeline.warehouse.root, task_id)
     os.makedirs(folder, exist_ok=True)
     name = order["_id"]
@@ -144,8 +145,7 @@ def physical_order(pipeline, image, quantity=1):
         shutil.copyfile(image["paths"][key], os.path.join(folder, name + suffix))
     with open(os.path.join(folder, name + ".sha256"), "w") as handle:
         handle.write(f"{image['sha256']}  {name}.img\n")
-    reporter = Reporter(app, creator, task_id)
-    reporter.status("received")
+    reporter = Reporter(app, creator, task_id, run=accepted(app, creator, kwargs))
     reporter.status("done", result={
         "warehouse": "main", "folder": task_id,
         "files": {"image": f"/{task_id}/{name}.img.zst", "bmap": f"/{task_id}/{name}.bmap",

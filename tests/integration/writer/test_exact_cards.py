@@ -1,0 +1,90 @@
+"""Exactly the cards ordered: copies of a write task (the beat's republish, a redelivery after the task
+ended) never become extra cards; each is refused at its claim and the card stays blank (issue 18)."""
+
+import time
+
+import pytest
+
+from devstack.processes import wait_until
+from tests.integration.pipeline.test_monitor import order_of
+from tests.integration.writer.conftest import (card_hash, physical_order, queued, task_status, write_tasks,
+                                               written)
+
+REPUBLISH_EVERY = 2  # seconds: the issue saw copies at the default 60 s; faster makes more chances
+
+
+@pytest.fixture
+def busy_beat(pipeline):
+    """The pipeline's beat, republishing every REPUBLISH_EVERY s anything older than 1 s."""
+    beat = pipeline.start_beat()
+    reply = pipeline.admin.patch("/schedules/republish-pending", {"every": REPUBLISH_EVERY,
+                                                                   "params": {"older_than": 1}})
+    assert reply.status == 200, reply.body
+    yield beat
+    beat.stop()
+    pipeline.admin.patch("/schedules/republish-pending", {"every": 30, "params": {"older_than": 30}})
+
+
+def blank(path):
+    """True when the card file holds no byte but zeros (it was never written)."""
+    with open(path, "rb") as handle:
+        while chunk := handle.read(1 << 20):
+            if chunk.strip(b"\0"):
+                return False
+    return True
+
+
+def test_write_tasks_waiting_for_cards_while_the_beat_republishes_become_exactly_the_cards_ordered(
+        pipeline, writer_host, image, busy_beat):
+    host = writer_host(slots=3)
+    order = physical_order(pipeline, image, quantity=2)
+    # No card for a while: the beat runs its republish job again and again.
+    runs = lambda: pipeline.admin.get("/schedules/republish-pending").body.get("runs", 0)  # noqa: E731
+    before = runs()
+    deadline = time.monotonic() + 40
+    while time.monotonic() < deadline:
+        assert queued(pipeline, host.queue)[0] == 2, "a task waiting for a card is never published again"
+        time.sleep(2)
+    assert runs() - before >= 5, "the republish job ran"
+    paths = [host.insert(1), host.insert(2)]
+    written(pipeline, order["_id"], count=2)
+    wait_until(lambda: order_of(pipeline, order["_id"])["status"] == "pending_shipment")
+    for path in paths:
+        assert card_hash(path, image["image_size"]) == image["sha256"]
+    # A further fresh card stays blank: there is no copy left to write.
+    third = host.insert(3)
+    host.slots[2].wait_log("ready (card of")
+    time.sleep(2 * REPUBLISH_EVERY + 2)
+    assert blank(third) and "slot 3: busy" not in host.slots[2].log()
+    assert len(order_of(pipeline, order["_id"])["cards"]) == 2
+    assert sum(slot.log().count("written and verified; remove the card") for slot in host.slots) == 2
+
+
+def test_a_copy_redelivered_after_its_task_was_written_leaves_the_next_card_blank(
+        pipeline, writer_host, image, slow_card):
+    host = writer_host(slots=2)
+    card = slow_card(rate=2 * 1024 * 1024)
+    card.insert(host.slots[0].device)
+    host.slots[0].wait_log("ready (card of")
+    order = physical_order(pipeline, image)
+    task_status(pipeline, order["_id"], ("verifying",))
+    # The slot's connections to the broker are cut before it can acknowledge: its message goes back to the
+    # queue although the card is being verified, and the task ends `written` all the same.
+    close_connections(pipeline, host.username)
+    written(pipeline, order["_id"])
+    wait_until(lambda: queued(pipeline, host.queue)[0] == 1, timeout=30)
+    second = host.insert(2)
+    host.slots[1].wait_log("the task is written", timeout=60)
+    host.slots[1].wait_log("slot 2: ready", timeout=30)
+    assert blank(second)
+    assert [task["status"] for task in write_tasks(pipeline, order["_id"])] == ["written"]
+    assert len(order_of(pipeline, order["_id"])["cards"]) == 1
+    assert queued(pipeline, host.queue)[0] == 0, "the copy was dropped"
+
+
+def close_connections(pipeline, username):
+    listed = pipeline.rabbitmq.ctl("list_connections", "--no-table-headers", "--silent", "name", "user").stdout
+    names = [line.rsplit("\t", 1)[0] for line in listed.splitlines() if line.endswith(f"\t{username}")]
+    assert names, listed
+    for name in names:
+        pipeline.rabbitmq.ctl("close_connection", name, "test: the writer loses its broker connection")
