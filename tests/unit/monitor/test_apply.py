@@ -2,11 +2,14 @@
 (on a real FerretDB, without cascades or a warehouse)."""
 
 import itertools
+import uuid
 
 import pymongo
 import pytest
 
 from cardshop.monitor.apply import APPLIED, DUPLICATE, REFUSED, STALE, UNKNOWN, ReportApplier
+from cardshop.monitor.claims import ClaimDecider
+from cardshop.pipeline.claims import grant_digest, new_grant
 from cardshop.states.tasks import CREATE_TASK
 from cardshop.store import new_id, now
 from cardshop.store.transitions import initial_history
@@ -39,10 +42,15 @@ def report(task_id, seq, status=None, run=None, **fields):
 
 
 def claimed(applier, task_id, sender="crea1"):
-    """The run of a `received` report that claimed the task."""
-    first = report(task_id, 1, "received")
-    assert applier.apply(first, sender) in (APPLIED, DUPLICATE)  # a takeover repeats a step: no move back
-    return first["run"]
+    """The run of an accepted claim of the task (a new process each time: it takes over a run it finds)."""
+    grant = new_grant()
+    applier.db.tasks.update_one({"_id": task_id}, {"$set": {"grant_digest": grant_digest(grant)}})
+    run = f"{next(_runs):032x}"
+    answer = ClaimDecider(applier.db, applier.role_of).decide(
+        {"type": "claim", "task": task_id, "grant": grant, "run": run, "worker": f"{sender}@host",
+         "instance": uuid.uuid4().hex}, sender)
+    assert answer["decision"] == "accepted", answer
+    return run
 
 
 def test_a_report_on_a_task_nobody_knows_is_unknown(db):
@@ -51,15 +59,16 @@ def test_a_report_on_a_task_nobody_knows_is_unknown(db):
 
 @pytest.mark.parametrize("sender, status, outcome", [
     ("writ1", "received", REFUSED),  # a writer may not report on a create task
-    ("crea1", "building", STALE),  # only `received` starts a run
-], ids=["a-writer-on-a-create-task", "a-first-report-other-than-received"])
+    ("crea1", "building", STALE),  # only an accepted claim starts a run
+    ("crea1", "received", STALE),  # `received` no longer claims anything
+], ids=["a-writer-on-a-create-task", "a-report-without-a-claim", "received-without-a-claim"])
 def test_a_report_that_cannot_claim_the_task_changes_nothing(db, sender, status, outcome):
     task_id = task(db)
     assert ReportApplier(db).apply(report(task_id, 1, status), sender) == outcome
     assert db.tasks.find_one({"_id": task_id})["status"] == "pending"
 
 
-def test_received_claims_the_task_and_later_steps_move_it_forward(db):
+def test_a_claim_makes_the_task_received_and_later_steps_move_it_forward(db):
     applier, task_id = ReportApplier(db), task(db)
     run = claimed(applier, task_id)
     assert applier.apply(report(task_id, 2, "building", run=run), "crea1") == APPLIED
