@@ -1,5 +1,6 @@
 """A cancellable subprocess runner: a cancel token checked between steps, and subprocesses that die with it."""
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -48,17 +49,30 @@ def _kill_group(process):
             continue
 
 
-def run(argv, cancel=None, stdin=None, stdout=None, poll=0.2):
-    """Run a command in its own process group; kill the group if `cancel` fires.
-
-    Raises CommandError (with the command's stderr) on a non-zero exit.
-    """
+def _start(argv, stdin, stdout):
+    """The command in its own process group, and the list its stderr lands in (with the thread reading it)."""
     process = subprocess.Popen(argv, stdin=stdin if stdin is not None else subprocess.DEVNULL,
                                stdout=stdout if stdout is not None else subprocess.DEVNULL,
                                stderr=subprocess.PIPE, start_new_session=True)
     errors = []
     reader = threading.Thread(target=lambda: errors.append(process.stderr.read()), daemon=True)
     reader.start()
+    return process, errors, reader
+
+
+def _check_exit(argv, process, errors):
+    if process.returncode != 0:
+        message = (errors[0] if errors else b"").decode(errors="replace").strip().splitlines()
+        raise CommandError(f"{os.path.basename(argv[0])} failed (exit {process.returncode}): "
+                           f"{message[-1] if message else 'no message'}")
+
+
+def run(argv, cancel=None, stdin=None, stdout=None, poll=0.2):
+    """Run a command in its own process group; kill the group if `cancel` fires.
+
+    Raises CommandError (with the command's stderr) on a non-zero exit.
+    """
+    process, errors, reader = _start(argv, stdin, stdout)
     try:
         while True:
             try:
@@ -74,7 +88,27 @@ def run(argv, cancel=None, stdin=None, stdout=None, poll=0.2):
         raise
     finally:
         reader.join(timeout=5)
-    if process.returncode != 0:
-        message = (errors[0] if errors else b"").decode(errors="replace").strip().splitlines()
-        raise CommandError(f"{os.path.basename(argv[0])} failed (exit {process.returncode}): "
-                           f"{message[-1] if message else 'no message'}")
+    _check_exit(argv, process, errors)
+
+
+@contextlib.contextmanager
+def reading(argv):
+    """Run a command whose output the block reads (the pipe is yielded), in its own process group.
+
+    The block checks its cancel token between reads. Leaving it by an exception
+    (a limit reached, a cancel) kills the group at once; leaving it normally
+    waits for the exit and raises CommandError on a non-zero one, so a block
+    that stops reading early must raise.
+    """
+    process, errors, reader = _start(argv, None, subprocess.PIPE)
+    try:
+        yield process.stdout
+        process.stdout.close()
+        process.wait()
+    except BaseException:
+        _kill_group(process)
+        raise
+    finally:
+        process.stdout.close()
+        reader.join(timeout=5)
+    _check_exit(argv, process, errors)

@@ -10,7 +10,10 @@ verify). An error raised while handling another keeps it as its context
 first link that knows wins.
 
 `Retry` runs a call again with exponential back-off and jitter while its
-failures are transient, for a window of time, and says what it does.
+failures are transient, for a window of time, and says what it does. A
+failure may say what state its dependency is in with `state` and `detail`
+("full", "734003200 bytes needed, 52428800 free"); without them the
+dependency is "unreachable" and the cause is named.
 """
 
 import errno
@@ -87,6 +90,14 @@ _PLAIN = {ConnectionRefusedError: "connection refused", ConnectionResetError: "c
           socket.timeout: "timed out", TimeoutError: "timed out", EOFError: "connection closed"}
 
 
+def _state(exc):
+    """(state, detail) of the first link that tells them, else ("unreachable", None)."""
+    for link in _chain(exc):
+        if getattr(link, "state", None):
+            return link.state, getattr(link, "detail", None)
+    return "unreachable", None
+
+
 def cause(exc):
     """The root cause in a few words: "connection refused", "421 try later", "HTTP 503"."""
     root = list(_chain(exc))[-1]
@@ -144,12 +155,17 @@ class Retry:
                 if not is_transient(exc):
                     raise
                 spent = time.monotonic() - started
-                lead = f"{what}: {cause(exc)}" if what else str(exc)
+                state, detail = _state(exc)
+                if detail:  # the failure says what is wrong: "warehouse ftp://h:21/ full: 5 bytes needed, 0 free"
+                    lead = f"{what or who} {state}: {detail}"
+                else:
+                    lead = f"{what}: {cause(exc)}" if what else str(exc)
                 if spent >= self.window:
                     raise GaveUp(f"{lead} (retried for {duration(spent)})") from exc
                 attempt += 1
                 delay = min(backoff(attempt, self.first, self.most), self.window - spent)
-                self.say(f"{who} unreachable, retry {attempt} in {delay:.0f} s",
-                         f"{what or who} unreachable, retry {attempt} in {delay:.0f} s: "
-                         f"{cause(exc) if what else exc}")
+                retry = f"retry {attempt} in {delay:.0f} s"
+                said = f"{lead}, {retry}" if detail else \
+                    f"{what or who} {state}, {retry}: {cause(exc) if what else exc}"
+                self.say(f"{who} {state}, {retry}", said)
                 self.wait(delay)

@@ -33,6 +33,24 @@ def make_base_image(folder, name="base.img"):
     return path + ".xz"
 
 
+COMPRESSORS = {".xz": ["xz", "-c", "-1"], ".gz": ["gzip", "-c", "-1"], ".zst": ["zstd", "-c", "-q", "-1"]}
+
+
+def make_compression_bomb(folder, name, size, fill=b"\0"):
+    """`name` (ending .xz, .gz or .zst) that decompresses to `size` bytes of `fill` (a multiple of 4 MiB).
+
+    One compressed 4 MiB stream, repeated: each tool reads concatenated streams as one, so
+    a 3 GiB bomb takes a second to make and a few hundred kB to keep."""
+    block = 4 * 1024 * 1024
+    stream = subprocess.run(COMPRESSORS[os.path.splitext(name)[1]], input=fill * block, capture_output=True,
+                            check=True).stdout
+    path = os.path.join(folder, name)
+    with open(path, "wb") as handle:
+        for _ in range(size // block):
+            handle.write(stream)
+    return path
+
+
 def make_random_file(folder, name, size):
     path = os.path.join(folder, name)
     with open(path, "wb") as handle:

@@ -291,9 +291,9 @@ def _wait_for_new_log(process, offset, needle, timeout, name):
 class Warehouse:
     """cardshop-warehouse on loopback, asking `api_url` who logs in."""
 
-    def __init__(self, base, api_url, port=None, tls=None, reserve_bytes=0):
+    def __init__(self, base, api_url, port=None, tls=None, reserve_bytes=0, root=None):
         self.dir = os.path.join(base, "warehouse")
-        self.root = os.path.join(self.dir, "root")
+        self.root = root or os.path.join(self.dir, "root")
         self.port = port or free_port()
         self.process = Process("warehouse", self.dir)
         self.config_path = os.path.join(self.dir, "warehouse.yaml")

@@ -4,14 +4,34 @@ Uploads go to `<name>.part`, announced with ALLO (so a full disk refuses
 before any data flows), resumed with REST from what the server holds, and
 renamed to `<name>` once complete. Downloads resume from the local
 `<name>.part` the same way.
+
+Space refusals: the one reply format both sides read (the server writes it
+with `full_reply` and `too_small_reply`; the prose after the numbers is for
+people and may change):
+
+    452 Warehouse full: needed=<bytes> free=<bytes>. <prose>
+        no room now; room comes back as ended orders' folders are deleted,
+        so it is transient (WarehouseFull). `needed`: the bytes the upload
+        still has to store (0 when it announced no size); `free`: what the
+        disk takes beyond its reserve. Sent for an ALLO that does not fit,
+        and for a STOR stopped by the disk filling up mid-way (the server
+        then drops the data connection; the reply still comes on the
+        control connection, and the client reads it before judging).
+    552 Warehouse too small: needed=<bytes> capacity=<bytes>. <prose>
+        the upload is larger than the whole disk beyond its reserve: it
+        can never fit, so it is final (WarehouseTooSmall).
 """
 
 import ftplib
 import os
+import re
 import ssl
 import urllib.parse
 
 BLOCK = 1024 * 1024
+REPLY_WAIT = 5  # seconds to wait for the reply that explains a dropped transfer
+_FULL = re.compile(r"^452 Warehouse full: needed=(\d+) free=(\d+)\.")
+_TOO_SMALL = re.compile(r"^552 Warehouse too small: needed=(\d+) capacity=(\d+)\.")
 
 
 class WarehouseError(Exception):
@@ -20,6 +40,44 @@ class WarehouseError(Exception):
     def __init__(self, message, transient=None):
         super().__init__(message)
         self.transient = transient
+
+
+class WarehouseFull(WarehouseError):
+    """No room in the warehouse for now; `state` and `detail` tell cardshop.faults.Retry what to say."""
+
+    state = "full"
+
+    def __init__(self, needed, free):
+        self.needed, self.free = needed, free
+        self.detail = f"{needed} bytes needed, {free} free"
+        super().__init__(f"warehouse full: {self.detail}", transient=True)
+
+
+class WarehouseTooSmall(WarehouseError):
+    """The upload is larger than the warehouse disk can ever hold."""
+
+    def __init__(self, needed, capacity):
+        self.needed, self.capacity = needed, capacity
+        super().__init__(f"the warehouse disk can never hold the upload: {needed} bytes needed, {capacity} "
+                         f"is all it has beyond its reserve", transient=False)
+
+
+def full_reply(needed, free, prose):
+    return f"452 Warehouse full: needed={needed} free={free}. {prose}"
+
+
+def too_small_reply(needed, capacity):
+    return (f"552 Warehouse too small: needed={needed} capacity={capacity}. "
+            f"The upload is larger than the whole disk beyond its reserve.")
+
+
+def space_refusal(reply):
+    """The typed error a space refusal (the format above) stands for, or None for any other reply."""
+    if match := _FULL.match(reply):
+        return WarehouseFull(int(match[1]), int(match[2]))
+    if match := _TOO_SMALL.match(reply):
+        return WarehouseTooSmall(int(match[1]), int(match[2]))
+    return None
 
 
 class WarehouseClient:
@@ -110,13 +168,33 @@ class WarehouseClient:
                     if progress:
                         progress(sent[0], size)
 
-                self.ftp.storbinary(f"STOR {part}", handle, BLOCK, tick, rest=offset or None)
+                self._store(f"STOR {part}", handle, tick, offset)
             if self.remote_size(part) != size:
                 raise WarehouseError(f"upload of {name} ended short; it resumes on the next try", transient=True)
             self.ftp.rename(part, final)
             return final
         except ftplib.all_errors as exc:
-            raise WarehouseError(f"upload of {name} failed: {exc}") from exc
+            raise space_refusal(str(exc)) or WarehouseError(f"upload of {name} failed: {exc}") from exc
+
+    def _store(self, command, handle, callback, offset):
+        """STOR; a data connection the server dropped is explained by its reply, when that is a space refusal."""
+        try:
+            self.ftp.storbinary(command, handle, BLOCK, callback, rest=offset or None)
+        except (OSError, EOFError) as exc:
+            refusal = space_refusal(self._pending_reply())
+            if refusal is None:
+                raise
+            raise refusal from exc
+
+    def _pending_reply(self):
+        """The reply waiting on the control connection, or "" when none comes (the session ends after)."""
+        try:
+            self.ftp.sock.settimeout(REPLY_WAIT)
+            return self.ftp.getresp()
+        except ftplib.Error as exc:
+            return str(exc)
+        except (OSError, EOFError, AttributeError):  # AttributeError: the control socket is gone too
+            return ""
 
     def delete_folder(self, folder):
         """Delete a task folder and its files; False when it was not there."""

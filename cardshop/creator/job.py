@@ -21,7 +21,7 @@ from cardshop import faults
 from cardshop.cancellable import Canceled, CommandError
 from cardshop.client import ApiUnreachable
 from cardshop.creator.cache import DownloadError
-from cardshop.creator.preflight import PreflightError, preflight
+from cardshop.creator.preflight import PreflightError, free_bytes, preflight
 from cardshop.image import layout
 from cardshop.image.build import BuildError, build_image, decompress_base, stage_files, tree_size
 from cardshop.image.outputs import make_outputs
@@ -130,15 +130,17 @@ class CreateJob:
 
         self.reporter.status("building")
         self.cancel.check()
+        size = plan["output_size"]
         base_raw = None
         if base_path:
             raw_path = os.path.join(build, "base.raw")
+            limit, holder = (size, "output.size") if size else (card_capacity(card_size), f"a {card_size} GB card")
+            room = free_bytes(build) - self.settings["disk_margin_bytes"]
             with Heartbeat(self.reporter, "decompressing",
                            lambda: (_allocated(raw_path), max(_allocated(raw_path), 1))):
-                base_raw = decompress_base(base_path, raw_path, self.cancel)
+                base_raw = decompress_base(base_path, raw_path, limit, holder, room, self.cancel)
         base_name = recipe["base"]["source"] if base_raw else None
         base_end = layout.used_end(layout.base_table(base_raw, base_name)) if base_raw else 0
-        size = plan["output_size"]
         chosen_card = card_size
         if size is None:
             data_bytes, count = tree_size(staging)

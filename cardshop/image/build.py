@@ -6,6 +6,13 @@
     3. a data partition after them (4 MiB aligned) to the end of the image;
     4. `mke2fs -d` writes an ext4 file system (label `data`) holding the
        staged files straight into that partition (`-E offset=`).
+
+A base is decompressed through a pipe, never straight into a file, so that
+it is bounded: a tiny .zst can expand to terabytes. It stops (and its
+decompressor is killed) once it outgrows what the card can hold, a final
+failure, or the real bytes it writes outgrow the build disk's room, a
+transient one (other builds end, the cache shrinks): the task fails
+retryable and the beat tries it again later.
 """
 
 import os
@@ -15,7 +22,7 @@ import tarfile
 import zipfile
 import zlib
 
-from cardshop.cancellable import CommandError, run
+from cardshop.cancellable import CommandError, reading, run
 from cardshop.image import layout
 
 BLOCK = 4 * 1024 * 1024
@@ -26,11 +33,14 @@ ARCHIVES = {"tar": "r:", "gztar": "r:gz", "xztar": "r:xz", "bztar": "r:bz2"}
 
 
 class BuildError(Exception):
-    """`archive`: the cached archive at fault, when unpacking it failed for its size."""
+    """`archive`: the cached archive at fault, when unpacking it failed for its size.
 
-    def __init__(self, message, archive=None):
+    `transient` as in cardshop.faults: True when a later try may work (the build disk was full)."""
+
+    def __init__(self, message, archive=None, transient=None):
         super().__init__(message)
         self.archive = archive
+        self.transient = transient
 
 
 def copy_sparse(source, target, length, progress=None, cancel=None):
@@ -52,13 +62,37 @@ def copy_sparse(source, target, length, progress=None, cancel=None):
     return done
 
 
-def decompress_base(source, target, cancel=None):
-    """The base image, raw; decompressed (sparsely) when it ends in .xz, .gz or .zst."""
+def decompress_base(source, target, limit, holder, room, cancel=None):
+    """The base image, raw; decompressed (sparsely) into `target` when it ends in .xz, .gz or .zst.
+
+    `limit`: the bytes the image may take, named by `holder` ("a 4 GB card",
+    "output.size"); a bigger base fails the build, a raw one before any copy.
+    `room`: the real bytes the build disk can still take (zero blocks are holes
+    and cost nothing); writing more fails the build, transiently.
+    """
     suffix = os.path.splitext(source)[1]
     if suffix not in DECOMPRESSORS:
+        size = os.path.getsize(source)
+        if size > limit:
+            raise BuildError(f"the base image is {size} bytes, more than {holder} holds ({limit} bytes)")
         return source
-    with open(target, "wb") as out:
-        run(DECOMPRESSORS[suffix] + [source], cancel, stdout=out)
+    done = written = 0
+    with reading(DECOMPRESSORS[suffix] + [source]) as pipe, open(target, "wb") as out:
+        while block := pipe.read(BLOCK):
+            if cancel is not None:
+                cancel.check()
+            if done + len(block) > limit:
+                raise BuildError(f"the base image decompresses to more than {holder} holds ({limit} bytes): "
+                                 f"stopped at {done} bytes")
+            if block != _ZERO[:len(block)]:
+                written += len(block)
+                if written > room:
+                    raise BuildError(f"the build disk has no room for the decompressed base: {room} bytes free "
+                                     f"beyond the margin, stopped at {done} bytes", transient=True)
+                out.seek(done)
+                out.write(block)
+            done += len(block)
+        out.truncate(done)  # trailing zero blocks stay a hole
     return target
 
 

@@ -10,10 +10,14 @@ Layout under the root: one folder per create task, `/<task id>/`, holding
   their order has ended;
 - nobody leaves the root (pyftpdlib resolves symlinks and `..` and refuses
   paths outside it);
-- an upload announced with ALLO that would not fit the disk (with the
-  configured reserve) is refused before any data flows (552); while data
-  flows, a STOR stops at its ALLO size (552) and when the disk reaches the
-  reserve (452, a "try later": space comes back as old folders go);
+- an upload announced with ALLO that would not fit the disk now (with the
+  configured reserve) is refused before any data flows (452 "Warehouse
+  full", a "try later": space comes back as old folders go), one larger
+  than the whole disk beyond its reserve for good (552 "Warehouse too
+  small"); while data flows, a STOR stops at its ALLO size (552) and when
+  the disk reaches the reserve or is full (452 "Warehouse full"). Space
+  refusals carry their numbers in the format cardshop.client.warehouse
+  documents and parses;
 - write rights are not frozen at login: a write command re-asks the
   scheduler once the cached answer is older than the identity cache window,
   so a disabled user or an ended task loses them on an open connection;
@@ -37,6 +41,7 @@ from pyftpdlib.handlers import FTPHandler, TLS_FTPHandler
 from pyftpdlib.servers import ThreadedFTPServer
 
 from cardshop.auth import roles
+from cardshop.client.warehouse import full_reply, too_small_reply
 from cardshop.validation import ID_PATTERN
 from cardshop.warehouse.identity import IdentityError
 
@@ -147,11 +152,23 @@ def _free_bytes(path):
     return stats.f_bavail * stats.f_frsize
 
 
-class _Allotted:
-    """A file being stored: writes stop at the ALLO size (552) or at the disk reserve (452).
+def _disk_bytes(path):
+    """The whole disk as an unprivileged user may fill it (root's reserved blocks left out)."""
+    stats = os.statvfs(path)
+    return (stats.f_blocks - stats.f_bfree + stats.f_bavail) * stats.f_frsize
 
-    `refusal` keeps the reply for the transfer's handle_error; the OSError
-    raised is how pyftpdlib learns to abort.
+
+def _room(root, reserve_bytes):
+    return max(0, _free_bytes(root) - reserve_bytes)
+
+
+class _Allotted:
+    """A file being stored: writes stop at the ALLO size (552) or when the disk fills up to its reserve (452).
+
+    The file is unbuffered, so a full disk shows at the write that meets it
+    (a buffer's flush at close would come too late to answer). `refusal`
+    keeps the reply for the transfer's handle_error; the OSError raised is
+    how pyftpdlib learns to abort.
     """
 
     def __init__(self, file, root, reserve_bytes, allotted):
@@ -168,11 +185,24 @@ class _Allotted:
         if self._unchecked >= RESERVE_CHECK_BYTES:
             self._unchecked = 0
             if _free_bytes(self._root) - len(data) < self._reserve:
-                self.refusal = "452 The warehouse disk reached its reserve; transfer aborted, try later."
+                self._refuse_for_space(len(data))
                 raise OSError(errno.ENOSPC, "reserve reached")
-        self._file.write(data)
-        self._written += len(data)
+        view = memoryview(data)
+        try:
+            while view:
+                count = self._file.write(view)
+                self._written += count
+                view = view[count:]
+        except OSError as exc:
+            if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+                self._refuse_for_space(len(view))
+            raise
         return len(data)
+
+    def _refuse_for_space(self, unwritten):
+        needed = self._allotted - self._written if self._allotted is not None else unwritten
+        self.refusal = full_reply(needed, _room(self._root, self._reserve),
+                                  "The disk filled up to its reserve; transfer aborted, the part stays for a resume.")
 
     def __getattr__(self, name):
         return getattr(self._file, name)
@@ -181,10 +211,10 @@ class _Allotted:
 def _filesystem_class(reserve_bytes):
     class Filesystem(AbstractedFS):
         def open(self, filename, mode):
-            opened = super().open(filename, mode)
             if mode.startswith("r") and "+" not in mode:
-                return opened
-            return _Allotted(opened, self.root, reserve_bytes, self.cmd_channel.take_allotment())
+                return super().open(filename, mode)
+            return _Allotted(open(filename, mode, buffering=0), self.root, reserve_bytes,
+                             self.cmd_channel.take_allotment())
 
     return Filesystem
 
@@ -228,18 +258,20 @@ def _handler_class(base, reserve_bytes):
             except (IndexError, ValueError):
                 self.respond("501 ALLO needs a size in bytes.")
                 return
-            free = _free_bytes(self.fs.root)
-            if size + reserve_bytes > free:
-                self.respond(f"552 Not enough space: {size} bytes asked, "
-                             f"{max(0, free - reserve_bytes)} available.")
-                return
-            self._allotment = size
-            self.respond(f"200 {size} bytes can be stored.")
+            capacity = max(0, _disk_bytes(self.fs.root) - reserve_bytes)
+            room = _room(self.fs.root, reserve_bytes)
+            if size > capacity:
+                self.respond(too_small_reply(size, capacity))
+            elif size > room:
+                self.respond(full_reply(size, room, "Try later: room comes back as ended orders' folders go."))
+            else:
+                self._allotment = size
+                self.respond(f"200 {size} bytes can be stored.")
 
         def ftp_STOR(self, file, mode="w"):
             if _free_bytes(self.fs.root) < reserve_bytes:
-                self._allotment = None
-                self.respond("552 The warehouse disk is full.")
+                needed, self._allotment = self._allotment or 0, None
+                self.respond(full_reply(needed, 0, "The disk is at its reserve; try later."))
                 return None
             try:
                 return super().ftp_STOR(file, mode)

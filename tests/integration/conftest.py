@@ -1,6 +1,10 @@
 """A whole pipeline stack (scheduler publishing tasks, RabbitMQ asking it, the monitor applying reports),
 shared by the pipeline and security tests."""
 
+import errno
+import os
+import subprocess
+
 import pytest
 
 from devstack.pipeline import Pipeline
@@ -29,3 +33,40 @@ def dropped(pipeline_db, *reasons):
     """Messages the monitor dropped so far (for these reasons), from the counters it saves."""
     counts = (pipeline_db.monitor_stats.find_one({"_id": "dropped"}) or {}).get("counts", {})
     return sum(counts.get(reason, 0) for reason in reasons) if reasons else sum(counts.values())
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """`small_disk(size)`: the path of a tmpfs of that size ("32m"), a disk that really fills; unmounted after."""
+    mounted = []
+
+    def mount(size):
+        folder = tmp_path / f"disk-{len(mounted)}"
+        folder.mkdir()
+        done = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size},mode=0700", "tmpfs", str(folder)],
+                              capture_output=True)
+        if done.returncode:
+            pytest.skip(f"cannot mount a tmpfs here: {done.stderr.decode().strip()}")
+        mounted.append(folder)
+        return str(folder)
+    yield mount
+    for folder in mounted:
+        subprocess.run(["umount", str(folder)], check=True)
+
+
+def fill(disk, leave):
+    """A ballast file taking all but (at most) `leave` bytes of `disk`; its path."""
+    path = os.path.join(disk, "ballast")
+    with open(path, "ab") as handle:
+        while (size := _free(disk) - leave) > 0:
+            try:
+                os.posix_fallocate(handle.fileno(), os.fstat(handle.fileno()).st_size, size)
+            except OSError as exc:  # an upload took some room meanwhile: measure again
+                if exc.errno != errno.ENOSPC:
+                    raise
+    return path
+
+
+def _free(path):
+    stats = os.statvfs(path)
+    return stats.f_bavail * stats.f_frsize

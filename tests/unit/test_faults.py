@@ -2,12 +2,14 @@
 
 import ftplib
 import io
+import time
 import urllib.error
 import urllib.request
 
 import pytest
 
 from cardshop import faults
+from cardshop.client.warehouse import WarehouseFull
 from cardshop.creator import fetch
 from cardshop.creator.cache import DownloadError, probe
 from devstack.processes import free_port
@@ -69,7 +71,6 @@ def test_retry_gives_up_after_the_window_naming_the_cause_and_how_long():
 
     def call():
         calls.append(1)
-        import time
         time.sleep(0.05)
         raise wrapped(ConnectionRefusedError(111, "Connection refused"), OSError("cannot log in"))
 
@@ -90,3 +91,24 @@ def test_back_off_doubles_up_to_its_ceiling_with_jitter():
     steps = [faults.backoff(attempt, first=2, most=60) for attempt in range(1, 9)]
     assert 1.6 <= steps[0] <= 2.4 and 6.4 <= steps[2] <= 9.6
     assert all(step <= 72 for step in steps) and steps[-1] >= 48
+
+
+def test_retry_says_what_state_a_failure_reports_with_its_numbers_then_gives_up_naming_them():
+    said, calls = [], []
+
+    def call():
+        calls.append(1)
+        time.sleep(0.05)
+        raise wrapped(ftplib.error_temp("452 Warehouse full: needed=734003200 free=52428800. Try later."),
+                      WarehouseFull(734003200, 52428800))
+
+    retry = faults.Retry(0.3, say=lambda short, long: said.append((short, long)), wait=lambda seconds: None,
+                         first=0.1)
+    with pytest.raises(faults.GaveUp) as caught:
+        retry(call, "warehouse", "warehouse ftp://127.0.0.1:2199/")
+    short, long = said[0]
+    assert short.startswith("warehouse full, retry 1 in ")
+    assert long.startswith("warehouse ftp://127.0.0.1:2199/ full: 734003200 bytes needed, 52428800 free, retry 1 in ")
+    assert str(caught.value).startswith("warehouse ftp://127.0.0.1:2199/ full: 734003200 bytes needed, 52428800 free "
+                                        "(retried for ")
+    assert len(calls) >= 2 and caught.value.retryable

@@ -10,7 +10,7 @@ import jwt
 import pytest
 
 from cardshop.store import new_id
-from cardshop.client.warehouse import WarehouseClient, WarehouseError
+from cardshop.client.warehouse import WarehouseClient, WarehouseError, WarehouseFull, WarehouseTooSmall, space_refusal
 from devstack.servers import Warehouse
 
 
@@ -119,12 +119,21 @@ def test_nobody_leaves_the_root(warehouse_server, make_user, tmp_path):
     ftp.quit()
 
 
-def test_an_upload_that_cannot_fit_is_refused_before_data_flows(warehouse_server, creator_with_task):
+def test_an_upload_that_cannot_fit_now_is_refused_before_data_flows_with_the_numbers(warehouse_server,
+                                                                                     creator_with_task):
     user, task_id = creator_with_task
     ftp = login(warehouse_server, user.username, user.access)
     stats = os.statvfs(warehouse_server.root)
-    with pytest.raises(ftplib.error_perm, match="^552"):
-        ftp.sendcmd(f"ALLO {stats.f_bavail * stats.f_frsize + 1}")
+    free = stats.f_bavail * stats.f_frsize
+    with pytest.raises(ftplib.error_temp, match="^452") as caught:  # room comes back: try later
+        ftp.sendcmd(f"ALLO {free + 2**30}")
+    refusal = space_refusal(str(caught.value))
+    assert isinstance(refusal, WarehouseFull) and refusal.needed == free + 2**30
+    assert abs(refusal.free - free) < 2**30, "the free space the warehouse saw"
+    disk = stats.f_blocks * stats.f_frsize
+    with pytest.raises(ftplib.error_perm, match="^552") as caught:  # never fits
+        ftp.sendcmd(f"ALLO {disk + 1}")
+    assert isinstance(space_refusal(str(caught.value)), WarehouseTooSmall)
     assert ftp.sendcmd("ALLO 1024").startswith("200")
     ftp.quit()
 
