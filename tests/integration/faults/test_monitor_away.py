@@ -13,7 +13,9 @@ import time
 
 import pytest
 
+from devstack import samples
 from devstack.processes import wait_until
+from devstack.servers import ContentServer
 from tests.integration.faults.conftest import assert_no_order_stranded
 from tests.integration.pipeline.test_creator import place
 from tests.integration.pipeline.test_monitor import create_task_of, order_in
@@ -44,14 +46,23 @@ class Frozen:
 
 
 def test_a_monitor_frozen_during_a_build_delays_the_order_which_then_becomes_ready(stack, db, creator):
-    order = place(stack, RECIPE)
-    task = wait_until(lambda: db.tasks.find_one({"order": order["_id"], "kind": "create", "status": "received"}))
-    uploaded = os.path.join(stack.warehouse.root, task["_id"], f"{order['_id']}.sha256")
-    with Frozen(stack):
-        # The creator builds and uploads while the monitor is frozen: its claim made the task its own.
-        frozen_at = time.monotonic()
-        wait_until(lambda: os.path.exists(uploaded), timeout=FROZEN)
-        time.sleep(max(0, FROZEN - (time.monotonic() - frozen_at)))
+    slow = ContentServer(stack.base, name="frozen-content", rate=2 * 1024 * 1024)
+    slow.start()
+    try:
+        zim = samples.make_random_file(slow.root, "four.zim", 4 * 1024 * 1024)  # 2 s to fetch
+        order = place(stack, {"output": {"size": "64M"}, "files": [
+            {"to": "/data/four.zim", "url": f"{slow.url}/four.zim", "checksum": samples.checksum(zim)}]})
+        task = wait_until(lambda: db.tasks.find_one({"order": order["_id"], "kind": "create",
+                                                     "status": {"$ne": "pending"}}))
+        uploaded = os.path.join(stack.warehouse.root, task["_id"], f"{order['_id']}.sha256")
+        with Frozen(stack):
+            # The creator fetches, builds and uploads while the monitor is frozen: its claim made the task its own.
+            assert not os.path.exists(uploaded)
+            frozen_at = time.monotonic()
+            wait_until(lambda: os.path.exists(uploaded), timeout=FROZEN)
+            time.sleep(max(0, FROZEN - (time.monotonic() - frozen_at)))
+    finally:
+        slow.stop()
     done = order_in(stack, order["_id"], ("ready", "creation_failed"), timeout=90)
     assert done["status"] == "ready", create_task_of(done).get("reason")
     assert "550" not in str(create_task_of(done))
