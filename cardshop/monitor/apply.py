@@ -65,6 +65,12 @@ class ReportApplier:
 
     def apply(self, report, sender):
         """Apply the report; returns one of APPLIED, DUPLICATE, STALE, REFUSED, UNKNOWN."""
+        if self.claims is None:
+            return self._apply(report, sender)
+        with self.claims.locks(report["task"]):  # never while the claims thread writes the task
+            return self._apply(report, sender)
+
+    def _apply(self, report, sender):
         if report["type"] == "progress" and sender and self._progress_fast(report, sender):
             return APPLIED
         task = tasks.find(self.db, report["task"],

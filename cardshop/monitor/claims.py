@@ -49,9 +49,27 @@ def _answer(request, decision, reason=None, retry_after=None):
     return answer
 
 
+class TaskLocks:
+    """One lock per task (striped): the claims thread and the reports thread never write a task at once.
+
+    FerretDB 1.24 runs an update as read, change, write back the whole
+    document: a report's update racing a claim's takeover wrote the old run's
+    sequence number over the new run's, and the new run's reports were taken
+    for duplicates. Within one monitor, these locks keep them apart.
+    """
+
+    def __init__(self, stripes=64):
+        self._locks = [threading.Lock() for _ in range(stripes)]
+
+    def __call__(self, task_id):
+        return self._locks[hash(task_id) % len(self._locks)]
+
+
 class ClaimDecider:
-    def __init__(self, db, role_of, slot_registered=None, cascades=None, lease=LEASE, clock=time.monotonic):
+    def __init__(self, db, role_of, slot_registered=None, cascades=None, lease=LEASE, clock=time.monotonic,
+                 locks=None):
         self.db = db
+        self.locks = locks or TaskLocks()
         self.cascades = cascades  # the order follows its task's `received` (created -> creating, ...)
         self.role_of = role_of  # username -> role while active, else None
         self.slot_registered = slot_registered  # (username, host, number) -> bool; None: any slot
@@ -111,6 +129,10 @@ class ClaimDecider:
 
     def decide(self, request, sender):
         """The answer to a schema-valid claim request from `sender` (RabbitMQ's user_id)."""
+        with self.locks(request["task"]):
+            return self._decide(request, sender)
+
+    def _decide(self, request, sender):
         if request["worker"].partition("@")[0] != sender:
             return _answer(request, REFUSED, f"{sender} cannot claim as {request['worker']}")
         if request.get("renew") and self._renewed_lately(request, sender):

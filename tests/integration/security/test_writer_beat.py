@@ -68,10 +68,10 @@ def test_a_requeued_task_or_one_its_slot_still_works_on_is_not_timed_out(pipelin
     host, holds = a_host_with_the_image(hostile, "timing")
     order = order_waiting_for_writers(pipeline, creator, quantity=3, before_done=holds)
     requeued, busy, silent = (task["_id"] for task in write_tasks(order))
-    run = start(host, requeued, "writing")
+    run = start(host, requeued, "writing", slot=1)
     host.report(requeued, run, "requeued", note="slot 1: verification mismatch at byte 1048576")
-    start(host, busy, "writing")
-    start(host, silent, "writing")
+    start(host, busy, "writing", slot=2)
+    start(host, silent, "writing", slot=3)
     wait_until(lambda: [task_of(pipeline, task_id)["status"] for task_id in (requeued, busy, silent)]
                == ["requeued", "writing", "writing"])
     host.slot(2, "busy", task=busy, order=order["_id"], step="writing", percent=10, rate=1e6)
@@ -97,9 +97,9 @@ def test_an_offline_hosts_queued_tasks_move_to_a_live_host_and_the_old_ones_are_
     tasks = write_tasks(order)
     assert {task["writer"] for task in tasks} == {old.username}
     pending, requeued, writing = (task["_id"] for task in tasks)
-    run = start(old, requeued, "writing")
+    run = start(old, requeued, "writing", slot=1)
     old.report(requeued, run, "requeued", note="slot 1: card removed while writing")
-    start(old, writing, "writing")
+    start(old, writing, "writing", slot=2)
     wait_until(lambda: [task_of(pipeline, task_id)["status"] for task_id in (pending, requeued, writing)]
                == ["pending", "requeued", "writing"])
     listener = CancelListener(old.account.app)  # the old host would hear the cancels when it comes back

@@ -2,6 +2,7 @@
 
 from devstack.processes import wait_until
 from tests.integration.conftest import dropped
+from tests.integration.pipeline.test_monitor import order_of
 from tests.integration.security.writer_host import (WriterHost, only_these_writers, order_waiting_for_writers,
                                                     write_tasks)
 
@@ -67,7 +68,7 @@ def test_an_orders_write_tasks_all_go_to_the_host_holding_its_image_else_to_the_
     assert {task["writer"] for task in write_tasks(cached)} == {small.username}
     fresh = order_waiting_for_writers(pipeline, creator, quantity=3)
     assert {task["writer"] for task in write_tasks(fresh)} == {big.username}
-    assert all(task["published_at"] for task in write_tasks(fresh))
+    wait_until(lambda: all(task["published_at"] for task in write_tasks(order_of(pipeline, fresh["_id"]))))
 
 
 def test_more_tasks_of_an_order_stay_on_its_live_host(pipeline, pipeline_db, hostile):

@@ -1,11 +1,14 @@
 """A write task's `written` counts only from its writer host and with a result that matches the order."""
 
+import uuid
 
 import pytest
 
+from cardshop.pipeline.claims import new_grant
 from devstack.processes import wait_until
-from tests.integration.pipeline.test_monitor import order_in, order_of
+from tests.integration.claiming import claim
 from tests.integration.conftest import dropped
+from tests.integration.pipeline.test_monitor import order_in, order_of
 from tests.integration.security.writer_host import IMAGE_SIZE, WriterHost, order_waiting_for_writers, write_tasks
 
 
@@ -65,7 +68,14 @@ def test_only_the_tasks_writer_host_may_report_it_written(pipeline, pipeline_db,
     intruder = WriterHost(hostile("writer"))
     intruder.slots("ready")
     before = dropped(pipeline_db, "refused")
-    intruder.write(task["_id"], {**host.result(order), "host": intruder.host})
+    # It never got the message: a claim with a made-up grant is refused, and reports of a run it made up too.
+    forged = {"task": task["_id"], "grant": new_grant()}
+    assert claim(intruder.account.app, intruder.username, forged, host=intruder.host, slot=1,
+                 card={"size": 4 * 10 ** 9, "serial": None})["decision"] == "refused"
+    run = uuid.uuid4().hex
+    for status in ("received", "downloading", "writing", "verifying"):
+        intruder.report(task["_id"], run, status)
+    intruder.report(task["_id"], run, "written", result={**host.result(order), "host": intruder.host})
     wait_until(lambda: dropped(pipeline_db, "refused") >= before + 5)
     assert task_of(pipeline, task["_id"])["status"] == "pending"
     assert order_of(pipeline, order["_id"])["status"] == "pending_writer"
