@@ -6,7 +6,8 @@ import threading
 
 from celery.signals import worker_ready
 
-from cardshop.beat.jobs import Context, run_job
+from cardshop.beat.jobs import Context
+from cardshop.beat.runs import run_scheduled
 from cardshop.beat.schedule import JOB_TASK, MongoScheduler
 from cardshop.config import read_secret
 from cardshop.pipeline import topology
@@ -31,7 +32,7 @@ def serve(config, notifier):
 
     @app.task(name=JOB_TASK)
     def job(job, params, schedule=None):
-        return run_job(context, job, params)
+        return run_scheduled(context, job, params, schedule)
 
     @worker_ready.connect(weak=False)
     def announce(**_):
