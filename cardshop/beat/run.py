@@ -6,7 +6,9 @@ import threading
 
 from celery.signals import worker_ready
 
-from cardshop.beat.jobs import Context, run_job
+from cardshop.beat.clock import ClockWatch
+from cardshop.beat.jobs import Context
+from cardshop.beat.runs import run_scheduled
 from cardshop.beat.schedule import JOB_TASK, MongoScheduler
 from cardshop.config import read_secret
 from cardshop.pipeline import topology
@@ -28,15 +30,19 @@ def serve(config, notifier):
     tokens = TokenSource(config["scheduler"]["api_url"], broker["username"],
                          read_secret(broker["password_file"], "broker.password_file"))
     context = Context(db, Publisher(app, db), tokens, config["warehouse"].get("ca_file"))
+    # Measured before the scheduler's process forks off, so that it starts on the database server's clock.
+    clock_watch = ClockWatch(db, config["beat"]["max_clock_skew"], notifier)
+    clock_watch.check()
 
     @app.task(name=JOB_TASK)
     def job(job, params, schedule=None):
-        return run_job(context, job, params)
+        return run_scheduled(context, clock_watch, job, params, schedule)
 
     @worker_ready.connect(weak=False)
     def announce(**_):
-        notifier.ready(status="running the schedule")
+        notifier.ready(status=clock_watch.status_line())
         log.info("ready: running the schedule from MongoDB")
+        clock_watch.start()  # only now: the scheduler's process has forked off, and forks no thread
 
     watch_worker_loop(app, notifier)
     worker = app.Worker(hostname=f"beat@{socket.gethostname()}", pool="solo", beat=True,

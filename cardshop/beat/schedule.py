@@ -3,8 +3,14 @@
 Both ways: edits made through the API (`/schedules`) are picked up within
 `sync_every` seconds, and the beat writes back when each entry last ran and
 how often, so a restarted beat neither forgets nor repeats.
+
+Schedules run on the database server's clock (cardshop.store.clock), which
+this process measures again at every sync. A last run recorded in the future
+(by a beat whose clock ran ahead) would hold its schedule back until that
+time came: it is taken as now, and said, wherever it is read or written.
 """
 
+import datetime
 import logging
 
 import pymongo.errors
@@ -12,7 +18,7 @@ from celery.beat import ScheduleEntry, Scheduler
 from celery.schedules import crontab, schedule
 
 from cardshop.beat.jobs import DEFAULT_SCHEDULES
-from cardshop.store import new_id, now, schedules
+from cardshop.store import clock, new_id, now, schedules
 
 log = logging.getLogger(__name__)
 
@@ -20,14 +26,28 @@ JOB_TASK = "cardshop.beat.job"
 # Bounded waits: a publish the broker never confirms (e.g. after it refused one while the
 # scheduler could not check rights) must not hold the schedule loop for ever.
 SEND_OPTIONS = {"queue": "beat", "timeout": 10, "confirm_timeout": 10}
+# Further ahead than the clock's own corrections ever step (cardshop.store.clock.STEADY).
+FUTURE_TOLERANCE = datetime.timedelta(seconds=1)
 
 
 def to_celery_schedule(doc):
     if doc.get("crontab"):
         minute, hour, day_of_month, month_of_year, day_of_week = doc["crontab"].split()
         return crontab(minute=minute, hour=hour, day_of_month=day_of_month, month_of_year=month_of_year,
-                       day_of_week=day_of_week)
-    return schedule(doc["every"])
+                       day_of_week=day_of_week, nowfun=now)
+    return schedule(doc["every"], nowfun=now)
+
+
+def clamped(name, last_run_at, moment):
+    """`last_run_at` itself, or `moment` when it lies in the future (logged, naming the schedule and by how much)."""
+    if last_run_at is None:
+        return None
+    ahead = (last_run_at if last_run_at.tzinfo else last_run_at.replace(tzinfo=datetime.timezone.utc)) - moment
+    if ahead <= FUTURE_TOLERANCE:
+        return last_run_at
+    log.warning("schedule %s: its last run is recorded %.0f s in the future (%s); taken as now, so that it runs "
+                "on its interval", name, ahead.total_seconds(), last_run_at.isoformat())
+    return moment
 
 
 def install_defaults(db):
@@ -57,11 +77,16 @@ class MongoScheduler(Scheduler):
 
     def _load(self):
         entries = {}
+        moment = now()
         for doc in schedules.enabled(self.db):
             current = self.data.get(doc["name"])
             last_run_at = doc.get("last_run_at")
             if current is not None and current.last_run_at and (not last_run_at or current.last_run_at > last_run_at):
                 last_run_at = current.last_run_at
+            kept = clamped(doc["name"], last_run_at, moment)
+            if kept is not last_run_at:
+                self._heap = None  # Celery times runs from its heap's entries: rebuild it from these
+            last_run_at = kept
             entries[doc["name"]] = ScheduleEntry(
                 name=doc["name"], task=JOB_TASK, schedule=to_celery_schedule(doc), args=(),
                 kwargs={"job": doc["job"], "params": doc.get("params", {}), "schedule": doc["name"]},
@@ -80,13 +105,22 @@ class MongoScheduler(Scheduler):
 
     def sync(self):
         try:
+            self._follow_server_clock()
+            moment = now()
             for name, entry in self.data.items():
+                entry.last_run_at = clamped(name, entry.last_run_at, moment)
                 schedules.record_runs(self.db, name, entry.last_run_at, entry.total_run_count)
             self._load()
         except pymongo.errors.PyMongoError as exc:
             # An error here would end Celery's beat loop for good; keep running from memory instead.
             log.warning("the database does not answer (%s); the schedule runs from memory and syncs again "
                         "in %d s", exc, self.sync_every)
+
+    def _follow_server_clock(self):
+        try:
+            clock.follow(clock.measure(self.db))
+        except clock.ClockUnknown:
+            pass  # the beat's clock watch says so (cardshop.beat.clock); keep the clock followed so far
 
     def tick(self, *args, **kwargs):
         if self.should_sync():  # pick up API edits even while nothing runs

@@ -25,6 +25,11 @@ CATALOGUE = {
                    "required": ["name", "recipe"]},
 }
 
+# Jobs that compare stored times with now: they skip their runs while the beat's clock is refused
+# (cardshop.beat.clock), rather than time out, expire or move what is alive.
+TIME_BASED = frozenset({"republish_pending", "time_out_tasks", "purge_tokens", "expire_downloads", "retry_failed",
+                        "reconcile", "move_offline_writers"})
+
 
 def parameters(job):
     """The parameter names `job` takes, in declaration order."""

@@ -5,7 +5,6 @@ on FerretDB 1.24 with its SQLite backend: no transactions, no aggregation
 beyond the basics, no server-side JavaScript.
 """
 
-import datetime
 import logging
 import re
 
@@ -13,6 +12,7 @@ import bson
 import pymongo
 import pymongo.errors
 
+from cardshop.store.clock import now  # noqa: F401  (the store's clock, see there)
 from cardshop.validation import ID_PATTERN
 
 log = logging.getLogger(__name__)
@@ -52,12 +52,6 @@ def new_id():
 
 def is_id(value):
     return isinstance(value, str) and bool(_ID_RE.match(value))
-
-
-def now():
-    """Current UTC time, truncated to milliseconds as BSON stores it."""
-    moment = datetime.datetime.now(datetime.timezone.utc)
-    return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
 
 
 def connect(uri, name, timeout=5):

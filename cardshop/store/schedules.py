@@ -40,3 +40,9 @@ def enabled(db):
 def record_runs(db, name, last_run_at, total_run_count):
     """Write back when the schedule last ran and how often."""
     db.schedules.update_one({"name": name}, {"$set": {"last_run_at": last_run_at, "total_run_count": total_run_count}})
+
+
+def record_result(db, name, result, duration, finished_at):
+    """Write how the schedule's last run ended (its summary, or the error) and how many seconds it took."""
+    db.schedules.update_one({"name": name}, {"$set": {"last_result": result, "last_duration": duration,
+                                                      "last_finished_at": finished_at}})

@@ -24,7 +24,11 @@ SCHEDULE = {"type": "object", "properties": {
     "_id": {"type": "string"}, "name": {"type": "string"}, "job": {"type": "string"},
     "every": {"type": "integer"}, "crontab": {"type": "string"}, "params": {"type": "object"},
     "enabled": {"type": "boolean"}, "last_run_at": {"type": ["string", "null"]},
-    "total_run_count": {"type": "integer"}}, "required": ["_id", "name", "job", "enabled"]}
+    "total_run_count": {"type": "integer"},
+    "last_result": {"type": "object", "description": "The last run's summary: what it did, why it was skipped "
+                                                     "(`skipped`), or `error`."},
+    "last_duration": {"type": "number", "description": "Seconds the last run took."},
+    "last_finished_at": {"type": "string"}}, "required": ["_id", "name", "job", "enabled"]}
 
 
 def _check(doc):

@@ -1,0 +1,42 @@
+"""One run of a scheduled job: refused while the beat's clock is, its outcome and duration written back."""
+
+import logging
+import time
+
+import pymongo.errors
+
+from cardshop.beat.jobs import run_job
+from cardshop.domain.jobs import TIME_BASED
+from cardshop.store import now, schedules
+
+log = logging.getLogger(__name__)
+
+
+def run_scheduled(ctx, clock_watch, job, params, schedule=None):
+    """Run `job` unless it is time-based and `clock_watch` refuses the clock; its summary.
+
+    `schedule` names the schedule that sent it, whose document then keeps the
+    run's summary (or error) and duration next to its last run.
+    """
+    started = time.monotonic()
+    try:
+        refusal = clock_watch.check() if job in TIME_BASED else None
+        if refusal:
+            summary = {"skipped": refusal}
+            log.warning("%s: %s", job, summary)
+        else:
+            summary = run_job(ctx, job, params)
+    except Exception as exc:
+        _record(ctx.db, schedule, {"error": f"{type(exc).__name__}: {exc}"}, started)
+        raise
+    _record(ctx.db, schedule, summary, started)
+    return summary
+
+
+def _record(db, schedule, result, started):
+    if schedule is None:
+        return
+    try:
+        schedules.record_result(db, schedule, result, round(time.monotonic() - started, 3), now())
+    except pymongo.errors.PyMongoError as exc:  # the run itself is done; its record can be missed
+        log.warning("schedule %s: cannot record how its run ended: %s", schedule, exc)
