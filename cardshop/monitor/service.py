@@ -30,7 +30,7 @@ from cardshop.monitor.results import WarehouseUnavailable
 from cardshop.monitor.workers import WorkerRegistry
 from cardshop.pipeline import heartbeat, topology
 from cardshop.pipeline.reports import REPORT_SCHEMA
-from cardshop.store import monitor_stats, now, users
+from cardshop.store import clock, monitor_stats, now, users
 from cardshop.validation import Validator
 
 log = logging.getLogger(__name__)
@@ -39,6 +39,7 @@ log = logging.getLogger(__name__)
 DATABASE_DOWN = (pymongo.errors.ConnectionFailure, pymongo.errors.ExecutionTimeout)
 STATS_EVERY = 1.0  # seconds between saves of the drop counters
 ACCOUNTS_EVERY = 2.0  # seconds between looks for new worker accounts
+CLOCK_EVERY = 60.0  # seconds between measures of the database server's clock (the times the monitor writes)
 _REPORT = Validator(REPORT_SCHEMA)
 _HEARTBEAT = Validator(heartbeat.HEARTBEAT_SCHEMA)
 
@@ -86,6 +87,7 @@ class Monitor(ConsumerMixin):
         self.applier.claims = self.claims
         self.registry = WorkerRegistry(db, self.applier.role_of)
         self._consumer = None
+        self._clock_at = 0.0
         self.on_ready = on_ready
         self.applied = 0
         self.dropped = collections.Counter()  # why -> how many messages were dropped
@@ -107,6 +109,18 @@ class Monitor(ConsumerMixin):
         self._consumer = Consumer(queues=queues, on_message=self.on_message, prefetch_count=self.prefetch)
         return [self._consumer]
 
+    def follow_the_database_clock(self, force=False):
+        """Stamp reports, sightings and claims with the database server's time, not this host's."""
+        if not force and time.monotonic() - self._clock_at < CLOCK_EVERY:
+            return
+        self._clock_at = time.monotonic()
+        try:
+            if clock.follow(clock.measure(self.db)):
+                log.info("following the database server's clock (this host's is %+.1f s off)",
+                         clock.followed_skew())
+        except (pymongo.errors.PyMongoError, clock.ClockUnknown) as exc:
+            log.warning("cannot read the database server's clock: %s", exc)
+
     def consume_new_accounts(self):
         for name in self.accounts.declare_new(self.connection):
             if self._consumer is not None:
@@ -124,6 +138,7 @@ class Monitor(ConsumerMixin):
     def on_iteration(self):
         self.last_loop = time.monotonic()
         self.consume_new_accounts()
+        self.follow_the_database_clock()
         if self._progress and (len(self._progress) >= self.flush_after
                                or time.monotonic() - self._progress_since > 0.05):
             self.flush_progress()
