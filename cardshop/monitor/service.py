@@ -64,7 +64,11 @@ class Accounts:
         if not force and time.monotonic() - self._looked < ACCOUNTS_EVERY:
             return []
         self._looked = time.monotonic()
-        new = [name for name in users.worker_usernames(self.db) if name not in self.declared]
+        try:
+            new = [name for name in users.worker_usernames(self.db) if name not in self.declared]
+        except pymongo.errors.PyMongoError as exc:  # the database is away: the known accounts go on
+            log.warning("cannot look for new worker accounts: %s", exc)
+            return []
         for name in new:
             topology.declare_account(connection, name)
             self.declared.add(name)
@@ -122,10 +126,13 @@ class Monitor(ConsumerMixin):
             log.warning("cannot read the database server's clock: %s", exc)
 
     def consume_new_accounts(self):
-        for name in self.accounts.declare_new(self.connection):
-            if self._consumer is not None:
-                self._consumer.add_queue(topology.account_queues(name)[0])
-                self._consumer.consume()
+        try:
+            for name in self.accounts.declare_new(self.connection):
+                if self._consumer is not None:
+                    self._consumer.add_queue(topology.account_queues(name)[0])
+                    self._consumer.consume()
+        except self.connection.connection_errors + self.connection.channel_errors as exc:
+            log.warning("cannot declare new worker accounts' queues now: %s", exc)  # the next look tries again
 
     def on_consume_ready(self, connection, channel, consumers, **kwargs):
         log.info("consuming reports and heartbeats")
