@@ -50,6 +50,7 @@ SLOT_SCHEMA = {
         "rate": {"type": ["number", "null"], "minimum": 0, "maximum": 10 ** 12},
     },
 }
+WORKER_PATTERN = "^[a-z][a-z0-9_-]{1,31}@[A-Za-z0-9._-]{1,200}$"  # <username>@<host>
 _SLOT_NAME = re.compile(r"^(?P<host>.+)\.slot-(?P<number>[1-9][0-9]?)$")
 
 
@@ -66,7 +67,7 @@ HEARTBEAT_SCHEMA = {
     "required": ["type", "worker", "online", "at"],
     "properties": {
         "type": {"const": TYPE},
-        "worker": {"type": "string", "pattern": "^[a-z][a-z0-9_-]{1,31}@[A-Za-z0-9._-]{1,200}$",
+        "worker": {"type": "string", "pattern": WORKER_PATTERN,
                    "x-hint": "must be <username>@<host>"},
         "online": {"type": "boolean"},
         "at": {"type": "string", "maxLength": 40},

@@ -33,3 +33,8 @@ def slot_busy_with(db, writer, task_id, moment):
 def seen_since(db, username, moment):
     """True when a worker of `username` was seen since `moment`."""
     return db.workers.find_one({"username": username, "last_seen": {"$gte": moment}}, {"_id": 1}) is not None
+
+
+def delete(db, names):
+    """Delete these worker records; how many there were."""
+    return db.workers.delete_many({"_id": {"$in": list(names)}}).deleted_count if names else 0
