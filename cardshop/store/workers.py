@@ -38,3 +38,8 @@ def seen_since(db, username, moment):
 def delete(db, names):
     """Delete these worker records; how many there were."""
     return db.workers.delete_many({"_id": {"$in": list(names)}}).deleted_count if names else 0
+
+
+def names_of(db, username):
+    """The names (`_id`s) of every worker record of `username`."""
+    return [doc["_id"] for doc in db.workers.find({"username": username}, {"_id": 1})]

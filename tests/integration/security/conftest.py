@@ -37,14 +37,28 @@ class Hostile:
                                              routing_key=routing_key, confirm_timeout=10)
 
     def heartbeat(self, worker=None, **fields):
-        self.publish({"type": "heartbeat", "worker": worker or f"{self.username}@host", "online": True,
-                      "at": datetime.datetime.now(datetime.timezone.utc).isoformat(), **fields})
+        self.publish(heartbeat(worker or f"{self.username}@host", **fields))
+
+    def flood(self, bodies):
+        """Publish JSON `bodies` to the reports exchange on one channel, as fast as the broker reads them."""
+        channel = self.connection.channel()
+        for body in bodies:
+            channel.basic_publish(amqp.Message(json.dumps(body).encode(), content_type="application/json",
+                                               delivery_mode=2, user_id=self.username),
+                                  exchange="reports", routing_key="report")
+        channel.close()  # a round trip: the broker has read every message before it answers
 
     def close(self):
         try:
             self.connection.close()
         except Exception:  # already closed by a refusal
             pass
+
+
+def heartbeat(worker, **fields):
+    """A heartbeat's body, as a worker sends it (fields override)."""
+    return {"type": "heartbeat", "worker": worker, "online": True,
+            "at": datetime.datetime.now(datetime.timezone.utc).isoformat(), **fields}
 
 
 @pytest.fixture
