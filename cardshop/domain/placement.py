@@ -41,10 +41,9 @@ class Placement:
         registered = writer_slots.numbers_by_host(self.db, {doc["username"] for doc in docs})
         hosts = {}
         for doc in docs:
-            name, number = slot_of(doc["_id"])
-            numbers = registered.get((doc["username"], name), set())
-            if not (number in numbers if number is not None else numbers):
+            if not is_registered(registered, doc["username"], doc["_id"]):
                 continue  # a slot, or a host, nobody registered
+            numbers = registered[(doc["username"], slot_of(doc["_id"])[0])]
             host = hosts.setdefault(doc["username"], {"images": set(), "free": 0, "announced": 0, "slot_workers": 0})
             host["images"].update(_images(doc))
             slot = doc.get("slot")
@@ -75,6 +74,14 @@ class Placement:
                 return task["writer"]
         order = orders.find(self.db, order_id, {"auto_image": 1}) or {"_id": order_id}
         return self.choose(image_name(order), exclude, hosts)
+
+
+def is_registered(registered, username, worker):
+    """Whether `worker` (`<user>@<host>.slot-<N>`) is a registered slot, or (`<user>@<host>`) a host with
+    registered slots; `registered` is what writer_slots.numbers_by_host gave for its user."""
+    host, number = slot_of(worker)
+    numbers = registered.get((username, host), ())
+    return number in numbers if number is not None else bool(numbers)
 
 
 def _slots(host):

@@ -23,6 +23,7 @@ import logging
 import time
 
 from cardshop.auth import roles
+from cardshop.domain.placement import is_registered
 from cardshop.monitor.apply import APPLIED, REFUSED
 from cardshop.pipeline.heartbeat import slot_of
 from cardshop.store import now, workers, writer_slots
@@ -39,7 +40,7 @@ class WorkerRegistry:
         self.db = db
         self.role_of = role_of  # username -> role while active, else None
         self.max_records_per_creator = max_records_per_creator
-        self._registered = {}  # writer -> (read at, {host: {slot numbers}})
+        self._registered = {}  # writer -> (read at, {(writer, host): {slot numbers}})
         self._records = {}  # creator -> (read at, {worker names})
 
     def on_heartbeat(self, beat, sender):
@@ -72,12 +73,12 @@ class WorkerRegistry:
 
     def _unregistered(self, worker, username):
         """Why a writer's heartbeat names a host or slot nobody registered; None when it is registered."""
+        registered = _cached(self._registered, username, lambda: writer_slots.numbers_by_host(self.db, [username]))
+        if is_registered(registered, username, worker):
+            return None
         host, number = slot_of(worker)
-        registered = _cached(self._registered, username, lambda: {
-            host: numbers for (_, host), numbers in writer_slots.numbers_by_host(self.db, [username]).items()})
-        if number is None:
-            return None if registered.get(host) else f"host {host!r} has no registered slots"
-        return None if number in registered.get(host, ()) else f"slot {number} of host {host!r} is not registered"
+        return f"host {host!r} has no registered slots" if number is None else \
+            f"slot {number} of host {host!r} is not registered"
 
     def _one_too_many(self, worker, username):
         """Why a creator's heartbeat would make one worker record too many; None when it may be filed."""
