@@ -10,7 +10,7 @@
                 --password-file, --password-stdin or asked); slots it no longer has are
                 unregistered. The scheduler refuses the heartbeats of unregistered slots
     enable      enable (and start) writer@N for each slot; disable those of slots that went;
-                with --login, register the slots too
+                with --login, register the slots first
     disable     unlink (and stop) every writer@N
     forget      --slot N: disable and stop writer@N, then drop slot N from slots.yaml and the
                 udev rule, and unregister it (with the host's own writer login); refused while
@@ -226,6 +226,8 @@ def cmd_enable(paths, args):
     mapping = _read_slots(paths.slots)
     if not mapping:
         raise HelperError(f"no slots in {paths.slots}; run `{PROG} identify` first")
+    if args.login:  # first: the slots' first heartbeats are filed, and a refused login changes nothing here
+        _register(paths, args, mapping)
     relinked = [] if _udev_applies(paths) else _link_slots(paths, mapping)  # a container's /dev is new at each boot
     if relinked and _use_systemctl(args):
         # A slot started without its link has neither the node nor the device policy: restart it.
@@ -237,9 +239,7 @@ def cmd_enable(paths, args):
         print(f"starting them; `{PROG} status` shows each slot")
     if removed:
         print("removed (no such slot any more): " + ", ".join(units.instance(number) for number in removed))
-    if args.login:
-        _register(paths, args, mapping)
-    else:
+    if not args.login:
         print(f"the scheduler files the heartbeats of registered slots only: `{PROG} register --login NAME` "
               "registers these (an operator's or admin's login)")
 
@@ -386,7 +386,7 @@ def parser():
         command.add_argument("--no-systemctl", action="store_true", help="only the links, even under systemd")
     for command in (register, sub.choices["enable"]):
         command.add_argument("--login", help="a manager's or admin's login on the scheduler"
-                             + (" (asked when absent)" if command is register else "; registers the slots too"))
+                             + (" (asked when absent)" if command is register else "; registers the slots first"))
         secret = command.add_mutually_exclusive_group()
         secret.add_argument("--password-file", help="read its password from the first line of this file")
         secret.add_argument("--password-stdin", action="store_true", help="read its password from standard input")
