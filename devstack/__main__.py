@@ -50,7 +50,8 @@ def _writer_host(scheduler, rabbitmq, slots):
         return None
     _, password_file = scheduler.worker_user(WRITER_USER, "writer")
     writer_host.declare_queue(rabbitmq.url, os.path.join(scheduler.secrets, "system.password"), WRITER_USER)
-    host = writer_host.WriterHost(BASE, scheduler.url, rabbitmq.url, WRITER_USER, password_file, devices)
+    host = writer_host.WriterHost(BASE, scheduler.url, rabbitmq.url, WRITER_USER, password_file, devices,
+                                  admin=scheduler.admin)
     host.start()
     return host
 

@@ -14,7 +14,7 @@ import yaml
 
 from cardshop.pipeline import topology
 from cardshop.pipeline.celery_app import make_celery
-from cardshop.writer_helper import configure, readers, slots
+from cardshop.writer_helper import configure, readers, registration, slots
 from devstack import cards
 from devstack.processes import Process, StackError
 from devstack.servers import REPO, _wait_for_new_log
@@ -48,8 +48,9 @@ class Writer:
 class WriterHost:
     """A writer host of `len(devices)` slots, slot i reading from devices[i-1], as writer user `username`."""
 
-    def __init__(self, base, api_url, broker_url, username, password_file, devices):
+    def __init__(self, base, api_url, broker_url, username, password_file, devices, admin=None):
         self.dir = os.path.join(base, FOLDER)
+        self.admin = admin  # {"username", "password"}: who registers the slots, as the host's operator would
         self.username = username
         self.config_path = os.path.join(self.dir, "writer.yaml")
         self.slots_path = os.path.join(self.dir, "slots.yaml")
@@ -73,11 +74,22 @@ class WriterHost:
         with open(self.config_path, "w") as handle:
             yaml.safe_dump(config, handle, sort_keys=False)
 
+    def register(self):
+        """Register the slots with the scheduler (the helper's `register`): their heartbeats are filed then."""
+        if self.admin is None:
+            raise StackError("the writer host's slots need an operator's or admin's login to be registered")
+        try:
+            return registration.register_host(registration.writer_config(self.config_path), self.admin["username"],
+                                              self.admin["password"], slots.read(self.slots_path))
+        except registration.RegistrationError as exc:
+            raise StackError(f"cannot register the writer host's slots: {exc}") from None
+
     def start(self):
         if not os.path.exists(PROGRAM):
             raise StackError(f"{PROGRAM} does not exist yet")
         os.makedirs(self.dir, exist_ok=True)
         self.write_config()
+        self.register()
         started = []
         try:
             for writer in self.writers:

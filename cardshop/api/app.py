@@ -3,7 +3,7 @@
 from cardshop.api.access import make_authenticator
 from cardshop.api.openapi import build_document
 from cardshop.api.routes import (auth, auto_images, logs, meta, orders, rabbitmq, recipes, schedules, stats,
-                                  tasks, users, warehouses)
+                                  tasks, users, warehouses, writer_hosts)
 from cardshop.api.routing import Api
 from cardshop.auth.passwords import Hasher
 from cardshop.auth.ratelimit import RateLimit
@@ -11,14 +11,15 @@ from cardshop.auth.throttle import LoginThrottle
 from cardshop.auth.tokens import Tokens
 from cardshop.auth.usercache import UserCache
 
-ROUTE_MODULES = (meta, auth, users, orders, recipes, stats, tasks, logs, warehouses, schedules, auto_images, rabbitmq)
+ROUTE_MODULES = (meta, auth, users, orders, recipes, stats, tasks, logs, warehouses, schedules, auto_images, rabbitmq,
+                 writer_hosts)
 
 
 class Services:
     """What handlers work with; built once per process."""
 
     def __init__(self, db, tokens, users, hasher, throttle, vhost, routes, publisher=None,
-                 login_rate=None, broker_addresses=("127.0.0.1", "::1"), broker_wait=5):
+                 login_rate=None, broker_addresses=("127.0.0.1", "::1"), broker_wait=5, max_hosts_per_writer=4):
         self.db = db
         self.publisher = publisher
         self.users = users
@@ -29,6 +30,7 @@ class Services:
         self.broker_addresses = frozenset(broker_addresses)
         self.broker_wait = broker_wait  # the broker waits longer for a password-checking slot
         self.vhost = vhost
+        self.max_hosts_per_writer = max_hosts_per_writer  # hosts one writer account may have slots registered on
         self.authenticate = make_authenticator(users, tokens)
         self.openapi = build_document(routes)
 
@@ -65,6 +67,7 @@ def build_services(db, config, jwt_key):
         publisher=build_publisher(db, config),
         login_rate=RateLimit(auth["login_rate"], auth["login_burst"]),
         broker_addresses=config["rabbitmq"]["broker_addresses"],
+        max_hosts_per_writer=config["writers"]["max_hosts_per_account"],
     )
     return api, services
 

@@ -130,7 +130,8 @@ SLOT_STATE = {"type": "object", "description": "one card slot of a writer host, 
     "card": {"type": ["object", "null"], "properties": {"size": {"type": "integer"},
                                                         "serial": {"type": ["string", "null"]}}},
     "task": NULLABLE_ID, "order": NULLABLE_ID,
-    "step": {"type": ["string", "null"], "description": "while busy: downloading, writing or verifying"},
+    "step": {"type": ["string", "null"], "description": "while busy: received, downloading, writing, verifying "
+                                                       "or waiting (a retry; `message` says why)"},
     "percent": {"type": ["number", "null"]}, "rate": {"type": ["number", "null"], "description": "bytes/s"},
     "online": {"type": "boolean"}, "last_seen": TIME},
               "required": ["number", "worker", "state"]}

@@ -11,7 +11,8 @@ from cardshop.pipeline.publish import queue_of
 from cardshop.states import ORDER, IllegalTransition, order_event, task_machine
 from cardshop.states.tasks import WORKING, WRITE_TASK
 from cardshop.recipes import RecipeError, validate_recipe
-from cardshop.store import failed_logins, now, orders, refresh_tokens, tasks, warehouses, workers
+from cardshop.domain.placement import is_registered
+from cardshop.store import failed_logins, now, orders, refresh_tokens, tasks, warehouses, workers, writer_slots
 from cardshop.store.transitions import transition
 from cardshop.client.warehouse import WarehouseClient, WarehouseError
 
@@ -119,6 +120,19 @@ def purge_tokens(ctx):
     tokens = refresh_tokens.delete_expired(ctx.db, moment)
     failures = failed_logins.delete_expired(ctx.db, moment)
     return {"refresh_tokens": tokens, "failed_logins": failures}
+
+
+def expire_workers(ctx, after=86400):
+    """Delete the records of workers unseen for `after` seconds, and of writer slots no longer registered.
+
+    A slot unregistered while it still beat may have been filed again in the few seconds the monitor
+    trusts what it read of the registrations: its record goes here, as a host's without registered slots.
+    """
+    unseen = workers.delete_unseen_since(ctx.db, _ago(after))
+    records = workers.writer_records(ctx.db)
+    registered = writer_slots.numbers_by_host(ctx.db, {username for _, username in records})
+    gone = [name for name, username in records if not is_registered(registered, username, name)]
+    return {"unseen": unseen, "unregistered": workers.delete(ctx.db, gone)}
 
 
 def expire_downloads(ctx, after_days=30):
@@ -314,6 +328,7 @@ JOBS = {
     "retry_failed": retry_failed,
     "reconcile": reconcile,
     "move_offline_writers": move_offline_writers,
+    "expire_workers": expire_workers,
 }
 
 # Installed at the first start; admins edit them through /schedules.
@@ -327,6 +342,7 @@ DEFAULT_SCHEDULES = [
     {"name": "retry-failed", "job": "retry_failed", "every": 300, "params": {"max_attempts": 3, "older_than": 60}},
     {"name": "reconcile", "job": "reconcile", "every": 300, "params": {"older_than": 120, "max_attempts": 3}},
     {"name": "move-offline-writers", "job": "move_offline_writers", "every": 60, "params": {"offline_after": 600}},
+    {"name": "expire-workers", "job": "expire_workers", "every": 600, "params": {"after": 86400}},
 ]
 
 

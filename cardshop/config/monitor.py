@@ -24,6 +24,11 @@ SCHEMA = {
                 "writer_timeout": {"type": "integer", "minimum": 5, "default": 90,
                                    "description": "Seconds after its last heartbeat that a writer host "
                                                   "still counts as live when write tasks are placed."},
+                "max_hosts_per_account": {"type": "integer", "minimum": 1, "maximum": 10000, "default": 32,
+                                          "description": "Worker records (hosts) one creator account may have; "
+                                                         "a heartbeat from one more host is refused until "
+                                                         "records expire (the beat's expire_workers). A writer's "
+                                                         "records are bounded by its registered slots."},
             },
         },
         "logging": LOGGING,

@@ -106,6 +106,16 @@ SCHEMA = {
                                                     "answer 403 to any other address."},
             },
         },
+        "writers": {
+            "type": "object",
+            "description": "Writer hosts' registered slots (PUT /writer-hosts/{user}@{host}/slots).",
+            "additionalProperties": False,
+            "properties": {
+                "max_hosts_per_account": {"type": "integer", "minimum": 1, "maximum": 1000, "default": 4,
+                                          "description": "Hosts one writer account may have slots registered "
+                                                         "on (each writer host has its own account)."},
+            },
+        },
         "logging": LOGGING,
     },
 }

@@ -20,6 +20,7 @@ CATALOGUE = {
     "retry_failed": _params(max_attempts={"type": "integer", "minimum": 1}, older_than=_SECONDS),
     "reconcile": _params(older_than=_SECONDS, max_attempts={"type": "integer", "minimum": 1}),
     "move_offline_writers": _params(offline_after=_SECONDS),
+    "expire_workers": _params(after=_SECONDS),
     "auto_image": {**_params(name={"type": "string"}, recipe={"type": "object"},
                              card_size={"type": "integer"}, warehouse={"type": "string"}),
                    "required": ["name", "recipe"]},

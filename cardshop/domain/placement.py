@@ -1,10 +1,12 @@
 """Where an order's write tasks go: one live writer host for all of them.
 
 A writer host is a writer user (one per host, queue `write.<user>`). It is
-live while one of its workers (its writer@<slot> processes, or a host-wide
-heartbeat) was seen online within `writer_timeout` seconds. Its free slots
-are its live slot workers that are `ready` or `empty`; a host that sends no
-slot states counts its announced `slots` minus its unfinished write tasks.
+live while one of its registered slots (store/writer_slots.py) was seen
+online within `writer_timeout` seconds, by its writer@<slot> process or a
+host-wide heartbeat of a host with registered slots. Its free slots are its
+live registered slot workers that are `ready` or `empty`; a host that sends
+no slot states counts its announced `slots` (at most its registered ones)
+minus its unfinished write tasks. Unregistered slots never count.
 
 An order's cards are shipped together, so its next write task goes where its
 live write tasks are, while that host is live; otherwise to a live host that
@@ -14,9 +16,9 @@ already holds the order's image, then to the one with the most free slots.
 import datetime
 import logging
 
-from cardshop.pipeline.heartbeat import FREE_STATES, MAX_SLOTS
+from cardshop.pipeline.heartbeat import FREE_STATES, MAX_SLOTS, slot_of
 from cardshop.states.tasks import WRITE_TASK
-from cardshop.store import now, orders, tasks, workers
+from cardshop.store import now, orders, tasks, workers, writer_slots
 
 log = logging.getLogger(__name__)
 
@@ -32,10 +34,16 @@ class Placement:
         self.writer_timeout = writer_timeout
 
     def live_hosts(self, seconds=None):
-        """{writer username: {"images": set, "free": n}} of the hosts seen online within `seconds`."""
+        """{writer username: {"images": set, "free": n}} of the hosts whose registered slots were seen online
+        within `seconds`."""
         since = now() - datetime.timedelta(seconds=seconds or self.writer_timeout)
+        docs = list(workers.online_writers_seen_since(self.db, since))
+        registered = writer_slots.numbers_by_host(self.db, {doc["username"] for doc in docs})
         hosts = {}
-        for doc in workers.online_writers_seen_since(self.db, since):
+        for doc in docs:
+            if not is_registered(registered, doc["username"], doc["_id"]):
+                continue  # a slot, or a host, nobody registered
+            numbers = registered[(doc["username"], slot_of(doc["_id"])[0])]
             host = hosts.setdefault(doc["username"], {"images": set(), "free": 0, "announced": 0, "slot_workers": 0})
             host["images"].update(_images(doc))
             slot = doc.get("slot")
@@ -43,7 +51,7 @@ class Placement:
                 host["slot_workers"] += 1
                 host["free"] += slot.get("state") in FREE_STATES
             else:
-                host["announced"] += _slots(doc)
+                host["announced"] += min(_slots(doc), len(numbers))
         for username, host in hosts.items():
             if not host["slot_workers"]:
                 busy = tasks.count_writes_on_not_in(self.db, username, WRITE_TASK.ended)
@@ -66,6 +74,14 @@ class Placement:
                 return task["writer"]
         order = orders.find(self.db, order_id, {"auto_image": 1}) or {"_id": order_id}
         return self.choose(image_name(order), exclude, hosts)
+
+
+def is_registered(registered, username, worker):
+    """Whether `worker` (`<user>@<host>.slot-<N>`) is a registered slot, or (`<user>@<host>`) a host with
+    registered slots; `registered` is what writer_slots.numbers_by_host gave for its user."""
+    host, number = slot_of(worker)
+    numbers = registered.get((username, host), ())
+    return number in numbers if number is not None else bool(numbers)
 
 
 def _slots(host):

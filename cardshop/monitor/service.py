@@ -30,7 +30,7 @@ from cardshop.monitor.results import WarehouseUnavailable
 from cardshop.monitor.workers import WorkerRegistry
 from cardshop.pipeline import heartbeat, topology
 from cardshop.pipeline.reports import REPORT_SCHEMA
-from cardshop.store import clock, monitor_stats, now, users
+from cardshop.store import clock, monitor_stats, now, users, writer_slots
 from cardshop.validation import Validator
 
 log = logging.getLogger(__name__)
@@ -86,6 +86,9 @@ class Monitor(ConsumerMixin):
         self.prefetch = prefetch
         self.accounts = Accounts(db)
         self.applier = ReportApplier(db, Cascades(db, publisher, writer_timeout), results)
+        if slot_registered is None:  # a writer claims only for a slot registered to its host
+            def slot_registered(username, host, number):
+                return writer_slots.registered_slot(db, username, host, number) is not None
         self.claims = ClaimDecider(db, self.applier.role_of, slot_registered,
                                    Cascades(db, publisher, writer_timeout))  # its own: another thread uses it
         self.applier.claims = self.claims

@@ -21,7 +21,8 @@ MAX_SLOTS = 64
 MAX_CARD_BYTES = 2 ** 50  # 1 PiB: no card is larger
 SLOT_STATES = ("no_reader", "empty", "checking", "ready", "busy", "done", "failed", "refused")
 FREE_STATES = ("ready", "empty")  # slots that can take (or soon take) a task
-SLOT_STEPS = ("downloading", "writing", "verifying")
+# What a busy slot does; the writer puts any other word (a retry's "warehouse unreachable…") in its message.
+SLOT_STEPS = ("received", "downloading", "writing", "verifying", "waiting")
 SERIAL = {"type": ["string", "null"], "pattern": "^[A-Za-z0-9._:+-]{1,128}$",
           "x-hint": "must be 1-128 letters, digits or ._:+-"}
 CARD_SCHEMA = {"type": "object", "additionalProperties": False, "required": ["size"], "properties": {
@@ -49,6 +50,7 @@ SLOT_SCHEMA = {
         "rate": {"type": ["number", "null"], "minimum": 0, "maximum": 10 ** 12},
     },
 }
+WORKER_PATTERN = "^[a-z][a-z0-9_-]{1,31}@[A-Za-z0-9._-]{1,200}$"  # <username>@<host>
 _SLOT_NAME = re.compile(r"^(?P<host>.+)\.slot-(?P<number>[1-9][0-9]?)$")
 
 
@@ -65,7 +67,7 @@ HEARTBEAT_SCHEMA = {
     "required": ["type", "worker", "online", "at"],
     "properties": {
         "type": {"const": TYPE},
-        "worker": {"type": "string", "pattern": "^[a-z][a-z0-9_-]{1,31}@[A-Za-z0-9._-]{1,200}$",
+        "worker": {"type": "string", "pattern": WORKER_PATTERN,
                    "x-hint": "must be <username>@<host>"},
         "online": {"type": "boolean"},
         "at": {"type": "string", "maxLength": 40},

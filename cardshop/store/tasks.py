@@ -78,9 +78,9 @@ def placed_writes_in(db, statuses):
     return db.tasks.find({"kind": "write", "status": {"$in": sorted(statuses)}, "writer": {"$ne": None}})
 
 
-def held_by_in(db, worker, statuses, projection=None):
-    """The tasks `worker` holds in one of `statuses`."""
-    return db.tasks.find({"worker": worker, "status": {"$in": sorted(statuses)}}, projection)
+def held_by_in(db, workers, statuses, projection=None):
+    """The tasks any of `workers` (usernames) holds in one of `statuses`: one query for a page of workers."""
+    return db.tasks.find({"worker": {"$in": sorted(workers)}, "status": {"$in": sorted(statuses)}}, projection)
 
 
 def ids_held_by_not_in(db, worker, statuses):

@@ -33,3 +33,23 @@ def slot_busy_with(db, writer, task_id, moment):
 def seen_since(db, username, moment):
     """True when a worker of `username` was seen since `moment`."""
     return db.workers.find_one({"username": username, "last_seen": {"$gte": moment}}, {"_id": 1}) is not None
+
+
+def names_of(db, username):
+    """The names (`_id`s) of every worker record of `username`."""
+    return [doc["_id"] for doc in db.workers.find({"username": username}, {"_id": 1})]
+
+
+def writer_records(db):
+    """(name, username) of every writer's worker record (its host-wide and slot records)."""
+    return [(doc["_id"], doc.get("username")) for doc in db.workers.find({"role": "writer"}, {"username": 1})]
+
+
+def delete(db, names):
+    """Delete these worker records; how many there were."""
+    return db.workers.delete_many({"_id": {"$in": list(names)}}).deleted_count if names else 0
+
+
+def delete_unseen_since(db, moment):
+    """Delete the records of workers not seen since `moment`; how many."""
+    return db.workers.delete_many({"last_seen": {"$lt": moment}}).deleted_count

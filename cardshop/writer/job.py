@@ -87,7 +87,7 @@ class WriteJob:
     def _say_retry(self, short, long):
         log.warning("%s", long)
         self.reporter.log(long, level="warning")
-        self.reporter.progress(short[:40], 0, 0, 0)
+        self.progress.progress(short[:40], 0, 0, 0)  # the slot shows it too, as step `waiting`
 
     def run(self, payload):
         """The slot is busy with its checked card; returns the outcome, or raises Requeue."""

@@ -21,6 +21,7 @@ import time
 
 import pyudev
 
+from cardshop.pipeline.heartbeat import SLOT_STEPS
 from cardshop.writer import card as cards
 
 log = logging.getLogger(__name__)
@@ -90,9 +91,15 @@ class Slot:
             self._tell()
 
     def progress(self, step, percent=None, rate=None, task=None, order=None):
+        """What the busy slot does: `step` is one of SLOT_STEPS, the only ones heartbeats carry; any
+        other text (a retry's "warehouse unreachable, retry 2 in 4 s") is the message of step `waiting`."""
         with self._lock:
             if self.state != "busy":
                 return
+            if step in SLOT_STEPS:
+                self.message = ""
+            else:
+                step, self.message = "waiting", str(step)[:500]
             self.job.step, self.job.percent, self.job.rate = step, percent, rate
             if task:
                 self.job.task, self.job.order = task, order
@@ -144,7 +151,7 @@ class Slot:
                     line += f" {job.percent:.0f}%"
                 if job.rate:
                     line += f" {job.rate / 1e6:.0f} MB/s"
-                return line
+                return line + (f": {self.message}" if self.message else "")
             if self.state == "ready" and self.card:
                 return f"slot {self.number}: ready (card of {self.card.gigabytes:.1f} GB)"
             words = {"done": "done, remove the card", "failed": "failed, remove the card",

@@ -7,16 +7,15 @@ for the user's role) before anything is written.
 import os
 import pwd
 import urllib.parse
-import urllib.request
 
 import yaml
 
-from cardshop.client import ApiClient, ApiUnreachable, Login
 from cardshop.config.load import ConfigError, load_config, validate_config
 from cardshop.config.rules import LOOPBACK, check
 from cardshop.config.writer import SCHEMA
 from cardshop.validation import Validator
 from cardshop.writer_helper.files import write_atomically
+from cardshop.writer_helper.login import LoginError, log_in, use_proxy
 
 SERVICE_USER = "cardshop"  # the writer@ units' User=: it must read the password file
 
@@ -71,26 +70,14 @@ def password(answers):
     return value
 
 
-def _use_proxy(proxy):
-    # The writer reaches the scheduler through its configured proxy only (none: no environment proxy).
-    proxies = {"http": proxy, "https": proxy} if proxy else {}
-    urllib.request.install_opener(urllib.request.build_opener(urllib.request.ProxyHandler(proxies)))
-
-
 def check_login(api_url, username, secret, proxy=None):
     """Log in as the host's user; ConfigureError unless the scheduler accepts it as a writer."""
-    _use_proxy(proxy)
-    login = Login(ApiClient(api_url, timeout=15))
+    use_proxy(proxy)
     try:
-        reply = login.authorize(username, secret)
-        if not reply.ok:
-            raise ConfigureError(f"the scheduler at {api_url} refused the login of {username}: {reply.error}",
-                                 "login")
-        who = login.client.post("/auth/validate")
-        login.revoke()  # the check needs no session
-    except ApiUnreachable as exc:
-        raise ConfigureError(str(exc), "unreachable") from None
-    role = who.body.get("role") if isinstance(who.body, dict) else None
+        login, role = log_in(api_url, username, secret)
+    except LoginError as exc:
+        raise ConfigureError(str(exc), exc.kind) from None
+    login.revoke()  # the check needs no session
     if role != "writer":
         raise ConfigureError(f"{username} is a {role or 'user of unknown role'} on the scheduler, not a writer; "
                              "each writer host needs a user of role writer", "login")

@@ -5,20 +5,28 @@
                 (or --slot N --device X); writes slots.yaml and the udev rule
                 (and, where no udevd applies that rule, makes /dev/cardshop/slot-N itself)
     configure   writer.yaml: scheduler, broker, the host's writer user (checked by logging in)
-    enable      enable (and start) writer@N for each slot; disable those of slots that went
+    register    register the slots of slots.yaml with the scheduler, under the host's writer user
+                and this host's name, as an operator or admin (--login NAME; the password from
+                --password-file, --password-stdin or asked); slots it no longer has are
+                unregistered. The scheduler refuses the heartbeats of unregistered slots
+    enable      enable (and start) writer@N for each slot; disable those of slots that went;
+                with --login, register the slots first
     disable     unlink (and stop) every writer@N
     forget      --slot N: disable and stop writer@N, then drop slot N from slots.yaml and the
-                udev rule; refused while the slot writes a card (--force stops it anyway);
-                forgetting a slot slots.yaml does not have is an error (a typo must not pass)
+                udev rule, and unregister it (with the host's own writer login); refused while
+                the slot writes a card (--force stops it anyway); forgetting a slot slots.yaml
+                does not have is an error (a typo must not pass)
     status      per slot: reader, card, size, unit state and what it is doing
 
 Exit codes: 0 done, 1 failed (message printed), 2 bad usage or answers (or no such slot),
-3 the scheduler refused the login, 4 the scheduler cannot be reached,
-75 the slot is writing a card (try again once it is done), 78 an existing file (slots.yaml) is invalid.
+3 the scheduler refused the login (or it is not a writer's for configure, an operator's or admin's
+for register), 4 the scheduler cannot be reached, 75 the slot is writing a card (try again once it
+is done), 78 an existing file (slots.yaml, writer.yaml) is invalid.
 """
 
 import argparse
 import getpass
+import json
 import os
 import subprocess
 import sys
@@ -26,10 +34,12 @@ import sys
 import yaml
 
 from cardshop.writer_helper import configure as configuring
-from cardshop.writer_helper import links, readers, slots, udev_rule, units
+from cardshop.writer_helper import links, readers, registration, slots, udev_rule, units
 from cardshop.writer_helper.files import FilesError
 
 EX_FAILURE, EX_USAGE, EX_AUTH, EX_UNREACHABLE, EX_TEMPFAIL, EX_CONFIG = 1, 2, 3, 4, 75, 78
+REGISTRATION_CODES = {"login": EX_AUTH, "unreachable": EX_UNREACHABLE, "refused": EX_FAILURE, "missing": EX_FAILURE,
+                      "config": EX_CONFIG}
 PROG = "cardshop-writer-helper"
 
 
@@ -216,6 +226,8 @@ def cmd_enable(paths, args):
     mapping = _read_slots(paths.slots)
     if not mapping:
         raise HelperError(f"no slots in {paths.slots}; run `{PROG} identify` first")
+    if args.login:  # first: the slots' first heartbeats are filed, and a refused login changes nothing here
+        _register(paths, args, mapping)
     relinked = [] if _udev_applies(paths) else _link_slots(paths, mapping)  # a container's /dev is new at each boot
     if relinked and _use_systemctl(args):
         # A slot started without its link has neither the node nor the device policy: restart it.
@@ -227,6 +239,9 @@ def cmd_enable(paths, args):
         print(f"starting them; `{PROG} status` shows each slot")
     if removed:
         print("removed (no such slot any more): " + ", ".join(units.instance(number) for number in removed))
+    if not args.login:
+        print(f"the scheduler files the heartbeats of registered slots only: `{PROG} register --login NAME` "
+              "registers these (an operator's or admin's login)")
 
 
 def cmd_disable(paths, args):
@@ -252,6 +267,69 @@ def cmd_forget(paths, args):
     _save_slots(paths, kept, [item for item in current if item["slot"] == args.slot])
     done = "disabled and stopped" if use_systemctl else "unlinked" if was_linked else "was not linked"
     print(f"forgot slot {args.slot}: {units.instance(args.slot)} {done}")
+    _unregister(paths, args.slot)
+
+
+def _unregister(paths, number):
+    """The scheduler forgets the slot too, asked with the host's own writer login (writer.yaml)."""
+    if not os.path.exists(paths.writer):
+        print(f"no {paths.writer}: the scheduler was not told (`{PROG} register` on a configured host "
+              "unregisters the slots slots.yaml no longer has)")
+        return
+    try:
+        name, had = registration.unregister_own(registration.writer_config(paths.writer), number)
+    except registration.RegistrationError as exc:
+        raise HelperError(f"slot {number} is forgotten here, but still registered with the scheduler: {exc}; "
+                          f"`{PROG} register` unregisters it once it can", REGISTRATION_CODES[exc.kind]) from None
+    print(f"unregistered slot {number} of {name}" if had else f"slot {number} of {name} was not registered")
+
+
+def _operator_secret(args):
+    """The operator's password: from --password-file, --password-stdin, or asked (never echoed)."""
+    if args.password_file:
+        try:
+            with open(args.password_file, encoding="utf-8") as handle:
+                secret = handle.readline().strip()
+        except OSError as exc:
+            raise HelperError(f"cannot read --password-file {args.password_file}: {exc.strerror}", EX_USAGE) from None
+    elif args.password_stdin:
+        secret = sys.stdin.readline().strip()
+    elif sys.stdin.isatty():
+        secret = getpass.getpass(f"password of {args.login} (not shown): ")
+    else:
+        raise HelperError(f"no terminal to ask the password of {args.login}: use --password-file FILE or "
+                          "--password-stdin", EX_USAGE)
+    if not secret:
+        raise HelperError(f"the password of {args.login} is empty", EX_USAGE)
+    return secret
+
+
+def _register(paths, args, mapping):
+    """Register `mapping` as the operator of --login; prints what was done (--json: as JSON)."""
+    try:
+        config = registration.writer_config(paths.writer)
+        result = registration.register_host(config, args.login, _operator_secret(args), mapping)
+    except registration.RegistrationError as exc:
+        raise HelperError(str(exc), REGISTRATION_CODES[exc.kind]) from None
+    if getattr(args, "json", False):
+        print(json.dumps(result))
+        return
+    name, numbers = f"{result['writer']}@{result['host']}", ", ".join(map(str, result["slots"])) or "none"
+    if not result["changed"]:
+        print(f"slots {numbers} of {name} are registered with the scheduler already; nothing changed")
+        return
+    print(f"registered slots {numbers} of {name} with the scheduler"
+          + (f"; unregistered {', '.join(map(str, result['unregistered']))}" if result["unregistered"] else ""))
+
+
+def cmd_register(paths, args):
+    mapping = _read_slots(paths.slots)
+    if not args.login:
+        if not sys.stdin.isatty():
+            raise HelperError("--login NAME is needed: the login of a manager or an admin of the scheduler",
+                              EX_USAGE)
+        args.login = _ask("login of a manager or admin of the scheduler")
+    _register(paths, args, mapping)
 
 
 def cmd_status(paths, args):
@@ -300,10 +378,18 @@ def parser():
     identify.add_argument("--timeout", type=float, help="give up after this many seconds without a card")
     configure = sub.add_parser("configure", help="write writer.yaml (credentials checked with the scheduler)")
     configure.add_argument("--from", dest="from_file", help="read the answers from this YAML file")
+    register = sub.add_parser("register", help="register the slots with the scheduler (an operator's login)")
+    register.add_argument("--json", action="store_true", help="say what was done as one JSON object")
     for name, text in (("enable", "link and start writer@N for every slot"),
                        ("disable", "unlink and stop every writer@N")):
         command = sub.add_parser(name, help=text)
         command.add_argument("--no-systemctl", action="store_true", help="only the links, even under systemd")
+    for command in (register, sub.choices["enable"]):
+        command.add_argument("--login", help="a manager's or admin's login on the scheduler"
+                             + (" (asked when absent)" if command is register else "; registers the slots first"))
+        secret = command.add_mutually_exclusive_group()
+        secret.add_argument("--password-file", help="read its password from the first line of this file")
+        secret.add_argument("--password-stdin", action="store_true", help="read its password from standard input")
     forget = sub.add_parser("forget", help="stop and disable writer@N, drop slot N from slots.yaml and the rule")
     forget.add_argument("--slot", type=int, required=True, help="the slot number to forget")
     forget.add_argument("--force", action="store_true",
@@ -313,8 +399,8 @@ def parser():
     return top
 
 
-COMMANDS = {"scan": cmd_scan, "identify": cmd_identify, "configure": cmd_configure, "enable": cmd_enable,
-            "disable": cmd_disable, "forget": cmd_forget, "status": cmd_status}
+COMMANDS = {"scan": cmd_scan, "identify": cmd_identify, "configure": cmd_configure, "register": cmd_register,
+            "enable": cmd_enable, "disable": cmd_disable, "forget": cmd_forget, "status": cmd_status}
 
 
 def main(argv=None):

@@ -19,23 +19,29 @@ from tests.integration.writer_helper.conftest import helper, readers  # noqa: F4
 from tests.integration.writer_helper.test_units import UNIT, identify, links
 
 
-def run(ansible_bin, helper, tmp_path, inventory_slots):
-    """forget_tasks.yml with cardshop_writer_slots = `inventory_slots`; returns the localhost recap's counts."""
+def play(ansible_bin, helper, tmp_path, playbook, variables):
+    """tests/ansible/`playbook` on localhost with `variables`, the project's cardshop-writer-helper (its
+    paths in `helper`'s folder) first on PATH; returns the localhost recap's counts."""
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir(exist_ok=True)
     wrapper = bin_dir / "cardshop-writer-helper"
     wrapper.write_text(f"#!/bin/sh\nPYTHONPATH={shlex.quote(REPO)} exec {shlex.join(helper.command())} \"$@\"\n")
     wrapper.chmod(0o755)
-    variables = {"cardshop_common_config_dir": helper.config_dir, "cardshop_writer_slots": inventory_slots,
-                 "ansible_python_interpreter": os.path.join(ansible_bin, "python")}
+    variables = {"cardshop_common_config_dir": helper.config_dir,
+                 "ansible_python_interpreter": os.path.join(ansible_bin, "python"), **variables}
     env = {**os.environ, "ANSIBLE_CONFIG": os.path.join(ANSIBLE, "ansible.cfg"), "ANSIBLE_NOCOLOR": "1",
            "PATH": f"{bin_dir}:{os.environ['PATH']}"}
     done = subprocess.run([os.path.join(ansible_bin, "ansible-playbook"), "-i", "localhost,", "-c", "local",
-                           os.path.join(REPO, "tests", "ansible", "forget_tasks.yml"), "-e", json.dumps(variables)],
+                           os.path.join(REPO, "tests", "ansible", playbook), "-e", json.dumps(variables)],
                           cwd=ANSIBLE, env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
     recap = done.stdout.split("PLAY RECAP")[1].splitlines()[1]
     return dict(item.split("=") for item in recap.split(":", 1)[1].split())
+
+
+def run(ansible_bin, helper, tmp_path, inventory_slots):
+    """forget_tasks.yml with cardshop_writer_slots = `inventory_slots`; returns the localhost recap's counts."""
+    return play(ansible_bin, helper, tmp_path, "forget_tasks.yml", {"cardshop_writer_slots": inventory_slots})
 
 
 def numbers(helper):

@@ -70,3 +70,15 @@ def fill(disk, leave):
 def _free(path):
     stats = os.statvfs(path)
     return stats.f_bavail * stats.f_frsize
+
+
+def register_slots(admin, username, host, numbers, devices=None):
+    """Register slots `numbers` of writer `username`'s host `host` as an operator does, so that their heartbeats
+    are filed; `devices` maps a number to its reader's device (a loop device standing in, by default)."""
+    devices = devices or {}
+    body = {"slots": [{"number": number, "reader": {"match": {"DEVNAME": devices.get(number, f"/dev/loop{number}")},
+                                                    "device": devices.get(number, f"/dev/loop{number}")}}
+                      for number in numbers]}
+    reply = admin.request("PUT", f"/writer-hosts/{username}@{host}/slots", body)
+    assert reply.status == 200, reply
+    return reply.body

@@ -2,6 +2,7 @@
 
 import json
 import os
+import socket
 import subprocess
 
 import amqp
@@ -122,3 +123,15 @@ def test_the_hosts_queue_is_declared_so_a_slot_with_a_card_consumes_before_any_t
         connection.channel().basic_consume(f"write.{writer.username}", callback=lambda message: None)
     finally:
         connection.close()
+
+
+def test_the_stacks_writer_host_registers_its_slots_as_an_operator_would(tmp_path, readers, scheduler, admin):
+    username = unique("writ")
+    _, secret = scheduler.worker_user(username, "writer")
+    host = WriterHost(str(tmp_path), scheduler.url, "amqp://127.0.0.1:5672/cardshop", username, secret, readers,
+                      admin=scheduler.admin)
+    os.makedirs(host.dir)
+    host.write_config()
+    assert host.register()["slots"] == [1, 2]
+    shown = admin.get(f"/writer-hosts/{username}@{socket.gethostname()}/slots").body["slots"]
+    assert [(slot["number"], slot["reader"]["device"]) for slot in shown] == [(1, readers[0]), (2, readers[1])]

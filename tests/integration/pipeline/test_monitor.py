@@ -13,7 +13,7 @@ from cardshop.pipeline.reports import Reporter
 from devstack.processes import wait_until
 from tests.conftest import order_body
 from tests.integration.claiming import accepted, claim
-from tests.integration.conftest import dropped
+from tests.integration.conftest import dropped, register_slots
 
 
 def take_messages(app, queue, task_ids, timeout=10):
@@ -48,8 +48,11 @@ def send_raw(app, username, body):
                          declare=[], serializer="json", delivery_mode=2, user_id=username)
 
 
-def announce_writer(app, username, slots=2, host="host"):
-    """A heartbeat, as a writer host sends them (a creator's has no slots)."""
+def announce_writer(app, username, slots=2, host="host", admin=None):
+    """A heartbeat, as a writer host sends them (a creator's has no slots); with `admin`, the host's slots are
+    registered first (a writer's heartbeats are filed only for a host with registered slots)."""
+    if admin is not None:
+        register_slots(admin, username, host, range(1, slots + 1))
     Heartbeat(app, username, host, lambda: {"slots": slots, "active": 0}).send()
 
 
@@ -116,7 +119,7 @@ def test_a_download_order_is_published_at_once_and_reports_drive_it_to_ready(pip
 def test_a_physical_order_gets_write_tasks_on_a_live_writer_and_ends_pending_shipment(pipeline):
     creator, _, create_app = pipeline.worker("creator")
     writer, _, write_app = pipeline.worker("writer")
-    announce_writer(write_app, writer, slots=50)  # the host with the most free slots gets the work
+    announce_writer(write_app, writer, slots=50, admin=pipeline.admin)  # the most free slots: it gets the work
     wait_until(lambda: pipeline.admin.get(f"/workers/{writer}@host").status == 200)
     order = pipeline.admin.post("/orders", order_body(quantity=2)).body
     _, kwargs = take_message(create_app, "create", create_task_of(order)["_id"])
@@ -197,7 +200,7 @@ def test_reports_from_workers_that_do_not_hold_the_task_are_refused(pipeline, pi
     creator, _, create_app = pipeline.worker("creator")
     writer, _, write_app = pipeline.worker("writer")
     other_writer, _, other_app = pipeline.worker("writer")
-    announce_writer(write_app, writer, slots=4)
+    announce_writer(write_app, writer, slots=4, admin=pipeline.admin)
     wait_until(lambda: pipeline.admin.get(f"/workers/{writer}@host").status == 200)
     order = pipeline.admin.post("/orders", order_body(sd_card={"size": 4, "type": "physical"}, quantity=1)).body
     create_id = create_task_of(order)["_id"]

@@ -47,14 +47,28 @@ class Hostile:
         return accepted(self.app, self.username, take_message(self.app, queue, task_id)[1], **fields)
 
     def heartbeat(self, worker=None, **fields):
-        self.publish({"type": "heartbeat", "worker": worker or f"{self.username}@host", "online": True,
-                      "at": datetime.datetime.now(datetime.timezone.utc).isoformat(), **fields})
+        self.publish(heartbeat(worker or f"{self.username}@host", **fields))
+
+    def flood(self, bodies):
+        """Publish JSON `bodies` to the account's exchange on one channel, as fast as the broker reads them."""
+        channel = self.connection.channel()
+        for body in bodies:
+            channel.basic_publish(amqp.Message(json.dumps(body).encode(), content_type="application/json",
+                                               delivery_mode=2, user_id=self.username),
+                                  exchange=f"from.{self.username}", routing_key="report")
+        channel.close()  # a round trip: the broker has read every message before it answers
 
     def close(self):
         try:
             self.connection.close()
         except Exception:  # already closed by a refusal
             pass
+
+
+def heartbeat(worker, **fields):
+    """A heartbeat's body, as a worker sends it (fields override)."""
+    return {"type": "heartbeat", "worker": worker, "online": True,
+            "at": datetime.datetime.now(datetime.timezone.utc).isoformat(), **fields}
 
 
 @pytest.fixture

@@ -3,7 +3,7 @@
 import amqp
 
 from devstack.processes import wait_until
-from tests.integration.conftest import dropped
+from tests.integration.conftest import dropped, register_slots
 
 
 def test_a_writer_cannot_speak_for_another_worker_or_invent_hosts(pipeline, pipeline_db, hostile):
@@ -28,7 +28,8 @@ def test_a_writer_cannot_speak_for_another_worker_or_invent_hosts(pipeline, pipe
         user_id=False)
     wait_until(lambda: dropped(pipeline_db, "refused", "anonymous") >= before + 4, timeout=20)
 
-    writer.heartbeat(slots=3)  # its own name: filed
+    register_slots(pipeline.admin, writer.username, "host", [1, 2, 3])
+    writer.heartbeat(slots=3)  # its own name, a host with registered slots: filed
     wait_until(lambda: pipeline.admin.get(f"/workers/{writer.username}@host").body.get("slots") == 3)
     assert pipeline.admin.get(f"/workers/{victim}").body["online"] is True
     for invented in ("ghost@far", f"{other.username}@host"):

@@ -5,7 +5,7 @@ import amqp
 from devstack.processes import wait_until
 from tests.conftest import order_body
 from tests.integration.pipeline.test_monitor import create_task_of, order_in, order_of, stored_result
-from tests.integration.conftest import dropped
+from tests.integration.conftest import dropped, register_slots
 
 NOW = "2026-01-01T00:00:00Z"
 
@@ -38,6 +38,7 @@ def test_malformed_messages_are_counted_and_dropped_and_the_monitor_keeps_placin
     wait_until(lambda: dropped(pipeline_db, "malformed", "undecodable") >= expected, timeout=20)
 
     # The monitor still applies reports and places write tasks on a (valid) writer host.
+    register_slots(pipeline.admin, writer.username, "host", [1, 2])
     writer.heartbeat(slots=2, images=[])
     wait_until(lambda: pipeline.admin.get(f"/workers/{writer.username}@host").body.get("slots") == 2)
     order = pipeline.admin.post("/orders", order_body(quantity=2)).body

@@ -3,6 +3,7 @@
 from devstack.processes import wait_until
 from tests.conftest import order_body
 from tests.integration.claiming import accepted
+from tests.integration.conftest import register_slots
 from tests.integration.pipeline.test_monitor import create_task_of, order_in, order_of, stored_result, take_message
 
 NOW = "2026-01-01T00:00:00Z"
@@ -11,14 +12,17 @@ CARD = 4 * 10 ** 9
 
 
 class WriterHost:
-    """A writer user's host `host`, its slots sending heartbeats and its tasks' reports (a Hostile underneath)."""
+    """A writer user's host `host`, its slots sending heartbeats and its tasks' reports (a Hostile underneath);
+    slots 1 to `registered` are registered by the pipeline's admin."""
 
-    def __init__(self, account, host="host-a"):
+    def __init__(self, account, host="host-a", registered=8):
         self.account = account
         self.username = account.username
         self.host = host
         self.images = []
         self._seq = {}
+        if registered:  # as the host's operator does with cardshop-writer-helper register
+            register_slots(account.pipeline.admin, self.username, host, range(1, registered + 1))
 
     @property
     def name(self):

@@ -8,6 +8,7 @@ makes the write tasks and publishes them to the writer host's queue.
 
 import os
 import shutil
+import socket
 import subprocess
 import sys
 import time
@@ -23,12 +24,14 @@ from devstack.processes import wait_until
 from devstack.servers import Daemon, _wait_for_new_log
 from tests.conftest import order_body
 from tests.integration.claiming import accepted
+from tests.integration.conftest import register_slots
 from tests.integration.pipeline.test_monitor import create_task_of, order_of, take_message
 from tests.integration.security.writer_host import only_these_writers
 from tests.unit.config.test_load import REPO
 from tests.unit.writer.conftest import MiB, make_image
 
 CARD = 128 * MiB
+HOST = socket.gethostname()  # what the slots (cardshop-writer) call their host
 
 
 class WriterSlot(Daemon):
@@ -81,17 +84,20 @@ class WriterHost:
         self.cards_dir = os.path.join(self.dir, "cards")
 
     def start(self, env=None):
+        # Its slots are registered, as the writer-helper does, under the name the slots give their host.
+        register_slots(self.pipeline.admin, self.username, HOST, [slot.number for slot in self.slots],
+                       {slot.number: slot.device for slot in self.slots})
         # The scheduler routes write tasks to live writer hosts: announce this one before its slots'
-        # first heartbeats, with the most slots there can be, so that it gets this test's tasks at once
+        # first heartbeats, with all its slots free, so that it gets this test's tasks at once
         # (other tests' hosts may look live for a while), and say it is gone at the end.
         self.announce().send()
-        wait_until(lambda: self.pipeline.admin.get(f"/workers/{self.username}@host").status == 200)
+        wait_until(lambda: self.pipeline.admin.get(f"/workers/{self.username}@{HOST}").status == 200)
         for slot in self.slots:
             slot.start(env)
         return self
 
     def announce(self):
-        return Heartbeat(self.app, self.username, "host", lambda: {"slots": MAX_SLOTS, "active": 0})
+        return Heartbeat(self.app, self.username, HOST, lambda: {"slots": MAX_SLOTS, "active": 0})
 
     def stop(self):
         self.announce().send(online=False)

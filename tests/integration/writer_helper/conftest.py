@@ -34,9 +34,10 @@ class Helper:
         """Slot `number`'s link as the helper made it (in the test's /dev)."""
         return os.path.join(self.dev_dir, "cardshop", f"slot-{number}")
 
-    def __call__(self, *args, timeout=60):
-        return subprocess.run(self.command(*args), capture_output=True, text=True, timeout=timeout,
-                              stdin=subprocess.DEVNULL, cwd=REPO)
+    def __call__(self, *args, timeout=60, stdin=None):
+        """Run the helper to its end; `stdin` is the text it reads (none: no input, and no terminal)."""
+        return subprocess.run(self.command(*args), capture_output=True, text=True, timeout=timeout, cwd=REPO,
+                              **({"stdin": subprocess.DEVNULL} if stdin is None else {"input": stdin}))
 
     def start(self, *args):
         """The helper in the background, its stdin a pipe; `.lines` receives its stdout line by line."""

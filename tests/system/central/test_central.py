@@ -48,6 +48,11 @@ def test_a_writer_host_is_set_up_with_the_writer_helper_exactly_as_the_readme_sa
     central.run("cardshop-writer-helper", "configure", "--from", "/root/writer-answers.yaml", timeout=60)
     for slot, device in enumerate(readers, 1):
         central.run("cardshop-writer-helper", "identify", "--slot", str(slot), "--device", device)
+    central.run("cardshop-writer-helper", "register", "--login", "admin", "--password-file",
+                f"{site.SECRETS}/admin.password", timeout=60)
+    host = central.run("hostname").stdout.strip()
+    registered = site.ok(site.api(central, "GET", f"/writer-hosts/{site.WRITER}@{host}/slots"))
+    assert [slot["number"] for slot in registered["slots"]] == [1, 2], registered
     central.run("cardshop-writer-helper", "enable", timeout=120)
     central.wait_active(["writer@1.service", "writer@2.service"], timeout=120)
     status = central.run("systemctl", "status", "--no-pager", "writer@1", check=False).stdout

@@ -2,6 +2,7 @@
 
 import pytest
 
+from cardshop.monitor.service import first_error
 from cardshop.writer.slot import Slot, SlotError
 from devstack import cards
 from tests.unit.writer.conftest import MiB
@@ -54,3 +55,20 @@ def test_a_transition_outside_the_table_is_refused(slot):
     assert slot.wait_for({"empty"}, 5)
     with pytest.raises(SlotError, match="empty -> done is not allowed"):
         slot.move("done")
+
+
+def test_a_busy_slots_heartbeat_passes_the_schema_at_every_step_and_a_retry_is_its_message(slot, tmp_path):
+    cards.insert(slot.device, str(tmp_path), 64 * MiB)
+    assert slot.wait_for({"ready"}, 10) and slot.take()
+    beat = {"type": "heartbeat", "worker": "writ1@host.slot-1", "online": True, "at": "2026-01-01T00:00:00Z"}
+    slot.progress("received", task="a" * 24, order="b" * 24)
+    assert first_error({**beat, "slot": slot.summary()}) is None
+    slot.progress("warehouse unreachable, retry 1 in 1 s", 0.0, 0)  # what WriteJob's retry says
+    waiting = slot.summary()
+    assert first_error({**beat, "slot": waiting}) is None, first_error({**beat, "slot": waiting})
+    assert (waiting["step"], waiting["message"]) == ("waiting", "warehouse unreachable, retry 1 in 1 s")
+    assert slot.status_line().endswith("0%: warehouse unreachable, retry 1 in 1 s")
+    for step in ("downloading", "writing", "verifying"):
+        slot.progress(step, 50.0, 1e6)
+        assert first_error({**beat, "slot": slot.summary()}) is None
+        assert (slot.summary()["step"], slot.summary()["message"]) == (step, "")

@@ -1,0 +1,33 @@
+"""The helper's logins to the scheduler: through writer.yaml's proxy only, as the writer reaches it."""
+
+import urllib.request
+
+from cardshop.client import ApiClient, ApiUnreachable, Login
+
+
+class LoginError(Exception):
+    """The scheduler refused the login (`kind` login) or could not be reached (`kind` unreachable)."""
+
+    def __init__(self, message, kind):
+        super().__init__(message)
+        self.kind = kind
+
+
+def use_proxy(proxy):
+    """Reach the scheduler through `proxy` only (None: directly, whatever the environment's proxy
+    variables say)."""
+    proxies = {"http": proxy, "https": proxy} if proxy else {}
+    urllib.request.install_opener(urllib.request.build_opener(urllib.request.ProxyHandler(proxies)))
+
+
+def log_in(api_url, username, secret):
+    """(the Login of `username`, its role); revoke the Login when done."""
+    login = Login(ApiClient(api_url, timeout=15))
+    try:
+        reply = login.authorize(username, secret)
+        if not reply.ok:
+            raise LoginError(f"the scheduler at {api_url} refused the login of {username}: {reply.error}", "login")
+        who = login.client.post("/auth/validate")
+    except ApiUnreachable as exc:
+        raise LoginError(str(exc), "unreachable") from None
+    return login, (who.body.get("role") if isinstance(who.body, dict) else None)
