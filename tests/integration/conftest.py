@@ -1,13 +1,16 @@
 """A whole pipeline stack (scheduler publishing tasks, RabbitMQ asking it, the monitor applying reports),
 shared by the pipeline and security tests."""
 
+import contextlib
 import errno
 import os
 import subprocess
+import time
 
 import pytest
 
 from devstack.pipeline import Pipeline
+from devstack.processes import wait_until
 from tests.conftest import TEST_AUTH
 
 
@@ -82,3 +85,26 @@ def register_slots(admin, username, host, numbers, devices=None):
     reply = admin.request("PUT", f"/writer-hosts/{username}@{host}/slots", body)
     assert reply.status == 200, reply
     return reply.body
+
+
+@contextlib.contextmanager
+def beat_running_only(pipeline, schedule, **change):
+    """The pipeline's beat with `schedule` changed by `change` (every, params) and its other schedules
+    disabled (earlier tests' orders would otherwise be moved or timed out meanwhile); all put back after."""
+    beat = pipeline.start_beat()  # it installs the schedules at its first start
+    wait_until(lambda: pipeline.admin.get(f"/schedules/{schedule}").status == 200)
+    before = pipeline.admin.get(f"/schedules/{schedule}").body
+    others = [doc["name"] for doc in pipeline.admin.get("/schedules?per_page=100").body["items"]
+              if doc["enabled"] and doc["name"] != schedule]
+    try:
+        for name in others:
+            assert pipeline.admin.patch(f"/schedules/{name}", {"enabled": False}).status == 200
+        reply = pipeline.admin.patch(f"/schedules/{schedule}", change)
+        assert reply.status == 200, reply.body
+        time.sleep(6)  # the beat reads its schedules every 5 s
+        yield beat
+    finally:
+        beat.stop()
+        pipeline.admin.patch(f"/schedules/{schedule}", {key: before[key] for key in change})
+        for name in others:
+            pipeline.admin.patch(f"/schedules/{name}", {"enabled": True})

@@ -20,7 +20,7 @@ from cardshop.pipeline.reports import Reporter
 from devstack.processes import wait_until
 from tests.conftest import order_body
 from tests.integration.claiming import accepted
-from tests.integration.conftest import dropped
+from tests.integration.conftest import beat_running_only, dropped
 from tests.integration.pipeline.test_monitor import create_task_of, take_message, take_messages
 
 DOWNLOAD = {"sd_card": {"size": 4, "type": "download"}, "quantity": 1}
@@ -96,12 +96,8 @@ def queued_reports(pipeline, username):
 
 @pytest.fixture
 def republishing_beat(pipeline):
-    beat = pipeline.start_beat()
-    reply = pipeline.admin.patch("/schedules/republish-pending", {"every": 5, "params": {"older_than": 5}})
-    assert reply.status == 200, reply.body
-    yield beat
-    beat.stop()
-    pipeline.admin.patch("/schedules/republish-pending", {"every": 30, "params": {"older_than": 30}})
+    with beat_running_only(pipeline, "republish-pending", every=5, params={"older_than": 5}) as beat:
+        yield beat
 
 
 def test_a_creator_that_purges_the_create_queue_delays_its_tasks_by_less_than_a_minute(

@@ -19,6 +19,7 @@ class WriterHost:
         self.account = account
         self.username = account.username
         self.host = host
+        self.registered = registered
         self.images = []
         self._seq = {}
         if registered:  # as the host's operator does with cardshop-writer-helper register
@@ -56,9 +57,9 @@ class WriterHost:
 
     def write(self, task_id, result, steps=("downloading", "writing", "verifying"), run=None):
         """One run of the task, claimed for the result's slot and card, to `written` with `result`; the run."""
-        if run is None:
+        if run is None:  # claimed by the result's slot when it is one of the host's, else by slot 1
             slot, card = ((result or {}).get("slot", 1), (result or {}).get("card"))
-            run = self.claim(task_id, slot=slot if isinstance(slot, int) and 1 <= slot <= 64 else 1,
+            run = self.claim(task_id, slot=slot if isinstance(slot, int) and 1 <= slot <= self.registered else 1,
                              card=card if isinstance(card, dict) and isinstance(card.get("size"), int) else None)
         for status in steps:
             self.report(task_id, run, status)
