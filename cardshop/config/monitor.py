@@ -29,6 +29,10 @@ SCHEMA = {
                                                          "a heartbeat from one more host is refused until "
                                                          "records expire (the beat's expire_workers). A writer's "
                                                          "records are bounded by its registered slots."},
+                "max_card_rate": {"type": "integer", "minimum": 1000000, "default": 400000000,
+                                  "description": "Bytes per second no card reader beats, writing or reading back: "
+                                                 "a card reported written faster (its mapped bytes twice since "
+                                                 "the claim) is refused as impossible."},
             },
         },
         "logging": LOGGING,

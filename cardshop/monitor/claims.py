@@ -28,7 +28,7 @@ log = logging.getLogger(__name__)
 RECHECK = 60.0  # a renewal reads the task again at most this often (endings seen here are forgotten at once)
 WAIT_AT_MOST = LEASE + 15  # a run told to wait longer than this is refused: the holder is live
 _PROJECTION = {"kind": 1, "status": 1, "run": 1, "runs": 1, "worker": 1, "writer": 1, "grant_digest": 1,
-               "claim": 1, "order": 1}
+               "claim": 1, "order": 1, "attempt": 1}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -150,6 +150,8 @@ class ClaimDecider:
         machine = task_machine(task["kind"])
         if task.get("run") == request["run"]:  # the holder: its run id is its proof, whatever was published since
             return self._same_run(task, request, sender, machine)
+        if request["attempt"] != task.get("attempt", 1):
+            return _answer(request, REFUSED, f"attempt {request['attempt']} is not the task's")
         if grant_digest(request["grant"]) != task.get("grant_digest"):
             return _answer(request, REFUSED, "this delivery was superseded (the task was published again)")
         if request.get("renew"):

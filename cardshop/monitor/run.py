@@ -35,6 +35,7 @@ def serve(config, notifier):
     monitor = Monitor(app, db, Publisher(app, db), prefetch=settings["prefetch"], on_ready=ready,
                       results=results, writer_timeout=settings["writer_timeout"])
     monitor.registry.max_records_per_creator = settings["max_hosts_per_account"]
+    monitor.applier.max_card_rate = settings["max_card_rate"]
     claims = ClaimService(app, monitor.claims, monitor.accounts, monitor.count_drop)
 
     def on_signal(signum, _frame):

@@ -23,7 +23,7 @@ from cardshop.validation import Validator
 
 log = logging.getLogger(__name__)
 
-MAX_CARD_RATE = 400 * 10**6  # bytes/s: faster than any card reader's writes and reads (UHS-II ~ 312 MB/s)
+MAX_CARD_RATE = 400 * 10**6  # bytes/s (monitor.max_card_rate): no card reader is faster (UHS-II ~ 312 MB/s)
 _EMPTY = ("empty", "no_reader")
 
 _BYTES = {"type": "integer", "minimum": 1, "maximum": 2 ** 50}

@@ -40,10 +40,11 @@ ACCEPTED, REFUSED, WAIT = "accepted", "refused", "wait"
 REQUEST_SCHEMA = {
     "type": "object",
     "additionalProperties": False,
-    "required": ["type", "task", "grant", "run", "worker", "instance"],
+    "required": ["type", "task", "attempt", "grant", "run", "worker", "instance"],
     "properties": {
         "type": {"const": "claim"},
         "task": {"type": "string", "pattern": ID_PATTERN},
+        "attempt": {"type": "integer", "minimum": 1, "maximum": 1000},
         "grant": {"type": "string", "pattern": "^[A-Za-z0-9_-]{16,64}$"},
         "run": {"type": "string", "pattern": "^[0-9a-f]{32}$"},
         "worker": {"type": "string", "pattern": "^[a-z][a-z0-9_-]{1,31}@[A-Za-z0-9._-]{1,200}$",
@@ -152,8 +153,8 @@ class ClaimClient:
     # -- the protocol -----------------------------------------------------
 
     def request(self, payload, run, slot=None, card=None, renew=False):
-        body = {"type": "claim", "task": payload["task"], "grant": payload.get("grant") or "", "run": run,
-                "worker": self.worker, "instance": INSTANCE}
+        body = {"type": "claim", "task": payload["task"], "attempt": payload.get("attempt") or 1,
+                "grant": payload.get("grant") or "", "run": run, "worker": self.worker, "instance": INSTANCE}
         if renew:
             body["renew"] = True
         if slot is not None:

@@ -92,7 +92,7 @@ def test_of_twenty_runs_claiming_one_task_at_once_on_twenty_monitors_exactly_one
         db.tasks.insert_one(task)
 
         def request(index):
-            return {"type": "claim", "task": task["_id"], "grant": grant, "run": f"{index:032x}",
+            return {"type": "claim", "task": task["_id"], "attempt": 1, "grant": grant, "run": f"{index:032x}",
                     "worker": f"{creator}@host-{index}", "instance": f"{index:032x}"}
 
         results = race(CALLERS, lambda index: monitors[index].decide(request(index), creator)["decision"])

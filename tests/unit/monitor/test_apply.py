@@ -47,7 +47,7 @@ def claimed(applier, task_id, sender="crea1"):
     applier.db.tasks.update_one({"_id": task_id}, {"$set": {"grant_digest": grant_digest(grant)}})
     run = f"{next(_runs):032x}"
     answer = ClaimDecider(applier.db, applier.role_of).decide(
-        {"type": "claim", "task": task_id, "grant": grant, "run": run, "worker": f"{sender}@host",
+        {"type": "claim", "task": task_id, "attempt": 1, "grant": grant, "run": run, "worker": f"{sender}@host",
          "instance": uuid.uuid4().hex}, sender)
     assert answer["decision"] == "accepted", answer
     return run

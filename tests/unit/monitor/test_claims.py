@@ -47,7 +47,7 @@ def task(db, kind="create", **fields):
 
 
 def ask(decider, task_id, grant, sender="crea1", host="h1", instance=None, run=None, **fields):
-    request = {"type": "claim", "task": task_id, "grant": grant, "run": run or uuid.uuid4().hex,
+    request = {"type": "claim", "task": task_id, "attempt": 1, "grant": grant, "run": run or uuid.uuid4().hex,
                "worker": f"{sender}@{host}", "instance": instance or "a" * 32, **fields}
     answer = decider.decide(request, sender)
     return answer["decision"], answer.get("reason", ""), request["run"]
@@ -61,13 +61,14 @@ def test_the_first_claim_is_accepted_and_makes_the_task_received(db):
     assert stored["claim"] == {"host": "h1", "instance": "a" * 32, "slot": None, "card": None}
 
 
-def test_a_claim_with_another_grant_or_as_another_user_is_refused(db):
+def test_a_claim_with_another_grant_attempt_or_user_is_refused(db):
     task_id, grant = task(db)
     claims = decider(db, Clock())
+    assert ask(claims, task_id, grant, attempt=2)[:2] == ("refused", "attempt 2 is not the task's")
     assert ask(claims, task_id, new_grant())[:2] == ("refused", "this delivery was superseded (the task was "
                                                                  "published again)")
     assert ask(claims, task_id, grant, sender="writ1")[0] == "refused"
-    request = {"type": "claim", "task": task_id, "grant": grant, "run": "b" * 32, "worker": "crea2@h",
+    request = {"type": "claim", "task": task_id, "attempt": 1, "grant": grant, "run": "b" * 32, "worker": "crea2@h",
                "instance": "a" * 32}
     assert claims.decide(request, "crea1")["decision"] == "refused"  # a name that is not the sender's
     assert db.tasks.find_one({"_id": task_id})["status"] == "pending"
