@@ -4,6 +4,7 @@ import time
 import uuid
 
 from cardshop.pipeline.claims import ClaimClient
+from cardshop.pipeline.reports import Reporter
 
 
 def claim(app, username, payload, run=None, host="host", slot=None, card=None, renew=False, instance=None,
@@ -30,3 +31,10 @@ def accepted(app, username, payload, **fields):
     answer = claim(app, username, payload, run=run, **fields)
     assert answer["decision"] == "accepted", answer
     return run
+
+
+def holder(app, username, task_id, queue="create", **fields):
+    """A Reporter for the run that holds the task: its message taken from `queue` and claimed."""
+    from tests.integration.pipeline.test_monitor import take_message  # (it imports this module)
+    run = accepted(app, username, take_message(app, queue, task_id)[1], **fields)
+    return Reporter(app, username, task_id, run=run)

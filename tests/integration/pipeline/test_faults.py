@@ -6,16 +6,15 @@ import time
 import amqp
 
 from cardshop.pipeline import topology
-from cardshop.pipeline.reports import Reporter
-from tests.conftest import order_body
 from devstack.processes import wait_until
+from tests.conftest import order_body
+from tests.integration.claiming import holder
 from tests.integration.pipeline.test_monitor import create_task_of, order_in, order_of, pipeline_task, stored_result
 
 REPORTS = 200
 
 
 def send_a_whole_build(reporter, result, reports=REPORTS):
-    reporter.status("received")
     reporter.status("downloading")
     for tick in range(reports):
         reporter.progress("downloading", tick + 1, reports, 1e6, reports - tick)
@@ -38,15 +37,16 @@ def assert_complete(pipeline, pipeline_db, order, reporter):
     assert pipeline_db.task_logs.count_documents({"task": task["_id"]}) == REPORTS // 50
 
 
-def waiting_reports(pipeline):
-    """How many messages the `reports` queue holds, asked as the system user."""
+def waiting_reports(pipeline, username):
+    """How many messages the account's reports queue holds, asked as the system user."""
     with open(pipeline.system_password_file) as handle:
         password = handle.read().strip()
     connection = amqp.Connection(f"127.0.0.1:{pipeline.rabbitmq.port}", userid=pipeline.scheduler.system["username"],
                                  password=password, virtual_host="cardshop", connect_timeout=10)
     connection.connect()
     try:
-        return connection.channel().queue_declare(topology.reports_queue().name, passive=True).message_count
+        return connection.channel().queue_declare(topology.account_queues(username)[0].name,
+                                                  passive=True).message_count
     finally:
         connection.close()
 
@@ -54,13 +54,13 @@ def waiting_reports(pipeline):
 def test_reports_wait_in_rabbitmq_while_the_monitor_is_down_for_30_s(pipeline, pipeline_db):
     creator, _, app = pipeline.worker("creator")
     order = download_order(pipeline)
-    reporter = Reporter(app, creator, create_task_of(order)["_id"])
+    reporter = holder(app, creator, create_task_of(order)["_id"])
     pipeline.monitor.process.kill9()
     down = time.monotonic()
     try:
         send_a_whole_build(reporter, stored_result(pipeline, order, create_task_of(order)["_id"]))
-        wait_until(lambda: waiting_reports(pipeline) >= reporter.last_seq)  # all of them, kept by RabbitMQ
-        assert order_of(pipeline, order["_id"])["status"] == "created"
+        wait_until(lambda: waiting_reports(pipeline, creator) >= reporter.last_seq)  # all kept by RabbitMQ
+        assert order_of(pipeline, order["_id"])["status"] == "creating"  # its claim was the last news
         time.sleep(max(0.0, 30 - (time.monotonic() - down)))  # the outage lasts its 30 s
     finally:
         pipeline.monitor.start()
@@ -70,9 +70,9 @@ def test_reports_wait_in_rabbitmq_while_the_monitor_is_down_for_30_s(pipeline, p
 def test_a_database_restart_mid_stream_loses_nothing(pipeline, pipeline_db):
     creator, _, app = pipeline.worker("creator")
     order = download_order(pipeline)
-    reporter = Reporter(app, creator, create_task_of(order)["_id"])
-    reporter.status("received")
-    wait_until(lambda: pipeline_task(pipeline, order["_id"])["status"] == "received")
+    reporter = holder(app, creator, create_task_of(order)["_id"])
+    reporter.progress("starting", 0, 1, 0)  # its connection is up, as a working creator's is
+    wait_until(lambda: (pipeline_task(pipeline, order["_id"]).get("progress") or {}).get("step") == "starting")
     log = pipeline.monitor.process.log_path
     offset = os.path.getsize(log)
     pipeline.ferretdb.process.kill9()
@@ -94,10 +94,9 @@ def logged_since(path, offset):
 def test_a_broker_restart_mid_pipeline_loses_nothing(pipeline, pipeline_db):
     creator, _, app = pipeline.worker("creator")
     order = download_order(pipeline)
-    reporter = Reporter(app, creator, create_task_of(order)["_id"])
+    reporter = holder(app, creator, create_task_of(order)["_id"])
     pipeline.monitor.stop()
     try:
-        reporter.status("received")
         reporter.status("downloading")
         pipeline.rabbitmq.restart()  # persistent reports in a durable queue survive it
     finally:
@@ -111,8 +110,8 @@ def test_a_done_report_waits_while_the_warehouse_cannot_be_asked(pipeline):
     order = download_order(pipeline)
     task_id = create_task_of(order)["_id"]
     result = stored_result(pipeline, order, task_id)
-    reporter = Reporter(app, creator, task_id)
-    for status in ("received", "downloading", "building", "uploading"):
+    reporter = holder(app, creator, task_id)
+    for status in ("downloading", "building", "uploading"):
         reporter.status(status)
     wait_until(lambda: pipeline_task(pipeline, order["_id"])["status"] == "uploading")
     log_path = pipeline.monitor.process.log_path

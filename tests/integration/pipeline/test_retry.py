@@ -2,8 +2,8 @@
 
 import concurrent.futures
 
-from cardshop.pipeline.reports import Reporter
 from tests.conftest import order_body
+from tests.integration.claiming import holder
 from tests.integration.pipeline.test_monitor import create_task_of, order_in, take_message
 
 
@@ -12,9 +12,7 @@ def failed_order(pipeline):
     creator, _, app = pipeline.worker("creator")
     order = pipeline.admin.post("/orders", order_body(sd_card={"size": 4, "type": "download"}, quantity=1)).body
     task = create_task_of(order)
-    take_message(app, "create", task["_id"])
-    reporter = Reporter(app, creator, task["_id"])
-    reporter.status("received")
+    reporter = holder(app, creator, task["_id"])
     reporter.status("failed", note="content server unreachable (retried for 10 min)")
     return order_in(pipeline, order["_id"], ("creation_failed",)), app
 
