@@ -27,6 +27,7 @@ log = logging.getLogger(__name__)
 
 RECHECK = 60.0  # a renewal reads the task again at most this often (endings seen here are forgotten at once)
 WAIT_AT_MOST = LEASE + 15  # a run told to wait longer than this is refused: the holder is live
+MAX_LEASES = 100000  # leases kept in memory before the long-unrenewed ones are dropped
 _PROJECTION = {"kind": 1, "status": 1, "run": 1, "runs": 1, "worker": 1, "writer": 1, "grant_digest": 1,
                "claim": 1, "order": 1, "attempt": 1}
 
@@ -90,6 +91,9 @@ class ClaimDecider:
             known = self._renewed.get(task_id)
             last_read = now if read or known is None or known.run != run else known.read
             self._renewed[task_id] = _Lease(run, now, last_read, sender, instance)
+            if len(self._renewed) > MAX_LEASES:  # tasks ended elsewhere (canceled by the API) are never forgotten
+                for stale in [key for key, lease in self._renewed.items() if now - lease.renewed > 10 * self.lease]:
+                    del self._renewed[stale]
 
     def _renewed_lately(self, request, sender):
         """A renewal answered from memory: the same holder, renewed within a lease and read within RECHECK.
