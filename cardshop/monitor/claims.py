@@ -29,7 +29,7 @@ RECHECK = 60.0  # a renewal reads the task again at most this often (endings see
 WAIT_AT_MOST = LEASE + 15  # a run told to wait longer than this is refused: the holder is live
 MAX_LEASES = 100000  # leases kept in memory before the long-unrenewed ones are dropped
 _PROJECTION = {"kind": 1, "status": 1, "run": 1, "runs": 1, "worker": 1, "writer": 1, "grant_digest": 1,
-               "claim": 1, "order": 1, "attempt": 1}
+               "claim": 1, "order": 1, "attempt": 1, "claimed_at": 1}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -112,10 +112,14 @@ class ClaimDecider:
         return True
 
     def _lease_live(self, task):
-        """The holder renewed within a lease (or this monitor started less than a lease ago)."""
+        """The holder renewed within a lease, was claimed less than a lease ago (by any monitor: the claim's
+        time is in the database), or this monitor started less than a lease ago."""
         known = self._renewed.get(task["_id"])
         last = max(self.started, known.renewed if known and known.run == task.get("run") else 0.0)
-        return self.clock() - last < self.lease
+        if self.clock() - last < self.lease:
+            return True
+        claimed_at = task.get("claimed_at")
+        return claimed_at is not None and (now() - claimed_at).total_seconds() < self.lease
 
     def forget(self, task_id):
         """The task ended: its lease and waiting runs are no longer needed."""
@@ -237,7 +241,8 @@ class ClaimDecider:
         if record is None:
             return task
         return {**task, "run": record["run"], "worker": record["worker"], "runs": record["runs"],
-                "claim": record.get("claim"), "overtaken": True}  # the status read is older than this claim
+                "claim": record.get("claim"), "claimed_at": record["at"],
+                "overtaken": True}  # the status read is older than this claim
 
     def _take(self, task, request, sender, host, machine):
         holder = {"host": host, "instance": request["instance"], "slot": request.get("slot"),

@@ -3,15 +3,33 @@ ended) never become extra cards; each is refused at its claim and the card stays
 
 import time
 
+import pymongo
 import pytest
 
+from devstack.pipeline import Pipeline
 from devstack.processes import wait_until
+from tests.conftest import TEST_AUTH
 from tests.integration.conftest import beat_running_only
 from tests.integration.pipeline.test_monitor import order_of
 from tests.integration.writer.conftest import (card_hash, physical_order, queued, task_status, write_tasks,
                                                written)
 
 REPUBLISH_EVERY = 2  # seconds: the issue saw copies at the default 60 s; faster makes more chances
+
+
+@pytest.fixture(scope="module")
+def pipeline(tmp_path_factory, ferretdb):
+    """A pipeline of its own: the shared one holds earlier tests' unplaced tasks, which a republishing beat
+    would rightly place on the only live host, this test's."""
+    with Pipeline(str(tmp_path_factory.mktemp("exact")), ferretdb, auth=TEST_AUTH, db_name="exact").running() as stack:
+        yield stack
+
+
+@pytest.fixture(scope="module")
+def pipeline_db(ferretdb):
+    client = pymongo.MongoClient(ferretdb.url, tz_aware=True)
+    yield client["exact"]
+    client.close()
 
 
 @pytest.fixture

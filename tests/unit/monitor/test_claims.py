@@ -1,5 +1,6 @@
 """Claim decisions (monitor/claims.py) on a real FerretDB, with the lease clock in the test's hands."""
 
+import datetime
 import uuid
 
 import pymongo
@@ -82,6 +83,8 @@ def test_another_host_waits_for_a_live_holder_then_takes_over_once_its_lease_ran
     run = uuid.uuid4().hex
     assert ask(claims, task_id, grant, host="h2", run=run)[0] == "wait"
     clock.now += LEASE + 1
+    assert ask(claims, task_id, grant, host="h2", run=run)[0] == "wait", "claimed less than a lease ago"
+    db.tasks.update_one({"_id": task_id}, {"$set": {"claimed_at": now() - datetime.timedelta(seconds=LEASE + 1)}})
     assert ask(claims, task_id, grant, host="h2", run=run)[0] == "accepted"
     assert db.tasks.find_one({"_id": task_id})["runs"] == 2
 
