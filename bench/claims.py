@@ -106,25 +106,10 @@ def run(report, pipe, db):
 
 def main():
     """`python -m bench.claims`: these figures alone, on a stack of their own."""
-    import tempfile
-
-    import pymongo
-
     from bench.__main__ import report
-    from devstack.pipeline import Pipeline
-    from devstack.servers import FerretDB
-    with tempfile.TemporaryDirectory(prefix="cardshop-bench-", dir="/var/tmp") as base:
-        database = FerretDB(base)
-        database.start()
-        pipe = Pipeline(base, database, auth={"bcrypt_rounds": 4}, db_name="bench")
-        client = pymongo.MongoClient(database.url, tz_aware=True)
-        try:
-            pipe.start()
-            run(report, pipe, client["bench"])
-        finally:
-            client.close()
-            pipe.stop()
-            database.stop()
+    from bench.pipeline import stack
+    with stack() as (_, pipe, db):
+        run(report, pipe, db)
 
 
 if __name__ == "__main__":

@@ -1,5 +1,6 @@
 """Pipeline figures: dispatch latency, monitor throughput, recovery after outages, warehouse transfers, image builds."""
 
+import contextlib
 import os
 import shutil
 import statistics
@@ -142,7 +143,9 @@ def creator_build_rate(base, report, size=512 * 1024 * 1024):
     os.unlink(content)
 
 
-def run(report):
+@contextlib.contextmanager
+def stack():
+    """A whole pipeline on a FerretDB of its own, in a scratch folder: (folder, pipeline, database)."""
     with tempfile.TemporaryDirectory(prefix="cardshop-bench-", dir="/var/tmp") as base:
         database = FerretDB(base)
         database.start()
@@ -150,16 +153,20 @@ def run(report):
         client = pymongo.MongoClient(database.url, tz_aware=True)
         try:
             pipe.start()
-            db = client["bench"]
-            dispatch_latency(pipe, db, report)
-            monitor_throughput(pipe, db, report)
-            claims.run(report, pipe, db)
-            outages.run(report, pipe, db, tiny_order)
-            os.sync()  # the big files below must not slow the database's fsyncs above
-            creator_build_rate(base, report)
-            os.sync()
-            warehouse_transfers(pipe, db, base, report)
+            yield base, pipe, client["bench"]
         finally:
             client.close()
             pipe.stop()
             database.stop()
+
+
+def run(report):
+    with stack() as (base, pipe, db):
+        dispatch_latency(pipe, db, report)
+        monitor_throughput(pipe, db, report)
+        claims.run(report, pipe, db)
+        outages.run(report, pipe, db, tiny_order)
+        os.sync()  # the big files below must not slow the database's fsyncs above
+        creator_build_rate(base, report)
+        os.sync()
+        warehouse_transfers(pipe, db, base, report)
