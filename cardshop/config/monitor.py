@@ -18,7 +18,7 @@ SCHEMA = {
             "description": "How the monitor works.",
             "additionalProperties": False,
             "properties": {
-                "prefetch": {"type": "integer", "minimum": 1, "maximum": 10000, "default": 50,
+                "prefetch": {"type": "integer", "minimum": 1, "maximum": 10000, "default": 20,
                              "description": "Reports taken from RabbitMQ ahead of their database writes, "
                                             "per worker account (each account's queue is served in turn)."},
                 "writer_timeout": {"type": "integer", "minimum": 5, "default": 90,

@@ -79,6 +79,10 @@ class ClaimService(ConsumerMixin):
                                serializer="json", delivery_mode=1, retry=False)
         message.ack()
         self.answered += 1
+        try:
+            self.decider.follow_orders()
+        except Exception:  # the order catches up with its next report's cascade, or the beat's reconcile
+            log.exception("order of a claimed task not moved")
         log.log(logging.INFO if not request.get("renew") or answer["decision"] != "accepted" else logging.DEBUG,
                 "claim of task %s by %s (run %s%s): %s%s in %.0f ms", request["task"], request["worker"],
                 request["run"][:8], ", renewal" if request.get("renew") else "", answer["decision"],

@@ -81,6 +81,7 @@ class ClaimDecider:
         self._renewed = {}  # task id -> _Lease of its holder
         self._waiting = {}  # (task id, run) -> when it was first told to wait
         self._slots = {}  # (username, host, slot) -> (task id, instance) of its latest accepted claim
+        self._cascades = []  # tasks made `received` whose order has not followed yet
 
     # -- leases -------------------------------------------------------------
 
@@ -127,6 +128,13 @@ class ClaimDecider:
             self._renewed.pop(task_id, None)
             for key in [key for key in self._waiting if key[0] == task_id]:
                 del self._waiting[key]
+
+    def follow_orders(self):
+        """Move the orders of the tasks just claimed (after the answers went out: a claim waits for less)."""
+        with self._lock:
+            pending, self._cascades = self._cascades, []
+        for task in pending:
+            self.cascades.after_task_status(task, None)
 
     def holds_slot(self, username, host, slot, task_id):
         """False when the slot went on to another task since it claimed `task_id` (this monitor saw it)."""
@@ -258,7 +266,8 @@ class ClaimDecider:
             except IllegalTransition:
                 updated = None  # it moved meanwhile (canceled): the next renewal is refused
             if updated is not None and self.cascades is not None:
-                self.cascades.after_task_status(updated, None)
+                with self._lock:  # run once the worker has its answer (the order follows: created -> creating)
+                    self._cascades.append(updated)
         if task.get("run"):
             log.info("task %s taken over by %s (run %s, after run %s)", task["_id"], request["worker"],
                      request["run"], task["run"])

@@ -78,7 +78,7 @@ class Accounts:
 
 
 class Monitor(ConsumerMixin):
-    def __init__(self, app, db, publisher=None, prefetch=50, on_ready=None, results=None, writer_timeout=90,
+    def __init__(self, app, db, publisher=None, prefetch=20, on_ready=None, results=None, writer_timeout=90,
                  slot_registered=None):
         self.app = app
         self.connection = app.connection_for_read()
