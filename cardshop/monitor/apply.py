@@ -25,7 +25,6 @@ from cardshop.monitor.written import MAX_CARD_RATE, written_problem
 from cardshop.states import IllegalTransition, task_machine
 from cardshop.states.tasks import ENDED
 from cardshop.store import now, task_logs, tasks, users
-from cardshop.store.commits import claimed
 from cardshop.store.transitions import transition
 
 log = logging.getLogger(__name__)
@@ -100,12 +99,10 @@ class ReportApplier:
         report: a report of any other run is stale. The commits are the truth and
         the task's `run` a copy, which a monitor dying in between can leave behind.
         """
-        run, record = task.get("run"), None
-        while (later := claimed(self.db, f"tasks/{task['_id']}/after-run/{run}")) is not None:
-            run, record = later["run"], later
+        record = tasks.latest_takeover(self.db, task["_id"], task.get("run"))
         if record is not None:
             self._take(task["_id"], record)
-        return run == report["run"] and (record or task).get("worker") == sender
+        return (record or task).get("run") == report["run"] and (record or task).get("worker") == sender
 
     def _take(self, task_id, record):
         """Write a won takeover on the task; idempotent, so anyone may (re)do it."""

@@ -20,7 +20,7 @@ from cardshop.pipeline.claims import ACCEPTED, LEASE, REFUSED, WAIT, grant_diges
 from cardshop.states import IllegalTransition, task_machine
 from cardshop.states.tasks import WRITE_TASK
 from cardshop.store import now, tasks, task_logs
-from cardshop.store.commits import claim, claimed
+from cardshop.store.commits import claim
 from cardshop.store.transitions import transition
 
 log = logging.getLogger(__name__)
@@ -243,9 +243,7 @@ class ClaimDecider:
         document, so a loser's write could undo the winner's status change.
         The winner writes its claim; a report of its run (apply.py) repairs it if it died.
         """
-        run, record = task.get("run"), None
-        while (later := claimed(self.db, f"tasks/{task['_id']}/after-run/{run}")) is not None:
-            run, record = later["run"], later
+        record = tasks.latest_takeover(self.db, task["_id"], task.get("run"))
         if record is None:
             return task
         return {**task, "run": record["run"], "worker": record["worker"], "runs": record["runs"],
@@ -257,7 +255,7 @@ class ClaimDecider:
                   "card": request.get("card")}
         record = {"run": request["run"], "worker": sender, "runs": task.get("runs", 0) + 1, "at": now(),
                   "claim": holder}
-        if not claim(self.db, f"tasks/{task['_id']}/after-run/{task.get('run')}", record):
+        if not claim(self.db, tasks.after_run_key(task["_id"], task.get("run")), record):
             return _answer(request, REFUSED, "another run claimed the task first")
         tasks.take_over(self.db, task["_id"], record)
         if task["status"] in machine.queued:

@@ -116,9 +116,9 @@ class Monitor(ConsumerMixin):
         self._consumer = Consumer(queues=queues, on_message=self.on_message, prefetch_count=self.prefetch)
         return [self._consumer]
 
-    def follow_the_database_clock(self, force=False):
+    def follow_the_database_clock(self):
         """Stamp reports, sightings and claims with the database server's time, not this host's."""
-        if not force and time.monotonic() - self._clock_at < CLOCK_EVERY:
+        if time.monotonic() - self._clock_at < CLOCK_EVERY:
             return
         self._clock_at = time.monotonic()
         try:

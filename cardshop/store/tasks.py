@@ -2,6 +2,7 @@
 store/transitions.py; new tasks are built here (`new_task`) so that every writer builds them alike."""
 
 from cardshop.states import task_machine
+from cardshop.store.commits import claimed
 from cardshop.store.db import new_id
 from cardshop.store.transitions import initial_history
 
@@ -106,6 +107,22 @@ def set_grant(db, task_id, digest):
 
 def mark_published(db, task_id, moment):
     db.tasks.update_one({"_id": task_id}, {"$set": {"published_at": moment}, "$inc": {"publications": 1}})
+
+
+def after_run_key(task_id, run):
+    """The commit that decides which run takes task `task_id` over from `run` (None: its first run)."""
+    return f"tasks/{task_id}/after-run/{run}"
+
+
+def latest_takeover(db, task_id, run):
+    """The latest won takeover after `run` (its commit record: run, worker, runs, at, claim), or None.
+
+    The commits are the truth and the task's `run` a copy, which a monitor dying in between leaves behind.
+    """
+    record = None
+    while (later := claimed(db, after_run_key(task_id, run))) is not None:
+        run, record = later["run"], later
+    return record
 
 
 def take_over(db, task_id, record):
