@@ -170,11 +170,11 @@ class ClaimDecider:
             return _answer(request, REFUSED, f"attempt {request['attempt']} is not the task's")
         if grant_digest(request["grant"]) != task.get("grant_digest"):
             return _answer(request, REFUSED, "this delivery was superseded (the task was published again)")
-        if request.get("renew"):
-            return _answer(request, REFUSED, "the task is held by another run now"
-                           if task["status"] not in machine.final else f"the task is {task['status']}")
         if task["status"] in machine.final:
+            self.forget(task["_id"])  # its end may have been written by another path than this monitor's
             return _answer(request, REFUSED, f"the task is {task['status']}")
+        if request.get("renew"):
+            return _answer(request, REFUSED, "the task is held by another run now")
         host = request["worker"].partition("@")[2]
         if task["kind"] == "write":
             problem = self._slot_problem(task, request, sender, host)

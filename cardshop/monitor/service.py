@@ -17,6 +17,7 @@ malformed (or that makes the code fail) is logged, counted in `dropped`
 
 import collections
 import logging
+import threading
 import time
 
 import pymongo.errors
@@ -69,12 +70,19 @@ class Accounts:
         except pymongo.errors.PyMongoError as exc:  # the database is away: the known accounts go on
             log.warning("cannot look for new worker accounts: %s", exc)
             return []
+        declared = []
         for name in new:
-            topology.declare_account(connection, name)
+            try:
+                topology.declare_account(connection, name)
+            except connection.connection_errors + connection.channel_errors as exc:
+                # The ones declared so far are consumed now, the others at the next look.
+                log.warning("cannot declare the queues of worker account %r now: %s", name, exc)
+                break
             self.declared.add(name)
-        if new:
-            log.info("consuming the queues of %d new worker account(s)", len(new))
-        return new
+            declared.append(name)
+        if declared:
+            log.info("consuming the queues of %d new worker account(s)", len(declared))
+        return declared
 
 
 class Monitor(ConsumerMixin):
@@ -99,6 +107,7 @@ class Monitor(ConsumerMixin):
         self.applied = 0
         self.dropped = collections.Counter()  # why -> how many messages were dropped
         self._saved, self._saved_at = collections.Counter(), 0.0  # drops already in monitor_stats, when
+        self._drops_lock = threading.Lock()  # the claims thread counts its drops here too
         self._backoff = 0.5
         self.last_loop = time.monotonic()  # the watchdog's proof that the loop turns
         # Progress reports waiting to be written: only each run's latest matters, so a
@@ -162,9 +171,10 @@ class Monitor(ConsumerMixin):
         message.ack()
 
     def count_drop(self, why, sender, detail):
-        self.dropped[why] += 1
-        log.warning("dropped a message from %r (%s: %s); %d dropped so far", sender, why, detail,
-                    sum(self.dropped.values()))
+        with self._drops_lock:
+            self.dropped[why] += 1
+            total = sum(self.dropped.values())
+        log.warning("dropped a message from %r (%s: %s); %d dropped so far", sender, why, detail, total)
 
     def on_message(self, message):
         """The raw message: checked before anything is decoded, then handled as a report."""
@@ -178,7 +188,9 @@ class Monitor(ConsumerMixin):
     def save_stats(self, force=False):
         """Add the drops since the last save to `monitor_stats` (at most every STATS_EVERY s; totals
         survive restarts), for operators and tests."""
-        unsaved = self.dropped - self._saved
+        with self._drops_lock:
+            counted = self.dropped.copy()
+        unsaved = counted - self._saved
         if not unsaved or (not force and time.monotonic() - self._saved_at < STATS_EVERY):
             return
         try:
@@ -186,7 +198,7 @@ class Monitor(ConsumerMixin):
         except pymongo.errors.PyMongoError as exc:
             log.debug("drop counters not saved: %s", exc)
             return
-        self._saved, self._saved_at = self.dropped.copy(), time.monotonic()
+        self._saved, self._saved_at = counted, time.monotonic()
 
     # -- applying -----------------------------------------------------------
 

@@ -55,6 +55,8 @@ def test_reports_wait_in_rabbitmq_while_the_monitor_is_down_for_30_s(pipeline, p
     creator, _, app = pipeline.worker("creator")
     order = download_order(pipeline)
     reporter = holder(app, creator, create_task_of(order)["_id"])
+    # The claim is answered before the order follows it (created -> creating): wait for both.
+    wait_until(lambda: order_of(pipeline, order["_id"])["status"] == "creating")
     pipeline.monitor.process.kill9()
     down = time.monotonic()
     try:
