@@ -11,7 +11,8 @@ from cardshop.client import ApiClient
 from devstack import cards, writer_host
 from devstack.manager import Manager
 from devstack.processes import Process, StackError, free_port
-from devstack.servers import REPO, Beat, ContentServer, Creator, FerretDB, Monitor, RabbitMQ, Scheduler, Warehouse
+from devstack.servers import REPO, Beat, ContentServer, Creator, FerretDB, Monitor, RabbitMQ, Scheduler, Warehouse, \
+    log_in
 
 BASE = os.environ.get("CARDSHOP_STACK_DIR") or os.path.join(REPO, "var", "stack")
 STATE = os.path.join(BASE, "stack.json")
@@ -24,11 +25,7 @@ COMPONENTS = [("ferretdb", "ferretdb"), ("scheduler", "scheduler"), ("rabbitmq",
 
 def default_warehouse(api_url, admin, url, name="main"):
     """Register the stack's warehouse and make it the default (orders that name none go there)."""
-    client = ApiClient(api_url)
-    login = client.post("/auth/authorize", admin)
-    if login.status != 200:
-        raise StackError(f"cannot log in as {admin['username']}: {login.error}")
-    client.token = login.body["access_token"]
+    client = ApiClient(api_url, log_in(api_url, admin)["access_token"])
     reply = client.post("/warehouses", {"name": name, "upload_url": url, "download_url": url, "default": True})
     if reply.status == 409:  # kept from an earlier run of the stack: point it here
         reply = client.patch(f"/warehouses/{name}", {"upload_url": url, "download_url": url, "default": True})

@@ -22,7 +22,7 @@ import amqp
 from cardshop.client import ApiClient, ApiUnreachable
 from cardshop.client.warehouse import WarehouseClient
 from devstack import __main__ as stack
-from devstack import cards, samples, writer_host
+from devstack import cards, samples, servers, writer_host
 from devstack.processes import StackError
 
 STEP = 0
@@ -41,15 +41,13 @@ def check(reply, expected=(200, 201, 204)):
     return reply.body
 
 
-def log_in(client, credentials, timeout=30):
-    """POST /auth/authorize, again while the scheduler says it is busy checking passwords (503): just after
-    `make up` every worker of the stack logs in at once."""
-    deadline = time.monotonic() + timeout
-    reply = client.post("/auth/authorize", credentials)
-    while reply.status == 503 and time.monotonic() < deadline:
-        time.sleep(1)
-        reply = client.post("/auth/authorize", credentials)
-    return check(reply)
+def log_in(client, credentials):
+    """POST /auth/authorize, again while the scheduler is busy checking passwords: just after `make up`
+    every worker of the stack logs in at once."""
+    try:
+        return servers.log_in(client.base_url, credentials)
+    except StackError as exc:
+        raise SystemExit(f"demo failed: {exc}") from None
 
 
 def broker_login(amqp_url, username, password):

@@ -10,7 +10,7 @@ import amqp.exceptions
 from cardshop.client import ApiClient
 from cardshop.pipeline.celery_app import make_celery
 from devstack.processes import StackError, free_port
-from devstack.servers import Beat, ContentServer, Creator, Monitor, RabbitMQ, Scheduler, Warehouse
+from devstack.servers import Beat, ContentServer, Creator, Monitor, RabbitMQ, Scheduler, Warehouse, log_in
 
 _counter = itertools.count()
 
@@ -43,8 +43,7 @@ class Pipeline:
         self.monitor.start()
         self.warehouse.start()
         self.content.start()
-        self.admin = ApiClient(self.scheduler.url, ApiClient(self.scheduler.url).post(
-            "/auth/authorize", self.scheduler.admin).body["access_token"])
+        self.admin = ApiClient(self.scheduler.url, log_in(self.scheduler.url, self.scheduler.admin)["access_token"])
         self.admin.post("/warehouses", {"name": "main", "upload_url": self.warehouse.url,
                                         "download_url": self.warehouse.url})
 

@@ -26,6 +26,20 @@ def _write_secret(path, value):
         handle.write(value + "\n")
 
 
+def log_in(api_url, credentials, timeout=60):
+    """The token pair for `credentials`; a busy scheduler (503, 429: its password checks are all in use,
+    as on a loaded machine) is asked again until `timeout`, any other refusal is a StackError naming it."""
+    from cardshop.client import ApiClient
+    deadline = time.monotonic() + timeout
+    while True:
+        reply = ApiClient(api_url).post("/auth/authorize", credentials)
+        if reply.status == 200:
+            return reply.body
+        if reply.status not in (429, 503) or time.monotonic() > deadline:
+            raise StackError(f"cannot log in as {credentials['username']}: {reply.status} {reply.error}")
+        time.sleep(min(5.0, float(reply.headers.get("Retry-After") or 1)))
+
+
 class FerretDB:
     """FerretDB 1.24 with its SQLite backend (the embedded MongoDB-compatible database)."""
 
@@ -220,8 +234,7 @@ class Scheduler:
         """Create a worker user (or reset its password); returns (password, its 0600 password file)."""
         from cardshop.client import ApiClient
         path, password = self._secret(f"{username}.password", password or secrets.token_urlsafe(18))
-        admin = ApiClient(self.url)
-        admin.token = admin.post("/auth/authorize", self.admin).body["access_token"]
+        admin = ApiClient(self.url, log_in(self.url, self.admin)["access_token"])
         reply = admin.post("/users", {"username": username, "email": f"{username}@cardshop.invalid",
                                       "password": password, "role": role})
         if reply.status == 409:
