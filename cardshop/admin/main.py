@@ -127,14 +127,22 @@ def report(migration, old, where, as_json, out):
         out.write("Nothing was changed in the old files. Run again with --restart to copy again.\n")
 
 
+def setup_logging():
+    """Progress and errors to stderr, one line each, prefixed with the command's name (once per process)."""
+    root = logging.getLogger()
+    for handler in [handler for handler in root.handlers if getattr(handler, "cardshop_admin", False)]:
+        root.removeHandler(handler)
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("cardshop-admin: %(message)s"))
+    handler.cardshop_admin = True
+    root.addHandler(handler)
+    root.setLevel(logging.INFO)
+
+
 def main(argv=None, out=None):
     out = out or sys.stdout
     args = parser().parse_args(argv)
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("cardshop-admin: %(message)s"))
-    root = logging.getLogger()
-    root.addHandler(handler)
-    root.setLevel(logging.INFO)
+    setup_logging()
     try:
         return migrate_database(args, out)
     except KeyboardInterrupt:

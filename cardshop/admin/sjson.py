@@ -100,7 +100,7 @@ def _join(path, key):
 
 
 def _expect(data, kinds, what, path):
-    if not isinstance(data, kinds):
+    if not isinstance(data, kinds) or isinstance(data, (_Integer, _Fraction)):  # numbers are kept as str
         raise DecodeError(f"expected {what}, found {json.dumps(data)[:60]}", path)
     return data
 
