@@ -215,6 +215,7 @@ class Migration:
                 batch, size = [], 0
         if batch:
             target.insert_many(batch, ordered=True)
+        copied = time.monotonic()
         indexes = [index for index in collection.indexes if index[0] != "_id_"]
         for name, keys, unique in indexes:
             try:
@@ -222,8 +223,12 @@ class Migration:
             except pymongo.errors.OperationFailure as exc:
                 raise TargetFailed(f"collection {collection.name}: index {name} cannot be created: {exc}") from None
         result = Result(collection.name, source, [name for name, _, _ in indexes])
+        indexed = time.monotonic()
         self._verify(collection, target, result)
         result.seconds = time.monotonic() - started
+        log.info("%s: %d documents copied in %.1f s, %d indexes made in %.1f s, read back in %.1f s",
+                 collection.name, source.count, copied - started, len(indexes), indexed - copied,
+                 started + result.seconds - indexed)
         return result
 
     def _verify(self, collection, target, result):

@@ -48,11 +48,26 @@ EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.timezone.utc)
 
 
 class DecodeError(Exception):
-    """A stored document that cannot be decoded exactly; `path` names the field ("" for the document)."""
+    """A stored document that cannot be decoded exactly; `path` names the field ("" for the document).
 
-    def __init__(self, message, path=""):
-        super().__init__(f"field {path}: {message}" if path else message)
-        self.path = path
+    The path is put together only on the way out of a failure (`within`), so
+    that decoding a good document builds no path at all.
+    """
+
+    def __init__(self, message):
+        super().__init__(message)
+        self.message, self._parts = message, []
+
+    def within(self, key):
+        self._parts.append(str(key))
+        return self
+
+    @property
+    def path(self):
+        return ".".join(reversed(self._parts))
+
+    def __str__(self):
+        return f"field {self.path}: {self.message}" if self._parts else self.message
 
 
 class _Integer(str):
@@ -82,7 +97,7 @@ def decode(text):
     if "$s" not in data:
         raise DecodeError('the row has no schema ("$s")')
     schema = data.pop("$s")
-    return _document(data, schema, "")
+    return _document(data, schema)
 
 
 def stored_id(text):
@@ -95,128 +110,140 @@ def stored_id(text):
     return None if value is None else json.dumps(value)[:80]
 
 
-def _join(path, key):
-    return f"{path}.{key}" if path else str(key)
+def _show(data):
+    """A stored value as JSON, for a message (a number as it was written)."""
+    return str(data) if isinstance(data, (_Integer, _Fraction)) else json.dumps(data)[:60]
 
 
-def _expect(data, kinds, what, path):
+def _expect(data, kinds, what):
     if not isinstance(data, kinds) or isinstance(data, (_Integer, _Fraction)):  # numbers are kept as str
-        raise DecodeError(f"expected {what}, found {json.dumps(data)[:60]}", path)
+        raise DecodeError(f"expected {what}, found {_show(data)}")
     return data
 
 
-def _document(data, schema, path):
-    _expect(data, dict, "an object", path)
+def _document(data, schema):
+    _expect(data, dict, "an object")
     if not data:
         return {}
     if not isinstance(schema, dict):
-        raise DecodeError("a non-empty object has no schema", path)
+        raise DecodeError("a non-empty object has no schema")
     keys, elems = schema.get("$k"), schema.get("p")
     if not isinstance(keys, list) or not isinstance(elems, dict):
-        raise DecodeError('the schema lacks "$k" or "p"', path)
+        raise DecodeError('the schema lacks "$k" or "p"')
     if len(keys) != len(data) or len(set(keys)) != len(keys) or set(keys) != set(data):
-        raise DecodeError(f"the schema's fields {keys[:10]} do not match the stored fields {list(data)[:10]}", path)
-    return {key: _value(data[key], elems.get(key), _join(path, key)) for key in keys}
+        raise DecodeError(f"the schema's fields {keys[:10]} do not match the stored fields {list(data)[:10]}")
+    document = {}
+    for key in keys:
+        try:
+            document[key] = _value(data[key], elems.get(key))
+        except DecodeError as exc:
+            raise exc.within(key) from None
+    return document
 
 
-def _array(data, elem, path):
-    _expect(data, list, "an array", path)
+def _array(data, elem):
+    _expect(data, list, "an array")
     items = elem.get("i") or []
     if not isinstance(items, list) or len(items) != len(data):
         raise DecodeError(f"the schema lists {len(items) if isinstance(items, list) else '?'} items, "
-                          f"the array holds {len(data)}", path)
-    return [_value(item, items[index], _join(path, index)) for index, item in enumerate(data)]
+                          f"the array holds {len(data)}")
+    values = []
+    for index, item in enumerate(data):
+        try:
+            values.append(_value(item, items[index]))
+        except DecodeError as exc:
+            raise exc.within(index) from None
+    return values
 
 
-def _integer(data, bounds, what, path):
+def _integer(data, bounds, what):
     if not isinstance(data, _Integer):
-        raise DecodeError(f"expected {what}, found {json.dumps(data)[:60]}", path)
+        raise DecodeError(f"expected {what}, found {_show(data)}")
     value = int(data)
     if not bounds[0] <= value <= bounds[1]:
-        raise DecodeError(f"{value} is out of the range of {what}", path)
+        raise DecodeError(f"{value} is out of the range of {what}")
     return value
 
 
-def _double(data, elem, path):
+def _double(data, elem):
     if not isinstance(data, (_Integer, _Fraction)):
-        raise DecodeError(f"expected a number, found {json.dumps(data)[:60]}", path)
+        raise DecodeError(f"expected a number, found {_show(data)}")
     value = float(data)
     if not math.isfinite(value):
-        raise DecodeError(f"{data} does not fit a double", path)
+        raise DecodeError(f"{data} does not fit a double")
     return value
 
 
-def _int32(data, elem, path):
-    return _integer(data, INT32, "an int32", path)
+def _int32(data, elem):
+    return _integer(data, INT32, "an int32")
 
 
-def _int64(data, elem, path):
-    return bson.Int64(_integer(data, INT64, "an int64", path))
+def _int64(data, elem):
+    return bson.Int64(_integer(data, INT64, "an int64"))
 
 
-def _date(data, elem, path):
-    milliseconds = _integer(data, INT64, "a date (milliseconds, int64)", path)
+def _date(data, elem):
+    milliseconds = _integer(data, INT64, "a date (milliseconds, int64)")
     try:
         return EPOCH + datetime.timedelta(milliseconds=milliseconds)
     except OverflowError:  # outside years 1-9999: BSON holds it, datetime does not
         return bson.DatetimeMS(milliseconds)
 
 
-def _timestamp(data, elem, path):
-    value = _integer(data, (0, UINT64_END - 1), "a timestamp (uint64)", path)
+def _timestamp(data, elem):
+    value = _integer(data, (0, UINT64_END - 1), "a timestamp (uint64)")
     return bson.Timestamp(value >> 32, value & 0xFFFFFFFF)
 
 
-def _string(data, elem, path):
-    return _expect(data, str, "a string", path)
+def _string(data, elem):
+    return _expect(data, str, "a string")
 
 
-def _bool(data, elem, path):
+def _bool(data, elem):
     if not isinstance(data, bool):
-        raise DecodeError(f"expected true or false, found {json.dumps(data)[:60]}", path)
+        raise DecodeError(f"expected true or false, found {_show(data)}")
     return data
 
 
-def _null(data, elem, path):
-    raise DecodeError(f"expected null, found {json.dumps(data)[:60]}", path)  # a null never gets here
+def _null(data, elem):
+    raise DecodeError(f"expected null, found {_show(data)}")  # a null never gets here
 
 
-def _object_id(data, elem, path):
-    _expect(data, str, "an ObjectId (24 hex digits)", path)
+def _object_id(data, elem):
+    _expect(data, str, "an ObjectId (24 hex digits)")
     try:
         raw = bytes.fromhex(data)
     except ValueError:
         raw = b""
     if len(raw) != 12 or len(data) != 24:
-        raise DecodeError(f"expected an ObjectId (24 hex digits), found {data[:60]!r}", path)
+        raise DecodeError(f"expected an ObjectId (24 hex digits), found {data[:60]!r}")
     return bson.ObjectId(raw)
 
 
-def _binary(data, elem, path):
-    _expect(data, str, "binary data in base64", path)
+def _binary(data, elem):
+    _expect(data, str, "binary data in base64")
     subtype = elem.get("s")  # parsed as a number literal, like the values
     subtype = int(subtype) if isinstance(subtype, _Integer) else None
     if subtype is None or not 0 <= subtype <= 255:
         subtype = elem.get("s")
-        raise DecodeError(f"binary data without a valid subtype ({subtype!r})", path)
+        raise DecodeError(f"binary data without a valid subtype ({subtype!r})")
     try:
         raw = base64.b64decode(data, validate=True)
     except (binascii.Error, ValueError):
-        raise DecodeError(f"binary data is not base64: {data[:60]!r}", path) from None
+        raise DecodeError(f"binary data is not base64: {data[:60]!r}") from None
     return raw if subtype == 0 else bson.Binary(raw, subtype)
 
 
-def _regex(data, elem, path):
-    _expect(data, str, "a regular expression's pattern", path)
+def _regex(data, elem):
+    _expect(data, str, "a regular expression's pattern")
     options = elem.get("o")
     if not isinstance(options, str) or not set(options) <= REGEX_OPTIONS:
-        raise DecodeError(f"regular expression options {options!r} are not among {''.join(sorted(REGEX_OPTIONS))}",
-                          path)
+        raise DecodeError(f"regular expression options {options!r} are not among {''.join(sorted(REGEX_OPTIONS))}")
     return bson.Regex(data, options)
 
 
-def _object(data, elem, path):
-    return _document(data, elem.get("$s"), path)
+def _object(data, elem):
+    return _document(data, elem.get("$s"))
 
 
 CONVERTERS = {
@@ -226,12 +253,12 @@ CONVERTERS = {
 }
 
 
-def _value(data, elem, path):
+def _value(data, elem):
     if data is None:
         return None
     if not isinstance(elem, dict) or not isinstance(elem.get("t"), str):
-        raise DecodeError("the schema gives no type", path)
+        raise DecodeError("the schema gives no type")
     convert = CONVERTERS.get(elem["t"])
     if convert is None:
-        raise DecodeError(f"type {elem['t']!r} is not one FerretDB 1.24 stores; nothing is guessed", path)
-    return convert(data, elem, path)
+        raise DecodeError(f"type {elem['t']!r} is not one FerretDB 1.24 stores; nothing is guessed")
+    return convert(data, elem)

@@ -64,7 +64,7 @@ def typed_task(number):
         "_id": bson.ObjectId(), "order": f"typed{number}", "kind": "write", "status": "writing",
         "attempt": number, "int32_edges": [2 ** 31 - 1, -(2 ** 31)], "bytes_written": bson.Int64(number),
         "size": 64 * 2 ** 30 + number, "progress": number / 3, "whole_double": 2.0, "tiny": 5e-324, "huge": 1.7e308,
-        "ok": number % 2 == 0, "worker": None, "grant": hashlib.sha256(bytes([number])).digest(),
+        "ok": number % 2 == 0, "worker": None, "grant": hashlib.sha256(str(number).encode()).digest(),
         "card_uuid": bson.Binary(uuid.UUID(int=number).bytes, 4), "md5": bson.Binary(b"\x01" * 16, 5),
         "empty_binary": b"", "attempt_id": bson.ObjectId(),
         "deadline": START + datetime.timedelta(days=number, milliseconds=999),
