@@ -10,6 +10,7 @@ import pytest
 from cardshop.admin import main
 from cardshop.admin.migrate import MARKER_COLLECTION, MARKER_ID
 from cardshop.store import commits, users
+from devstack.processes import Process, free_port, wait_for_port
 from devstack.servers import FerretDB
 from tests.integration.admin.conftest import DATABASE, files_state, read_all
 
@@ -140,3 +141,34 @@ def test_a_write_ahead_log_left_by_a_killed_ferretdb_is_read_from_a_private_copy
     assert target.db.orders.find_one({"_id": "last-order"}) == {"_id": "last-order", "status": "created"}
     assert files_state(folder) == before
     os.unlink(server.process.pid_path)
+
+
+@pytest.fixture(scope="module")
+def password_server(tmp_path_factory):
+    """A FerretDB 1.24 that requires a password (its new authentication): the URL without credentials."""
+    folder = str(tmp_path_factory.mktemp("password"))
+    os.makedirs(os.path.join(folder, "data"))
+    port = free_port()
+    process = Process("ferretdb", folder)
+    process.start(["ferretdb", f"--listen-addr=127.0.0.1:{port}", "--handler=sqlite",
+                   f"--sqlite-url=file:{folder}/data/", f"--state-dir={folder}", "--telemetry=disable",
+                   "--log-level=warn", "--debug-addr=-", "--test-enable-new-auth", f"--setup-database={DATABASE}",
+                   "--setup-username=cardshop", "--setup-password=right"])
+    try:
+        wait_for_port(port, 30, process.popen, "FerretDB", process.log_path)
+        yield f"127.0.0.1:{port}"
+    finally:
+        process.stop()
+
+
+@pytest.mark.parametrize("credentials,said", [("cardshop:wrong@", "authentication failed"), ("", "not authorised")])
+def test_a_refused_password_is_one_line_and_its_own_exit_code(admin_command, old_folder, tmp_path, password_server,
+                                                              credentials, said):
+    uri_file = tmp_path / "uri"
+    uri_file.write_text(f"mongodb://{credentials}{password_server}/{DATABASE}\n")
+    uri_file.chmod(0o600)
+    done = admin_command("migrate-database", "--from", old_folder, "--to-uri-file", str(uri_file))
+    assert done.returncode == main.EX_AUTH
+    assert done.stderr.strip().splitlines()[-1] == f"cardshop-admin: {password_server}: {said}: check the user and " \
+                                                   "password of the target URI"
+    assert "wrong" not in done.stderr and "Traceback" not in done.stderr
