@@ -127,9 +127,20 @@ def reference(old_folder, tmp_path_factory):
         server.stop()
 
 
+class RunningServer:
+    def __init__(self, url):
+        self.url = url
+
+
 @pytest.fixture(scope="session")
 def target_server(tmp_path_factory):
-    """The server the migration writes into: FerretDB 1.24 until the new engine's local stack serves here."""
+    """The server the migration writes into: FerretDB 1.24 until the new engine's local stack serves here.
+
+    CARDSHOP_MIGRATION_TARGET=mongodb://… names a running server instead (its database `cardshop` is dropped).
+    """
+    if os.environ.get("CARDSHOP_MIGRATION_TARGET"):
+        yield RunningServer(os.environ["CARDSHOP_MIGRATION_TARGET"])
+        return
     server = FerretDB(str(tmp_path_factory.mktemp("target")))
     server.start()
     yield server

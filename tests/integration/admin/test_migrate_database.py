@@ -172,3 +172,18 @@ def test_a_refused_password_is_one_line_and_its_own_exit_code(admin_command, old
     assert done.stderr.strip().splitlines()[-1] == f"cardshop-admin: {password_server}: {said}: check the user and " \
                                                    "password of the target URI"
     assert "wrong" not in done.stderr and "Traceback" not in done.stderr
+
+
+def test_the_target_comes_from_the_schedulers_config_by_default(target, admin_command, old_folder, tmp_path):
+    config = tmp_path / "scheduler.yaml"
+    config.write_text(f"database:\n  uri_file: {target.uri_file}\n  name: {DATABASE}\n")
+    done = admin_command("migrate-database", "--from", old_folder, "--config", str(config), "--json")
+    assert done.returncode == main.EX_OK, done.stderr
+    assert json.loads(done.stdout)["database"] == DATABASE
+    assert "orders" in target.db.list_collection_names()
+
+
+def test_a_config_that_cannot_be_read_is_a_configuration_error(admin_command, old_folder, tmp_path):
+    done = admin_command("migrate-database", "--from", old_folder, "--config", str(tmp_path / "none.yaml"))
+    assert done.returncode == main.EX_CONFIG
+    assert done.stderr.strip() == f"cardshop-admin: config file {tmp_path / 'none.yaml'} does not exist"
