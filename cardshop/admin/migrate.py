@@ -121,6 +121,11 @@ def translate(exc, where):
     return TargetFailed(f"{where}: {exc}")
 
 
+def _when(moment):
+    """A marker's time for a message: to the second, in UTC."""
+    return moment.strftime("%Y-%m-%d %H:%M:%S UTC") if hasattr(moment, "strftime") else "at an unknown time"
+
+
 class Migration:
     """Copy `old` (an open cardshop.admin.oldfiles.OldFiles) into `db` (a pymongo Database)."""
 
@@ -159,16 +164,16 @@ class Migration:
         if marker and marker.get("state") == "done":
             source = marker.get("source") or {}
             raise Refused(f"database {self.db.name} was already migrated (from {source.get('folder')} on "
-                          f"{source.get('host')}, finished {marker.get('finished_at')}): nothing to do")
+                          f"{source.get('host')}, finished {_when(marker.get('finished_at'))}): nothing to do")
         if marker and not self.restart:
             raise Refused(f"a previous migration into {self.db.name} stopped half-way or did not verify (state "
-                          f"{marker.get('state')}, started {marker.get('started_at')}"
+                          f"{marker.get('state')}, started {_when(marker.get('started_at'))}"
                           + (f": {marker['error']}" if marker.get("error") else "")
                           + "); run again with --restart to drop what it wrote and copy again")
         if marker:
             for name in marker.get("collections", []):
                 if name in names:
-                    log.info("dropping %s, written by the attempt of %s", name, marker.get("started_at"))
+                    log.info("dropping %s, written by the attempt started %s", name, _when(marker.get("started_at")))
                     self.db.drop_collection(name)
             names = [name for name in names if name not in marker.get("collections", [])]
         others = sorted(set(names) - {MARKER_COLLECTION})

@@ -5,6 +5,7 @@ import os
 import shutil
 
 import pymongo
+import pymongo.errors
 import pytest
 
 from cardshop.admin import main
@@ -187,3 +188,41 @@ def test_a_config_that_cannot_be_read_is_a_configuration_error(admin_command, ol
     done = admin_command("migrate-database", "--from", old_folder, "--config", str(tmp_path / "none.yaml"))
     assert done.returncode == main.EX_CONFIG
     assert done.stderr.strip() == f"cardshop-admin: config file {tmp_path / 'none.yaml'} does not exist"
+
+
+@pytest.fixture(scope="module")
+def folder_the_target_refuses(tmp_path_factory):
+    """Old files FerretDB 1.24 accepted but MongoDB's rules refuse: a unique index over two documents lacking the
+    field (FerretDB 1.24's SQLite index let them both in, MongoDB counts both as null)."""
+    server = FerretDB(str(tmp_path_factory.mktemp("refused")))
+    server.start()
+    try:
+        client = pymongo.MongoClient(server.url)
+        client[DATABASE].orders.insert_many([{"_id": f"order{number}"} for number in range(3)])
+        client[DATABASE].users.create_index("email", unique=True)
+        client[DATABASE].users.insert_many([{"_id": "a", "username": "a"}, {"_id": "b", "username": "b"}])
+        client.close()
+    finally:
+        server.stop()
+    return os.path.join(server.dir, "data")
+
+
+def test_a_copy_stopped_by_the_target_is_marked_failed_and_needs_restart(target, migrate_into,
+                                                                        folder_the_target_refuses):
+    probe = target.client["migration_probe"].things
+    probe.drop()
+    probe.create_index("code", unique=True)
+    try:
+        probe.insert_many([{"_id": 1}, {"_id": 2}])
+        pytest.skip("this target lets a unique index hold two documents without its field, as FerretDB 1.24 did")
+    except pymongo.errors.BulkWriteError:
+        pass
+    finally:
+        target.client.drop_database("migration_probe")
+    done = migrate_into(target, folder=folder_the_target_refuses)
+    assert done.returncode == main.EX_TARGET_FAILED, done.stderr
+    assert "collection users: index email_1 cannot be created" in done.stderr.splitlines()[-1]
+    marker = target.db[MARKER_COLLECTION].find_one({"_id": MARKER_ID})
+    assert marker["state"] == "failed" and "email_1" in marker["error"]
+    again = migrate_into(target, folder=folder_the_target_refuses)
+    assert again.returncode == main.EX_REFUSED and "--restart" in again.stderr

@@ -14,7 +14,8 @@ def test_a_process_holding_the_file_open_is_named(tmp_path):
         holder = subprocess.Popen(["sleep", "30"], stdin=handle)
     try:
         assert (holder.pid, "sleep") in services.holders([str(path)])
-        with pytest.raises(services.ServicesRunning, match=rf"process {holder.pid} \(sleep\) has .*cardshop.sqlite open"):
+        held = rf"process {holder.pid} \(sleep\) has .*cardshop.sqlite open"
+        with pytest.raises(services.ServicesRunning, match=held):
             services.check([str(path)], units=())
     finally:
         holder.kill()

@@ -42,7 +42,8 @@ def test_numbers_outside_their_type_are_refused(elem, value):
 
 
 @pytest.mark.parametrize("literal,expected", [("5e-324", 5e-324), ("1.7976931348623157e+308", 1.7976931348623157e308),
-                                              ("0.1", 0.1), ("-0", -0.0), ("12345678901234567890", 1.2345678901234567e19)])
+                                              ("0.1", 0.1), ("-0", -0.0),
+                                              ("12345678901234567890", 1.2345678901234567e19)])
 def test_doubles_are_read_to_the_last_bit(literal, expected):
     text = '{"$s":{"p":{"v":{"t":"double"}},"$k":["v"]},"v":%s}' % literal
     value = decode(text)["v"]
