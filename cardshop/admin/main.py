@@ -81,9 +81,11 @@ def target(args):
 
 def migrate_database(args, out):
     uri, name = target(args)
-    with oldfiles.OldFiles(args.folder, name) as old:
-        if not args.force:
-            services.check(old.files())
+    old = oldfiles.OldFiles(args.folder, name)
+    old.check()
+    if not args.force:  # before opening: a live log would be copied for nothing
+        services.check(old.files())
+    with old:
         where = migrate.describe(uri)
         try:
             client = pymongo.MongoClient(uri, tz_aware=True, serverSelectionTimeoutMS=TIMEOUT * 1000,

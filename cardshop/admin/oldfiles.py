@@ -109,7 +109,8 @@ class OldFiles:
     def __exit__(self, *exc):
         self.close()
 
-    def open(self):
+    def check(self):
+        """Raise the SourceError that opening would, without opening (the folder, the file, its header)."""
         if not os.path.exists(self.folder):
             raise SourceMissing(f"the FerretDB 1.24 folder {self.given} does not exist")
         if not os.path.isdir(self.folder):
@@ -125,6 +126,9 @@ class OldFiles:
                                 f"it holds: {', '.join(others)} (choose one with --database)")
         if _readable(self.path, "the database file") != SQLITE_MAGIC:
             raise NotFerretDB(f"{self.path} is not an SQLite database")
+
+    def open(self):
+        self.check()
         wal = self.path + "-wal"
         if os.path.exists(wal) and os.path.getsize(wal) > 0:
             _readable(wal, "the write-ahead log")
