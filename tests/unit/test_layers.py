@@ -4,7 +4,7 @@
         ^
     domain       domain auth image pipeline
         ^
-    adapters     api monitor beat creator warehouse cli writer writer_helper manager
+    adapters     api monitor beat creator warehouse cli writer writer_helper manager admin
         ^
     runners      scheduler daemon   (and the daemons/ entry points)
 
@@ -23,7 +23,7 @@ from tests.unit.config.test_load import REPO
 FOUNDATION = ["validation", "systemd", "cancellable", "faults", "serving", "recipes", "states", "config", "client",
               "store"]
 DOMAIN = ["image", "auth", "pipeline", "domain"]
-ADAPTERS = ["api", "monitor", "beat", "creator", "warehouse", "cli", "writer", "writer_helper", "manager"]
+ADAPTERS = ["api", "monitor", "beat", "creator", "warehouse", "cli", "writer", "writer_helper", "manager", "admin"]
 RUNNERS = ["scheduler", "daemon"]
 LAYERS = [FOUNDATION, DOMAIN, ADAPTERS, RUNNERS]
 ORDERED = {*FOUNDATION, *DOMAIN}  # within these layers, earlier packages come first
@@ -39,8 +39,9 @@ DAEMONS = {
     "cardshop": ("cardshop.cli.main", {"bottle", "waitress", "pymongo", "bson"}),
     "cardshop-writer-helper": ("cardshop.writer_helper.main", {"bottle", "waitress", "pymongo", "bson"}),
     "cardshop-manager": ("cardshop.manager.run", {"pymongo", "bson"}),
+    "cardshop-admin": ("cardshop.admin.main", {"bottle", "waitress"}),
 }
-TOOLS = {"cardshop", "cardshop-writer-helper"}  # command-line tools: no config file, so not the daemon runner
+TOOLS = {"cardshop", "cardshop-writer-helper", "cardshop-admin"}  # command-line tools: no config file, so not the daemon runner
 
 
 def _modules():
