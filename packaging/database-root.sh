@@ -42,7 +42,9 @@ if [ "$(cat "$installed" 2>/dev/null)" != "$wanted" ]; then
     mkdir -p "$dir/var/cache/cardshop"
     cp "$deb" "$dir/var/cache/cardshop/postgresql-17-documentdb.deb"
     in_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --reinstall --no-install-recommends \
-        /var/cache/cardshop/postgresql-17-documentdb.deb
+        /var/cache/cardshop/postgresql-17-documentdb.deb \
+        || { echo "database root: could not install into $dir; if nspawn said it is busy, stop the" \
+                  "PostgreSQL clusters running from it (make down, tests) and run this again" >&2; exit 1; }
     rm -f "$dir/var/cache/cardshop/postgresql-17-documentdb.deb"
     mkdir -p "$(dirname "$installed")"
     echo "$wanted" >"$installed"
