@@ -61,6 +61,12 @@ if ! command -v mongod >/dev/null && ! ferretdb --version >/dev/null 2>&1; then
     /usr/local/bin/ferretdb --version | head -1
 fi
 
+# PostgreSQL 17 with DocumentDB, for the local stack and the tests: run from a
+# Debian 13 root (devstack/database.py) that packaging/database-root.sh makes
+# once, with the postgresql-17-documentdb package it builds when its source or
+# packaging changed.
+sh "$REPO/packaging/database-root.sh"
+
 # The virtualenv sees Debian's packages (bmaptool is only packaged there).
 if [ ! -x "$REPO/.venv/bin/python" ]; then
     say "creating the virtualenv in .venv"

@@ -1,0 +1,38 @@
+#!/bin/sh
+# postgresql-17-documentdb: DocumentDB's extensions for PostgreSQL 17, built
+# in the Debian 13 build root from the vendored source, checked with lintian,
+# kept in var/documentdb/out/ (the .deb, .changes, .buildinfo, build log).
+#   packaging/documentdb/build-deb.sh     (from the top of the tree; root)
+# Rebuilt only when packaging/documentdb/ or the source tarball changes (a
+# stamp beside the .deb). The tarball is DOCUMENTDB_SOURCE, by default
+# shared/vendor/ beside the tree; its sha256 is checked before anything else.
+set -eu
+export PATH=/usr/sbin:/usr/bin:/sbin:/bin
+COMMIT=3f80da90
+SHA256=fd4b26c6767573ab4cdae5145bcefe76bd2a5c38348f7fa474152a4035b27392
+BUILD_DEPS="build-essential debhelper lintian pkg-config postgresql-server-dev-17 libbson-dev libpcre2-dev
+    libintelrdfpmath-dev libicu-dev libkrb5-dev"
+
+. packaging/debbuild.sh
+tarball=${DOCUMENTDB_SOURCE:-$top/../shared/vendor/documentdb-$COMMIT.tar.gz}
+out=$top/var/documentdb/out
+
+[ -r "$tarball" ] || { echo "deb: DocumentDB's source $tarball is missing (set DOCUMENTDB_SOURCE)" >&2; exit 1; }
+echo "$SHA256  $tarball" | sha256sum --check --quiet - \
+    || { echo "deb: $tarball is not DocumentDB $COMMIT (sha256 differs)" >&2; exit 1; }
+
+stamp=$( (find packaging/documentdb -type f -print0 | sort -z | xargs -0 sha256sum; echo "$SHA256") | sha256sum)
+if [ "$(cat "$out/stamp" 2>/dev/null)" = "$stamp" ]; then
+    say "documentdb unchanged ($(cd "$out" && ls postgresql-17-documentdb_*.deb))"
+    exit 0
+fi
+sh packaging/rootfs.sh "$root" $BUILD_DEPS
+rm -rf "$out"
+mkdir -p "$out/documentdb"
+tar -xzf "$tarball" -C "$out/documentdb" --strip-components=1
+cp -a packaging/documentdb/debian "$out/documentdb/debian"
+started=$(date +%s)
+package "$out" documentdb
+say "documentdb built in $(($(date +%s) - started)) s"
+rm -rf "$out/documentdb"
+echo "$stamp" >"$out/stamp"
