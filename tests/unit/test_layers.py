@@ -4,7 +4,7 @@
         ^
     domain       domain auth image pipeline
         ^
-    adapters     api monitor beat creator warehouse cli writer writer_helper manager
+    adapters     api monitor beat creator warehouse cli writer writer_helper manager database_setup
         ^
     runners      scheduler daemon   (and the daemons/ entry points)
 
@@ -23,7 +23,8 @@ from tests.unit.config.test_load import REPO
 FOUNDATION = ["validation", "systemd", "cancellable", "faults", "serving", "recipes", "states", "config", "client",
               "store"]
 DOMAIN = ["image", "auth", "pipeline", "domain"]
-ADAPTERS = ["api", "monitor", "beat", "creator", "warehouse", "cli", "writer", "writer_helper", "manager"]
+ADAPTERS = ["api", "monitor", "beat", "creator", "warehouse", "cli", "writer", "writer_helper", "manager",
+            "database_setup"]
 RUNNERS = ["scheduler", "daemon"]
 LAYERS = [FOUNDATION, DOMAIN, ADAPTERS, RUNNERS]
 ORDERED = {*FOUNDATION, *DOMAIN}  # within these layers, earlier packages come first
@@ -39,8 +40,9 @@ DAEMONS = {
     "cardshop": ("cardshop.cli.main", {"bottle", "waitress", "pymongo", "bson"}),
     "cardshop-writer-helper": ("cardshop.writer_helper.main", {"bottle", "waitress", "pymongo", "bson"}),
     "cardshop-manager": ("cardshop.manager.run", {"pymongo", "bson"}),
+    "cardshop-database-setup": ("cardshop.database_setup.main", {"bottle", "waitress", "pymongo", "bson"}),
 }
-TOOLS = {"cardshop", "cardshop-writer-helper"}  # command-line tools: no config file, so not the daemon runner
+TOOLS = {"cardshop", "cardshop-writer-helper", "cardshop-database-setup"}  # command-line tools: no config file, so not the daemon runner
 
 
 def _modules():
