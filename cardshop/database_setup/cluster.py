@@ -24,6 +24,7 @@ class Host:
         self.config_dir = f"/etc/postgresql/{pg_version}/{cluster}"
         self.snippet = os.path.join(self.config_dir, "conf.d", "cardshop.conf")
         self.hba = os.path.join(self.config_dir, "pg_hba.conf")
+        self.ident = os.path.join(self.config_dir, "pg_ident.conf")
         self.secrets_dir = secrets_dir
         self.ferretdb_url_file = ferretdb_url_file
 
@@ -82,6 +83,14 @@ class Host:
 
     def create_extension(self):
         self.psql("CREATE EXTENSION IF NOT EXISTS documentdb CASCADE;")
+
+    def cron_jobs_off_socket(self):
+        """pg_cron jobs that connect over TCP: scheduled before cron.host named the socket."""
+        return [row[0] for row in self.psql(
+            f"SELECT jobid FROM cron.job WHERE nodename <> '{settings.SOCKET_DIR}' ORDER BY jobid;")]
+
+    def move_cron_jobs_to_socket(self):
+        self.psql(f"UPDATE cron.job SET nodename = '{settings.SOCKET_DIR}' WHERE nodename <> '{settings.SOCKET_DIR}';")
 
     def roles(self):
         """Role name -> (verifier, can log in, member of the gateway's grants)."""

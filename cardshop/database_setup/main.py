@@ -9,8 +9,11 @@ What it sets up, on the Debian cluster 17/main (created if missing):
     only when a setting waits for it;
   - pg_hba.conf: its rules first (FerretDB's role over TCP on loopback with SCRAM; the daemons'
     roles never connect to PostgreSQL), and no trust, password or md5 method left (peer on the
-    local socket, SCRAM over TCP instead);
-  - the documentdb extension (CREATE EXTENSION IF NOT EXISTS documentdb CASCADE);
+    local socket, SCRAM over TCP instead); pg_cron and DocumentDB connect back to the cluster
+    without a password, so they use the local socket: peer, and for FerretDB's role the map
+    cardshop_documentdb of pg_ident.conf (OS user postgres only);
+  - the documentdb extension (CREATE EXTENSION IF NOT EXISTS documentdb CASCADE), its pg_cron
+    jobs (TTL deletes, index builds) connecting over the local socket;
   - the role FerretDB connects as (ferretdb: LOGIN, member of documentdb_admin_role, nothing
     more) and its URL with password in /etc/ferretdb/postgresql-url (root, 0600), which
     ferretdb.service reads as a credential; the service is restarted when that changed;
@@ -76,6 +79,8 @@ def check(host):
     if settings.hba_rewrite(hba)[0] != hba:
         problems.append(f"{host.hba} lacks cardshop-database-setup's rules or has a weak method "
                         f"({'/'.join(sorted(settings.WEAK_METHODS))})")
+    if (host.read(host.ident) or "") != settings.ident_rewrite(host.read(host.ident) or ""):
+        problems.append(f"{host.ident} lacks the map {settings.IDENT_MAP}")
     for _, path, group, mode, _ in _secrets(host):
         problem = host.secret_problem(path, group, mode)
         if problem:
@@ -88,6 +93,9 @@ def check(host):
             problems.append(f"the cluster runs with {name} = {running.get(name)!r}, not {value!r}")
     if not host.has_extension():
         problems.append("the documentdb extension is not created in the postgres database")
+    elif host.cron_jobs_off_socket():
+        problems.append(f"pg_cron jobs {', '.join(host.cron_jobs_off_socket())} connect over TCP, "
+                        f"not over the socket (they fail there: postgres has no password)")
     roles = host.roles()
     for role, path, _, _, _ in _secrets(host):
         if role not in roles:
@@ -121,6 +129,11 @@ def setup(host, say):
         for change in changes:
             say(change)
         changed = True
+    ident = host.read(host.ident) or ""
+    if settings.ident_rewrite(ident) != ident:
+        host.write(host.ident, settings.ident_rewrite(ident), 0o640)
+        say(f"pg_ident.conf: the map {settings.IDENT_MAP}")
+        changed = True
     if not host.cluster_running():
         host.pg_ctlcluster("start")
         say(f"started the cluster {host.pg_version}/{host.cluster}")
@@ -133,6 +146,10 @@ def setup(host, say):
     if not host.has_extension():
         host.create_extension()
         say("created the documentdb extension")
+    jobs = host.cron_jobs_off_socket()
+    if jobs:
+        host.move_cron_jobs_to_socket()
+        say(f"pg_cron jobs {', '.join(jobs)} now connect over the local socket")
 
     roles = host.roles()
     gateway_changed = False

@@ -27,14 +27,22 @@ GATEWAY_GRANTS = ("documentdb_admin_role",)
 # the same; the secrets are still one per daemon, ready for groups of their own.
 DAEMON_GROUPS = {"scheduler": "cardshop", "monitor": "cardshop", "beat": "cardshop"}
 
+SOCKET_DIR = "/var/run/postgresql"  # Debian's unix_socket_directories
 SETTINGS = (
     ("shared_preload_libraries", "pg_cron,pg_documentdb_core,pg_documentdb"),
     ("cron.database_name", DATABASE),
+    # pg_cron's jobs (DocumentDB's TTL deletes and index builds, owned by postgres) and
+    # DocumentDB's own connections back to the cluster (explain, index builds, as the
+    # session's role) use libpq without a password: over the local socket, where peer
+    # (with the map below for FerretDB's role) lets the server's own OS user in.
+    ("cron.host", SOCKET_DIR),
+    ("documentdb.localhost_connection_string", f"host={SOCKET_DIR}"),
     ("listen_addresses", "localhost"),
     ("password_encryption", "scram-sha-256"),
 )
-HBA_BEGIN = "# cardshop-database-setup: begin (rewritten by its next run)"
-HBA_END = "# cardshop-database-setup: end"
+IDENT_MAP = "cardshop_documentdb"
+BLOCK_BEGIN = "# cardshop-database-setup: begin (rewritten by its next run)"
+BLOCK_END = "# cardshop-database-setup: end"
 # Methods that let a client in without proving a password, or send it in clear,
 # and what replaces them: peer on the local socket, SCRAM over TCP.
 WEAK_METHODS = {"trust", "password", "md5"}
@@ -59,28 +67,38 @@ def conf_snippet():
 
 def hba_block():
     """The rules cardshop-database-setup keeps first in pg_hba.conf (first match wins)."""
-    rules = [("host", DATABASE, GATEWAY_ROLE, address, "scram-sha-256") for address in ("127.0.0.1/32", "::1/128")]
+    rules = [("local", DATABASE, GATEWAY_ROLE, "", f"peer map={IDENT_MAP}")]
+    rules += [("host", DATABASE, GATEWAY_ROLE, address, "scram-sha-256") for address in ("127.0.0.1/32", "::1/128")]
     rules += [("local", "all", role_of(daemon), "", "reject") for daemon in DAEMON_GROUPS]
     rules += [("host", "all", role_of(daemon), "all", "reject") for daemon in DAEMON_GROUPS]
-    lines = [HBA_BEGIN,
-             "# FerretDB's gateway role over TCP on loopback with SCRAM; the daemons' roles",
-             "# are FerretDB identities only and never connect to PostgreSQL themselves."]
-    lines += ["{:<7} {:<9} {:<20} {:<14} {}".format(*rule) for rule in rules]
-    lines.append(HBA_END)
-    return [line.rstrip() for line in lines]
+    lines = [BLOCK_BEGIN,
+             "# FerretDB's gateway role: over TCP on loopback with SCRAM, and on the local socket",
+             "# for the server's own processes (DocumentDB connecting back, OS user postgres). The",
+             "# daemons' roles are FerretDB identities only and never connect to PostgreSQL."]
+    lines += ["{:<7} {:<9} {:<20} {:<14} {}".format(*rule).rstrip() for rule in rules]
+    lines.append(BLOCK_END)
+    return lines
+
+
+def ident_block():
+    """The user map the local rule above names: OS user postgres may connect as the gateway role."""
+    return [BLOCK_BEGIN, f"{IDENT_MAP:<20} postgres        {GATEWAY_ROLE}", BLOCK_END]
+
+
+def _without_block(lines):
+    """The lines with our block (and the blank line written after it) taken out, and where it was."""
+    if BLOCK_BEGIN in lines and BLOCK_END in lines[lines.index(BLOCK_BEGIN):]:
+        start = lines.index(BLOCK_BEGIN)
+        end = lines.index(BLOCK_END, start) + 1
+        if end < len(lines) and not lines[end].strip():
+            end += 1
+        return lines[:start] + lines[end:], start
+    return lines, None
 
 
 def hba_rewrite(text):
     """pg_hba.conf with our block first and no weak method left: (new text, what changed)."""
-    lines = text.splitlines()
-    if HBA_BEGIN in lines and HBA_END in lines[lines.index(HBA_BEGIN):]:
-        start = lines.index(HBA_BEGIN)
-        end = lines.index(HBA_END, start) + 1
-        if end < len(lines) and not lines[end].strip():
-            end += 1  # the blank line written after the block
-        rest = lines[:start] + lines[end:]
-    else:
-        rest = lines
+    rest, _ = _without_block(text.splitlines())
     changes = []
     kept = []
     for line in rest:
@@ -98,11 +116,18 @@ def hba_rewrite(text):
     at = next((index for index, line in enumerate(kept) if line.split("#", 1)[0].strip()), len(kept))
     while at > 0 and kept[at - 1].lstrip().startswith("#"):
         at -= 1
-    new_lines = kept[:at] + hba_block() + [""] + kept[at:]
-    new_text = "\n".join(new_lines) + "\n"
+    new_text = "\n".join(kept[:at] + hba_block() + [""] + kept[at:]) + "\n"
     if new_text != text and not changes:
         changes.append("pg_hba.conf: cardshop-database-setup's rules first")
     return new_text, changes
+
+
+def ident_rewrite(text):
+    """pg_ident.conf with our map at the end (the order of maps does not matter)."""
+    rest, _ = _without_block(text.splitlines())
+    while rest and not rest[-1].strip():
+        rest.pop()
+    return "\n".join(rest + [""] + ident_block()) + "\n"
 
 
 def new_password():

@@ -32,10 +32,10 @@ def test_the_snippet_preloads_documentdb_and_pg_cron_listens_on_loopback_and_has
 def test_pg_hba_gets_the_gateway_rule_first_and_keeps_the_rest():
     text, changes = settings.hba_rewrite(DEBIAN_HBA)
     rules = [line.split() for line in text.splitlines() if line.strip() and not line.startswith("#")]
-    assert rules[0] == ["host", "postgres", "ferretdb", "127.0.0.1/32", "scram-sha-256"]
+    assert rules[1] == ["host", "postgres", "ferretdb", "127.0.0.1/32", "scram-sha-256"]
     debian = [line.split() for line in DEBIAN_HBA.splitlines() if line.strip() and not line.startswith("#")]
     assert rules[-len(debian):] == debian
-    assert text.index("# DO NOT DISABLE!") > text.index(settings.HBA_END)  # the comment stays with its rule
+    assert text.index("# DO NOT DISABLE!") > text.index(settings.BLOCK_END)  # the comment stays with its rule
     assert changes == ["pg_hba.conf: cardshop-database-setup's rules first"]
 
 
@@ -113,3 +113,19 @@ def test_a_verifier_matches_its_password_only():
 def test_every_role_name_is_a_plain_identifier():
     names = [settings.GATEWAY_ROLE] + [settings.role_of(daemon) for daemon in settings.DAEMON_GROUPS]
     assert all(settings.ROLE_NAME.match(name) for name in names)
+
+
+def test_the_servers_own_connections_back_use_the_socket_where_peer_lets_them_in():
+    snippet = settings.conf_snippet().splitlines()
+    assert "cron.host = '/var/run/postgresql'" in snippet
+    assert "documentdb.localhost_connection_string = 'host=/var/run/postgresql'" in snippet
+    rules = [line.split() for line in settings.hba_block() if not line.startswith("#")]
+    assert rules[0] == ["local", "postgres", "ferretdb", "peer", "map=cardshop_documentdb"]
+    assert "cardshop_documentdb postgres ferretdb" in [" ".join(line.split()) for line in settings.ident_block()]
+
+
+def test_pg_ident_gets_the_map_once_at_its_end():
+    debian = "# PostgreSQL User Name Maps\n# MAPNAME SYSTEM-USERNAME PG-USERNAME\n"
+    once = settings.ident_rewrite(debian)
+    assert once.startswith(debian) and once.endswith(settings.BLOCK_END + "\n")
+    assert settings.ident_rewrite(once) == once
