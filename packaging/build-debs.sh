@@ -12,7 +12,7 @@
 # run.
 set -eu
 export PATH=/usr/sbin:/usr/bin:/sbin:/bin
-FERRETDB_VERSION=v1.24.2
+FERRETDB_VERSION=v2.7.0
 BUILD_DEPS="build-essential debhelper dh-python pybuild-plugin-pyproject python3-all python3-setuptools lintian"
 
 . packaging/debbuild.sh

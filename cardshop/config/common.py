@@ -2,22 +2,27 @@
 
 USERNAME = {"type": "string", "pattern": "^[a-z][a-z0-9_-]{1,31}$"}
 
-DATABASE = {
-    "type": "object",
-    "description": "The MongoDB-compatible database (MongoDB >= 6 or FerretDB 1.24).",
-    "additionalProperties": False,
-    "properties": {
-        "uri": {"type": "string", "pattern": "^mongodb(\\+srv)?://",
-                "default": "mongodb://127.0.0.1:27017/",
-                "description": "Connection URI without a password; use uri_file for one with a password."},
-        "uri_file": {"type": "string", "examples": ["/etc/cardshop/secrets/database.uri"],
-                     "description": "File holding the URI (with password); overrides uri."},
-        "name": {"type": "string", "pattern": "^[A-Za-z0-9_-]+$", "default": "cardshop",
-                 "description": "Database name."},
-        "timeout": {"type": "integer", "minimum": 1, "default": 5,
-                    "description": "Seconds to wait for the database before an operation fails."},
-    },
-}
+def database_section(daemon):
+    """The database section of `daemon`'s config: its own credentials, from its own secret file."""
+    return {
+        "type": "object",
+        "description": "The MongoDB-compatible database (MongoDB >= 6 or FerretDB 2 on PostgreSQL with DocumentDB).",
+        "additionalProperties": False,
+        "properties": {
+            "uri": {"type": "string", "pattern": "^mongodb(\\+srv)?://",
+                    "default": "mongodb://127.0.0.1:27017/",
+                    "description": "Connection URI without a password; use uri_file for one with a password."},
+            "uri_file": {"type": "string", "examples": [f"/etc/cardshop/secrets/database-{daemon}.uri"],
+                         "description": f"File holding the URI (with password); overrides uri. "
+                                        f"cardshop-database-setup writes the {daemon}'s, for its own database "
+                                        f"role, on the database host."},
+            "name": {"type": "string", "pattern": "^[A-Za-z0-9_-]+$", "default": "cardshop",
+                     "description": "Database name."},
+            "timeout": {"type": "integer", "minimum": 1, "default": 5,
+                        "description": "Seconds to wait for the database before an operation fails."},
+        },
+    }
+
 
 BROKER = {
     "type": "object",

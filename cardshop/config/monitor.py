@@ -1,6 +1,6 @@
 """Schema of /etc/cardshop/monitor.yaml (the monitor daemon)."""
 
-from cardshop.config.common import BROKER, DATABASE, LOGGING, scheduler_section, warehouse_client_section
+from cardshop.config.common import BROKER, database_section, LOGGING, scheduler_section, warehouse_client_section
 
 DEFAULT_PATH = "/etc/cardshop/monitor.yaml"
 
@@ -8,7 +8,7 @@ SCHEMA = {
     "type": "object",
     "additionalProperties": False,
     "properties": {
-        "database": DATABASE,
+        "database": database_section("monitor"),
         "broker": {**BROKER, "description": "RabbitMQ, as the system user (it declares the queues)."},
         "scheduler": scheduler_section(
             "The scheduler, asked for the system user's warehouse tokens (same password as the broker)."),

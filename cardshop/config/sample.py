@@ -6,7 +6,7 @@ import yaml
 
 
 def _comment(text, indent):
-    lines = textwrap.wrap(text, 76 - indent)
+    lines = textwrap.wrap(text, 76 - indent, break_on_hyphens=False)
     return [" " * indent + "# " + line for line in lines]
 
 

@@ -1,6 +1,6 @@
 """Schema of /etc/cardshop/scheduler.yaml (the scheduler API daemon)."""
 
-from cardshop.config.common import BROKER, DATABASE, LOGGING
+from cardshop.config.common import BROKER, database_section, LOGGING
 
 DEFAULT_PATH = "/etc/cardshop/scheduler.yaml"
 
@@ -25,7 +25,7 @@ SCHEMA = {
                                    "description": "Largest request body accepted (413 above)."},
             },
         },
-        "database": DATABASE,
+        "database": database_section("scheduler"),
         "broker": {**BROKER, "x-optional-section": True,
                    "description": "RabbitMQ, where the scheduler publishes tasks (as the system user); "
                                   "without it tasks wait for the beat to publish them."},

@@ -4,7 +4,7 @@
         ^
     domain       domain auth image pipeline
         ^
-    adapters     api monitor beat creator warehouse cli writer writer_helper manager admin
+    adapters     api monitor beat creator warehouse cli writer writer_helper manager admin database_setup
         ^
     runners      scheduler daemon   (and the daemons/ entry points)
 
@@ -23,7 +23,8 @@ from tests.unit.config.test_load import REPO
 FOUNDATION = ["validation", "systemd", "cancellable", "faults", "serving", "recipes", "states", "config", "client",
               "store"]
 DOMAIN = ["image", "auth", "pipeline", "domain"]
-ADAPTERS = ["api", "monitor", "beat", "creator", "warehouse", "cli", "writer", "writer_helper", "manager", "admin"]
+ADAPTERS = ["api", "monitor", "beat", "creator", "warehouse", "cli", "writer", "writer_helper", "manager", "admin",
+            "database_setup"]
 RUNNERS = ["scheduler", "daemon"]
 LAYERS = [FOUNDATION, DOMAIN, ADAPTERS, RUNNERS]
 ORDERED = {*FOUNDATION, *DOMAIN}  # within these layers, earlier packages come first
@@ -40,8 +41,9 @@ DAEMONS = {
     "cardshop-writer-helper": ("cardshop.writer_helper.main", {"bottle", "waitress", "pymongo", "bson"}),
     "cardshop-manager": ("cardshop.manager.run", {"pymongo", "bson"}),
     "cardshop-admin": ("cardshop.admin.main", {"bottle", "waitress"}),
+    "cardshop-database-setup": ("cardshop.database_setup.main", {"bottle", "waitress", "pymongo", "bson"}),
 }
-TOOLS = {"cardshop", "cardshop-writer-helper", "cardshop-admin"}  # command-line tools: no config file, so not the daemon runner
+TOOLS = {"cardshop", "cardshop-writer-helper", "cardshop-admin", "cardshop-database-setup"}  # command-line tools: no config file, so not the daemon runner
 
 
 def _modules():
