@@ -106,6 +106,8 @@ def check(host):
             problems.append(f"the role {role}'s password is not the one in {path}")
     if roles.get(settings.GATEWAY_ROLE) and not roles[settings.GATEWAY_ROLE][2]:
         problems.append(f"the role {settings.GATEWAY_ROLE} is not a member of {', '.join(settings.GATEWAY_GRANTS)}")
+    if _systemd() and not _ferretdb_active(host):
+        problems.append("ferretdb.service is not running")
     return problems
 
 
@@ -168,17 +170,29 @@ def setup(host, say):
             host.set_role(role, options, password, create=current is None, grants=grants)
             say(f"{'created' if current is None else 'updated'} the role {role}")
             gateway_changed |= gateway
-    if gateway_changed:
-        _restart_ferretdb(host, say)
+    _ferretdb(host, say, restart=gateway_changed)
 
 
-def _restart_ferretdb(host, say):
-    if not os.path.isdir("/run/systemd/system"):
-        say("restart ferretdb.service (no systemd running here)")
+def _systemd():
+    return os.path.isdir("/run/systemd/system")
+
+
+def _ferretdb_active(host):
+    return host.run(["systemctl", "is-active", "--quiet", "ferretdb.service"], check=False).returncode == 0
+
+
+def _ferretdb(host, say, restart):
+    """Restart FerretDB when its URL or role changed; start it when it is not running."""
+    if not _systemd():
+        if restart:
+            say("restart ferretdb.service (no systemd running here)")
         return
-    done = host.run(["systemctl", "restart", "ferretdb.service"], check=False)
-    say("restarted ferretdb.service" if done.returncode == 0
-        else f"could not restart ferretdb.service (exit {done.returncode}): see journalctl -u ferretdb")
+    action = "restart" if restart else "start" if not _ferretdb_active(host) else None
+    if action:
+        done = host.run(["systemctl", action, "ferretdb.service"], check=False)
+        say(f"{action}ed ferretdb.service"
+            if done.returncode == 0
+            else f"could not {action} ferretdb.service (exit {done.returncode}): see journalctl -u ferretdb")
 
 
 def main(argv=None):
