@@ -18,7 +18,7 @@ BASE = os.environ.get("CARDSHOP_STACK_DIR") or os.path.join(REPO, "var", "stack"
 STATE = os.path.join(BASE, "stack.json")
 WRITER_USER = "writer-1"
 # Stop order: the reverse of start order.
-COMPONENTS = [("ferretdb", "ferretdb"), ("scheduler", "scheduler"), ("rabbitmq", "epmd"),
+COMPONENTS = [("postgresql", "postgresql"), ("ferretdb", "ferretdb"), ("scheduler", "scheduler"), ("rabbitmq", "epmd"),
               ("rabbitmq", "rabbitmq"), ("monitor", "monitor"), ("beat", "beat"), ("warehouse", "warehouse"),
               ("content", "content"), ("creator", "creator"), ("manager", "manager")]
 
@@ -68,16 +68,16 @@ def up(slots=2):
         started.append(ferretdb)
         api_port = free_port()
         rabbitmq = RabbitMQ(BASE, f"http://127.0.0.1:{api_port}")
-        scheduler = Scheduler(BASE, ferretdb.url, port=api_port, broker_url=rabbitmq.url)
+        scheduler = Scheduler(BASE, ferretdb.user_url("cardshop_scheduler"), port=api_port, broker_url=rabbitmq.url)
         scheduler.start()
         started.append(scheduler)
         rabbitmq.start()
         started.append(rabbitmq)
-        monitor = Monitor(BASE, ferretdb.url, scheduler.db_name, rabbitmq.url,
+        monitor = Monitor(BASE, ferretdb.user_url("cardshop_monitor"), scheduler.db_name, rabbitmq.url,
                           os.path.join(scheduler.secrets, "system.password"), scheduler.url)
         monitor.start()
         started.append(monitor)
-        beat = Beat(BASE, ferretdb.url, scheduler.db_name, rabbitmq.url,
+        beat = Beat(BASE, ferretdb.user_url("cardshop_beat"), scheduler.db_name, rabbitmq.url,
                     os.path.join(scheduler.secrets, "system.password"), scheduler.url)
         beat.start()
         started.append(beat)
@@ -108,7 +108,8 @@ def up(slots=2):
     state = {
         "api_url": scheduler.url,
         "amqp_url": rabbitmq.url,
-        "mongo_url": ferretdb.url,
+        "mongo_url": ferretdb.url,  # with the tests' password: this file is 0600
+        "database": f"127.0.0.1:{ferretdb.port}",
         "ftp_url": warehouse.url,
         "content_url": content.url,
         "manager_url": manager.url,
@@ -128,7 +129,7 @@ def up(slots=2):
     fd = os.open(STATE, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)  # holds passwords
     with os.fdopen(fd, "w") as handle:
         json.dump(state, handle, indent=2)
-    print(f"stack up: API {scheduler.url}, AMQP {rabbitmq.url}, database {ferretdb.url}")
+    print(f"stack up: API {scheduler.url}, AMQP {rabbitmq.url}, database 127.0.0.1:{ferretdb.port}")
     if host:
         print(f"writer host {WRITER_USER}: " + ", ".join(f"slot {item['slot']} on {item['device']}"
                                                      for item in host.slots)
@@ -178,7 +179,7 @@ def status():
     if os.path.exists(STATE):
         with open(STATE) as handle:
             state = json.load(handle)
-        print(f"API {state.get('api_url')}  AMQP {state.get('amqp_url')}  database {state.get('mongo_url')}")
+        print(f"API {state.get('api_url')}  AMQP {state.get('amqp_url')}  database {state.get('database')}")
         for item in state.get("slots") or []:
             card = cards.backing_file(item["device"])
             print(f"slot {item['slot']}  {item['device']}  " + (f"card {card}" if card else "no card"))

@@ -39,6 +39,10 @@ SETTINGS = {
     "documentdb.enableUserCrud": True,
     "documentdb.maxUserLimit": 100,
     "password_encryption": "scram-sha-256",
+    # pg_cron's jobs and DocumentDB's own connections back to the cluster (index builds, TTL, explain)
+    # carry no password: they use the socket, which lives in the container's own /run/postgresql.
+    "cron.host": "/var/run/postgresql",
+    "documentdb.localhost_connection_string": "host=/var/run/postgresql",
 }
 
 
@@ -143,7 +147,8 @@ class PostgreSQL:
         raise StackError(f"the database root {self.root} has no postgres user; run `make deps`")
 
     def _initdb(self, uid, gid):
-        """A new cluster: SCRAM-SHA-256 over TCP, peer on the socket, the superuser's password generated."""
+        """A new cluster: SCRAM-SHA-256 over TCP, the superuser's password generated. The socket trusts: it is
+        in the container's own tmpfs, where only the cluster's processes (pg_cron, DocumentDB) reach it."""
         os.makedirs(self.dir, mode=0o700, exist_ok=True)
         os.makedirs(self.cluster, mode=0o700, exist_ok=True)
         os.chown(self.cluster, uid, gid)
@@ -158,7 +163,7 @@ class PostgreSQL:
             done = subprocess.run(self._nspawn(
                 f"--bind={self.cluster}:{CLUSTER}", "--user=postgres", f"--chdir={CLUSTER}",
                 f"{BIN}/initdb", "-D", PGDATA, f"--username={self.superuser}", f"--pwfile={CLUSTER}/initdb.pw",
-                "--auth-local=peer", "--auth-host=scram-sha-256", "--encoding=UTF8", "--locale=C.UTF-8"),
+                "--auth-local=trust", "--auth-host=scram-sha-256", "--encoding=UTF8", "--locale=C.UTF-8"),
                 capture_output=True, text=True, timeout=120, env=self._env())
         finally:
             os.unlink(pwfile)

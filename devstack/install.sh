@@ -4,7 +4,7 @@
 set -eu
 
 REPO=$(cd "$(dirname "$0")/.." && pwd)
-FERRETDB_VERSIONS="v1.24.2 v1.24.1 v1.24.0"
+FERRETDB_VERSIONS="v2.7.0 v1.24.2"  # devstack/servers.py FERRETDB_VERSION, OLD_FERRETDB_VERSION
 APT_PACKAGES="rabbitmq-server bmap-tools udev python3-fusepy fuse faketime python3-venv python3-pip zstd xz-utils fdisk e2fsprogs openssl curl ca-certificates wrk chromium systemd-container debootstrap rsync"
 export PATH="$PATH:/usr/local/go/bin"
 
@@ -30,41 +30,37 @@ if [ -n "$missing" ]; then
     [ -z "$made_policy" ] || rm -f /usr/sbin/policy-rc.d
 fi
 
-# The MongoDB-compatible database: FerretDB 1.24 (SQLite backend), unless
-# MongoDB itself is here.
-if ! command -v mongod >/dev/null && ! ferretdb --version >/dev/null 2>&1; then
-    if ! command -v go >/dev/null; then
-        say "installing Go from Debian (FerretDB 1.24 needs Go 1.22 or later: Debian 13 has it)"
-        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends golang-go
+# What takes minutes to build (FerretDB's binaries, the documentdb package,
+# the Debian 13 roots) is kept for this machine in $CARDSHOP_CACHE, shared by
+# every checkout (a clean one, CI's, reuses it): var/ferretdb, var/documentdb
+# and var/rootfs point there unless they exist.
+CACHE=${CARDSHOP_CACHE:-/var/cache/cardshop-dev}
+mkdir -p "$REPO/var"
+for name in ferretdb documentdb rootfs; do
+    if [ ! -e "$REPO/var/$name" ] && [ ! -L "$REPO/var/$name" ]; then
+        mkdir -p "$CACHE/$name"
+        ln -s "$CACHE/$name" "$REPO/var/$name"
     fi
-    built=""
-    for version in $FERRETDB_VERSIONS; do
-        say "building FerretDB $version"
-        # `go install github.com/FerretDB/FerretDB/cmd/ferretdb@VERSION` builds a
-        # binary that panics at start ("Invalid build/version/version.txt"):
-        # the module lacks the generated version file. So build the same
-        # module with that file written, as FerretDB's own build does.
-        dir=$(cd /tmp && go mod download -json "github.com/FerretDB/FerretDB@$version" \
-              | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p') || continue
-        [ -n "$dir" ] || continue
-        work=$(mktemp -d)
-        cp -r "$dir/." "$work"
-        chmod -R u+w "$work"
-        echo "$version" > "$work/build/version/version.txt"
-        if (cd "$work" && go build -o /usr/local/bin/ferretdb ./cmd/ferretdb); then
-            built=$version
-        fi
-        rm -rf "$work"
-        [ -z "$built" ] || break
-    done
-    [ -n "$built" ] || { echo "deps: could not build FerretDB ($FERRETDB_VERSIONS)" >&2; exit 1; }
-    /usr/local/bin/ferretdb --version | head -1
-fi
+done
 
-# PostgreSQL 17 with DocumentDB, for the local stack and the tests: run from a
-# Debian 13 root (devstack/database.py) that packaging/database-root.sh makes
-# once, with the postgresql-17-documentdb package it builds when its source or
-# packaging changed.
+# The database: FerretDB 2 (the MongoDB wire protocol) in front of PostgreSQL 17
+# with DocumentDB; FerretDB 1.24 too, the engine a migration starts from.
+if ! command -v go >/dev/null; then
+    say "installing Go from Debian (FerretDB 2.7 needs Go 1.24 or later: Debian 13 has it)"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends golang-go
+fi
+for version in $FERRETDB_VERSIONS; do
+    binary="$REPO/var/ferretdb/$version/ferretdb"
+    if [ ! -x "$binary" ]; then
+        say "building FerretDB $version"
+        sh "$REPO/packaging/ferretdb/build-binary.sh" "$version" "$binary"
+    fi
+done
+
+# PostgreSQL 17 with DocumentDB runs from a Debian 13 root (devstack/database.py):
+# Debian 12 has no pgvector for its PostgreSQL 15, and Debian 13 is the target.
+# packaging/database-root.sh makes the root once, with the postgresql-17-documentdb
+# package it builds when its source or packaging changed.
 sh "$REPO/packaging/database-root.sh"
 
 # The virtualenv sees Debian's packages (bmaptool is only packaged there).

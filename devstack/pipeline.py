@@ -27,7 +27,7 @@ class Pipeline:
         self.base = base
         self.rabbitmq = RabbitMQ(base, f"http://127.0.0.1:{api_port}", cache_ttl_ms=1000)
         self.db_name = db_name
-        self.scheduler = Scheduler(base, ferretdb.url, port=api_port, db_name=db_name,
+        self.scheduler = Scheduler(base, ferretdb.user_url("cardshop_scheduler"), port=api_port, db_name=db_name,
                                    overrides={"auth": auth or {}}, broker_url=self.rabbitmq.url)
         self.system_password_file = os.path.join(self.scheduler.secrets, "system.password")
         self.monitor = None
@@ -38,7 +38,7 @@ class Pipeline:
     def start(self):
         self.scheduler.start()
         self.rabbitmq.start()
-        self.monitor = Monitor(self.base, self.ferretdb.url, self.db_name, self.rabbitmq.url,
+        self.monitor = Monitor(self.base, self.ferretdb.user_url("cardshop_monitor"), self.db_name, self.rabbitmq.url,
                                self.system_password_file, self.scheduler.url)
         self.monitor.start()
         self.warehouse.start()
@@ -57,7 +57,7 @@ class Pipeline:
             self.stop()
 
     def start_beat(self):
-        beat = Beat(self.base, self.ferretdb.url, self.db_name, self.rabbitmq.url, self.system_password_file,
+        beat = Beat(self.base, self.ferretdb.user_url("cardshop_beat"), self.db_name, self.rabbitmq.url, self.system_password_file,
                     self.scheduler.url)
         beat.start()
         return beat

@@ -6,14 +6,15 @@ stacks (the developer's and the tests') can run side by side.
 
 import os
 import secrets
-import shutil
 import subprocess
 import sys
 import time
+import urllib.parse
 import urllib.request
 
 import yaml
 
+from devstack.database import PostgreSQL
 from devstack.processes import Process, StackError, free_port, wait_for_port
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -40,11 +41,100 @@ def log_in(api_url, credentials, timeout=60):
         time.sleep(min(5.0, float(reply.headers.get("Retry-After") or 1)))
 
 
+FERRETDB_VERSION = "v2.7.0"
+OLD_FERRETDB_VERSION = "v1.24.2"  # the engine of Cardshop 0.1, kept to test the migration from it
+
+
+def ferretdb_binary(version=FERRETDB_VERSION):
+    """The FerretDB binary `make deps` built (packaging/ferretdb/build-binary.sh)."""
+    binary = os.path.join(REPO, "var", "ferretdb", version, "ferretdb")
+    if not os.access(binary, os.X_OK):
+        raise StackError(f"FerretDB {version} is not built ({binary}); run `make deps`")
+    return binary
+
+
 class FerretDB:
-    """FerretDB 1.24 with its SQLite backend (the embedded MongoDB-compatible database)."""
+    """The database: FerretDB 2 (MongoDB's wire protocol, authentication on) in front of PostgreSQL 17
+    with DocumentDB (devstack/database.py), as cardshop-database-setup makes it on a central host.
+
+    FerretDB connects as the role `ferretdb` (a member of documentdb_admin_role); each daemon
+    logs in with its own role and password (`user_url`), checked by FerretDB against PostgreSQL's
+    SCRAM verifier. `url` is the tests' own login.
+    """
+
+    GATEWAY = "ferretdb"
 
     def __init__(self, base, port=None):
+        self.postgresql = PostgreSQL(base)
         self.dir = os.path.join(base, "ferretdb")
+        self.port = port or free_port()
+        self.process = Process("ferretdb", self.dir)
+        self._roles = {}  # role -> can log in: the roles this stack uses
+
+    @property
+    def url(self):
+        return self.user_url("cardshop_tests")
+
+    def user_url(self, role):
+        """A mongodb:// URI with the password of `role` (NOLOGIN: it never reaches PostgreSQL itself),
+        made now, or at `start` when the database is not running yet."""
+        password = self._password(role)
+        if role not in self._roles and self.postgresql.process.running():
+            self._make_roles({role: False})
+        self._roles.setdefault(role, False)
+        return f"mongodb://{role}:{urllib.parse.quote(password, safe='')}@127.0.0.1:{self.port}/" \
+               "?authMechanism=SCRAM-SHA-256"
+
+    def _password(self, role):
+        path = os.path.join(self.dir, f"{role}.password")
+        if not os.path.exists(path):
+            os.makedirs(self.dir, mode=0o700, exist_ok=True)
+            _write_secret(path, secrets.token_urlsafe(24))
+        with open(path) as handle:
+            return handle.read().strip()
+
+    def _make_roles(self, roles):
+        """Create (or reset) each role, {name: can log in}; only FerretDB's own logs in, with DocumentDB's rights."""
+        sql = []
+        for role, login in roles.items():
+            options = "LOGIN INHERIT" if login else "NOLOGIN NOINHERIT"
+            sql.append(f"DO $$BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{role}') "
+                       f"THEN CREATE ROLE {role}; END IF; END$$;")
+            sql.append(f"ALTER ROLE {role} WITH {options} PASSWORD '{self._password(role)}';")
+            if login:
+                sql.append(f"GRANT documentdb_admin_role TO {role};")
+        self.postgresql.psql("\n".join(sql) + "\n")
+        self._roles.update(roles)
+
+    def start(self):
+        """Start PostgreSQL and FerretDB, whichever is not running (a fault test kills one of them)."""
+        binary = ferretdb_binary()
+        os.makedirs(self.dir, mode=0o700, exist_ok=True)
+        if not self.postgresql.process.running():
+            self.postgresql.start()
+        if self.process.running():
+            return
+        self._make_roles({**self._roles, self.GATEWAY: True})
+        url_file = os.path.join(self.dir, "postgresql-url")
+        _write_secret(url_file, self.postgresql.url(self.GATEWAY, self._password(self.GATEWAY)))
+        self.process.start([binary, f"--listen-addr=127.0.0.1:{self.port}", f"--postgresql-url-file={url_file}",
+                            f"--state-dir={self.dir}", "--telemetry=disable", "--log-level=warn", "--debug-addr=-"])
+        wait_for_port(self.port, 30, self.process.popen, "FerretDB", self.process.log_path)
+
+    def kill9(self):
+        """PostgreSQL dies at once (FerretDB stays, as ferretdb.service does, and reconnects after `start`)."""
+        self.postgresql.process.kill9()
+
+    def stop(self):
+        gateway = self.process.stop()
+        return self.postgresql.stop() or gateway
+
+
+class OldFerretDB:
+    """FerretDB 1.24 with its SQLite backend: Cardshop 0.1's database, the source of a migration."""
+
+    def __init__(self, base, port=None):
+        self.dir = os.path.join(base, "ferretdb-1.24")
         self.port = port or free_port()
         self.process = Process("ferretdb", self.dir)
 
@@ -53,16 +143,13 @@ class FerretDB:
         return f"mongodb://127.0.0.1:{self.port}/"
 
     def start(self):
-        binary = shutil.which("ferretdb")
-        if binary is None:
-            raise StackError("ferretdb is not installed; run `make deps`")
         data = os.path.join(self.dir, "data")
         os.makedirs(data, mode=0o700, exist_ok=True)
-        os.chmod(data, 0o700)  # the database is nobody else's to read
-        self.process.start([binary, f"--listen-addr=127.0.0.1:{self.port}", "--handler=sqlite",
-                            f"--sqlite-url=file:{data}/", f"--state-dir={self.dir}",
+        os.chmod(data, 0o700)
+        self.process.start([ferretdb_binary(OLD_FERRETDB_VERSION), f"--listen-addr=127.0.0.1:{self.port}",
+                            "--handler=sqlite", f"--sqlite-url=file:{data}/", f"--state-dir={self.dir}",
                             "--telemetry=disable", "--log-level=warn", "--debug-addr=-"])
-        wait_for_port(self.port, 30, self.process.popen, "FerretDB", self.process.log_path)
+        wait_for_port(self.port, 30, self.process.popen, "FerretDB 1.24", self.process.log_path)
 
     def stop(self):
         return self.process.stop()
@@ -197,7 +284,7 @@ class Scheduler:
         system_path, self.system["password"] = self._secret("system.password", secrets.token_urlsafe(24))
         config = {
             "api": {"listen": "127.0.0.1", "port": self.port},
-            "database": {"uri": self.mongo_url, "name": self.db_name},
+            "database": _database_config(self.dir, self.mongo_url, self.db_name),
             "auth": {"jwt_key_file": jwt_path},
             "system_user": {"username": self.system["username"], "password_file": system_path},
             "bootstrap_admin": {"username": self.admin["username"], "email": "admin@cardshop.invalid",
@@ -258,8 +345,11 @@ class Daemon:
 
     def start(self, env=None):
         os.makedirs(self.dir, exist_ok=True)
+        config = dict(self.config)
+        if "database" in config:
+            config["database"] = _database_config(self.dir, **config["database"])
         with open(self.config_path, "w") as handle:
-            yaml.safe_dump(self.config, handle, sort_keys=False)
+            yaml.safe_dump(config, handle, sort_keys=False)
         offset = os.path.getsize(self.process.log_path) if os.path.exists(self.process.log_path) else 0
         self.process.start([sys.executable, os.path.join(REPO, "daemons", self.PROGRAM),
                             "--config", self.config_path], cwd=REPO, env=env)
@@ -267,6 +357,15 @@ class Daemon:
 
     def stop(self):
         return self.process.stop()
+
+
+def _database_config(folder, uri, name):
+    """The database section: the URI (with the daemon's password) in a 0600 file of `folder`, as
+    cardshop-database-setup writes /etc/cardshop/secrets/database-<daemon>.uri."""
+    path = os.path.join(folder, "database.uri")
+    os.makedirs(folder, exist_ok=True)
+    _write_secret(path, uri)
+    return {"uri_file": path, "name": name}
 
 
 def _system_daemon_config(mongo_url, db_name, broker_url, system_password_file):

@@ -30,7 +30,7 @@ def ferretdb(stack_dir):
 
 @pytest.fixture(scope="session")
 def scheduler(stack_dir, ferretdb):
-    server = Scheduler(stack_dir, ferretdb.url, db_name="tests", overrides={"auth": TEST_AUTH})
+    server = Scheduler(stack_dir, ferretdb.user_url("cardshop_scheduler"), db_name="tests", overrides={"auth": TEST_AUTH})
     server.start()
     yield server
     server.stop()

@@ -13,7 +13,7 @@ import urllib.parse
 import bottle
 import pymongo.errors
 
-from cardshop.store import is_id
+from cardshop.store import is_id, unavailable
 from cardshop.validation import Validator
 
 log = logging.getLogger(__name__)
@@ -151,7 +151,9 @@ class Api:
                 else:
                     body = None
                 result = route.handler(Call(services, user, body, query, params, request))
-            except pymongo.errors.ConnectionFailure as exc:
+            except pymongo.errors.PyMongoError as exc:
+                if not unavailable(exc):
+                    raise
                 log.warning("database unavailable during %s %s: %s", route.method, route.path, exc)
                 error = ApiError(503, "the database is unavailable; try again shortly", {"Retry-After": "5"})
                 return _error_reply(route, response, error)

@@ -31,13 +31,12 @@ from cardshop.monitor.results import WarehouseUnavailable
 from cardshop.monitor.workers import WorkerRegistry
 from cardshop.pipeline import heartbeat, topology
 from cardshop.pipeline.reports import REPORT_SCHEMA
-from cardshop.store import clock, monitor_stats, now, users, writer_slots
+from cardshop.store import clock, monitor_stats, now, unavailable, users, writer_slots
 from cardshop.validation import Validator
 
 log = logging.getLogger(__name__)
 
 # The database is away (the message waits in RabbitMQ); any other database error is the message's.
-DATABASE_DOWN = (pymongo.errors.ConnectionFailure, pymongo.errors.ExecutionTimeout)
 STATS_EVERY = 1.0  # seconds between saves of the drop counters
 ACCOUNTS_EVERY = 2.0  # seconds between looks for new worker accounts
 CLOCK_EVERY = 60.0  # seconds between measures of the database server's clock (the times the monitor writes)
@@ -220,10 +219,11 @@ class Monitor(ConsumerMixin):
         try:
             for body, sender in latest.values():
                 self.applier.apply(body, sender)
-        except DATABASE_DOWN as exc:
-            self._unavailable(f"database unavailable ({exc})", [message for _, _, message in pending])
-            return
-        except Exception as exc:  # a bug must not stop the monitor: these reports are lost, loudly
+        except Exception as exc:
+            if unavailable(exc):
+                self._unavailable(f"database unavailable ({exc})", [message for _, _, message in pending])
+                return
+            # A bug must not stop the monitor: these reports are lost, loudly.
             log.exception("progress reports failed")
             for body, sender, message in pending:
                 self.drop(message, "error", sender, f"{type(exc).__name__}: {exc}")
@@ -256,13 +256,14 @@ class Monitor(ConsumerMixin):
                 outcome = self.registry.on_heartbeat(body, sender)
             else:
                 outcome = self.applier.apply(body, sender)
-        except DATABASE_DOWN as exc:
-            self._unavailable(f"database unavailable ({exc})", [message])
-            return
         except WarehouseUnavailable as exc:
             self._unavailable(str(exc), [message])
             return
-        except Exception as exc:  # a bug must not stop the monitor
+        except Exception as exc:
+            if unavailable(exc):
+                self._unavailable(f"database unavailable ({exc})", [message])
+                return
+            # A bug must not stop the monitor.
             log.exception("report from %r failed", sender)
             self.drop(message, "error", sender, f"{type(exc).__name__}: {exc}")
             return

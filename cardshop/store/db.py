@@ -68,6 +68,19 @@ def connect(uri, name, timeout=5):
     return client[name]
 
 
+# FerretDB 2 reports a PostgreSQL it cannot reach as an ordinary command error (code 1) carrying
+# PostgreSQL's or its driver's words: connection exceptions (SQLSTATE class 08), shutdowns (57P0x).
+_POSTGRESQL_AWAY = ("SQLSTATE 08", "SQLSTATE 57P0", "unexpected postmaster exit", "the database system is",
+                    "failed to connect", "connection refused", "conn closed", "unexpected EOF")
+
+
+def unavailable(exc):
+    """True when `exc` says the database cannot answer now (ask again later), not that the request was wrong."""
+    if isinstance(exc, (pymongo.errors.ConnectionFailure, pymongo.errors.ExecutionTimeout)):
+        return True
+    return isinstance(exc, pymongo.errors.OperationFailure) and any(sign in str(exc) for sign in _POSTGRESQL_AWAY)
+
+
 def ping(db):
     """True when the database answers."""
     try:

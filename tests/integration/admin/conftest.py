@@ -25,7 +25,7 @@ from bson.raw_bson import RawBSONDocument
 from cardshop.states import ORDER
 from cardshop.store import commits, orders, task_logs, tasks, users, workers
 from cardshop.store.db import ensure_indexes
-from devstack.servers import REPO, FerretDB
+from devstack.servers import REPO, OldFerretDB
 from tests.conftest import order_body
 
 DATABASE = "cardshop"
@@ -101,7 +101,7 @@ def read_all(db):
 @pytest.fixture(scope="session")
 def old_folder(tmp_path_factory):
     """FerretDB 1.24's --sqlite-url folder of a 0.1 install with orders, FerretDB stopped."""
-    server = FerretDB(str(tmp_path_factory.mktemp("old")))
+    server = OldFerretDB(str(tmp_path_factory.mktemp("old")))
     server.start()
     try:
         client = pymongo.MongoClient(server.url, tz_aware=True)
@@ -116,7 +116,7 @@ def old_folder(tmp_path_factory):
 def reference(old_folder, tmp_path_factory):
     """What FerretDB 1.24 itself returns from a copy of the old files: (documents, indexes) as read_all gives."""
     base = str(tmp_path_factory.mktemp("reference"))
-    server = FerretDB(base)
+    server = OldFerretDB(base)
     shutil.copytree(old_folder, os.path.join(server.dir, "data"))
     server.start()
     try:
@@ -133,18 +133,14 @@ class RunningServer:
 
 
 @pytest.fixture(scope="session")
-def target_server(tmp_path_factory):
-    """The server the migration writes into: FerretDB 1.24 until the new engine's local stack serves here.
+def target_server(ferretdb):
+    """The server the migration writes into: the new engine (FerretDB 2 on PostgreSQL with DocumentDB).
 
     CARDSHOP_MIGRATION_TARGET=mongodb://… names a running server instead (its database `cardshop` is dropped).
     """
     if os.environ.get("CARDSHOP_MIGRATION_TARGET"):
-        yield RunningServer(os.environ["CARDSHOP_MIGRATION_TARGET"])
-        return
-    server = FerretDB(str(tmp_path_factory.mktemp("target")))
-    server.start()
-    yield server
-    server.stop()
+        return RunningServer(os.environ["CARDSHOP_MIGRATION_TARGET"])
+    return ferretdb
 
 
 class Target:

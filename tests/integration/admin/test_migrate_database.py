@@ -12,7 +12,7 @@ from cardshop.admin import main
 from cardshop.admin.migrate import MARKER_COLLECTION, MARKER_ID
 from cardshop.store import commits, users
 from devstack.processes import Process, free_port, wait_for_port
-from devstack.servers import FerretDB
+from devstack.servers import OLD_FERRETDB_VERSION, OldFerretDB, ferretdb_binary
 from tests.integration.admin.conftest import DATABASE, files_state, read_all
 
 pytestmark = pytest.mark.integration
@@ -112,7 +112,7 @@ def test_an_unreachable_target_is_one_line_and_its_own_exit_code(admin_command, 
 
 
 def test_a_running_old_ferretdb_is_refused_unless_forced(target, migrate_into, old_folder, tmp_path):
-    server = FerretDB(str(tmp_path))
+    server = OldFerretDB(str(tmp_path))
     shutil.copytree(old_folder, os.path.join(server.dir, "data"))
     server.start()
     try:
@@ -126,7 +126,7 @@ def test_a_running_old_ferretdb_is_refused_unless_forced(target, migrate_into, o
 
 def test_a_write_ahead_log_left_by_a_killed_ferretdb_is_read_from_a_private_copy(target, migrate_into, old_folder,
                                                                                   tmp_path):
-    server = FerretDB(str(tmp_path))
+    server = OldFerretDB(str(tmp_path))
     folder = os.path.join(server.dir, "data")
     shutil.copytree(old_folder, folder)
     server.start()
@@ -151,7 +151,7 @@ def password_server(tmp_path_factory):
     os.makedirs(os.path.join(folder, "data"))
     port = free_port()
     process = Process("ferretdb", folder)
-    process.start(["ferretdb", f"--listen-addr=127.0.0.1:{port}", "--handler=sqlite",
+    process.start([ferretdb_binary(OLD_FERRETDB_VERSION), f"--listen-addr=127.0.0.1:{port}", "--handler=sqlite",
                    f"--sqlite-url=file:{folder}/data/", f"--state-dir={folder}", "--telemetry=disable",
                    "--log-level=warn", "--debug-addr=-", "--test-enable-new-auth", f"--setup-database={DATABASE}",
                    "--setup-username=cardshop", "--setup-password=right"])
@@ -194,7 +194,7 @@ def test_a_config_that_cannot_be_read_is_a_configuration_error(admin_command, ol
 def folder_the_target_refuses(tmp_path_factory):
     """Old files FerretDB 1.24 accepted but MongoDB's rules refuse: a unique index over two documents lacking the
     field (FerretDB 1.24's SQLite index let them both in, MongoDB counts both as null)."""
-    server = FerretDB(str(tmp_path_factory.mktemp("refused")))
+    server = OldFerretDB(str(tmp_path_factory.mktemp("refused")))
     server.start()
     try:
         client = pymongo.MongoClient(server.url)

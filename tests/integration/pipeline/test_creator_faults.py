@@ -89,7 +89,7 @@ def test_a_broker_restart_mid_build_still_ends_with_the_image(pipeline, slow_con
 
 def test_a_database_restart_mid_build_still_ends_with_the_image(pipeline, slow_content):
     with downloading(pipeline, slow_content[1], "dbrestart-creator") as (_, order):
-        pipeline.ferretdb.process.kill9()
+        pipeline.ferretdb.kill9()
         time.sleep(3)
         pipeline.ferretdb.start()
         ended(pipeline, order, 240)

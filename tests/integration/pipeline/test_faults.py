@@ -77,7 +77,7 @@ def test_a_database_restart_mid_stream_loses_nothing(pipeline, pipeline_db):
     wait_until(lambda: (pipeline_task(pipeline, order["_id"]).get("progress") or {}).get("step") == "starting")
     log = pipeline.monitor.process.log_path
     offset = os.path.getsize(log)
-    pipeline.ferretdb.process.kill9()
+    pipeline.ferretdb.kill9()
     try:
         send_a_whole_build(reporter, stored_result(pipeline, order, create_task_of(order)["_id"]))
         # The monitor met the outage and handed reports back to RabbitMQ.

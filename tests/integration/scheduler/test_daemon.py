@@ -9,7 +9,6 @@ import time
 
 import pytest
 
-from devstack.processes import free_port
 from devstack.servers import REPO, FerretDB, Scheduler
 from tests.conftest import TEST_AUTH
 
@@ -56,12 +55,11 @@ def start_daemon(config_path, notify, watchdog_usec=None):
 
 
 def test_ready_waits_for_the_database_then_watchdog_and_clean_stop(tmp_path, notify):
-    db_port = free_port()
-    scheduler = Scheduler(str(tmp_path), f"mongodb://127.0.0.1:{db_port}/", db_name="daemon_test",
+    database = FerretDB(str(tmp_path))  # not started yet: its URL and the scheduler's password are known
+    scheduler = Scheduler(str(tmp_path), database.user_url("cardshop_scheduler"), db_name="daemon_test",
                           overrides={"auth": TEST_AUTH, "database": {"timeout": 1}})
     scheduler.write_config()
     process = start_daemon(scheduler.config_path, notify, watchdog_usec=400_000)
-    database = FerretDB(str(tmp_path), port=db_port)
     try:
         assert notify.wait_for("STATUS=waiting for the database", 15)
         assert not any("READY=1" in message for message in notify.messages)
@@ -89,7 +87,7 @@ def test_the_watchdog_proves_the_loop_and_outlives_a_database_outage(tmp_path, n
     process = start_daemon(scheduler.config_path, notify, watchdog_usec=400_000)
     try:
         assert notify.wait_for("READY=1", 30), notify.messages
-        database.process.kill9()
+        database.kill9()
         assert notify.wait_for("the database does not answer", 15), notify.messages
         notify.messages.clear()
         assert notify.wait_for("WATCHDOG=1", 10), "the watchdog must not starve while the database is down"

@@ -26,7 +26,7 @@ def test_the_api_answers_503_while_the_database_is_down_and_recovers(own_stack):
     api.post("/warehouses", {"name": "main", "upload_url": "ftp://127.0.0.1/", "download_url": "ftp://127.0.0.1/"})
     order = api.post("/orders", order_body()).body
 
-    database.process.kill9()  # the harshest way to lose it
+    database.kill9()  # the harshest way to lose it
     down = api.get(f"/orders/{order['_id']}")
     assert down.status == 503 and "database" in down.body["error"]
     assert down.headers["Retry-After"] == "5"

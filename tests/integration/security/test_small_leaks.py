@@ -38,5 +38,5 @@ def test_the_broker_its_epmd_and_erlang_distribution_listen_on_loopback_only(rab
 
 
 def test_database_and_broker_files_are_private(ferretdb, rabbitmq):
-    for folder in (os.path.join(ferretdb.dir, "data"), rabbitmq.dir):
+    for folder in (ferretdb.dir, ferretdb.postgresql.dir, rabbitmq.dir):
         assert stat.S_IMODE(os.stat(folder).st_mode) == 0o700, folder
