@@ -12,7 +12,8 @@ from cardshop.states import ORDER, IllegalTransition, order_event, task_machine
 from cardshop.states.tasks import WORKING, WRITE_TASK
 from cardshop.recipes import RecipeError, validate_recipe
 from cardshop.domain.placement import is_registered
-from cardshop.store import failed_logins, now, orders, refresh_tokens, tasks, warehouses, workers, writer_slots
+from cardshop.store import commits, failed_logins, now, orders, refresh_tokens, tasks, warehouses, workers, \
+    writer_slots
 from cardshop.store.transitions import transition
 from cardshop.client.warehouse import WarehouseClient, WarehouseError
 
@@ -133,6 +134,12 @@ def expire_workers(ctx, after=86400):
     registered = writer_slots.numbers_by_host(ctx.db, {username for _, username in records})
     gone = [name for name, username in records if not is_registered(registered, username, name)]
     return {"unseen": unseen, "unregistered": workers.delete(ctx.db, gone)}
+
+
+def prune_commits(ctx, older_than=86400, limit=5000):
+    """Delete compare-and-set records older than `older_than` s whose change is in place (at most `limit`
+    a run: the job costs what one batch costs, whatever the history)."""
+    return {"deleted": commits.prune(ctx.db, _ago(older_than), limit)}
 
 
 def expire_downloads(ctx, after_days=30):
@@ -329,6 +336,7 @@ JOBS = {
     "reconcile": reconcile,
     "move_offline_writers": move_offline_writers,
     "expire_workers": expire_workers,
+    "prune_commits": prune_commits,
 }
 
 # Installed at the first start; admins edit them through /schedules.
@@ -343,6 +351,7 @@ DEFAULT_SCHEDULES = [
     {"name": "reconcile", "job": "reconcile", "every": 300, "params": {"older_than": 120, "max_attempts": 3}},
     {"name": "move-offline-writers", "job": "move_offline_writers", "every": 60, "params": {"offline_after": 600}},
     {"name": "expire-workers", "job": "expire_workers", "every": 600, "params": {"after": 86400}},
+    {"name": "prune-commits", "job": "prune_commits", "every": 600, "params": {"older_than": 86400, "limit": 5000}},
 ]
 
 

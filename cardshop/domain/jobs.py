@@ -21,6 +21,7 @@ CATALOGUE = {
     "reconcile": _params(older_than=_SECONDS, max_attempts={"type": "integer", "minimum": 1}),
     "move_offline_writers": _params(offline_after=_SECONDS),
     "expire_workers": _params(after=_SECONDS),
+    "prune_commits": _params(older_than=_SECONDS, limit={"type": "integer", "minimum": 1}),
     "auto_image": {**_params(name={"type": "string"}, recipe={"type": "object"},
                              card_size={"type": "integer"}, warehouse={"type": "string"}),
                    "required": ["name", "recipe"]},
@@ -29,7 +30,7 @@ CATALOGUE = {
 # Jobs that compare stored times with now: they skip their runs while the beat's clock is refused
 # (cardshop.beat.clock), rather than time out, expire or move what is alive.
 TIME_BASED = frozenset({"republish_pending", "time_out_tasks", "purge_tokens", "expire_downloads", "retry_failed",
-                        "reconcile", "move_offline_writers"})
+                        "reconcile", "move_offline_writers", "prune_commits"})
 
 
 def parameters(job):

@@ -16,7 +16,8 @@ The insert is the commit point. The update of the document that follows it
 only sets values fixed by the commit record, so it is idempotent: whoever
 next finds the record ahead of the document (a loser of the race, or any
 later writer if the winner died in between) applies it again, and nothing
-stays stuck half-done. Records are small and kept, like the status history.
+stays stuck half-done. A record outlives its use: `prune` deletes those
+whose change is in place (the beat's prune_commits job).
 """
 
 import contextlib
@@ -104,3 +105,53 @@ def _catch_up(collection, doc_id):
         if record is None:
             return
         _write_version(collection, doc_id, rev, record["fields"])
+
+
+def prune(db, before, limit=5000, pages=5):
+    """Delete up to `limit` commit records older than `before` whose change is in place; how many went.
+
+    A record is kept while its change may still have to be applied: a version
+    (`<collection>/<id>/<rev>`) the document has not reached, a takeover
+    (`tasks/<id>/after-run/<run>`) of a task still held by `<run>`. A refresh
+    token's one use was marked on the token at once, and the token outlives
+    its record's use anyway. Unknown keys are kept. Records are read oldest
+    first, `limit` at a time; kept ones are stepped over (at most `pages` reads).
+    """
+    after = None
+    for _ in range(pages):
+        window = {"$lt": before, **({"$gt": after} if after is not None else {})}
+        records = list(db[COLLECTION].find({"at": window}).sort("at", 1).limit(limit))
+        done = _in_place(db, records)
+        if done:
+            return db[COLLECTION].delete_many({"_id": {"$in": done}}).deleted_count
+        if len(records) < limit:
+            return 0
+        after = records[-1]["at"]
+    return 0
+
+
+def _in_place(db, records):
+    """The keys of `records` whose change is in place (see prune)."""
+    versions, takeovers, done = {}, {}, []
+    for record in records:
+        parts = record["_id"].split("/")
+        if len(parts) == 3 and parts[2].isdigit():
+            versions.setdefault(parts[0], {}).setdefault(parts[1], []).append((int(parts[2]), record["_id"]))
+        elif len(parts) == 4 and parts[0] == "tasks" and parts[2] == "after-run":
+            takeovers.setdefault(parts[1], []).append((parts[3], record["_id"]))
+        elif len(parts) == 2 and parts[0] == "refresh_tokens":
+            done.append(record["_id"])
+    for collection, by_id in versions.items():
+        reached = {doc["_id"]: version_of(doc)
+                   for doc in db[collection].find({"_id": {"$in": list(by_id)}}, {"rev": 1, "statuses": 1})}
+        done += [key for doc_id, keys in by_id.items() for rev, key in keys if rev <= reached.get(doc_id, rev)]
+    if takeovers:
+        held_by = {task["_id"]: str(task.get("run"))
+                   for task in db.tasks.find({"_id": {"$in": list(takeovers)}}, {"run": 1})}
+        done += [key for task_id, keys in takeovers.items() for run, key in keys if held_by.get(task_id) != run]
+    return done
+
+
+def version_of(doc):
+    """The version a document has reached (documents older than versions count their history)."""
+    return doc["rev"] if doc.get("rev") is not None else len(doc.get("statuses", [])) - 1

@@ -39,6 +39,7 @@ INDEXES = {
     "warehouses": [([("name", 1)], {"unique": True})],
     "schedules": [([("name", 1)], {"unique": True})],
     "task_logs": [([("task", 1), ("seq", 1)], {})],
+    "commits": [([("at", 1)], {})],  # the beat prunes the old ones
 }
 
 

@@ -8,17 +8,12 @@ anyone finding the record ahead of the document can finish the write.
 """
 
 from cardshop.states import IllegalTransition
-from cardshop.store.commits import claim, claimed
+from cardshop.store.commits import claim, claimed, version_of
 from cardshop.store.db import now
 
 
 class ConcurrentChange(IllegalTransition):
     """The status changed between reading and writing; the caller may retry."""
-
-
-def _rev(doc):
-    """The document's version; documents written before versions existed count their history."""
-    return doc["rev"] if doc.get("rev") is not None else len(doc.get("statuses", [])) - 1
 
 
 def _key(collection, doc_id, rev):
@@ -36,7 +31,7 @@ def _catch_up(collection, doc):
     """Apply commits already won but not yet written (their writer is slow or died); the document as it stands."""
     db = collection.database
     while True:
-        rev = _rev(doc) + 1
+        rev = version_of(doc) + 1
         record = claimed(db, _key(collection, doc["_id"], rev))
         if record is None:
             return doc
@@ -70,7 +65,7 @@ def transition(collection, doc_id, machine, event, actor, note=None, extra=None,
         if note:
             entry["note"] = note
         changes = {"status": new_status, "updated_at": moment, **(extra or {})}
-        rev = _rev(current) + 1
+        rev = version_of(current) + 1
         if claim(collection.database, _key(collection, doc_id, rev), {"changes": changes, "entry": entry}):
             return _write(collection, current, rev, changes, entry)
         # Lost the race: finish the winner's write, then look again from where it left the document.
