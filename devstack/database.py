@@ -27,7 +27,8 @@ PGDATA = f"{CLUSTER}/data"
 PGPASS = "/run/cardshop.pgpass"
 
 # What FerretDB 2.7's setup asks of the cluster (its DocumentDB install notes): the libraries
-# preloaded, pg_cron in the database FerretDB uses, and the DocumentDB features it relies on.
+# preloaded, pg_cron in the database FerretDB uses, and the DocumentDB features it relies on
+# (not enableSortbyIdPushDownToPrimaryKey, which its notes name too: DocumentDB 0.107 has no such setting).
 SETTINGS = {
     "shared_preload_libraries": "pg_cron,pg_documentdb_core,pg_documentdb",
     "cron.database_name": "postgres",
@@ -39,11 +40,18 @@ SETTINGS = {
     "documentdb.enableUserCrud": True,
     "documentdb.maxUserLimit": 100,
     "password_encryption": "scram-sha-256",
-    # pg_cron's jobs and DocumentDB's own connections back to the cluster (index builds, TTL, explain)
-    # carry no password: they use the socket, which lives in the container's own /run/postgresql.
-    "cron.host": "/var/run/postgresql",
-    "documentdb.localhost_connection_string": "host=/var/run/postgresql",
+    # DocumentDB runs some commands (explain, index builds...) over a connection back to the server,
+    # as the user it serves and without a password: through the socket, which only PostgreSQL sees
+    # (the container's own /run/postgresql), where HBA below lets the OS user postgres be any role.
+    "documentdb.localhost_connection_string": "host=/run/postgresql",
+    "cron.host": "/run/postgresql",  # pg_cron's jobs (TTL deletes, index builds) connect back the same way
 }
+# Passwords (SCRAM-SHA-256) over TCP, on loopback only.
+HBA = """\
+local all all peer map=server
+host all all 127.0.0.1/32 scram-sha-256
+"""
+IDENT = "server postgres all\n"
 
 
 def _conf_value(value):
@@ -147,8 +155,7 @@ class PostgreSQL:
         raise StackError(f"the database root {self.root} has no postgres user; run `make deps`")
 
     def _initdb(self, uid, gid):
-        """A new cluster: SCRAM-SHA-256 over TCP, the superuser's password generated. The socket trusts: it is
-        in the container's own tmpfs, where only the cluster's processes (pg_cron, DocumentDB) reach it."""
+        """A new cluster: SCRAM-SHA-256 over TCP, peer on the socket, the superuser's password generated."""
         os.makedirs(self.dir, mode=0o700, exist_ok=True)
         os.makedirs(self.cluster, mode=0o700, exist_ok=True)
         os.chown(self.cluster, uid, gid)
@@ -163,7 +170,7 @@ class PostgreSQL:
             done = subprocess.run(self._nspawn(
                 f"--bind={self.cluster}:{CLUSTER}", "--user=postgres", f"--chdir={CLUSTER}",
                 f"{BIN}/initdb", "-D", PGDATA, f"--username={self.superuser}", f"--pwfile={CLUSTER}/initdb.pw",
-                "--auth-local=trust", "--auth-host=scram-sha-256", "--encoding=UTF8", "--locale=C.UTF-8"),
+                "--auth-local=peer", "--auth-host=scram-sha-256", "--encoding=UTF8", "--locale=C.UTF-8"),
                 capture_output=True, text=True, timeout=120, env=self._env())
         finally:
             os.unlink(pwfile)
@@ -173,11 +180,12 @@ class PostgreSQL:
             handle.write("\ninclude 'cardshop.conf'\n")
 
     def _write_settings(self):
-        """cardshop.conf, written at every start so that a changed setting reaches existing clusters."""
+        """cardshop.conf, pg_hba.conf and pg_ident.conf, written at every start: a change reaches existing clusters."""
         lines = ["# Written by devstack/database.py at every start."]
         lines += [f"{name} = {_conf_value(value)}" for name, value in SETTINGS.items()]
-        with open(os.path.join(self.cluster, "data", "cardshop.conf"), "w") as handle:
-            handle.write("\n".join(lines) + "\n")
+        for name, text in (("cardshop.conf", "\n".join(lines) + "\n"), ("pg_hba.conf", HBA), ("pg_ident.conf", IDENT)):
+            with open(os.path.join(self.cluster, "data", name), "w") as handle:
+                handle.write(text)
 
     @property
     def _postmaster_pid(self):

@@ -62,6 +62,19 @@ def test_the_password_is_required_over_tcp(postgresql):
         wrong.psql("SELECT 1")
 
 
+def test_documentdb_connects_back_to_itself_without_a_password_to_explain_an_index_scan(postgresql):
+    # DocumentDB looks up index names for EXPLAIN (also builds indexes, compacts) over a libpq
+    # connection to its own server as the user it serves, with no password: TCP refuses that, the
+    # container's own socket takes it.
+    postgresql.start()
+    postgresql.psql("""SELECT documentdb_api.create_indexes_background('shop',
+                       '{"createIndexes": "orders", "indexes": [{"key": {"status": 1}, "name": "status_1"}]}')""")
+    plan = postgresql.psql("""SET enable_seqscan = off;
+                              EXPLAIN SELECT document FROM documentdb_api_catalog.bson_aggregation_find('shop',
+                              '{"find": "orders", "filter": {"status": "shipped"}}')""")
+    assert "Index Scan on status_1" in plan, plan
+
+
 def test_a_missing_root_says_to_run_make_deps(tmp_path):
     server = PostgreSQL(str(tmp_path), root=str(tmp_path / "no-root"))
     with pytest.raises(StackError, match="run `make deps`"):
