@@ -17,15 +17,16 @@ BUILD_DEPS="build-essential debhelper lintian pkg-config postgresql-server-dev-1
 tarball=${DOCUMENTDB_SOURCE:-$top/../shared/vendor/documentdb-$COMMIT.tar.gz}
 out=$top/var/documentdb/out
 
-[ -r "$tarball" ] || { echo "deb: DocumentDB's source $tarball is missing (set DOCUMENTDB_SOURCE)" >&2; exit 1; }
-echo "$SHA256  $tarball" | sha256sum --check --quiet - \
-    || { echo "deb: $tarball is not DocumentDB $COMMIT (sha256 differs)" >&2; exit 1; }
-
+# The stamp names the tarball by its sha256: a package built from it (kept in the
+# machine's cache, see devstack/install.sh) needs no second look at the tarball.
 stamp=$( (find packaging/documentdb -type f -print0 | sort -z | xargs -0 sha256sum; echo "$SHA256") | sha256sum)
 if [ "$(cat "$out/stamp" 2>/dev/null)" = "$stamp" ]; then
     say "documentdb unchanged ($(cd "$out" && ls postgresql-17-documentdb_*.deb))"
     exit 0
 fi
+[ -r "$tarball" ] || { echo "deb: DocumentDB's source $tarball is missing (set DOCUMENTDB_SOURCE)" >&2; exit 1; }
+echo "$SHA256  $tarball" | sha256sum --check --quiet - \
+    || { echo "deb: $tarball is not DocumentDB $COMMIT (sha256 differs)" >&2; exit 1; }
 sh packaging/rootfs.sh "$root" $BUILD_DEPS
 rm -rf "$out"
 mkdir -p "$out/documentdb"
