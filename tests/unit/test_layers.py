@@ -43,7 +43,8 @@ DAEMONS = {
     "cardshop-admin": ("cardshop.admin.main", {"bottle", "waitress"}),
     "cardshop-database-setup": ("cardshop.database_setup.main", {"bottle", "waitress", "pymongo", "bson"}),
 }
-TOOLS = {"cardshop", "cardshop-writer-helper", "cardshop-admin", "cardshop-database-setup"}  # command-line tools: no config file, so not the daemon runner
+# command-line tools: no config file, so not the daemon runner
+TOOLS = {"cardshop", "cardshop-writer-helper", "cardshop-admin", "cardshop-database-setup"}
 
 
 def _modules():

@@ -10,7 +10,8 @@ from tests.unit.config.test_load import REPO
 
 UNITS = sorted(glob.glob(os.path.join(REPO, "systemd", "*.service")))
 TARGET = os.path.join(REPO, "systemd", "cardshop.target")
-TOOLS = {"cardshop", "cardshop-writer-helper", "cardshop-database-setup"}  # command-line tools, no unit
+# command-line tools, no unit
+TOOLS = {"cardshop", "cardshop-writer-helper", "cardshop-admin", "cardshop-database-setup"}
 DAEMONS = sorted(name for name in os.listdir(os.path.join(REPO, "daemons")) if name not in TOOLS)
 TEMPLATES = {"cardshop-writer": "writer@"}  # one instance per card-reader slot
 REQUIRED = ["Type=notify", "Restart=on-failure", "RestartPreventExitStatus=78", "PartOf=cardshop.target",
