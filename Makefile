@@ -29,8 +29,11 @@ card-remove:
 demo: deps
 	@$(PYTHON) -m devstack.demo
 
+# Two workers (pytest-xdist), each with its own servers and share of the card readers; a module's tests
+# stay on one worker. TEST_WORKERS=0 runs them in this process.
+TEST_WORKERS ?= 2
 test: deps
-	@$(PYTHON) -m pytest $(PYTEST_ARGS)
+	@$(PYTHON) -m pytest $(if $(filter-out 0,$(TEST_WORKERS)),-n $(TEST_WORKERS) --dist loadfile) $(PYTEST_ARGS)
 
 # The system tests (tests/system, plans/system.fmf): Debian 13 booted with
 # systemd-nspawn, our .debs installed with apt. TESTS=name narrows them

@@ -5,6 +5,9 @@ set -eu
 REPO=$(cd "$(dirname "$0")/.." && pwd)
 VENV="$REPO/var/ansible-venv"
 STAMP="$VENV/.installed"
+mkdir -p "$REPO/var"
+exec 9>"$REPO/var/ansible-venv.lock"
+flock 9  # parallel test workers make it once
 if [ ! -x "$VENV/bin/python" ]; then
     # Debian's python3, not a pyenv shim: the same interpreter family as .venv.
     /usr/bin/python3 -m venv "$VENV" >&2

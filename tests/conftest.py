@@ -7,12 +7,22 @@ import pymongo
 import pytest
 
 from cardshop.client import ApiClient
+from devstack import cards
 from devstack.servers import FerretDB, RabbitMQ, Scheduler
 
 # Cheap hashes and a quick lockout keep the suite fast; production uses the defaults.
 TEST_AUTH = {"bcrypt_rounds": 4, "max_failures": 3, "lockout": 2, "max_lockout": 4,
              "login_rate": 1000, "login_burst": 1000}  # the suite logs in from one address, fast
 _counter = itertools.count()
+
+
+def pytest_configure(config):
+    """Under pytest-xdist (`make test` runs two workers), each worker takes its own share of the card readers."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")  # gw0, gw1, ...
+    count = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+    if worker and count > 1:
+        index = int(worker.removeprefix("gw"))
+        os.environ[cards.ENV] = ",".join(cards.reader_pool()[index::count])
 
 
 @pytest.fixture(scope="session")
