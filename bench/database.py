@@ -206,7 +206,7 @@ def summary(times):
 
 
 def _ms(seconds):
-    return f"{seconds * 1000:.3g} ms" if seconds < 10 else f"{seconds:.1f} s"
+    return f"{seconds * 1000:.3g} ms" if seconds < 1 else f"{seconds:.2f} s"
 
 
 # ---- plans ------------------------------------------------------------------------------------------
