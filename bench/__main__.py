@@ -2,7 +2,7 @@
 
 import sys
 
-from bench import api, atomic, fleet, manager, pipeline, writer
+from bench import api, atomic, database, fleet, manager, pipeline, writer
 
 failures = []
 
@@ -18,6 +18,7 @@ def main():
     print("Cardshop benchmarks (each figure against a reference measured in the same run)\n", flush=True)
     api.run(report)
     atomic.run(report)
+    database.run(report)
     pipeline.run(report)
     manager.run(report)
     writer.run(report)

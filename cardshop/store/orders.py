@@ -16,15 +16,21 @@ def tasks_of(db, order_id, projection=None):
     return list(db.tasks.find({"order": order_id}, projection).sort([("created_at", 1), ("_id", 1)]))
 
 
+def new_order(fields, actor, moment):
+    """A new order (`fields`: recipe, sd_card, quantity, recipient, warehouse, ...) and its create task,
+    as record_order writes them; nothing is written."""
+    order = {"_id": new_id(), **fields, "status": ORDER.initial, "rev": 0, "statuses": initial_history(ORDER, actor, moment),
+             "created_by": actor, "created_at": moment, "updated_at": moment}
+    return order, tasks.new_task(order["_id"], "create", actor, moment)
+
+
 def record_order(db, fields, actor, moment):
-    """Insert a new order (`fields`: recipe, sd_card, quantity, recipient, warehouse, ...) with its create task.
+    """Insert a new order (`new_order`) with its create task.
 
     Returns (order, task). There is never an order without its create task: if
     the task cannot be written, the order is removed again.
     """
-    order = {"_id": new_id(), **fields, "status": ORDER.initial, "rev": 0, "statuses": initial_history(ORDER, actor, moment),
-             "created_by": actor, "created_at": moment, "updated_at": moment}
-    task = tasks.new_task(order["_id"], "create", actor, moment)
+    order, task = new_order(fields, actor, moment)
     db.orders.insert_one(order)
     try:
         tasks.insert(db, task)
