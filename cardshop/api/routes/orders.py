@@ -1,7 +1,6 @@
 """Orders: admins and managers place, follow, cancel, ship and delete them."""
 
 import logging
-import re
 
 from cardshop.api import schemas
 from cardshop.api.resources import NEWEST_FIRST, lookup, paginate
@@ -25,9 +24,15 @@ SEARCH = {"type": "string", "minLength": 1, "maxLength": 100,
 SEARCHED = ("recipient.name", "recipient.email", "recipient.address", "created_by")
 
 
+def _literal(text):
+    """A regular expression matching `text` literally: every character but letters and digits written as
+    its code point (\\x{hh}), so no byte of the pattern is special, nor a NUL that PostgreSQL refuses."""
+    return "".join(char if char.isalnum() else f"\\x{{{ord(char):x}}}" for char in text)
+
+
 def _search(text):
-    """A filter matching the text literally: escaped before it becomes a $regex (FerretDB 1.24 supports $regex)."""
-    pattern = re.escape(text.strip())
+    """A filter matching the text literally, ignoring case."""
+    pattern = _literal(text.strip())
     return {"$or": [{"_id": {"$regex": "^" + pattern, "$options": "i"}}]
             + [{field: {"$regex": pattern, "$options": "i"}} for field in SEARCHED]}
 
