@@ -1,7 +1,8 @@
 #!/bin/sh
 # postgresql-17-documentdb: DocumentDB's extensions for PostgreSQL 17, built
 # in the Debian 13 build root from the vendored source, checked with lintian,
-# kept in var/documentdb/out/ (the .deb, .changes, .buildinfo, build log).
+# kept in var/documentdb/<stamp>/ (the .deb, .changes, .buildinfo, build log),
+# var/documentdb/out linking to it.
 #   packaging/documentdb/build-deb.sh     (from the top of the tree; root)
 # Rebuilt only when packaging/documentdb/ or the source tarball changes (a
 # stamp beside the .deb). The tarball is DOCUMENTDB_SOURCE, by default
@@ -15,12 +16,18 @@ BUILD_DEPS="build-essential debhelper lintian pkg-config postgresql-server-dev-1
 
 . packaging/debbuild.sh
 tarball=${DOCUMENTDB_SOURCE:-$top/../shared/vendor/documentdb-$COMMIT.tar.gz}
-out=$top/var/documentdb/out
-
 # The stamp names the tarball by its sha256: a package built from it (kept in the
 # machine's cache, see devstack/install.sh) needs no second look at the tarball.
+# Each packaging's build has its folder (checkouts sharing the cache may differ);
+# var/documentdb/out points at this tree's.
 stamp=$( (find packaging/documentdb -type f -print0 | sort -z | xargs -0 sha256sum; echo "$SHA256") | sha256sum)
+out=$top/var/documentdb/$(echo "$stamp" | cut -c1-16)
+current() {
+    [ -L "$top/var/documentdb/out" ] || rm -rf "$top/var/documentdb/out"
+    ln -sfn "$(basename "$out")" "$top/var/documentdb/out"
+}
 if [ "$(cat "$out/stamp" 2>/dev/null)" = "$stamp" ]; then
+    current
     say "documentdb unchanged ($(cd "$out" && ls postgresql-17-documentdb_*.deb))"
     exit 0
 fi
@@ -37,3 +44,4 @@ package "$out" documentdb
 say "documentdb built in $(($(date +%s) - started)) s"
 rm -rf "$out/documentdb"
 echo "$stamp" >"$out/stamp"
+current
