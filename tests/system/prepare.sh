@@ -24,7 +24,7 @@ fi
 
 fresh() {  # fresh FOLDER: it holds Cardshop .debs newer than every source
     newest=$(ls -t "$1"/python3-cardshop_*.deb 2>/dev/null | head -n1 || true)
-    [ -n "$newest" ] && [ -z "$(find cardshop daemons systemd etc packaging pyproject.toml -newer "$newest" -type f -print -quit)" ]
+    [ -n "$newest" ] && [ -z "$(find cardshop daemons systemd etc packaging pyproject.toml -newer "$newest" -type f ! -name "*.pyc" -print -quit)" ]
 }
 
 # The previous version: PREV_COMMIT's own `make deb` in a worktree of it. It shares this

@@ -121,6 +121,35 @@ def test_upgrading_moves_every_order_to_the_new_engine_and_keeps_the_config_and_
     assert host.run("test", "-s", OLD_DATABASE, check=False).returncode == 0
 
 
+BACKUP = "/var/backups/cardshop-database/manual"
+DATA = "/var/lib/postgresql/17/main"
+
+
+def test_a_pg_basebackup_restored_as_the_database_role_readme_says_brings_back_every_order(host, state):
+    # ansible/roles/cardshop_database/README.md, "Backups": the backup, then the restore.
+    host.sh(f"install -d -o postgres -g postgres -m 0700 {os.path.dirname(BACKUP)}"
+            f" && runuser -u postgres -- env PGCLUSTER=17/main pg_basebackup --pgdata={BACKUP}"
+            " --format=tar --gzip --checkpoint=fast", timeout=300)
+    later = site.ok(site.api(host, "POST", "/orders", {
+        "recipe": {"output": {"size": "auto"}, "files": [{"to": "/data/c.txt", "content": "after the backup"}]},
+        "sd_card": {"size": 1, "type": "download"}, "quantity": 1,
+        "recipient": {"name": "Ada Lovelace", "email": "ada@example.org", "address": "-"}}))
+    host.sh(f"""
+        systemctl stop cardshop.target ferretdb postgresql@17-main
+        mv {DATA} {DATA}.before
+        install -d -o postgres -g postgres -m 0700 {DATA} {DATA}/pg_wal
+        runuser -u postgres -- tar -xzf {BACKUP}/base.tar.gz -C {DATA}
+        runuser -u postgres -- tar -xzf {BACKUP}/pg_wal.tar.gz -C {DATA}/pg_wal
+        systemctl start postgresql@17-main ferretdb && cardshop-database-setup --check
+        systemctl start cardshop-scheduler""", timeout=300)
+    host.wait_active(["cardshop-scheduler.service"], timeout=120)
+    listed = site.ok(site.api(host, "GET", "/orders?per_page=200"))
+    held = {order["_id"] for order in listed["items"]}
+    assert {order["_id"] for order in state["orders"]} <= held, listed
+    assert later["_id"] not in held, "the order placed after the backup came back"
+    assert listed["total"] == ORDERS + 1  # and the one the upgrade test placed
+
+
 def test_apt_remove_stops_the_units(host):
     assert host.show("cardshop-scheduler", "ActiveState")["ActiveState"] == "active"
     host.run("apt-get", "remove", "-y", "-q", "cardshop-scheduler", timeout=300)
