@@ -20,6 +20,9 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 DEBS = "/root/debs"
 SECRETS = "/etc/cardshop/secrets"
 CENTRAL_PACKAGES = ("cardshop-scheduler", "cardshop-warehouse", "cardshop-creator", "cardshop-manager")
+# The database host's: PostgreSQL 17 (from Debian) with DocumentDB, FerretDB 2, cardshop-database-setup.
+DATABASE_PACKAGES = ("postgresql-17-documentdb", "ferretdb", "cardshop-database")
+DATABASE_DAEMONS = ("scheduler", "monitor", "beat")  # each logs in with its own database role
 CENTRAL_UNITS = ("cardshop-scheduler", "cardshop-monitor", "cardshop-beat", "cardshop-warehouse",
                  "cardshop-creator", "cardshop-manager")
 API_URL = "http://127.0.0.1:8080"
@@ -36,10 +39,13 @@ def copy_debs(machine, debs, folder=DEBS):
     return folder
 
 
-def apt_install_files(machine, debs, names, folder=DEBS):
-    """`apt install ./NAME_*.deb …` in `folder` (dependencies from Debian: the base's cache)."""
+def apt_install_files(machine, debs, names, folder=DEBS, keep_config=False):
+    """`apt install ./NAME_*.deb …` in `folder` (dependencies from Debian: the base's cache);
+    keep_config: an admin's edited conffiles are kept where the new version changed them too
+    (the answer an admin gives dpkg's question)."""
     files = " ".join(f"./{os.path.basename(debs[name])}" for name in names)
-    return machine.sh(f"cd {folder} && apt-get install -y -q {files}", timeout=900)
+    options = " -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold" if keep_config else ""
+    return machine.sh(f"cd {folder} && apt-get install -y -q{options} {files}", timeout=900)
 
 
 def secret(machine, name, value=None):
@@ -79,6 +85,28 @@ def setup_broker(machine):
     machine.wait_active(["rabbitmq-server.service"], timeout=120)
 
 
+def setup_database(machine):
+    """`cardshop-database-setup` as the admin runs it; then its --check finds nothing missing and
+    FerretDB 2 runs. Its output (what it did)."""
+    done = machine.run("cardshop-database-setup", timeout=600)
+    check = machine.run("cardshop-database-setup", "--check", check=False, timeout=120)
+    if check.returncode != 0:
+        raise MachineError(f"cardshop-database-setup --check after the setup:\n{check.stdout}{check.stderr}")
+    machine.wait_active(["postgresql@17-main.service", "ferretdb.service"], timeout=120)
+    return done.stdout
+
+
+def database_uri_file(daemon):
+    """The URI file cardshop-database-setup writes for `daemon`'s database role."""
+    return f"{SECRETS}/database-{daemon}.uri"
+
+
+def use_database_roles(machine):
+    """database.uri_file of the scheduler, monitor and beat: each its own URI file."""
+    for daemon in DATABASE_DAEMONS:
+        edit_config(machine, daemon, {"database": {"uri_file": database_uri_file(daemon)}})
+
+
 def configure_central(machine):
     """Secrets and configs of every central role, edited from what the packages ship."""
     system = secret(machine, "system.password")
@@ -96,6 +124,7 @@ def configure_central(machine):
         "broker": {"url": BROKER_URL, "username": CREATOR, "password_file": f"{SECRETS}/{CREATOR}.password"},
         "creator": {"fetch_allow": [{"network": "127.0.0.1"}], "retry_window": 30}})
     edit_config(machine, "warehouse", {"storage": {"reserve_bytes": 0}})
+    use_database_roles(machine)
 
 
 def api(machine, method, path, body=None, user="admin"):
@@ -152,11 +181,12 @@ def start_to_ready(machine, timeout=300):
 
 
 def central_system(machine, debs):
-    """Every central role installed and configured as an admin would, cardshop.target stopped."""
+    """Every central role installed and configured as an admin would (the database with
+    cardshop-database-setup, each daemon with its own database role), cardshop.target stopped."""
     copy_debs(machine, debs)
-    apt_install_files(machine, debs, ["python3-cardshop", "ferretdb", *CENTRAL_PACKAGES])
+    apt_install_files(machine, debs, ["python3-cardshop", *DATABASE_PACKAGES, *CENTRAL_PACKAGES])
     machine.apt_install("rabbitmq-server")
-    machine.run("systemctl", "enable", "--now", "ferretdb.service")
+    setup_database(machine)
     setup_broker(machine)
     configure_central(machine)
     machine.run("systemctl", "start", "cardshop-scheduler.service", timeout=300)

@@ -40,6 +40,30 @@ def test_the_central_roles_install_and_start_with_the_broker_asking_the_schedule
     print(f"figure: start-to-ready {figure:.1f} s")
 
 
+DATABASE_PROBE = """
+import sys, pymongo, pymongo.errors
+uri = open(sys.argv[1]).read().strip() if len(sys.argv) > 1 else "mongodb://127.0.0.1:27017/"
+client = pymongo.MongoClient(uri, serverSelectionTimeoutMS=10000)
+try:
+    print(client.cardshop.users.count_documents({}))
+except pymongo.errors.OperationFailure as exc:
+    print("refused", exc.code)
+"""
+
+
+def test_the_database_answers_each_daemons_role_and_refuses_anyone_without_a_password(central):
+    central.write("/root/database_probe.py", DATABASE_PROBE)
+    anonymous = central.run("python3", "/root/database_probe.py", timeout=60).stdout.strip()
+    assert anonymous.startswith("refused"), anonymous
+    for daemon in site.DATABASE_DAEMONS:
+        uri_file = site.database_uri_file(daemon)
+        assert os.stat(central.path(uri_file)).st_mode & 0o777 == 0o640
+        config = yaml.safe_load(open(central.path(f"/etc/cardshop/{daemon}.yaml")))
+        assert config["database"]["uri_file"] == uri_file, config["database"]
+        users = central.run("python3", "/root/database_probe.py", uri_file, timeout=60).stdout.strip()
+        assert users.isdigit() and int(users) >= 1, f"{daemon}: {users}"  # the admin and the system user
+
+
 def test_a_writer_host_is_set_up_with_the_writer_helper_exactly_as_the_readme_says(central, readers):
     password = site.secret(central, f"{site.WRITER}.password")
     central.write("/root/writer-answers.yaml", yaml.safe_dump({

@@ -4,8 +4,8 @@ central.fleet.test (.10) is the central host and the warehouse, creator.fleet.te
 (.20) the creator, writer.fleet.test (.30) a writer host with loop devices as card
 readers. The tests run in file order on one fleet: site.yml deploys it, a second
 run and a --check --diff run change nothing, an order placed through the API
-ends as two verified cards, a third slot in the inventory enables exactly
-writer@3, upgrade.yml upgrades the writer host while a card is being written
+ends as two verified cards, the database's backup (pg_basebackup) runs, a
+third slot in the inventory enables exactly writer@3, upgrade.yml upgrades the writer host while a card is being written
 (which still ends verified, written once), and dropping the third slot from the
 inventory stops and forgets exactly writer@3. Each run's PLAY RECAP and time is
 printed.
@@ -28,7 +28,7 @@ from tests.system.fleet import control
 CENTRAL, CREATOR, WRITER = "central.fleet.test", "creator.fleet.test", "writer.fleet.test"
 CREATOR_USER, WRITER_USER = "creator-1", "writer-1"
 READERS = 3  # slots 1 and 2, then a third one added to the inventory
-CENTRAL_UNITS = ("ferretdb", "rabbitmq-server", "cardshop-scheduler", "cardshop-monitor", "cardshop-beat",
+CENTRAL_UNITS = ("postgresql@17-main", "ferretdb", "rabbitmq-server", "cardshop-scheduler", "cardshop-monitor", "cardshop-beat",
                  "cardshop-manager", "cardshop-warehouse")
 SLOW_WRITE = 8 * 10**6  # bytes/s to the card being written during the upgrade: a write of about 20 s
 FIGURES = os.path.join(machines.VAR, "figures", "fleet.json")  # read by `make bench` (bench/fleet.py)
@@ -78,7 +78,7 @@ def write_inventory(fleet, slot_devices):
             CREATOR: {"cardshop_creator_fetch_allow": [{"network": "127.0.0.1"}]},
             WRITER: {"cardshop_writer_slots": [{"slot": number, "device": device}
                                                for number, device in enumerate(slot_devices, 1)]}},
-        settings={"cardshop_writer_drain_delay": 2})
+        settings={"cardshop_writer_drain_delay": 2, "cardshop_database_backup": True})
 
 
 def machine(fleet, name):
@@ -104,6 +104,11 @@ def test_site_yml_deploys_the_whole_fleet(fleet):
     for number in (1, 2):
         status = writer.show(f"writer@{number}", "StatusText")["StatusText"]
         assert status.startswith(f"slot {number}: "), status
+    # The database: set up by cardshop-database-setup, each daemon logging in with its own role.
+    assert central.run("cardshop-database-setup", "--check", check=False).returncode == 0
+    for daemon in site.DATABASE_DAEMONS:
+        config = yaml.safe_load(open(central.path(f"/etc/cardshop/{daemon}.yaml")))
+        assert config["database"]["uri_file"] == site.database_uri_file(daemon), config["database"]
     # Roles only where the inventory puts them.
     assert not creator.installed("cardshop-writer") and not writer.installed("cardshop-creator")
     assert not writer.installed("python3-pymongo") and not writer.installed("rabbitmq-server")
@@ -136,6 +141,15 @@ def test_an_order_through_the_api_ends_as_two_verified_cards_on_the_writer_host(
         assert first_bytes_sha256(path, image["image_size"]) == image["sha256"], f"card in {device}"
     for device in readers[:2]:
         cards.remove(device)
+
+
+def test_the_database_backup_timer_makes_a_pg_basebackup_of_the_cluster(fleet):
+    central = machine(fleet, "central")
+    assert central.show("cardshop-database-backup.timer", "ActiveState")["ActiveState"] == "active"
+    central.run("systemctl", "start", "cardshop-database-backup.service", timeout=300)
+    made = central.run("sh", "-c", "ls -1 /var/backups/cardshop-database/*/").stdout.split()
+    assert "base.tar.gz" in made and "pg_wal.tar.gz" in made, made
+    print(f"backup: {central.journal('cardshop-database-backup', 3)}")
 
 
 # -- changing it ----------------------------------------------------------------------------------------
