@@ -29,9 +29,11 @@ card-remove:
 demo: deps
 	@$(PYTHON) -m devstack.demo
 
-# Two workers (pytest-xdist), each with its own servers and share of the card readers; a module's tests
-# stay on one worker. TEST_WORKERS=0 runs them in this process.
-TEST_WORKERS ?= 2
+# Two workers (pytest-xdist), each with its own servers and share of the card readers (3 at least: six
+# loop devices in CARDSHOP_LOOP_DEVICES, or present when it is unset); a module's tests stay on one
+# worker. With fewer readers, or TEST_WORKERS=0, the tests run in this one process.
+READERS = $(shell echo "$${CARDSHOP_LOOP_DEVICES:-$$(ls /dev/loop[0-9]* 2>/dev/null | tr '\n' ,)}" | tr , '\n' | grep -c .)
+TEST_WORKERS ?= $(shell [ $(READERS) -ge 6 ] && echo 2 || echo 0)
 test: deps
 	@$(PYTHON) -m pytest $(if $(filter-out 0,$(TEST_WORKERS)),-n $(TEST_WORKERS) --dist loadfile) $(PYTEST_ARGS)
 

@@ -160,7 +160,8 @@ def physical_order(pipeline, image, quantity=1):
         "compressed_size": image["compressed_size"], "mapped_size": image["mapped_size"],
         "card_size": 4, "data_offset": 0})
     wait_until(lambda: len(write_tasks(pipeline, order["_id"])) == quantity
-               and all(task.get("published_at") for task in write_tasks(pipeline, order["_id"])), timeout=30)
+               and all(task.get("published_at") for task in write_tasks(pipeline, order["_id"])),
+               timeout=60)  # the monitor checks the image in the warehouse first: slow on a loaded machine
     return order_of(pipeline, order["_id"])
 
 
