@@ -379,10 +379,11 @@ class Monitor(Daemon):
 
     PROGRAM, READY_LOG = "cardshop-monitor", "consuming reports"
 
-    def __init__(self, base, mongo_url, db_name, broker_url, system_password_file, api_url, name="monitor"):
+    def __init__(self, base, mongo_url, db_name, broker_url, system_password_file, api_url, name="monitor",
+                 settings=None):
         # The scheduler: the monitor logs into the warehouse as the system user to check results.
         super().__init__(base, name, {**_system_daemon_config(mongo_url, db_name, broker_url, system_password_file),
-                                      "scheduler": {"api_url": api_url}})
+                                      "scheduler": {"api_url": api_url}, **({"monitor": settings} if settings else {})})
 
 
 def _wait_for_new_log(process, offset, needle, timeout, name):
