@@ -14,6 +14,7 @@ import urllib.request
 
 import yaml
 
+from cardshop.database_setup import settings as database_setup
 from devstack.database import PostgreSQL
 from devstack.processes import Process, StackError, free_port, wait_for_port
 
@@ -62,7 +63,7 @@ class FerretDB:
     SCRAM verifier. `url` is the tests' own login.
     """
 
-    GATEWAY = "ferretdb"
+    GATEWAY = database_setup.GATEWAY_ROLE
 
     def __init__(self, base, port=None):
         self.postgresql = PostgreSQL(base)
@@ -96,13 +97,13 @@ class FerretDB:
     def _make_roles(self, roles):
         """Create (or reset) each role, {name: can log in}; only FerretDB's own logs in, with DocumentDB's rights."""
         sql = []
-        for role, login in roles.items():
-            options = "LOGIN INHERIT" if login else "NOLOGIN NOINHERIT"
+        for role, login in roles.items():  # the roles cardshop-database-setup makes on a central host
+            options = database_setup.GATEWAY_OPTIONS if login else database_setup.DAEMON_OPTIONS
             sql.append(f"DO $$BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{role}') "
                        f"THEN CREATE ROLE {role}; END IF; END$$;")
-            sql.append(f"ALTER ROLE {role} WITH {options} PASSWORD '{self._password(role)}';")
-            if login:
-                sql.append(f"GRANT documentdb_admin_role TO {role};")
+            verifier = database_setup.scram_verifier(self._password(role))
+            sql.append(f"ALTER ROLE {role} WITH {options} PASSWORD '{verifier}';")
+            sql += [f"GRANT {grant} TO {role};" for grant in (database_setup.GATEWAY_GRANTS if login else ())]
         self.postgresql.psql("\n".join(sql) + "\n")
         self._roles.update(roles)
 

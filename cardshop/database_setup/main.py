@@ -37,11 +37,6 @@ from cardshop.database_setup.cluster import Host, SetupError
 
 EX_FAILURE = 1
 PROG = "cardshop-database-setup"
-GATEWAY_OPTIONS = "LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE INHERIT NOREPLICATION NOBYPASSRLS"
-# FerretDB checks a client's SCRAM proof against the role's verifier itself (DocumentDB reads
-# pg_authid); then every command runs as the gateway role. So a daemon's role needs no LOGIN
-# and no privilege: it can do nothing in PostgreSQL, even with its password.
-DAEMON_OPTIONS = "NOLOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOINHERIT NOREPLICATION NOBYPASSRLS"
 FERRETDB_URL_MODE, DAEMON_URI_MODE = 0o600, 0o640
 
 
@@ -163,7 +158,7 @@ def setup(host, say):
         if not password:
             raise SetupError(f"{path} holds no password: remove it to have a new one made")
         gateway = role == settings.GATEWAY_ROLE
-        options = GATEWAY_OPTIONS if gateway else DAEMON_OPTIONS
+        options = settings.GATEWAY_OPTIONS if gateway else settings.DAEMON_OPTIONS
         grants = settings.GATEWAY_GRANTS if gateway else ()
         current = roles.get(role)
         if current is None or not settings.scram_matches(current[0], password) or (gateway and not current[2]):

@@ -22,6 +22,11 @@ DATABASE = "postgres"  # FerretDB's DocumentDB lives in the cluster's postgres d
 # FerretDB's own PostgreSQL role: every MongoDB command runs as it (one pool).
 GATEWAY_ROLE = "ferretdb"
 GATEWAY_GRANTS = ("documentdb_admin_role",)
+GATEWAY_OPTIONS = "LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE INHERIT NOREPLICATION NOBYPASSRLS"
+# FerretDB checks a client's SCRAM proof against the role's verifier itself (DocumentDB reads
+# pg_authid); then every command runs as the gateway role. So a daemon's role needs no LOGIN
+# and no privilege: it can do nothing in PostgreSQL, even with its password.
+DAEMON_OPTIONS = "NOLOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOINHERIT NOREPLICATION NOBYPASSRLS"
 # One database identity per daemon, and the group that may read its secret.
 # Every daemon runs as user and group cardshop today, so the groups are all
 # the same; the secrets are still one per daemon, ready for groups of their own.
