@@ -159,10 +159,30 @@ def physical_order(pipeline, image, quantity=1):
         "sha256": image["sha256"], "image_size": image["image_size"],
         "compressed_size": image["compressed_size"], "mapped_size": image["mapped_size"],
         "card_size": 4, "data_offset": 0})
-    wait_until(lambda: len(write_tasks(pipeline, order["_id"])) == quantity
-               and all(task.get("published_at") for task in write_tasks(pipeline, order["_id"])),
-               timeout=60)  # the monitor checks the image in the warehouse first: slow on a loaded machine
+    published_writes(pipeline, order["_id"], quantity)
     return order_of(pipeline, order["_id"])
+
+
+def published_writes(pipeline, order_id, quantity, timeout=150):
+    """Until the order has `quantity` write tasks, all published; else an AssertionError that says where it stuck.
+
+    The pipeline's monitor is shared by the whole session: it checks the image in the warehouse first, and on
+    a loaded machine it may still be working through an earlier test's flood of reports.
+    """
+    def published():
+        tasks = write_tasks(pipeline, order_id)
+        return len(tasks) == quantity and all(task.get("published_at") for task in tasks)
+
+    try:
+        wait_until(published, timeout=timeout)
+    except AssertionError:
+        order = order_of(pipeline, order_id)
+        tasks = [{key: task.get(key) for key in ("_id", "kind", "status", "writer", "published_at")}
+                 for task in order.get("tasks", [])]
+        with open(pipeline.monitor.process.log_path, errors="replace") as handle:
+            tail = handle.readlines()[-15:]
+        raise AssertionError(f"order {order_id} ({order.get('status')}) has no {quantity} published write "
+                             f"task(s) after {timeout} s: tasks {tasks}; monitor log tail:\n{''.join(tail)}") from None
 
 
 def write_tasks(pipeline, order_id):
@@ -176,6 +196,13 @@ def queued(pipeline, queue):
     with app.connection_for_write() as connection:
         declared = connection.default_channel.queue_declare(queue, passive=True)
     return declared.message_count, declared.consumer_count
+
+
+def wait_until_or_none(predicate, timeout):
+    try:
+        return wait_until(predicate, timeout=timeout, interval=0.5)
+    except AssertionError:
+        return None
 
 
 def card_hash(path, size):
@@ -207,7 +234,10 @@ class SlowCard:
         held = subprocess.run(["losetup", "-j", self.path], capture_output=True, text=True).stdout
         for line in held.splitlines():  # still in a reader: take it out first
             subprocess.run(["losetup", "-d", line.split(":")[0]], check=False)
-        subprocess.run(["umount", self.mountpoint], check=False)
+        # A slot still writing keeps the detached loop device, and so the mount, busy until it lets go.
+        if not wait_until_or_none(lambda: subprocess.run(["umount", self.mountpoint], capture_output=True)
+                                  .returncode == 0, timeout=10):
+            subprocess.run(["umount", "--lazy", self.mountpoint], check=False)  # gone once let go
         try:
             self.process.wait(timeout=10)
         except subprocess.TimeoutExpired:
