@@ -20,10 +20,11 @@ import sys
 import tempfile
 import time
 
-from cardshop.api.resources import DEFAULT_PER_PAGE, NEWEST_FIRST
+from cardshop.api.resources import DEFAULT_PER_PAGE
 from cardshop.states import ORDER, task_machine
 from cardshop.store import orders, tasks, workers
 from cardshop.store.db import connect, ensure_indexes
+from cardshop.store.paging import NEWEST_FIRST
 from devstack.servers import FerretDB, OldFerretDB
 
 ORDERS = 100_000

@@ -79,7 +79,7 @@ def run(report):
             browser = Browser(manager.url, scheduler.admin["username"], scheduler.admin["password"])
 
             page = median_seconds(lambda: browser.get("/orders"))
-            api = median_seconds(lambda: admin.get("/orders?page=1&per_page=25"))
+            api = median_seconds(lambda: admin.get("/orders?per_page=25"))
             report(f"Manager: order list page with {ORDERS} orders (median of {ROUNDS})",
                    f"{page * 1000:.1f} ms vs {api * 1000:.1f} ms for GET /orders?per_page=25, the call it makes",
                    GOAL * api / page, 1.0, extra=f"goal: page <= {GOAL:.0f} x its API call (ratio = {GOAL:.0f} x API / page)")

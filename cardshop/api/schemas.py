@@ -29,11 +29,23 @@ def page_of(item):
                 "total": {"type": "integer"}}, ["items", "page", "per_page", "total"])
 
 
+def history_page_of(item):
+    """A keyset page of a history: `next` is the `after` of the following page, null on the last."""
+    return obj({"items": {"type": "array", "items": item}, "per_page": {"type": "integer"},
+                "next": {"type": ["string", "null"]}}, ["items", "per_page", "next"])
+
+
 ERROR = obj({"error": {"type": "string"}}, ["error"])
 
 PAGE_QUERY = {
     "page": {"type": "integer", "minimum": 1, "maximum": 100000, "description": "1-based page number"},
     "per_page": {"type": "integer", "minimum": 1, "maximum": 200, "description": "items per page (default 50)"},
+}
+
+HISTORY_QUERY = {
+    "after": {"type": "string", "minLength": 1, "maxLength": 200, "pattern": "^[A-Za-z0-9_-]+$",
+              "description": "where the page starts: the `next` of the page before (omit for the newest)"},
+    "per_page": PAGE_QUERY["per_page"],
 }
 
 # -- auth -------------------------------------------------------------------

@@ -9,6 +9,7 @@ import getpass
 import json
 import os
 import sys
+import urllib.parse
 
 from cardshop.cli.credentials import Credentials
 from cardshop.client import ApiClient, ApiUnreachable, Login
@@ -179,13 +180,13 @@ def cmd_user_delete(session, args):
 
 
 def cmd_order_list(session, args):
-    query = f"?page={args.page}" + (f"&status={args.status}" if args.status else "")
-    page = session.call("GET", f"/orders{query}")
+    query = {key: value for key, value in (("status", args.status), ("after", args.after)) if value}
+    page = session.call("GET", "/orders" + (f"?{urllib.parse.urlencode(query)}" if query else ""))
     rows = [{"id": o["_id"], "status": o["status"], "card": f"{o['sd_card']['size']}GB {o['sd_card']['type']}",
              "qty": o["quantity"], "recipient": o["recipient"]["name"], "created": o["created_at"]}
             for o in page["items"]]
     show(args, page, lambda p: table(rows, ["id", "status", "card", "qty", "recipient", "created"])
-         + f"\n({p['total']} orders, page {p['page']})")
+         + (f"\n(older orders: --after {p['next']})" if p["next"] else ""))
 
 
 def cmd_order_show(session, args):
@@ -242,7 +243,7 @@ def build_parser():
     order = commands.add_parser("order", help="follow and cancel orders").add_subparsers(dest="action", required=True, metavar="ACTION")
     olist = order.add_parser("list", help="list orders, newest first")
     olist.add_argument("--status", help="one status or several, comma-separated")
-    olist.add_argument("--page", type=int, default=1)
+    olist.add_argument("--after", help="where the page starts: what the page before printed (its 'next')")
     olist.set_defaults(func=cmd_order_list)
     oshow = order.add_parser("show", help="show an order with its tasks and history")
     oshow.add_argument("id")

@@ -106,21 +106,25 @@ def install(app, web):
         query = bottle.request.query
         wanted = [status for status in query.getall("status") if status in STATUSES]
         needle = (query.getunicode("q", "") or "").strip()[:SEARCH_LENGTH]
-        page = int(query.get("page", "1")) if query.get("page", "1").isdigit() else 1
-        page = max(page, 1)
+        after = query.get("after", "")
         params = {"status": ",".join(wanted)} if wanted else {}
         if needle:
             params["q"] = needle  # the API searches (literally, ignoring case)
-        body = web.api_body(session, session.get(
-            "/orders?" + urllib.parse.urlencode({**params, "page": page, "per_page": PER_PAGE})), "list orders")
-        total, items = body["total"], body["items"]
-        pages = max(1, -(-total // PER_PAGE))
+        listing = {**params, "per_page": PER_PAGE, **({"after": after} if after else {})}
+        body = web.api_body(session, session.get("/orders?" + urllib.parse.urlencode(listing)), "list orders")
+        items, older = body["items"], body["next"]
+        if needle:  # a search is not counted: what this page shows, "+" when more follow
+            count = f"{len(items)}{'+' if older else ''}"
+        else:  # the API keeps counts by status
+            totals = web.api_body(session, session.get("/stats/orders"), "count orders")
+            count = str(sum(totals["by_status"].get(status, 0) for status in wanted) if wanted else totals["total"])
 
-        def link(to_page):
+        def link(position=None):
             return "/orders?" + urllib.parse.urlencode(
-                [("status", status) for status in wanted] + ([("q", needle)] if needle else []) + [("page", to_page)])
+                [("status", status) for status in wanted] + ([("q", needle)] if needle else [])
+                + ([("after", position)] if position else []))
 
-        return web.render("orders.tpl", session, orders=items, total=total, page=page, pages=pages,
+        return web.render("orders.tpl", session, orders=items, count=count, first=not after, older=older,
                           wanted=wanted, needle=needle, statuses=STATUSES, link=link)
 
     @app.get("/orders/new")

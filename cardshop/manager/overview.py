@@ -69,7 +69,9 @@ def install(app, web):
         creators, writers = fleet(session, web)
         totals = web.api_body(session, counts.result(), "count orders")["by_status"]
         failed = web.api_body(session, failures.result(), "list failed orders")
+        failed_link = "/orders?" + urllib.parse.urlencode([("status", status) for status in FAILED])
         return web.render("dashboard.tpl", session, totals=totals, failed=failed, creators=creators,
+                          failed_total=sum(totals.get(status, 0) for status in FAILED), failed_link=failed_link,
                           writers=writers, slots_of=slots_of, slot_summary=slot_summary)
 
     @app.get("/fleet")

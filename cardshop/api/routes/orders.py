@@ -3,7 +3,7 @@
 import logging
 
 from cardshop.api import schemas
-from cardshop.api.resources import NEWEST_FIRST, lookup, paginate
+from cardshop.api.resources import lookup, newest_page
 from cardshop.api.routing import Api, ApiError
 from cardshop.auth import roles
 from cardshop.domain.attempts import next_attempt
@@ -77,9 +77,10 @@ def create(call):
     return order
 
 
-@api.route("GET", "/orders", summary="List orders, newest first; filter by status, search with q",
-           roles=roles.OPERATORS, query={**schemas.PAGE_QUERY, "status": STATUS_FILTER, "q": SEARCH},
-           response=schemas.page_of(schemas.ORDER_OUT), errors=[400, 401, 403])
+@api.route("GET", "/orders", summary="List orders, newest first, a page at a time (`after` = the page before's "
+           "`next`); filter by status, search with q",
+           roles=roles.OPERATORS, query={**schemas.HISTORY_QUERY, "status": STATUS_FILTER, "q": SEARCH},
+           response=schemas.history_page_of(schemas.ORDER_OUT), errors=[400, 401, 403])
 def list_orders(call):
     filters = {}
     if "status" in call.query:
@@ -90,7 +91,7 @@ def list_orders(call):
         filters["status"] = {"$in": wanted}
     if call.query.get("q", "").strip():
         filters.update(_search(call.query["q"]))
-    return paginate(call.services.db.orders, call.query, filters, NEWEST_FIRST)
+    return newest_page(call.services.db.orders, call.query, filters)
 
 
 @api.route("GET", "/orders/{id}", summary="Read an order with its tasks and status history",

@@ -3,7 +3,7 @@
 import datetime
 
 from cardshop.api import schemas
-from cardshop.api.resources import DEFAULT_PER_PAGE, NEWEST_FIRST, lookup, paginate
+from cardshop.api.resources import DEFAULT_PER_PAGE, lookup, newest_page
 from cardshop.api.routing import Api, ApiError
 from cardshop.auth import roles
 from cardshop.pipeline.heartbeat import slot_of
@@ -15,13 +15,14 @@ api = Api()
 WORKER_ID = {"type": "string", "pattern": "^[A-Za-z0-9@._-]{1,255}$"}
 
 
-@api.route("GET", "/tasks", summary="List tasks, newest first", roles=roles.OPERATORS,
-           query={**schemas.PAGE_QUERY, "order": schemas.ID, "status": {"enum": list(STATUSES)},
+@api.route("GET", "/tasks", summary="List tasks, newest first, a page at a time (`after` = the page before's "
+           "`next`)", roles=roles.OPERATORS,
+           query={**schemas.HISTORY_QUERY, "order": schemas.ID, "status": {"enum": list(STATUSES)},
                   "worker": WORKER_ID, "kind": {"enum": list(KINDS)}},
-           response=schemas.page_of(schemas.TASK), errors=[400, 401, 403])
+           response=schemas.history_page_of(schemas.TASK), errors=[400, 401, 403])
 def list_tasks(call):
     filters = {name: call.query[name] for name in ("order", "status", "worker", "kind") if name in call.query}
-    return paginate(call.services.db.tasks, call.query, filters, NEWEST_FIRST)
+    return newest_page(call.services.db.tasks, call.query, filters)
 
 
 @api.route("GET", "/tasks/{id}", summary="Read a task", roles=roles.OPERATORS,

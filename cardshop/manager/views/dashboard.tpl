@@ -20,8 +20,8 @@
     <li><a href="/orders/{{order['_id']}}"><code>{{order['_id'][-8:]}}</code></a> <span class="status s-{{order['status']}}">{{order['status']}}</span> {{order['recipient']['name']}} — {{reason}}</li>
     % end
   </ul>
-  % if failed['total'] > len(failed['items']):
-  <p><a href="/orders?status=creation_failed&amp;status=write_failed">All {{failed['total']}} failed orders</a></p>
+  % if failed['next']:
+  <p><a href="{{failed_link}}">All {{failed_total}} failed orders</a></p>
   % end
 </section>
 <section class="card">

@@ -11,7 +11,7 @@
   <button type="submit">Filter</button>
   <a href="/orders">Clear</a>
 </form>
-<p id="order-count">{{total}} order{{'' if total == 1 else 's'}}</p>
+<p id="order-count">{{count}} order{{'' if count == '1' else 's'}}</p>
 <table class="list" id="orders">
   <thead><tr><th>Order</th><th>Status</th><th>Recipient</th><th>Card</th><th>Qty</th><th>Placed</th><th>By</th></tr></thead>
   <tbody>
@@ -29,11 +29,10 @@
   </tbody>
 </table>
 <nav class="pages">
-  % if page > 1:
-  <a href="{{link(page - 1)}}" rel="prev">← Newer</a>
+  % if not first:
+  <a href="{{link()}}" rel="first">← Newest</a>
   % end
-  <span>Page {{page}} of {{pages}}</span>
-  % if page < pages:
-  <a href="{{link(page + 1)}}" rel="next">Older →</a>
+  % if older:
+  <a href="{{link(older)}}" rel="next">Older →</a>
   % end
 </nav>

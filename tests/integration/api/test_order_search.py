@@ -31,10 +31,10 @@ def test_search_finds_orders_by_recipient_email_address_creator_and_id_prefix_ig
     second = place(client, "Ada", email=f"{tag.lower()}@example.org", address=f"Rue {tag}, Paris")
     assert {order["_id"] for order in search(client, tag.upper())["items"]} == {first["_id"], second["_id"]}
     assert [order["_id"] for order in search(client, f"rue {tag.lower()}, paris")["items"]] == [second["_id"]]
-    assert search(client, username)["total"] == 2
+    assert len(search(client, username)["items"]) == 2
     assert [order["_id"] for order in search(client, first["_id"].upper())["items"]] == [first["_id"]]
     assert first["_id"] in {order["_id"] for order in search(client, first["_id"][:16], per_page=200)["items"]}
-    assert search(client, first["_id"][4:])["total"] == 0, "an id matches by its start only"
+    assert len(search(client, first["_id"][4:])["items"]) == 0, "an id matches by its start only"
     client.post(f"/orders/{first['_id']}/cancel")
     assert [order["_id"] for order in search(client, tag, status="canceled")["items"]] == [first["_id"]]
 
@@ -44,9 +44,9 @@ def test_regex_metacharacters_are_taken_literally(manager, warehouse):
     tag = unique("Meta")
     odd = place(client, f"{tag} a.*b (c) [d] +e? \\f $g ^h |i {{2}}")
     plain = place(client, f"{tag} xyz")
-    assert search(client, tag)["total"] == 2
-    assert search(client, f"{tag}.*")["total"] == 0, "'.*' is not a wildcard"
-    assert search(client, f"{tag} .")["total"] == 0
+    assert len(search(client, tag)["items"]) == 2
+    assert len(search(client, f"{tag}.*")["items"]) == 0, "'.*' is not a wildcard"
+    assert len(search(client, f"{tag} .")["items"]) == 0
     assert [order["_id"] for order in search(client, "a.*b (c) [d] +e? \\f $g ^h |i {2}")["items"]] == [odd["_id"]]
     for text in ("(", "[", "\\", "*", "+?", "a{2,1}", ".*", "^", "$"):
         found = search(client, text)
@@ -70,4 +70,4 @@ def test_the_openapi_document_declares_the_search(api):
 @pytest.mark.parametrize("text", ["\x00", "é\u2028ü", "\\Q", "(?i)", "\\", "a\nb", "%00", "'\""])
 def test_odd_text_is_searched_without_error(manager, warehouse, text):
     _, client = manager
-    assert search(client, text)["total"] >= 0
+    assert len(search(client, text)["items"]) >= 0

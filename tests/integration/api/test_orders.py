@@ -1,5 +1,9 @@
 """Orders: placing, reading, canceling, shipping and deleting, with their history."""
 
+import datetime
+import urllib.parse
+
+import bson
 import pytest
 
 from cardshop.states import ORDER
@@ -56,6 +60,44 @@ def test_orders_are_listed_newest_first_and_filtered_by_status(manager, warehous
     both = manager.get("/orders?status=canceled,created&per_page=200").body["items"]
     assert {first["_id"], second["_id"]} <= {o["_id"] for o in both}
     assert manager.get("/orders?status=lost").status == 400
+
+
+def test_orders_page_by_the_next_cursor_each_once_newest_first_even_years_apart(manager, warehouse, db):
+    placed = [manager.post("/orders", order_body()).body["_id"] for _ in range(7)]
+    # Older history as the API made it: copies of an order, years back, some in the same millisecond.
+    model = db.orders.find_one({"_id": placed[0]})
+    old = [{**model, "_id": str(bson.ObjectId()),
+            "created_at": model["created_at"] - datetime.timedelta(days=700 + index // 2)} for index in range(6)]
+    db.orders.insert_many(old)
+    try:
+        mine, seen, after = set(placed) | {order["_id"] for order in old}, [], None
+        while True:
+            reply = manager.get("/orders?" + urllib.parse.urlencode({"per_page": 3, **({"after": after} if after else {})}))
+            assert reply.status == 200 and set(reply.body) == {"items", "per_page", "next"}, reply
+            seen += [(datetime.datetime.fromisoformat(order["created_at"].replace("Z", "+00:00")), order["_id"])
+                     for order in reply.body["items"]]
+            after = reply.body["next"]
+            if after is None:
+                break
+        assert len(seen) == len(set(seen)), "an order on two pages"
+        assert seen == sorted(seen, reverse=True), "not newest first"
+        assert not mine - {order_id for _, order_id in seen}, "an order on no page"
+    finally:
+        db.orders.delete_many({"_id": {"$in": [order["_id"] for order in old]}})
+
+
+@pytest.mark.parametrize("after", ["", "x", "bm90IGpzb24", "WzEsMl0", "WyIyMDI1LTAxLTAxIiwiYWJjIl0", "a+b/c",
+                                   "WyIyMDI1LTAxLTAxVDAwOjAwOjAwIiwiMDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3Il0"])
+def test_a_cursor_the_api_did_not_give_is_refused_naming_after(manager, after):
+    # Not base64, not JSON, not [date, id], an id that is not one, a date without its time zone.
+    for path in ("/orders", "/tasks"):
+        reply = manager.get(f"{path}?" + urllib.parse.urlencode({"after": after}))
+        assert reply.status == 400 and "'after'" in reply.body["error"], (path, after, reply)
+
+
+def test_a_page_number_is_refused_with_the_parameters_that_page_a_history(manager):
+    reply = manager.get("/orders?page=2")
+    assert reply.status == 400 and "'page'" in reply.body["error"] and "after" in reply.body["error"]
 
 
 def test_canceling_ends_the_order_and_its_tasks_with_history(manager, warehouse):
