@@ -25,6 +25,7 @@ from cardshop.states import ORDER, task_machine
 from cardshop.store import orders, tasks, workers
 from cardshop.store.db import connect, ensure_indexes
 from cardshop.store.paging import NEWEST_FIRST
+from cardshop.store.plans import describe, explain, plan_nodes, whole_collection
 from devstack.servers import FerretDB, OldFerretDB
 
 ORDERS = 100_000
@@ -209,45 +210,6 @@ def summary(times):
 
 def _ms(seconds):
     return f"{seconds * 1000:.3g} ms" if seconds < 1 else f"{seconds:.2f} s"
-
-
-# ---- plans ------------------------------------------------------------------------------------------
-
-def plan_nodes(explained):
-    """The nodes of DocumentDB's plan (FerretDB 2 passes PostgreSQL's EXPLAIN on in queryPlanner.Plan), top first."""
-    nodes, pending = [], [explained.get("queryPlanner", {}).get("Plan")]
-    while pending:
-        node = pending.pop(0)
-        if isinstance(node, dict):
-            nodes.append(node)
-            pending[:0] = node.get("Plans", [])
-    if not nodes:
-        raise Error(f"no PostgreSQL plan in this explain: {str(explained)[:300]}")
-    return nodes
-
-
-def whole_collection(node):
-    """True for a node that reads every document: a Seq Scan, or the _id_ index walked for the whole
-    collection (its only condition the collection's shard key, as DocumentDB does for an unfiltered read)."""
-    if node["Node Type"] == "Seq Scan":
-        return True
-    condition = node.get("Index Cond") or ""
-    return "Index Name" in node and "shard_key_value" in condition and "document" not in condition
-
-
-def describe(nodes):
-    """'Limit > Sort > Bitmap Heap Scan > Bitmap Index Scan on status_1_created_at_-1' (whole-collection reads marked)."""
-    words = []
-    for node in nodes:
-        word = node["Node Type"] + (f" on {node['Index Name']}" if "Index Name" in node else "")
-        if whole_collection(node) and node["Node Type"] != "Seq Scan":
-            word += " (every document)"
-        words.append(word)
-    return " > ".join(words)
-
-
-def explain(db, command):
-    return db.command({"explain": command, "verbosity": "queryPlanner"})
 
 
 # ---- the figures ------------------------------------------------------------------------------------

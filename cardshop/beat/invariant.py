@@ -9,6 +9,9 @@ failed order must say why. `pending_shipment` and `ready` wait for a person
 or for time, visibly. Anything else is stranded (a lost cascade, a task
 that ended without its order following); the beat's `reconcile` job repairs
 what it finds here.
+
+The beat looks at the live orders only (`LIVE`: its query follows the work in
+flight, not the history); the tests also check the failed ones (`UNFINISHED`).
 """
 
 import datetime
@@ -19,6 +22,8 @@ from cardshop.store import now, orders, tasks
 # The kind of task that moves an order on from each live status.
 STEP_TASK = {"created": "create", "creating": "create", "pending_writer": "write", "writing": "write"}
 WAITING = {"pending_shipment": "waits for the operator to ship it", "ready": "waits for its download"}
+LIVE = ORDER.statuses - ORDER.ended
+UNFINISHED = ORDER.statuses - ORDER.final  # and the failed ones, which must say why
 
 
 def live_tasks(db, order_id, kind):
@@ -41,11 +46,10 @@ def why_stranded(db, order):
     return f"{status} with no live {kind} task"
 
 
-def stranded_orders(db, older_than=0):
-    """[(order, why)] for every stranded order untouched for `older_than` seconds."""
-    before = now() - datetime.timedelta(seconds=older_than) if older_than else None
+def stranded_orders(db, older_than=0, statuses=LIVE):
+    """[(order, why)] for every stranded order in `statuses` untouched for `older_than` seconds."""
     found = []
-    for order in orders.not_in(db, ORDER.final, before):
+    for order in orders.in_status_since(db, statuses, now() - datetime.timedelta(seconds=older_than)):
         why = why_stranded(db, order)
         if why is not None:
             found.append((order, why))

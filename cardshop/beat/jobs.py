@@ -145,7 +145,7 @@ def prune_commits(ctx, older_than=86400, limit=5000):
 def expire_downloads(ctx, after_days=30):
     """Download orders ready for longer than after_days end `expired` (their images then go)."""
     expired = 0
-    for order in orders.in_status_since(ctx.db, "ready", _ago(after_days * 86400), {"_id": 1}):
+    for order in orders.in_status_since(ctx.db, ["ready"], _ago(after_days * 86400), {"_id": 1}):
         try:
             transition(ctx.db.orders, order["_id"], ORDER, "expire", ACTOR, note=f"ready for {after_days} days")
             expired += 1
@@ -210,10 +210,16 @@ def _retry_task(ctx, task, note, fields=None):
     return retry
 
 
-def retry_failed(ctx, max_attempts=3, older_than=60):
-    """Try again the orders whose create task gave up on a dependency that stayed away (retryable)."""
+def retry_failed(ctx, max_attempts=3, older_than=60, within=86400):
+    """Try again the orders whose create task gave up on a dependency that stayed away (retryable).
+
+    Only orders that failed in the last `within` seconds are looked at (the job runs every few minutes, so
+    it has tried each by then): its cost follows the recent failures, not every failure in the history.
+    An admin can still retry an older one.
+    """
     retried = 0
-    for order in orders.in_status_since(ctx.db, "creation_failed", _ago(older_than), {"_id": 1}):
+    for order in orders.in_status_since(ctx.db, ["creation_failed"], _ago(older_than), {"_id": 1},
+                                        after=_ago(within)):
         task = tasks.latest_of_kind(ctx.db, order["_id"], "create")
         if task is None or task["status"] != "failed" or not (task.get("result") or {}).get("retryable") \
                 or task.get("attempt", 1) >= max_attempts:
@@ -347,7 +353,8 @@ DEFAULT_SCHEDULES = [
     {"name": "purge-tokens", "job": "purge_tokens", "crontab": "17 3 * * *", "params": {}},
     {"name": "expire-downloads", "job": "expire_downloads", "crontab": "23 * * * *", "params": {"after_days": 30}},
     {"name": "clean-warehouse", "job": "clean_warehouse", "every": 600, "params": {}},
-    {"name": "retry-failed", "job": "retry_failed", "every": 300, "params": {"max_attempts": 3, "older_than": 60}},
+    {"name": "retry-failed", "job": "retry_failed", "every": 300,
+     "params": {"max_attempts": 3, "older_than": 60, "within": 86400}},
     {"name": "reconcile", "job": "reconcile", "every": 300, "params": {"older_than": 120, "max_attempts": 3}},
     {"name": "move-offline-writers", "job": "move_offline_writers", "every": 60, "params": {"offline_after": 600}},
     {"name": "expire-workers", "job": "expire_workers", "every": 600, "params": {"after": 86400}},

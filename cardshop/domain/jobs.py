@@ -17,7 +17,7 @@ CATALOGUE = {
     "purge_tokens": _params(),
     "expire_downloads": _params(after_days={"type": "integer", "minimum": 1}),
     "clean_warehouse": _params(limit={"type": "integer", "minimum": 1}),
-    "retry_failed": _params(max_attempts={"type": "integer", "minimum": 1}, older_than=_SECONDS),
+    "retry_failed": _params(max_attempts={"type": "integer", "minimum": 1}, older_than=_SECONDS, within=_SECONDS),
     "reconcile": _params(older_than=_SECONDS, max_attempts={"type": "integer", "minimum": 1}),
     "move_offline_writers": _params(offline_after=_SECONDS),
     "expire_workers": _params(after=_SECONDS),

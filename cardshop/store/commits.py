@@ -119,8 +119,7 @@ def prune(db, before, limit=5000, pages=5):
     """
     after = None
     for _ in range(pages):
-        window = {"$lt": before, **({"$gt": after} if after is not None else {})}
-        records = list(db[COLLECTION].find({"at": window}).sort("at", 1).limit(limit))
+        records = list(db[COLLECTION].find(prune_filter(before, after)).sort(OLDEST_FIRST).limit(limit))
         done = _in_place(db, records)
         if done:
             return db[COLLECTION].delete_many({"_id": {"$in": done}}).deleted_count
@@ -128,6 +127,14 @@ def prune(db, before, limit=5000, pages=5):
             return 0
         after = records[-1]["at"]
     return 0
+
+
+def prune_filter(before, after=None):
+    """The records `prune` reads: older than `before`, and newer than `after` (the last one it stepped over)."""
+    return {"at": {"$lt": before, **({"$gt": after} if after is not None else {})}}
+
+
+OLDEST_FIRST = [("at", 1)]
 
 
 def _in_place(db, records):

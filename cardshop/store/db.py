@@ -31,10 +31,14 @@ INDEXES = {
         ([("expires_at", 1)], {}),
     ],
     "failed_logins": [([("username", 1), ("address", 1), ("at", 1)], {}), ([("expires_at", 1)], {})],
-    "orders": [([("status", 1), ("created_at", -1)], {}), ([("created_at", -1)], {})],
+    # Each named store query (store/queries.py) finds its documents through one of these; a test explains
+    # each query and fails when one reads a whole collection (docs/operations/database.md, "Query plans").
+    "orders": [([("status", 1), ("created_at", -1)], {}), ([("created_at", -1)], {}),
+               ([("status", 1), ("updated_at", 1)], {}), ([("image_deleted_at", 1), ("status", 1)], {})],
     "tasks": [([("order", 1), ("status", 1)], {}), ([("status", 1), ("created_at", -1)], {}),
-              ([("worker", 1)], {}), ([("status", 1), ("last_report_at", 1)], {})],
-    "workers": [([("last_seen", -1)], {}), ([("username", 1)], {})],
+              ([("worker", 1), ("status", 1)], {}), ([("status", 1), ("last_report_at", 1)], {}),
+              ([("status", 1), ("published_at", 1)], {}), ([("writer", 1), ("status", 1)], {})],
+    "workers": [([("last_seen", -1)], {}), ([("username", 1), ("last_seen", -1)], {})],
     "writer_slots": [([("username", 1), ("host", 1)], {})],
     "warehouses": [([("name", 1)], {"unique": True})],
     "schedules": [([("name", 1)], {"unique": True})],

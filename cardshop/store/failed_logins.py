@@ -1,6 +1,8 @@
 """The `failed_logins` collection: one document per failed login, inserted and never updated (so concurrent
 failures all count on FerretDB too), each expiring after the throttle's window. Ids are fresh: they never clash."""
 
+from cardshop.store.refresh_tokens import expired_filter
+
 COLLECTION = "failed_logins"
 
 
@@ -10,13 +12,16 @@ def insert(db, doc):
 
 def times_since(db, username, address, moment):
     """When `username` failed to log in from `address` after `moment`."""
-    return [doc["at"] for doc in db[COLLECTION].find(
-        {"username": username, "address": address, "at": {"$gt": moment}}, {"at": 1})]
+    return [doc["at"] for doc in db[COLLECTION].find(times_since_filter(username, address, moment), {"at": 1})]
+
+
+def times_since_filter(username, address, moment):
+    return {"username": username, "address": address, "at": {"$gt": moment}}
 
 
 def delete_expired(db, moment):
     """Delete the records expired before `moment`; how many."""
-    return db[COLLECTION].delete_many({"expires_at": {"$lt": moment}}).deleted_count
+    return db[COLLECTION].delete_many(expired_filter(moment)).deleted_count
 
 
 def delete_of(db, username, address=None):

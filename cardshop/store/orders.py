@@ -13,7 +13,14 @@ def find(db, order_id, projection=None):
 
 def tasks_of(db, order_id, projection=None):
     """The order's tasks, oldest first."""
-    return list(db.tasks.find({"order": order_id}, projection).sort([("created_at", 1), ("_id", 1)]))
+    return list(db.tasks.find(tasks_of_filter(order_id), projection).sort(TASKS_OLDEST_FIRST))
+
+
+def tasks_of_filter(order_id):
+    return {"order": order_id}
+
+
+TASKS_OLDEST_FIRST = [("created_at", 1), ("_id", 1)]
 
 
 def new_order(fields, actor, moment):
@@ -51,23 +58,23 @@ def live_in_warehouse(db, name, ended):
     return db.orders.count_documents({"warehouse": name, "status": {"$nin": sorted(ended)}})
 
 
-def in_status_since(db, status, moment, projection=None):
-    """The orders in `status` unchanged since before `moment`."""
-    return db.orders.find({"status": status, "updated_at": {"$lt": moment}}, projection)
+def in_status_since(db, statuses, moment, projection=None, after=None):
+    """The orders in one of `statuses` unchanged since before `moment` (and, unless None, since `after`)."""
+    return db.orders.find(in_status_since_filter(statuses, moment, after), projection)
 
 
-def not_in(db, statuses, before=None):
-    """The orders in none of `statuses` (and, unless None, unchanged since before `before`)."""
-    query = {"status": {"$nin": sorted(statuses)}}
-    if before is not None:
-        query["updated_at"] = {"$lt": before}
-    return db.orders.find(query)
+def in_status_since_filter(statuses, moment, after=None):
+    return {"status": {"$in": sorted(statuses)}, "updated_at": {"$lt": moment, **({"$gte": after} if after else {})}}
 
 
 def with_images_in(db, statuses, limit):
-    """Up to `limit` orders in `statuses` whose images are not deleted yet."""
-    return db.orders.find({"status": {"$in": sorted(statuses)}, "image_deleted_at": None},
-                          {"warehouse": 1}).limit(limit)
+    """Up to `limit` orders in `statuses` whose images are not deleted yet (those cleaned up are left
+    out by the index, so the cost follows what is left to clean, not the ended history)."""
+    return db.orders.find(with_images_filter(statuses), {"warehouse": 1}).limit(limit)
+
+
+def with_images_filter(statuses):
+    return {"image_deleted_at": None, "status": {"$in": sorted(statuses)}}
 
 
 def mark_image_deleted(db, order_id, moment):

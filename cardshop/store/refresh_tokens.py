@@ -30,4 +30,8 @@ def delete_of_user(db, username):
 
 def delete_expired(db, moment):
     """Delete the tokens expired before `moment`; how many."""
-    return db.refresh_tokens.delete_many({"expires_at": {"$lt": moment}}).deleted_count
+    return db.refresh_tokens.delete_many(expired_filter(moment)).deleted_count
+
+
+def expired_filter(moment):
+    return {"expires_at": {"$lt": moment}}

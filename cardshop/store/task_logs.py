@@ -17,4 +17,11 @@ def insert(db, task_id, run, seq, level, message, moment):
 
 def latest_of(db, task_id, count):
     """The task's latest `count` lines, oldest first."""
-    return list(db.task_logs.find({"task": task_id}).sort([("at", -1), ("seq", -1)]).limit(count))[::-1]
+    return list(db.task_logs.find(of_task_filter(task_id)).sort(LATEST_FIRST).limit(count))[::-1]
+
+
+def of_task_filter(task_id):
+    return {"task": task_id}
+
+
+LATEST_FIRST = [("at", -1), ("seq", -1)]

@@ -2,6 +2,7 @@
 store/transitions.py; new tasks are built here (`new_task`) so that every writer builds them alike."""
 
 from cardshop.states import task_machine
+from cardshop.states.tasks import STATUSES
 from cardshop.store.commits import claimed
 from cardshop.store.db import new_id
 from cardshop.store.transitions import initial_history
@@ -23,13 +24,26 @@ def find(db, task_id, projection=None):
     return db.tasks.find_one({"_id": task_id}, projection)
 
 
+def in_none_of(statuses):
+    """A status condition for the tasks in none of `statuses`, as the statuses they may be in: an index
+    finds those (DocumentDB answers a `$nin` by walking every other entry of the index)."""
+    return {"$in": sorted(set(STATUSES) - set(statuses))}
+
+
 def of_kind(db, order_id, kind, projection=None):
     """The order's tasks of `kind`, newest first."""
-    return list(db.tasks.find({"order": order_id, "kind": kind}, projection).sort("created_at", -1))
+    return list(db.tasks.find(of_kind_filter(order_id, kind), projection).sort(NEWEST_FIRST))
 
 
 def latest_of_kind(db, order_id, kind):
-    return db.tasks.find_one({"order": order_id, "kind": kind}, sort=[("created_at", -1)])
+    return db.tasks.find_one(of_kind_filter(order_id, kind), sort=NEWEST_FIRST)
+
+
+def of_kind_filter(order_id, kind):
+    return {"order": order_id, "kind": kind}
+
+
+NEWEST_FIRST = [("created_at", -1)]
 
 
 def count_of_kind(db, order_id, kind):
@@ -38,7 +52,7 @@ def count_of_kind(db, order_id, kind):
 
 def of_kind_not_in(db, order_id, kind, statuses, projection=None):
     """The order's tasks of `kind` in none of `statuses` (its live ones, given the ended statuses)."""
-    return list(db.tasks.find({"order": order_id, "kind": kind, "status": {"$nin": sorted(statuses)}}, projection))
+    return list(db.tasks.find({"order": order_id, "kind": kind, "status": in_none_of(statuses)}, projection))
 
 
 def written_of(db, order_id, projection=None):
@@ -49,44 +63,67 @@ def written_of(db, order_id, projection=None):
 def placed_writes_not_in(db, order_id, statuses):
     """The order's write tasks given a writer host and in none of `statuses` (its live ones)."""
     return list(db.tasks.find({"order": order_id, "kind": "write", "writer": {"$ne": None},
-                               "status": {"$nin": sorted(statuses)}}, {"writer": 1}))
+                               "status": in_none_of(statuses)}, {"writer": 1}))
 
 
 def count_writes_on_not_in(db, writer, statuses):
     """How many write tasks on host `writer` are in none of `statuses` (unfinished, given the ended ones)."""
-    return db.tasks.count_documents({"kind": "write", "writer": writer, "status": {"$nin": sorted(statuses)}})
+    return db.tasks.count_documents(writes_on_filter(writer, statuses))
+
+
+def writes_on_filter(writer, statuses):
+    return {"writer": writer, "status": in_none_of(statuses), "kind": "write"}
 
 
 def unconfirmed_before(db, moment):
     """Queued tasks created before `moment` whose last publication the broker never confirmed."""
-    return db.tasks.find({"status": {"$in": list(QUEUED)}, "created_at": {"$lt": moment}, "published_at": None})
+    return db.tasks.find(unconfirmed_filter(moment))
+
+
+def unconfirmed_filter(moment):
+    return {"status": {"$in": sorted(QUEUED)}, "published_at": None, "created_at": {"$lt": moment}}
 
 
 def queued_published_before(db, moment):
     """Queued tasks whose last publication the broker confirmed before `moment` (their message should be there)."""
-    return db.tasks.find({"status": {"$in": list(QUEUED)}, "published_at": {"$lt": moment}},
-                         {"kind": 1, "writer": 1, "order": 1, "status": 1, "attempt": 1})
+    return db.tasks.find(queued_published_filter(moment), {"kind": 1, "writer": 1, "order": 1, "status": 1, "attempt": 1})
+
+
+def queued_published_filter(moment):
+    return {"status": {"$in": sorted(QUEUED)}, "published_at": {"$lt": moment}}
 
 
 def silent_since(db, statuses, moment):
     """Tasks in `statuses` with no report (nor, before any report, change) since `moment`."""
-    return db.tasks.find({"status": {"$in": sorted(statuses)}, "$or": [
-        {"last_report_at": {"$lt": moment}}, {"last_report_at": None, "updated_at": {"$lt": moment}}]})
+    return db.tasks.find(silent_filter(statuses, moment))
+
+
+def silent_filter(statuses, moment):
+    return {"status": {"$in": sorted(statuses)}, "$or": [
+        {"last_report_at": {"$lt": moment}}, {"last_report_at": None, "updated_at": {"$lt": moment}}]}
 
 
 def placed_writes_in(db, statuses):
     """Write tasks given a writer host and in one of `statuses`."""
-    return db.tasks.find({"kind": "write", "status": {"$in": sorted(statuses)}, "writer": {"$ne": None}})
+    return db.tasks.find(placed_writes_filter(statuses))
+
+
+def placed_writes_filter(statuses):
+    return {"status": {"$in": sorted(statuses)}, "kind": "write", "writer": {"$ne": None}}
 
 
 def held_by_in(db, workers, statuses, projection=None):
     """The tasks any of `workers` (usernames) holds in one of `statuses`: one query for a page of workers."""
-    return db.tasks.find({"worker": {"$in": sorted(workers)}, "status": {"$in": sorted(statuses)}}, projection)
+    return db.tasks.find(held_by_filter(workers, statuses), projection)
+
+
+def held_by_filter(workers, statuses):
+    return {"worker": {"$in": sorted(workers)}, "status": {"$in": sorted(statuses)}}
 
 
 def ids_held_by_not_in(db, worker, statuses):
     """The ids of the tasks `worker` holds in none of `statuses` (its live ones, given the ended statuses)."""
-    return [task["_id"] for task in db.tasks.find({"worker": worker, "status": {"$nin": sorted(statuses)}}, {"_id": 1})]
+    return [task["_id"] for task in db.tasks.find(held_by_filter([worker], set(STATUSES) - set(statuses)), {"_id": 1})]
 
 
 def set_writer(db, task_id, writer):

@@ -21,18 +21,26 @@ def named(db, name=None):
 
 def online_writers_seen_since(db, moment):
     """The writer hosts' workers online and seen since `moment`."""
-    return db.workers.find({"role": "writer", "online": True, "last_seen": {"$gte": moment}})
+    return db.workers.find(online_writers_filter(moment))
+
+
+def online_writers_filter(moment):
+    return {"last_seen": {"$gte": moment}, "role": "writer", "online": True}
 
 
 def slot_busy_with(db, writer, task_id, moment):
     """True while an online slot of host `writer`, seen since `moment`, says it works on the task."""
-    return db.workers.find_one({"username": writer, "slot.task": task_id, "online": True,
-                                "last_seen": {"$gte": moment}}, {"_id": 1}) is not None
+    return db.workers.find_one({**seen_since_filter(writer, moment), "slot.task": task_id, "online": True},
+                               {"_id": 1}) is not None
 
 
 def seen_since(db, username, moment):
     """True when a worker of `username` was seen since `moment`."""
-    return db.workers.find_one({"username": username, "last_seen": {"$gte": moment}}, {"_id": 1}) is not None
+    return db.workers.find_one(seen_since_filter(username, moment), {"_id": 1}) is not None
+
+
+def seen_since_filter(username, moment):
+    return {"username": username, "last_seen": {"$gte": moment}}
 
 
 def names_of(db, username):
@@ -52,4 +60,8 @@ def delete(db, names):
 
 def delete_unseen_since(db, moment):
     """Delete the records of workers not seen since `moment`; how many."""
-    return db.workers.delete_many({"last_seen": {"$lt": moment}}).deleted_count
+    return db.workers.delete_many(unseen_since_filter(moment)).deleted_count
+
+
+def unseen_since_filter(moment):
+    return {"last_seen": {"$lt": moment}}

@@ -27,7 +27,11 @@ def registered_slot(db, username, host, number):
 
 def host_slots(db, username, host):
     """The registrations of one host's slots, by number (empty when it has none)."""
-    return sorted(db.writer_slots.find({"username": username, "host": host}), key=lambda doc: doc["number"])
+    return sorted(db.writer_slots.find(host_filter(username, host)), key=lambda doc: doc["number"])
+
+
+def host_filter(username, host):
+    return {"username": username, "host": host}
 
 
 def numbers_by_host(db, usernames):
