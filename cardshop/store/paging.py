@@ -35,22 +35,34 @@ def newest_first(collection, filters, limit, after=None, projection=None, moment
     wanted = limit + 1  # one more than the page: whether more follow
     found = []
     if after is not None:
-        created_at, doc_id = after
-        tied = _and(filters, {"created_at": created_at, "_id": {"$lt": doc_id}})
-        found = list(collection.find(tied, projection).sort(NEWEST_FIRST).limit(wanted))
-        end, upper = created_at, {"$lt": created_at}
+        found = list(collection.find(tied_filter(filters, after), projection).sort(NEWEST_FIRST).limit(wanted))
+        end, upper = after[0], after[0]
     else:
-        end, upper = moment or datetime.datetime.now(datetime.timezone.utc), {}
+        end, upper = moment or datetime.datetime.now(datetime.timezone.utc), None
     window = FIRST_WINDOW
     while len(found) < wanted:
         start = end - window
-        query = _and(filters, {"created_at": {"$gte": start, **upper}})
+        query = window_filter(filters, start, upper)
         found += list(collection.find(query, projection).sort(NEWEST_FIRST).limit(wanted - len(found)))
-        if len(found) >= wanted or collection.find_one(_and(filters, {"created_at": {"$lt": start}}),
-                                                       {"_id": 1}) is None:
+        if len(found) >= wanted or collection.find_one(older_filter(filters, start), {"_id": 1}) is None:
             break
-        end, upper, window = start, {"$lt": start}, window * GROWTH
+        end, upper, window = start, start, window * GROWTH
     return found[:limit], len(found) > limit
+
+
+def tied_filter(filters, after):
+    """The documents of `filters` created with the position `after`, but after it in the order."""
+    created_at, doc_id = after
+    return _and(filters, {"created_at": created_at, "_id": {"$lt": doc_id}})
+
+
+def window_filter(filters, start, upper=None):
+    """The documents of `filters` created from `start` on, before `upper` when given."""
+    return _and(filters, {"created_at": {"$gte": start, **({"$lt": upper} if upper is not None else {})}})
+
+
+def older_filter(filters, start):
+    return _and(filters, {"created_at": {"$lt": start}})
 
 
 def position(doc):
