@@ -22,9 +22,8 @@ import time
 
 from cardshop.api.resources import DEFAULT_PER_PAGE
 from cardshop.states import ORDER, task_machine
-from cardshop.store import orders, tasks, workers
+from cardshop.store import orders, paging, tasks, workers
 from cardshop.store.db import connect, ensure_indexes
-from cardshop.store.paging import NEWEST_FIRST
 from cardshop.store.plans import describe, explain, plan_nodes, whole_collection
 from devstack.servers import FerretDB, OldFerretDB
 
@@ -224,10 +223,9 @@ class Engine:
             raise Error(f"{name}: no orders loaded")
 
     def page(self, status=None):
-        """GET /orders[?status=…]: a page of the newest orders (cardshop/api/resources.py paginate)."""
+        """GET /orders[?status=…]: the newest page (cardshop/store/paging.py, time windows back from now)."""
         filters = page_filter(status)
-        return self.time(lambda _: list(self.db.orders.find(filters).sort(NEWEST_FIRST).skip(0)
-                                        .limit(DEFAULT_PER_PAGE)))
+        return self.time(lambda _: paging.newest_first(self.db.orders, filters, DEFAULT_PER_PAGE))
 
     def count(self, status):
         """The page's total: count_documents of the same filter."""
@@ -252,14 +250,20 @@ def page_filter(status):
     return {} if status is None else {"status": {"$in": [status]}}
 
 
+def window_command(status):
+    """The first query of a page: its newest window (what it sorts), explained."""
+    start = datetime.datetime.now(datetime.timezone.utc) - paging.FIRST_WINDOW
+    return {"find": "orders", "filter": paging.window_filter(page_filter(status), start),
+            "sort": dict(paging.NEWEST_FIRST), "limit": DEFAULT_PER_PAGE + 1}
+
+
 def queries(new, old):
     """(name, new engine's times, old engine's times, the command to explain) of each query."""
     total = new.db.orders.estimated_document_count()
     for status in (PAGE_STATUS, BIG_STATUS):
         share = f"{new.db.orders.count_documents({'status': status}) / total:.1%} of orders"
-        yield (f"order list page: find status {status} ({share}), sort created_at, _id, limit {DEFAULT_PER_PAGE}",
-               new.page(status), old.page(status),
-               {"find": "orders", "filter": page_filter(status), "sort": dict(NEWEST_FIRST), "limit": DEFAULT_PER_PAGE})
+        yield (f"order list page: status {status} ({share}), newest first by time windows, {DEFAULT_PER_PAGE} a page",
+               new.page(status), old.page(status), window_command(status))
         yield (f"count by status: count_documents(status {status}), the page's total ({share})",
                new.count(status), old.count(status),
                {"aggregate": "orders", "pipeline": [{"$match": page_filter(status)},
@@ -268,9 +272,8 @@ def queries(new, old):
            new.tasks_of(), old.tasks_of(),
            {"find": "tasks", "filter": {"order": new.order_ids[len(new.order_ids) // 2]},
             "sort": {"created_at": 1, "_id": 1}})
-    yield (f"order list page, no filter (GET /orders): sort created_at, _id, limit {DEFAULT_PER_PAGE}",
-           new.page(), old.page(),
-           {"find": "orders", "filter": {}, "sort": dict(NEWEST_FIRST), "limit": DEFAULT_PER_PAGE})
+    yield (f"order list page, no filter (GET /orders): newest first by time windows, {DEFAULT_PER_PAGE} a page",
+           new.page(), old.page(), window_command(None))
     yield ("orders by status: $group over every order (GET /stats/orders)", new.by_status(), old.by_status(),
            {"aggregate": "orders", "pipeline": [{"$group": {"_id": "$status", "count": {"$sum": 1}}}], "cursor": {}})
 

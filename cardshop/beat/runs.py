@@ -6,7 +6,7 @@ import time
 import pymongo.errors
 
 from cardshop.beat.jobs import run_job
-from cardshop.domain.jobs import TIME_BASED
+from cardshop.domain.jobs import SLOW_SHARE, TIME_BASED, slow
 from cardshop.store import now, schedules
 
 log = logging.getLogger(__name__)
@@ -27,16 +27,22 @@ def run_scheduled(ctx, clock_watch, job, params, schedule=None):
         else:
             summary = run_job(ctx, job, params)
     except Exception as exc:
-        _record(ctx.db, schedule, {"error": f"{type(exc).__name__}: {exc}"}, started)
+        record_run(ctx.db, schedule, {"error": f"{type(exc).__name__}: {exc}"}, time.monotonic() - started)
         raise
-    _record(ctx.db, schedule, summary, started)
+    record_run(ctx.db, schedule, summary, time.monotonic() - started)
     return summary
 
 
-def _record(db, schedule, result, started):
+def record_run(db, schedule, result, duration):
+    """Keep the run's summary and duration in its schedule's document; warn when it was slow for its period."""
+    duration = round(duration, 3)
     if schedule is None:
         return
     try:
-        schedules.record_result(db, schedule, result, round(time.monotonic() - started, 3), now())
+        every = (schedules.record_result(db, schedule, result, duration, now()) or {}).get("every")
     except pymongo.errors.PyMongoError as exc:  # the run itself is done; its record can be missed
         log.warning("schedule %s: cannot record how its run ended: %s", schedule, exc)
+        return
+    if slow(duration, every):
+        log.warning("schedule %s: its run took %.1f s, more than %d %% of its period (every %s s)",
+                    schedule, duration, SLOW_SHARE * 100, every)

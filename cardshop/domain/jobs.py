@@ -33,6 +33,15 @@ TIME_BASED = frozenset({"republish_pending", "time_out_tasks", "purge_tokens", "
                         "reconcile", "move_offline_writers", "prune_commits"})
 
 
+# A run that takes more than this share of its schedule's period is slow: logged, and shown as such.
+SLOW_SHARE = 0.1
+
+
+def slow(duration, every):
+    """Whether a run of `duration` seconds is slow for a schedule run `every` seconds (None: by crontab)."""
+    return every is not None and duration is not None and duration > every * SLOW_SHARE
+
+
 def parameters(job):
     """The parameter names `job` takes, in declaration order."""
     return list(CATALOGUE[job]["properties"])

@@ -1,10 +1,11 @@
 """Admin pages: users (create, enable/disable, reset password, change role) and the beat's schedules."""
 
+import json
 import urllib.parse
 
 import bottle
 
-from cardshop.domain.jobs import CATALOGUE
+from cardshop.domain.jobs import CATALOGUE, slow
 from cardshop.manager import forms
 
 ADMINS = ("admin",)
@@ -30,6 +31,22 @@ def schedule_from_form(form):
         body["params"] = forms.parse_mapping(text, "params", "parameters are a mapping, such as 'every: 60'")
     body["enabled"] = form.get("enabled") == "on"
     return body
+
+
+RESULT_SHOWN = 120  # characters of a run's summary in the list; the API has all of it
+
+
+def last_run(schedule):
+    """How the last run went, as the list shows it: {"took", "result" (its summary or error, cut),
+    "failed", "slow" (longer than a tenth of its period)}."""
+    duration, result = schedule.get("last_duration"), schedule.get("last_result")
+    if not isinstance(duration, (int, float)):
+        return {"took": "", "result": "", "failed": False, "slow": False}
+    text = json.dumps(result, separators=(", ", ": "), sort_keys=True) if result is not None else ""
+    if len(text) > RESULT_SHOWN:
+        text = text[:RESULT_SHOWN - 1] + "…"
+    return {"took": f"{duration:.2f} s", "result": text, "failed": isinstance(result, dict) and "error" in result,
+            "slow": slow(duration, schedule.get("every"))}
 
 
 def install(app, web):
@@ -72,7 +89,7 @@ def install(app, web):
     @web.page(ADMINS)
     def schedules(session):
         items = web.api_body(session, session.get("/schedules?per_page=200"), "list schedules")["items"]
-        return web.render("schedules.tpl", session, schedules=items, message=_done())
+        return web.render("schedules.tpl", session, schedules=items, message=_done(), last_run=last_run)
 
     @app.get("/schedules/new")
     @web.page(ADMINS)

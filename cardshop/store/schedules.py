@@ -43,6 +43,8 @@ def record_runs(db, name, last_run_at, total_run_count):
 
 
 def record_result(db, name, result, duration, finished_at):
-    """Write how the schedule's last run ended (its summary, or the error) and how many seconds it took."""
-    db.schedules.update_one({"name": name}, {"$set": {"last_result": result, "last_duration": duration,
-                                                      "last_finished_at": finished_at}})
+    """Write how the schedule's last run ended (its summary, or the error) and how many seconds it took;
+    the schedule's period ({"every": s}, or {} when it runs by crontab), or None when it is gone."""
+    return db.schedules.find_one_and_update({"name": name}, {"$set": {
+        "last_result": result, "last_duration": duration, "last_finished_at": finished_at}},
+        projection={"_id": 0, "every": 1})

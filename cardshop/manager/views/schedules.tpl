@@ -2,7 +2,7 @@
 <h1>Schedules and auto-images</h1>
 <p><a href="/schedules/new" class="button">New schedule</a></p>
 <table class="list" id="schedules">
-  <thead><tr><th>Name</th><th>Job</th><th>When</th><th>State</th><th>Last run</th><th>Runs</th><th></th></tr></thead>
+  <thead><tr><th>Name</th><th>Job</th><th>When</th><th>State</th><th>Last run</th><th>Took</th><th>Result</th><th>Runs</th><th></th></tr></thead>
   <tbody>
   % for schedule in schedules:
   <tr data-schedule="{{schedule['name']}}">
@@ -11,6 +11,9 @@
     <td>{{f"every {schedule['every']} s" if schedule.get('every') else schedule.get('crontab', '')}}</td>
     <td>{{'on' if schedule['enabled'] else 'paused'}}</td>
     <td>{{str(schedule.get('last_run_at') or '')[:19].replace('T', ' ')}}</td>
+    % run = last_run(schedule)
+    <td class="took{{' slow' if run['slow'] else ''}}"{{!' title="longer than a tenth of its period"' if run['slow'] else ''}}>{{run['took']}}</td>
+    <td class="result{{' failed' if run['failed'] else ''}}"><code>{{run['result']}}</code></td>
     <td>{{schedule.get('total_run_count', 0)}}</td>
     <td><form method="post" action="/schedules/{{schedule['name']}}" class="inline">
       <input type="hidden" name="csrf" value="{{session.csrf}}">

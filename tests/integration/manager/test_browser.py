@@ -179,7 +179,7 @@ def test_an_admin_changes_a_users_role_disables_enables_and_resets_their_passwor
     assert not tab.problems
 
 
-def test_an_admin_adds_edits_and_pauses_an_auto_image_schedule(tab, scheduler, admin, warehouse):
+def test_an_admin_adds_edits_and_pauses_an_auto_image_schedule(tab, scheduler, admin, warehouse, db):
     name = unique("nightly")
     tab.log_in(scheduler.admin["username"], scheduler.admin["password"])
     tab.go("/schedules/new")
@@ -198,6 +198,11 @@ def test_an_admin_adds_edits_and_pauses_an_auto_image_schedule(tab, scheduler, a
     playwright_api.expect(row).to_contain_text("paused")
     stored = admin.get(f"/schedules/{name}").body
     assert stored["crontab"] == "30 4 * * *" and stored["enabled"] is False and stored["params"]["name"] == name
+    # How its last run went, as the beat records it.
+    db.schedules.update_one({"name": name}, {"$set": {"last_duration": 9.5, "last_result": {"error": "boom"}}})
+    tab.go("/schedules")
+    playwright_api.expect(row.locator("td.took")).to_have_text("9.50 s")
+    playwright_api.expect(row.locator("td.result.failed")).to_have_text('{"error": "boom"}')
     tab.go(f"/orders/new?schedule={name}")  # its recipe can be ordered
     assert tab.page.input_value("input[name=output_size]") == "1G"
     assert not tab.problems
