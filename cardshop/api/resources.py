@@ -32,12 +32,13 @@ def paginate(collection, query, filters, sort, projection=None, view=lambda doc:
             "total": collection.count_documents(filters)}
 
 
-def newest_page(collection, query, filters, projection=None, view=lambda doc: doc):
+def newest_page(collection, query, filters, projection=None, view=lambda doc: doc, bounded=False):
     """A page of a history (orders, tasks), newest first, after the position the query's `after` names;
-    `next` names the position after its last item (null on the last page)."""
+    `next` names the position after its last item (null on the last page). `bounded`: the filters
+    match live work only (store/paging.py)."""
     per_page = query.get("per_page", DEFAULT_PER_PAGE)
     after = decode_position(query["after"]) if "after" in query else None
-    docs, more = paging.newest_first(collection, filters, per_page, after, projection)
+    docs, more = paging.newest_first(collection, filters, per_page, after, projection, bounded=bounded)
     return {"items": [view(doc) for doc in docs], "per_page": per_page,
             "next": encode_position(paging.position(docs[-1])) if more else None}
 

@@ -3,12 +3,15 @@
 A page is the documents after a position (created_at, _id) in the order
 newest first; the position of its last document is where the next page
 starts. DocumentDB's indexes find documents by `created_at` range but do not
-return them sorted, so a sort over everything that matches costs the whole
-history. Each query here reads a time window instead: the newest
-FIRST_WINDOW before the position, then windows GROWTH times wider further
-back, until the page is full or nothing older matches. The sort then costs
-the documents of the windows read, which for a page of recent history is
-about a page.
+return them sorted, and an index range costs every entry in it (even for
+LIMIT 1), so a sort, or a question such as "is there anything older?", over
+the history costs the history. So:
+
+- a filter that matches few documents (live work: `bounded`) is one query,
+  sorted: it costs what is in flight;
+- any other reads time windows: the newest FIRST_WINDOW before the position,
+  then windows GROWTH times wider further back, until the page is full or
+  the windows pass EPOCH. A page of recent history costs about a page.
 """
 
 import datetime
@@ -18,9 +21,12 @@ import pymongo
 NEWEST_FIRST = [("created_at", pymongo.DESCENDING), ("_id", pymongo.DESCENDING)]
 FIRST_WINDOW = datetime.timedelta(minutes=10)
 GROWTH = 4
+# No document is older: the windows stop here (a dozen of them reach it from today). Asking "is anything
+# older?" instead would cost every older index entry.
+EPOCH = datetime.datetime(2000, 1, 1, tzinfo=datetime.timezone.utc)
 
 
-def newest_first(collection, filters, limit, after=None, projection=None, moment=None):
+def newest_first(collection, filters, limit, after=None, projection=None, moment=None, bounded=False):
     """(up to `limit` documents matching `filters`, newest first, that come after the position `after`
     ((created_at, _id), or None for the newest); whether more follow the last of them).
 
@@ -31,8 +37,16 @@ def newest_first(collection, filters, limit, after=None, projection=None, moment
     {$and: [{$or: [{created_at: {$lt: t}}, {created_at: t, _id: {$lt: i}}]}, {created_at: {$gte: s}}]}
     with nothing where a document matched (docs/operations/database.md). The documents tied with the
     position (same created_at, smaller _id) are read first, on their own.
+
+    `bounded`: the filter matches few documents whatever the history (live statuses, one order's
+    tasks): one sorted query, no windows.
     """
     wanted = limit + 1  # one more than the page: whether more follow
+    if bounded:
+        query = filters if after is None else _and(filters, {"created_at": {"$lte": after[0]}})
+        found = [doc for doc in collection.find(query, projection).sort(NEWEST_FIRST)
+                 if after is None or (doc["created_at"], doc["_id"]) < tuple(after)]
+        return found[:limit], len(found) > limit
     found = []
     if after is not None:
         found = list(collection.find(tied_filter(filters, after), projection).sort(NEWEST_FIRST).limit(wanted))
@@ -44,7 +58,7 @@ def newest_first(collection, filters, limit, after=None, projection=None, moment
         start = end - window
         query = window_filter(filters, start, upper)
         found += list(collection.find(query, projection).sort(NEWEST_FIRST).limit(wanted - len(found)))
-        if len(found) >= wanted or collection.find_one(older_filter(filters, start), {"_id": 1}) is None:
+        if len(found) >= wanted or start <= EPOCH:
             break
         end, upper, window = start, start, window * GROWTH
     return found[:limit], len(found) > limit
@@ -59,10 +73,6 @@ def tied_filter(filters, after):
 def window_filter(filters, start, upper=None):
     """The documents of `filters` created from `start` on, before `upper` when given."""
     return _and(filters, {"created_at": {"$gte": start, **({"$lt": upper} if upper is not None else {})}})
-
-
-def older_filter(filters, start):
-    return _and(filters, {"created_at": {"$lt": start}})
 
 
 def position(doc):

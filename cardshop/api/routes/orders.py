@@ -91,7 +91,8 @@ def list_orders(call):
         filters["status"] = {"$in": wanted}
     if call.query.get("q", "").strip():
         filters.update(_search(call.query["q"]))
-    return newest_page(call.services.db.orders, call.query, filters)
+    live = "status" in filters and not set(filters["status"]["$in"]) & ORDER.ended  # what is in flight
+    return newest_page(call.services.db.orders, call.query, filters, bounded=live)
 
 
 @api.route("GET", "/orders/{id}", summary="Read an order with its tasks and status history",

@@ -7,7 +7,7 @@ from cardshop.api.resources import DEFAULT_PER_PAGE, lookup, newest_page
 from cardshop.api.routing import Api, ApiError
 from cardshop.auth import roles
 from cardshop.pipeline.heartbeat import slot_of
-from cardshop.states.tasks import KINDS, STATUSES, WORKING
+from cardshop.states.tasks import ENDED, KINDS, STATUSES, WORKING
 from cardshop.store import tasks, workers
 
 api = Api()
@@ -22,7 +22,9 @@ WORKER_ID = {"type": "string", "pattern": "^[A-Za-z0-9@._-]{1,255}$"}
            response=schemas.history_page_of(schemas.TASK), errors=[400, 401, 403])
 def list_tasks(call):
     filters = {name: call.query[name] for name in ("order", "status", "worker", "kind") if name in call.query}
-    return newest_page(call.services.db.tasks, call.query, filters)
+    # One order's tasks, or the tasks in flight, are few whatever the history.
+    bounded = "order" in filters or ("status" in filters and filters["status"] not in ENDED)
+    return newest_page(call.services.db.tasks, call.query, filters, bounded=bounded)
 
 
 @api.route("GET", "/tasks/{id}", summary="Read a task", roles=roles.OPERATORS,

@@ -26,11 +26,11 @@ def doc(created_at, **fields):
     return {"_id": str(bson.ObjectId()), "created_at": created_at, **fields}
 
 
-def all_pages(collection, filters, per_page, moment=None):
+def all_pages(collection, filters, per_page, moment=None, bounded=False):
     """Every page in turn; [[ids of a page], ...]."""
     pages, after = [], None
     while True:
-        docs, more = paging.newest_first(collection, filters, per_page, after, moment=moment)
+        docs, more = paging.newest_first(collection, filters, per_page, after, moment=moment, bounded=bounded)
         pages.append([found["_id"] for found in docs])
         if not more:
             return pages
@@ -53,13 +53,15 @@ def test_pages_give_every_document_once_newest_first_across_gaps_and_ties(histor
     assert all(len(page) == 5 for page in pages[:-1]) and 0 < len(pages[-1]) <= 5
 
 
-def test_a_filter_pages_only_what_it_matches(history):
-    docs = [doc(START + datetime.timedelta(hours=index), status="failed" if index % 7 == 0 else "shipped")
+@pytest.mark.parametrize("bounded", [False, True], ids=["by windows", "bounded: one query"])
+def test_a_filter_pages_only_what_it_matches(history, bounded):
+    docs = [doc(START + datetime.timedelta(hours=index // 3), status="failed" if index % 7 == 0 else "shipped")
             for index in range(100)]
     history.insert_many(docs)
-    pages = all_pages(history, {"status": {"$in": ["failed"]}}, 4)
+    pages = all_pages(history, {"status": {"$in": ["failed"]}}, 4, bounded=bounded)
     assert [found for page in pages for found in page] == newest_first(
         [found for found in docs if found["status"] == "failed"])
+    assert all(len(page) == 4 for page in pages[:-1])
 
 
 def test_the_last_page_says_nothing_follows_and_an_empty_history_is_one_empty_page(history):
