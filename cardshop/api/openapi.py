@@ -13,7 +13,8 @@ _REASONS = {400: "Bad request: malformed JSON, or a missing, unknown or ill-type
             409: "Conflicts with the current state (illegal transition, duplicate)",
             413: "Request body over the limit", 415: "The body is not application/json",
             429: "Too many failed logins, or login attempts from this address; see Retry-After",
-            503: "The database does not answer, or every password-checking slot is busy; see Retry-After"}
+            503: "The database does not answer, or every password-checking slot is busy; see Retry-After",
+            504: "The database answers too slowly for this request (slow, not down); see Retry-After"}
 
 
 def _operation(route):
@@ -59,6 +60,8 @@ def _errors(route):
             errors.add(403)
     if route.body is not None and not route.text:
         errors |= {413, 415, 503}
+    if 503 in errors:  # whoever may find the database away may also find it too slow
+        errors.add(504)
     return errors
 
 

@@ -13,7 +13,7 @@ import urllib.parse
 import bottle
 import pymongo.errors
 
-from cardshop.store import is_id, unavailable
+from cardshop.store import is_id, slow, unavailable
 from cardshop.validation import Validator
 
 log = logging.getLogger(__name__)
@@ -152,10 +152,15 @@ class Api:
                     body = None
                 result = route.handler(Call(services, user, body, query, params, request))
             except pymongo.errors.PyMongoError as exc:
-                if not unavailable(exc):
+                if slow(exc):  # it answers, too slowly: say so, not "unavailable"
+                    log.warning("database too slow during %s %s: %s", route.method, route.path, exc)
+                    error = ApiError(504, f"the database did not answer {route.method} {route.path} in time "
+                                          "(it is slow, not down); try again shortly", {"Retry-After": "5"})
+                elif unavailable(exc):
+                    log.warning("database unavailable during %s %s: %s", route.method, route.path, exc)
+                    error = ApiError(503, "the database is unavailable; try again shortly", {"Retry-After": "5"})
+                else:
                     raise
-                log.warning("database unavailable during %s %s: %s", route.method, route.path, exc)
-                error = ApiError(503, "the database is unavailable; try again shortly", {"Retry-After": "5"})
                 return _error_reply(route, response, error)
             except ApiError as error:
                 return _error_reply(route, response, error)

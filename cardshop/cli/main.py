@@ -1,7 +1,8 @@
 """cardshop: administer a Cardshop scheduler from the command line.
 
 Exit codes: 0 done, 1 the API refused (message printed), 2 bad usage,
-3 not logged in or login failed, 4 the API cannot be reached.
+3 not logged in or login failed, 4 the API cannot be reached, 5 the API took the request but did not
+answer in time (slow, not down: asking again later may work).
 """
 
 import argparse
@@ -12,9 +13,9 @@ import sys
 import urllib.parse
 
 from cardshop.cli.credentials import Credentials
-from cardshop.client import ApiClient, ApiUnreachable, Login
+from cardshop.client import ApiClient, ApiSlow, ApiUnreachable, Login
 
-EX_REFUSED, EX_USAGE, EX_AUTH, EX_UNREACHABLE = 1, 2, 3, 4
+EX_REFUSED, EX_USAGE, EX_AUTH, EX_UNREACHABLE, EX_SLOW = 1, 2, 3, 4, 5
 DEFAULT_API = "http://127.0.0.1:8080"
 
 
@@ -265,7 +266,7 @@ def main(argv=None):
         return exc.code
     except ApiUnreachable as exc:
         print(f"cardshop: {exc}", file=sys.stderr)
-        return EX_UNREACHABLE
+        return EX_SLOW if isinstance(exc, ApiSlow) else EX_UNREACHABLE
     except (KeyboardInterrupt, EOFError):
         print("", file=sys.stderr)
         return EX_USAGE

@@ -7,7 +7,11 @@ import urllib.request
 
 
 class ApiUnreachable(Exception):
-    pass
+    """No answer: the API could not be reached, or (ApiSlow) did not answer in time."""
+
+
+class ApiSlow(ApiUnreachable):
+    """The API took the request but did not answer within the client's timeout: slow, not down."""
 
 
 @dataclasses.dataclass
@@ -33,8 +37,11 @@ class ApiClient:
         self.token = token
         self.timeout = timeout
 
-    def request(self, method, path, body=None, *, data=None, headers=None, token=None):
-        """Send JSON `body` (or raw `data` bytes); return a Response whatever the status."""
+    def request(self, method, path, body=None, *, data=None, headers=None, token=None, timeout=None):
+        """Send JSON `body` (or raw `data` bytes); return a Response whatever the status.
+
+        `timeout` (default the client's) bounds the connection and then each wait for the answer.
+        """
         headers = dict(headers or {})
         if body is not None:
             data = json.dumps(body).encode()
@@ -44,11 +51,16 @@ class ApiClient:
             headers.setdefault("Authorization", f"Bearer {bearer}")
         request = urllib.request.Request(self.base_url + path, data=data, method=method, headers=headers)
         try:
-            with urllib.request.urlopen(request, timeout=self.timeout) as reply:
+            with urllib.request.urlopen(request, timeout=timeout or self.timeout) as reply:
                 return self._response(reply.status, reply.read(), reply.headers)
         except urllib.error.HTTPError as error:
             return self._response(error.code, error.read(), error.headers)
-        except (urllib.error.URLError, OSError) as exc:
+        except urllib.error.URLError as exc:  # the connection itself failed (refused, no route, timed out)
+            raise ApiUnreachable(f"cannot reach the API at {self.base_url}: {exc.reason}") from None
+        except TimeoutError:  # connected and sent, then no answer in time
+            raise ApiSlow(f"the API at {self.base_url} did not answer {method} {path.split('?')[0]} within "
+                          f"{timeout or self.timeout} s (it is slow, not unreachable)") from None
+        except OSError as exc:
             reason = getattr(exc, "reason", exc)
             raise ApiUnreachable(f"cannot reach the API at {self.base_url}: {reason}") from None
 

@@ -19,7 +19,12 @@ def database_section(daemon):
             "name": {"type": "string", "pattern": "^[A-Za-z0-9_-]+$", "default": "cardshop",
                      "description": "Database name."},
             "timeout": {"type": "integer", "minimum": 1, "default": 5,
-                        "description": "Seconds to wait for the database before an operation fails."},
+                        "description": "Seconds to wait to find and connect to the database before an "
+                                       "operation fails as unavailable."},
+            "call_timeout": {"type": "number", "minimum": 0.1, "maximum": 600, "default": 10,
+                             "description": "Seconds one database call (a query, an update, a page of "
+                                            "results) may take before it fails as slow; the API answers "
+                                            "504 then, not 503."},
         },
     }
 

@@ -12,7 +12,7 @@ import os
 
 import bottle
 
-from cardshop.client import ApiUnreachable
+from cardshop.client import ApiSlow, ApiUnreachable
 from cardshop.manager.forms import FormError
 from cardshop.manager.sessions import COOKIE
 
@@ -91,8 +91,8 @@ class Web:
                     if bottle.request.method == "POST":
                         self.check_csrf(session.csrf)
                     return handler(session, *args, **kwargs)
-                except ApiUnreachable as exc:
-                    return self.refuse(session, Refused(502, str(exc)))
+                except ApiUnreachable as exc:  # 504 when it answered too slowly, 502 when it could not be reached
+                    return self.refuse(session, Refused(504 if isinstance(exc, ApiSlow) else 502, str(exc)))
                 except Refused as exc:
                     return self.refuse(session, exc)
                 finally:

@@ -47,7 +47,8 @@ def create_admin(config, args):
     except PasswordError as exc:
         print(f"cardshop-scheduler: {exc}", file=sys.stderr)
         return 2
-    db = connect(database_uri(config), config["database"]["name"], config["database"]["timeout"])
+    db = connect(database_uri(config), config["database"]["name"], config["database"]["timeout"],
+                 config["database"]["call_timeout"])
     ensure_indexes(db)
     try:
         create_user(db, Hasher(config["auth"]["bcrypt_rounds"]), args.username, args.email,

@@ -60,17 +60,29 @@ def is_id(value):
     return isinstance(value, str) and bool(_ID_RE.match(value))
 
 
-def connect(uri, name, timeout=5):
-    """Return the database `name`; one client per process, created here."""
+def connect(uri, name, timeout=5, call_timeout=None):
+    """Return the database `name`; one client per process, created here.
+
+    `timeout` bounds finding and connecting to the server; `call_timeout` each call (a query, an update,
+    a page of a cursor): over it the call fails as slow (`slow(exc)`), not as "cannot reach".
+    """
     client = pymongo.MongoClient(
         uri,
         tz_aware=True,
         serverSelectionTimeoutMS=timeout * 1000,
         connectTimeoutMS=timeout * 1000,
         socketTimeoutMS=max(timeout, 30) * 1000,
+        **({"timeoutMS": call_timeout * 1000} if call_timeout else {}),
         appname="cardshop",
     )
     return client[name]
+
+
+def slow(exc):
+    """True when `exc` says a call took longer than it may (the database answers, slowly), as opposed to
+    a database that cannot be found or reached (`unavailable`)."""
+    return (isinstance(exc, pymongo.errors.PyMongoError) and getattr(exc, "timeout", False)
+            and not isinstance(exc, pymongo.errors.ServerSelectionTimeoutError))
 
 
 # FerretDB 2 reports a PostgreSQL it cannot reach as an ordinary command error (code 1) carrying
@@ -95,11 +107,15 @@ def ping(db):
         return False
 
 
+INDEX_BUILD_TIMEOUT = 3600  # building an index on a long history takes what it takes, once
+
+
 def ensure_indexes(db):
     """Create the indexes every collection needs (idempotent)."""
     try:
-        for collection, indexes in INDEXES.items():
-            for keys, options in indexes:
-                db[collection].create_index(keys, **options)
+        with pymongo.timeout(INDEX_BUILD_TIMEOUT):
+            for collection, indexes in INDEXES.items():
+                for keys, options in indexes:
+                    db[collection].create_index(keys, **options)
     except pymongo.errors.PyMongoError as exc:
         raise StoreError(f"cannot create indexes: {exc}") from exc

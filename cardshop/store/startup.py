@@ -10,7 +10,8 @@ log = logging.getLogger(__name__)
 
 def open_database(config, notifier, stop):
     """Connect, waiting as long as it takes for the database to answer; None if stopped meanwhile."""
-    db = connect(database_uri(config), config["database"]["name"], config["database"]["timeout"])
+    section = config["database"]
+    db = connect(database_uri(config), section["name"], section["timeout"], section["call_timeout"])
     delay = 1
     while not ping(db):
         notifier.status("waiting for the database")
