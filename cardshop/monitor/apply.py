@@ -35,7 +35,6 @@ RETRYABLE = {"retryable": True}  # the one result a failed report may carry
 APPLIED, DUPLICATE, STALE, REFUSED, UNKNOWN = "applied", "duplicate", "stale", "refused", "unknown"
 _FINAL = ENDED
 ROLE_CACHE_SECONDS = 60  # a disabled or re-roled user's reports stop counting within this
-MAX_LOG_LINES, MAX_LOG_BYTES = 2000, 1024 * 1024  # per task: the rest is counted, not kept
 
 
 class ReportApplier:
@@ -161,19 +160,20 @@ class ReportApplier:
     def _log(self, task, report, sender, machine):
         message = report.get("message", "")
         size = len(message.encode())
-        kept = task.get("log_lines", 0) < MAX_LOG_LINES and task.get("log_bytes", 0) + size <= MAX_LOG_BYTES
-        counted = tasks.count_log_line(self.db, task["_id"], report["run"], report["seq"], now(),
-                                       size if kept else None)
-        if not counted:
+        head = (task.get("log_lines", 0) < task_logs.HEAD_LINES
+                and task.get("log_bytes", 0) + size <= task_logs.HEAD_BYTES)
+        number = tasks.count_log_line(self.db, task["_id"], report["run"], report["seq"], now(), size, head)
+        if number is None:
             return DUPLICATE
-        if not kept:
-            return APPLIED  # counted in the task's `log_dropped`
-        inserted = self._insert_log(task["_id"], report["run"], report["seq"], report.get("level", "info"), message)
+        inserted = self._insert_log(task["_id"], report["run"], report["seq"], report.get("level", "info"), message,
+                                    None if head else number)
+        if not head and number > task_logs.TAIL_LINES:  # the tail moves on: its oldest line joins the counted middle
+            task_logs.drop_tail_before(self.db, task["_id"], number - task_logs.TAIL_LINES + 1)
         return APPLIED if inserted else DUPLICATE
 
-    def _insert_log(self, task_id, run, seq, level, message):
+    def _insert_log(self, task_id, run, seq, level, message, tail_number):
         try:
-            task_logs.insert(self.db, task_id, run, seq, level, message, now())
+            task_logs.insert(self.db, task_id, run, seq, level, message, now(), tail_number)
             return True
         except task_logs.LogLineExists:
             return False

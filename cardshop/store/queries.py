@@ -82,6 +82,7 @@ QUERIES = [
     Query("tasks.held_by_in (GET /workers, /auth/validate)", "tasks", tasks.held_by_filter([CREATOR, WRITER], WORKING)),
     Query("task_logs.latest_of (GET /tasks/{id}/logs)", "task_logs", task_logs.of_task_filter(TASK_ID),
           task_logs.LATEST_FIRST, 200),
+    Query("task_logs.drop_tail_before (monitor, a long log)", "task_logs", task_logs.tail_before_filter(TASK_ID, 7)),
     Query("writer_slots.host_slots (monitor, /writer-hosts)", "writer_slots", writer_slots.host_filter(WRITER, HOST)),
     Query("failed_logins.times_since (POST /auth/authorize)", "failed_logins",
           failed_logins.times_since_filter("ada", "192.0.2.1", MOMENT)),

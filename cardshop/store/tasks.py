@@ -1,6 +1,8 @@
 """The `tasks` collection: the work of an order, one document per attempt. Statuses change only through
 store/transitions.py; new tasks are built here (`new_task`) so that every writer builds them alike."""
 
+from pymongo import ReturnDocument
+
 from cardshop.states import task_machine
 from cardshop.states.tasks import STATUSES
 from cardshop.store.commits import claimed
@@ -176,12 +178,24 @@ def record_report(db, task_id, run, seq, moment, changes=None):
         {"$set": {"last_seq": seq, "last_report_at": moment, **(changes or {})}}).modified_count == 1
 
 
-def count_log_line(db, task_id, run, seq, moment, size):
-    """Count log report `seq` of `run`: kept (`size` bytes), or dropped (size None); True if it was counted."""
-    counts = {"log_lines": 1, "log_bytes": size} if size is not None else {"log_dropped": 1}
-    return db.tasks.update_one(
-        {"_id": task_id, "run": run, "last_seq": {"$lt": seq}},
-        {"$set": {"last_seq": seq, "last_report_at": moment}, "$inc": counts}).modified_count == 1
+def count_log_line(db, task_id, run, seq, moment, size, head):
+    """Count log report `seq` of `run` (`size` bytes) among the task's first lines (`head`) or its later
+    ones; None when it was counted already (or the run is not the task's), else 0 for a first line and
+    the line's number among the later ones (1, 2, …: `log_tail`)."""
+    guard = {"_id": task_id, "run": run, "last_seq": {"$lt": seq}}
+    moved = {"$set": {"last_seq": seq, "last_report_at": moment}}
+    if head:
+        counted = db.tasks.update_one(guard, {**moved, "$inc": {"log_lines": 1, "log_bytes": size}})
+        return 0 if counted.modified_count == 1 else None
+    after = db.tasks.find_one_and_update(guard, {**moved, "$inc": {"log_tail": 1}},
+                                         projection={"log_tail": 1}, return_document=ReturnDocument.AFTER)
+    return after["log_tail"] if after else None
+
+
+def log_lines_dropped(task, tail_lines):
+    """How many of the task's log lines were counted and not kept: those between its first lines and its
+    latest `tail_lines` (and, on tasks logged before tails were kept, every line after the first ones)."""
+    return task.get("log_dropped", 0) + max(0, task.get("log_tail", 0) - tail_lines)
 
 
 def record_progress_of_holder(db, task_id, run, worker, seq, ended, progress, moment):

@@ -17,6 +17,7 @@ import pytest
 
 from cardshop.pipeline.claims import ClaimClient
 from cardshop.pipeline.reports import Reporter
+from cardshop.store.task_logs import HEAD_BYTES, TAIL_LINES
 from devstack.processes import wait_until
 from tests.conftest import order_body
 from tests.integration.claiming import accepted
@@ -76,15 +77,16 @@ def test_one_accounts_log_flood_does_not_hold_up_another_accounts_task(pipeline,
         wait_until(lambda: pipeline_db.tasks.find_one({"_id": honest_task})["status"] == step, timeout=30)
         assert queued_reports(pipeline, flooder) > 100, "the other account's report waited for the flood"
     sender.join(120)
-    counted = lambda: (pipeline_db.tasks.find_one({"_id": flood_task}).get("log_dropped", 0)  # noqa: E731
-                       + pipeline_db.task_logs.count_documents({"task": flood_task}))
+    counted = lambda: (lambda task: task.get("log_lines", 0) + task.get("log_tail", 0))(  # noqa: E731
+        pipeline_db.tasks.find_one({"_id": flood_task}))
     wait_until(lambda: counted() == FLOOD, timeout=240)
-    # The flooded task keeps its first lines and counts the rest.
-    logs = pipeline.admin.get(f"/tasks/{flood_task}/logs?last=1000").body["items"]
-    assert logs[-1]["message"].endswith("lines dropped (the task's log is full)"), logs[-1]
-    dropped_lines = int(logs[-1]["message"].split()[1])
+    # The flooded task keeps its first lines and its latest ones, and counts those between.
     kept = pipeline_db.task_logs.count_documents({"task": flood_task})
-    assert kept + dropped_lines == FLOOD and kept * LINE <= 1024 * 1024
+    logs = pipeline.admin.get(f"/tasks/{flood_task}/logs?last=1000").body["items"]
+    marker = [line for line in logs if line["message"].endswith("lines dropped (the task's log is full)")]
+    assert len(marker) == 1 and kept + int(marker[0]["message"].split()[1]) == FLOOD, marker
+    assert kept * LINE <= HEAD_BYTES + TAIL_LINES * LINE and kept >= TAIL_LINES
+    assert logs[-1]["seq"] == max(line["seq"] for line in logs), "the latest line is kept"
 
 
 def queued_reports(pipeline, username):
