@@ -12,9 +12,9 @@ from cardshop.states import ORDER, IllegalTransition, order_event, task_machine
 from cardshop.states.tasks import WORKING, WRITE_TASK
 from cardshop.recipes import RecipeError, validate_recipe
 from cardshop.domain.placement import is_registered
-from cardshop.store import commits, failed_logins, now, orders, refresh_tokens, tasks, warehouses, workers, \
-    writer_slots
-from cardshop.store.transitions import transition
+from cardshop.store import commits, failed_logins, now, orders, refresh_tokens, task_logs, tasks, warehouses, \
+    workers, writer_slots
+from cardshop.store.transitions import compact_history, transition
 from cardshop.client.warehouse import WarehouseClient, WarehouseError
 
 log = logging.getLogger(__name__)
@@ -134,6 +134,23 @@ def expire_workers(ctx, after=86400):
     registered = writer_slots.numbers_by_host(ctx.db, {username for _, username in records})
     gone = [name for name, username in records if not is_registered(registered, username, name)]
     return {"unseen": unseen, "unregistered": workers.delete(ctx.db, gone)}
+
+
+def compact_histories(ctx, after_days=90, limit=500):
+    """Orders ended for good `after_days` ago keep their details (recipient, cards, shipment, image) but
+    not every step: their and their tasks' histories become first and last entries, and their tasks'
+    log lines go. At most `limit` orders a run; the index finds only those not compacted yet."""
+    orders_done = tasks_done = lines = 0
+    moment = now()
+    for order in orders.uncompacted(ctx.db, ORDER.final, _ago(after_days * 86400), limit):
+        owned = orders.tasks_of(ctx.db, order["_id"], {"statuses": 1})
+        lines += task_logs.delete_of_tasks(ctx.db, [task["_id"] for task in owned])
+        for task in owned:
+            compact_history(ctx.db.tasks, task, moment)
+        tasks_done += len(owned)
+        compact_history(ctx.db.orders, order, moment)  # last: a run cut short does this order again
+        orders_done += 1
+    return {"orders": orders_done, "tasks": tasks_done, "log_lines": lines}
 
 
 def prune_commits(ctx, older_than=86400, limit=5000):
@@ -343,6 +360,7 @@ JOBS = {
     "move_offline_writers": move_offline_writers,
     "expire_workers": expire_workers,
     "prune_commits": prune_commits,
+    "compact_histories": compact_histories,
 }
 
 # Installed at the first start; admins edit them through /schedules.
@@ -359,6 +377,7 @@ DEFAULT_SCHEDULES = [
     {"name": "move-offline-writers", "job": "move_offline_writers", "every": 60, "params": {"offline_after": 600}},
     {"name": "expire-workers", "job": "expire_workers", "every": 600, "params": {"after": 86400}},
     {"name": "prune-commits", "job": "prune_commits", "every": 600, "params": {"older_than": 86400, "limit": 5000}},
+    {"name": "compact-histories", "job": "compact_histories", "every": 3600, "params": {"after_days": 90, "limit": 500}},
 ]
 
 

@@ -22,6 +22,7 @@ CATALOGUE = {
     "move_offline_writers": _params(offline_after=_SECONDS),
     "expire_workers": _params(after=_SECONDS),
     "prune_commits": _params(older_than=_SECONDS, limit={"type": "integer", "minimum": 1}),
+    "compact_histories": _params(after_days={"type": "integer", "minimum": 1}, limit={"type": "integer", "minimum": 1}),
     "auto_image": {**_params(name={"type": "string"}, recipe={"type": "object"},
                              card_size={"type": "integer"}, warehouse={"type": "string"}),
                    "required": ["name", "recipe"]},
@@ -30,7 +31,7 @@ CATALOGUE = {
 # Jobs that compare stored times with now: they skip their runs while the beat's clock is refused
 # (cardshop.beat.clock), rather than time out, expire or move what is alive.
 TIME_BASED = frozenset({"republish_pending", "time_out_tasks", "purge_tokens", "expire_downloads", "retry_failed",
-                        "reconcile", "move_offline_writers", "prune_commits"})
+                        "reconcile", "move_offline_writers", "prune_commits", "compact_histories"})
 
 
 # A run that takes more than this share of its schedule's period is slow: logged, and shown as such.

@@ -67,6 +67,16 @@ def in_status_since_filter(statuses, moment, after=None):
     return {"status": {"$in": sorted(statuses)}, "updated_at": {"$lt": moment, **({"$gte": after} if after else {})}}
 
 
+def uncompacted(db, statuses, before, limit):
+    """Up to `limit` orders in `statuses` (ended for good), unchanged since before `before`, whose histories
+    are whole; the index on (compacted_at, status) leaves out those compacted already."""
+    return db.orders.find(uncompacted_filter(statuses, before), {"statuses": 1}).limit(limit)
+
+
+def uncompacted_filter(statuses, before):
+    return {"compacted_at": None, "status": {"$in": sorted(statuses)}, "updated_at": {"$lt": before}}
+
+
 def with_images_in(db, statuses, limit):
     """Up to `limit` orders in `statuses` whose images are not deleted yet (those cleaned up are left
     out by the index, so the cost follows what is left to clean, not the ended history)."""

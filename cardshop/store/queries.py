@@ -59,6 +59,8 @@ QUERIES = [
     Query("orders.in_status_since live (reconcile)", "orders",
           orders.in_status_since_filter(ORDER.statuses - ORDER.ended, MOMENT)),
     Query("orders.with_images_in (clean_warehouse)", "orders", orders.with_images_filter(ORDER.final), limit=100),
+    Query("orders.uncompacted (compact_histories)", "orders", orders.uncompacted_filter(ORDER.final, MOMENT),
+          limit=500),
     Query("commits.prune (prune_commits)", "commits", commits.prune_filter(MOMENT), commits.OLDEST_FIRST, 5000),
     Query("workers.delete_unseen_since (expire_workers)", "workers", workers.unseen_since_filter(MOMENT)),
     Query("refresh_tokens.delete_expired (purge_tokens)", "refresh_tokens", refresh_tokens.expired_filter(MOMENT)),

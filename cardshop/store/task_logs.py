@@ -21,6 +21,11 @@ def insert(db, task_id, run, seq, level, message, moment, tail_number=None):
                                  **({"tail": tail_number} if tail_number is not None else {})})
 
 
+def delete_of_tasks(db, task_ids):
+    """Forget every line of these tasks; how many went."""
+    return db.task_logs.delete_many({"task": {"$in": list(task_ids)}}).deleted_count
+
+
 def drop_tail_before(db, task_id, number):
     """Forget the task's later lines numbered below `number` (they become part of the counted middle)."""
     db.task_logs.delete_many(tail_before_filter(task_id, number))

@@ -78,3 +78,20 @@ def transition(collection, doc_id, machine, event, actor, note=None, extra=None,
 
 def initial_history(machine, actor, moment):
     return [{"status": machine.initial, "event": "created", "at": moment, "by": actor}]
+
+
+def compacted_history(statuses):
+    """A long history as its first and last entries (how it began, how it ended); None when it is short."""
+    if not isinstance(statuses, list) or len(statuses) <= 2:
+        return None
+    return [statuses[0], statuses[-1]]
+
+
+def compact_history(collection, doc, moment):
+    """Keep the first and last entries of an ended document's history, count the others
+    (`history_dropped`) and mark it compacted; its `rev` stays (no transition follows a final status)."""
+    kept = compacted_history(doc.get("statuses"))
+    changes = {"compacted_at": moment}
+    if kept is not None:
+        changes.update(statuses=kept, history_dropped=len(doc["statuses"]) - len(kept))
+    collection.update_one({"_id": doc["_id"], "compacted_at": None}, {"$set": changes})
