@@ -5,7 +5,7 @@ export PYTHONPATH := $(CURDIR)
 SLOTS ?= 2
 SIZE ?= 2G
 
-.PHONY: deps up down status demo test test-system test-fleet bench audit sample-config card-insert card-remove deb footprint lint-ansible
+.PHONY: deps up down status demo test test-system test-fleet bench bench-scale audit sample-config card-insert card-remove deb footprint lint-ansible
 
 deps:
 	@sh devstack/install.sh
@@ -57,6 +57,10 @@ test-fleet: deps
 
 bench: deps
 	@$(PYTHON) -m bench
+
+# Issue 20's scale: 100,000 orders and 2,000 worker records against 1,000 orders (about 10 minutes).
+bench-scale: deps
+	@$(PYTHON) -m bench.scale
 
 # The units against Debian 13's systemd (verify, security exposure per unit); as root.
 # Issue 10's limits: unit exposure (systemd-analyze), package footprint, start-to-ready in a booted Debian 13.

@@ -2,7 +2,7 @@
 
 import sys
 
-from bench import api, atomic, database, fleet, manager, pipeline, writer
+from bench import api, atomic, database, fleet, manager, pipeline, scale, writer
 
 failures = []
 
@@ -19,6 +19,7 @@ def main():
     api.run(report)
     atomic.run(report)
     database.run(report)
+    scale.run(report)  # a smaller shop than make bench-scale's
     pipeline.run(report)
     manager.run(report)
     writer.run(report)
