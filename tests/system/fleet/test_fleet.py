@@ -30,7 +30,7 @@ CREATOR_USER, WRITER_USER = "creator-1", "writer-1"
 READERS = 3  # slots 1 and 2, then a third one added to the inventory
 CENTRAL_UNITS = ("postgresql@17-main", "ferretdb", "rabbitmq-server", "cardshop-scheduler", "cardshop-monitor", "cardshop-beat",
                  "cardshop-manager", "cardshop-warehouse")
-SLOW_WRITE = 8 * 10**6  # bytes/s to the card being written during the upgrade: a write of about 20 s
+SLOW_WRITE = 4 * 10**6  # bytes/s to the card being written during the upgrade: a write of about 40 s
 FIGURES = os.path.join(machines.VAR, "figures", "fleet.json")  # read by `make bench` (bench/fleet.py)
 
 
