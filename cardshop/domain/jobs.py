@@ -22,6 +22,7 @@ CATALOGUE = {
     "move_offline_writers": _params(offline_after=_SECONDS),
     "expire_workers": _params(after=_SECONDS),
     "prune_commits": _params(older_than=_SECONDS, limit={"type": "integer", "minimum": 1}),
+    "recount_orders": _params(settle={"type": "integer", "minimum": 0, "maximum": 60}),
     "auto_image": {**_params(name={"type": "string"}, recipe={"type": "object"},
                              card_size={"type": "integer"}, warehouse={"type": "string"}),
                    "required": ["name", "recipe"]},

@@ -2,7 +2,7 @@
 store/transitions.py; a new order is recorded here with its create task (`record_order`)."""
 
 from cardshop.states import ORDER
-from cardshop.store import tasks
+from cardshop.store import counters, tasks
 from cardshop.store.db import new_id
 from cardshop.store.transitions import initial_history
 
@@ -44,13 +44,18 @@ def record_order(db, fields, actor, moment):
     except Exception:
         db.orders.delete_one({"_id": order["_id"]})
         raise
+    counters.add(db, "orders", order["status"], 1)
     return order, task
 
 
 def count_by_status(db):
-    """{status: how many orders are in it}, for the statuses that have orders (one round trip)."""
-    return {group["_id"]: group["count"]
-            for group in db.orders.aggregate([{"$group": {"_id": "$status", "count": {"$sum": 1}}}])}
+    """{status: how many orders are in it} for every order status, from the counters (store/counters.py)."""
+    return counters.totals(db, "orders", sorted(ORDER.statuses))
+
+
+def recount(db, settle=1.0):
+    """Correct the status counters from a count of the orders in each status (counters.recount)."""
+    return counters.recount(db, "orders", sorted(ORDER.statuses), settle)
 
 
 def live_in_warehouse(db, name, ended):
@@ -89,4 +94,5 @@ def add_card(db, order_id, card):
 def delete_ended(db, order_id, status):
     """Delete the order (still in `status`, an ended one) and its tasks."""
     db.tasks.delete_many({"order": order_id})
-    db.orders.delete_one({"_id": order_id, "status": status})
+    if db.orders.delete_one({"_id": order_id, "status": status}).deleted_count:
+        counters.add(db, "orders", status, -1)
