@@ -2,7 +2,7 @@
 store/transitions.py; a new order is recorded here with its create task (`record_order`)."""
 
 from cardshop.states import ORDER
-from cardshop.store import counters, tasks
+from cardshop.store import counters, search, tasks
 from cardshop.store.db import new_id
 from cardshop.store.transitions import initial_history
 
@@ -28,6 +28,7 @@ def new_order(fields, actor, moment):
     as record_order writes them; nothing is written."""
     order = {"_id": new_id(), **fields, "status": ORDER.initial, "rev": 0, "statuses": initial_history(ORDER, actor, moment),
              "created_by": actor, "created_at": moment, "updated_at": moment}
+    order.update(search.fields(order))
     return order, tasks.new_task(order["_id"], "create", actor, moment)
 
 
@@ -56,6 +57,12 @@ def count_by_status(db):
 def recount(db, settle=1.0):
     """Correct the status counters from a count of the orders in each status (counters.recount)."""
     return counters.recount(db, "orders", sorted(ORDER.statuses), settle)
+
+
+def searchable(order, **changes):
+    """The search fields of `order` once `changes` are made to it (to set with them: a tracking number
+    is searched)."""
+    return search.fields({**order, **changes})
 
 
 def live_in_warehouse(db, name, ended):

@@ -10,7 +10,7 @@ from cardshop.domain.attempts import next_attempt
 from cardshop.domain.cascades import Cascades
 from cardshop.recipes import RecipeError, validate_recipe
 from cardshop.states import ORDER, IllegalTransition, task_machine
-from cardshop.store import now, orders, tasks, warehouses
+from cardshop.store import now, orders, search, tasks, warehouses
 from cardshop.store.transitions import transition
 
 log = logging.getLogger(__name__)
@@ -19,9 +19,9 @@ api = Api()
 STATUS_FILTER = {"type": "string", "maxLength": 300,
                  "description": f"one status or several separated by commas: {', '.join(sorted(ORDER.statuses))}"}
 SEARCH = {"type": "string", "minLength": 1, "maxLength": 100,
-          "description": "text found, ignoring case, at the start of the order id or anywhere in the recipient's "
-                         "name, email or address or in who placed it (taken literally, not as a pattern)"}
-SEARCHED = ("recipient.name", "recipient.email", "recipient.address", "created_by")
+          "description": "words, ignoring case; an order matches when each word starts one of its terms: the "
+                         "order id, the recipient's email, a word of the recipient's name, the tracking number, "
+                         "who placed it (taken literally, not as a pattern; found through an index)"}
 
 
 def _literal(text):
@@ -31,10 +31,10 @@ def _literal(text):
 
 
 def _search(text):
-    """A filter matching the text literally, ignoring case."""
-    pattern = _literal(text.strip())
-    return {"$or": [{"_id": {"$regex": "^" + pattern, "$options": "i"}}]
-            + [{field: {"$regex": pattern, "$options": "i"}} for field in SEARCHED]}
+    """A filter matching the orders with a term starting with each word of the text, literally, ignoring
+    case (store/search.py)."""
+    conditions = [search.condition(word, _literal) for word in search.words(text)]
+    return conditions[0] if len(conditions) == 1 else {"$and": conditions}
 
 
 def _warehouse_for(db, name):
@@ -160,11 +160,12 @@ def retry(call):
            errors=[400, 401, 403, 404, 409])
 def ship(call):
     db = call.services.db
-    order = lookup(db.orders, call.params["id"], "order", {"sd_card": 1})
+    order = lookup(db.orders, call.params["id"], "order", {"sd_card": 1, "recipient": 1, "created_by": 1})
     if order["sd_card"]["type"] != "physical":
         raise ApiError(409, "a download order is not shipped")
     shipment = {**call.body, "shipped_at": now(), "by": call.actor}
-    _transition(db, order["_id"], "ship", call.actor, extra={"shipment": shipment})
+    _transition(db, order["_id"], "ship", call.actor,
+                extra={"shipment": shipment, **orders.searchable(order, shipment=shipment)})
     log.info("%s shipped order %s with %s", call.actor, order["_id"], call.body["carrier"])
     return with_tasks(db, orders.find(db, order["_id"]))
 
