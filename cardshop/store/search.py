@@ -8,7 +8,8 @@ DocumentDB (FerretDB 2) tests a `$regex`, anchored or not, against every key of 
 its cost grows with the collection; an equality is one probe of the index. Each order therefore also
 keeps `search_keys`: every prefix of each term up to PREFIX characters. A word of up to PREFIX characters
 is looked up by equality; a longer one by its first PREFIX characters, the few orders found then checked
-against the whole word (docs/operations/database.md has the figures).
+against the whole word (docs/operations/database.md has the figures). Orders from before these fields
+get them from `orders.backfill_search`.
 """
 
 PREFIX = 8  # characters of a term kept as keys: an id's first 8 hex digits change every second

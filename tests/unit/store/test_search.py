@@ -1,5 +1,5 @@
 """Order search on a real FerretDB: the terms an order is found by, the index that finds them (explained:
-never a scan of the orders)."""
+never a scan of the orders), and the one-off backfill of orders placed before the search fields existed."""
 
 import pymongo
 import pytest
@@ -20,7 +20,7 @@ def placed(name="Grace Brewster Hopper", email="Grace@Example.org", actor="ada",
 def db(ferretdb):
     client = pymongo.MongoClient(ferretdb.url, tz_aware=True)
     database = client["unit_search"]
-    for name in ("orders",):
+    for name in ("orders", "migrations"):
         database.drop_collection(name)
     ensure_indexes(database)
     database.orders.insert_many([placed(f"Person{number} Surname{number % 97}", f"user{number}@example.org")
@@ -64,3 +64,18 @@ def test_every_search_reads_the_orders_through_the_search_index(db):
 
 def _nodes(plan):
     return [plan] + [node for child in plan.get("Plans", []) for node in _nodes(child)]
+
+
+def test_orders_placed_before_the_search_fields_get_them_once_in_batches(db):
+    old = [placed(f"Old{number} Customer") for number in range(7)]
+    for order in old:
+        del order["search"], order["search_keys"]
+    db.orders.insert_many(old)
+    assert found(db, "old3") == set()
+    assert orders.backfill_search(db, batch=2) == 7
+    assert found(db, "old3 cust") == {old[3]["_id"]}
+    assert db.migrations.find_one({"_id": orders.SEARCH_BACKFILL})["filled"] == 7
+    late = placed("Older Still")
+    del late["search"], late["search_keys"]
+    db.orders.insert_one(late)
+    assert orders.backfill_search(db) == 0, "once complete, the walk is not made again"
