@@ -146,7 +146,8 @@ def recount_orders(ctx, settle=1):
     """Count the orders in each status again and correct the counters /stats/orders answers from (a process
     that died between an order's write and its counter's left it off by one); says which it corrected."""
     corrected = orders.recount(ctx.db, settle)
-    return {"corrected": {status: f"{was} -> {count}" for status, (was, count) in sorted(corrected.items())}}
+    return {"corrected": {status: f"{'none' if was is None else was} -> {count}"
+                          for status, (was, count) in sorted(corrected.items())}}
 
 
 def expire_downloads(ctx, after_days=30):

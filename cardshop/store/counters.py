@@ -98,7 +98,8 @@ def recount(db, kind, statuses, settle=1.0):
     db[COLLECTION].update_one({"_id": kind}, {"$set": {"recounted_at": now()}}, upsert=True)
     if corrected:
         log.warning("%s counters corrected (counter -> count): %s", kind,
-                    ", ".join(f"{status} {was} -> {count}" for status, (was, count) in sorted(corrected.items())))
+                    ", ".join(f"{status} {'none' if was is None else was} -> {count}"
+                              for status, (was, count) in sorted(corrected.items())))
     return corrected
 
 
