@@ -86,12 +86,12 @@ def recount(db, kind, statuses, settle=1.0):
     collection, corrected = db[kind], {}
     for status in statuses:
         before = _counter(db, kind, status)
-        count = collection.count_documents({"status": status})
+        count = collection.count_documents(status_filter(status))
         if _counter(db, kind, status) != before or count == (before or 0):
             continue
         if settle:
             time.sleep(settle)
-            if _counter(db, kind, status) != before or collection.count_documents({"status": status}) != count:
+            if _counter(db, kind, status) != before or collection.count_documents(status_filter(status)) != count:
                 continue  # it moved meanwhile: next time
         if _set(db, kind, status, before, count):
             corrected[status] = (before, count)
@@ -101,6 +101,10 @@ def recount(db, kind, statuses, settle=1.0):
                     ", ".join(f"{status} {'none' if was is None else was} -> {count}"
                               for status, (was, count) in sorted(corrected.items())))
     return corrected
+
+
+def status_filter(status):
+    return {"status": status}
 
 
 def _counter(db, kind, status):

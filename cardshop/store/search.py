@@ -39,9 +39,21 @@ def words(text):
     return text.lower().split()
 
 
-def condition(word, literal):
-    """The filter for orders with a term starting with `word` (lowercased); `literal(text)` is a regular
-    expression matching the text literally."""
+def literal(text):
+    """A regular expression matching `text` literally: every character but letters and digits written as
+    its code point (\\x{hh}), so no byte of the pattern is special, nor a NUL that PostgreSQL refuses."""
+    return "".join(char if char.isalnum() else f"\\x{{{ord(char):x}}}" for char in text)
+
+
+def condition(word):
+    """The filter for orders with a term starting with `word` (lowercased)."""
     if len(word) <= PREFIX:
         return {"search_keys": word}
     return {"search_keys": word[:PREFIX], "search": {"$regex": "^" + literal(word)}}
+
+
+def matching(text):
+    """The filter for orders where each word of `text` starts one of their terms, taken literally, ignoring
+    case (`search_keys` has the index; `search` is only read to check a long word)."""
+    conditions = [condition(word) for word in words(text)]
+    return conditions[0] if len(conditions) == 1 else {"$and": conditions}

@@ -24,19 +24,6 @@ SEARCH = {"type": "string", "minLength": 1, "maxLength": 100,
                          "who placed it (taken literally, not as a pattern; found through an index)"}
 
 
-def _literal(text):
-    """A regular expression matching `text` literally: every character but letters and digits written as
-    its code point (\\x{hh}), so no byte of the pattern is special, nor a NUL that PostgreSQL refuses."""
-    return "".join(char if char.isalnum() else f"\\x{{{ord(char):x}}}" for char in text)
-
-
-def _search(text):
-    """A filter matching the orders with a term starting with each word of the text, literally, ignoring
-    case (store/search.py)."""
-    conditions = [search.condition(word, _literal) for word in search.words(text)]
-    return conditions[0] if len(conditions) == 1 else {"$and": conditions}
-
-
 def _warehouse_for(db, name):
     if name is not None:
         warehouse = warehouses.find(db, name, {"name": 1})
@@ -90,7 +77,7 @@ def list_orders(call):
             raise ApiError(400, f"query parameter 'status': unknown status {unknown[0]!r}")
         filters["status"] = {"$in": wanted}
     if call.query.get("q", "").strip():
-        filters.update(_search(call.query["q"]))
+        filters.update(search.matching(call.query["q"]))
     live = "status" in filters and not set(filters["status"]["$in"]) & ORDER.ended  # what is in flight
     return newest_page(call.services.db.orders, call.query, filters, bounded=live)
 

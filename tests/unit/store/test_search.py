@@ -4,7 +4,6 @@ never a scan of the orders), and the one-off backfill of orders placed before th
 import pymongo
 import pytest
 
-from cardshop.api.routes.orders import _search
 from cardshop.store import ensure_indexes, now, orders, search
 
 SEEDED = 3000
@@ -30,7 +29,7 @@ def db(ferretdb):
 
 
 def found(db, text, **more):
-    return {order["_id"] for order in db.orders.find({**_search(text), **more}, {"_id": 1})}
+    return {order["_id"] for order in db.orders.find({**search.matching(text), **more}, {"_id": 1})}
 
 
 def test_an_order_is_found_by_its_id_email_name_words_creator_and_tracking_number_lowercased():
@@ -54,7 +53,7 @@ def test_each_word_of_the_text_must_start_a_term_short_or_long(db):
 def test_every_search_reads_the_orders_through_the_search_index(db):
     for text in ("user12", "user1234@example.org", "surname5 person1", "zzz", "a"):
         for more in ({}, {"status": {"$in": ["created", "canceled"]}}):
-            command = {"find": "orders", "filter": {**_search(text), **more},
+            command = {"find": "orders", "filter": {**search.matching(text), **more},
                        "sort": {"created_at": -1, "_id": -1}, "limit": 50}
             plan = db.command({"explain": command, "verbosity": "queryPlanner"})["queryPlanner"]["Plan"]
             nodes = _nodes(plan)
