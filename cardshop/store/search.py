@@ -13,6 +13,7 @@ get them from `orders.backfill_search`.
 """
 
 PREFIX = 8  # characters of a term kept as keys: an id's first 8 hex digits change every second
+FIELDS = ("search", "search_keys")  # stored on each order, never shown
 
 
 def terms(order):

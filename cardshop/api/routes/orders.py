@@ -38,6 +38,13 @@ def _warehouse_for(db, name):
 
 def with_tasks(db, order):
     order["tasks"] = orders.tasks_of(db, order["_id"])
+    return shown(order)
+
+
+def shown(order):
+    """The order as the API shows it: without the fields it is searched by (store/search.py)."""
+    for field in search.FIELDS:
+        order.pop(field, None)
     return order
 
 
@@ -61,7 +68,7 @@ def create(call):
     log.info("%s placed order %s (%s card, %d GB, x%d)", call.actor, order["_id"],
              body["sd_card"]["type"], body["sd_card"]["size"], body["quantity"])
     order["tasks"] = [task]
-    return order
+    return shown(order)
 
 
 @api.route("GET", "/orders", summary="List orders, newest first, a page at a time (`after` = the page before's "
@@ -79,7 +86,7 @@ def list_orders(call):
     if call.query.get("q", "").strip():
         filters.update(search.matching(call.query["q"]))
     live = "status" in filters and not set(filters["status"]["$in"]) & ORDER.ended  # what is in flight
-    return newest_page(call.services.db.orders, call.query, filters, bounded=live)
+    return newest_page(call.services.db.orders, call.query, filters, dict.fromkeys(search.FIELDS, 0), bounded=live)
 
 
 @api.route("GET", "/orders/{id}", summary="Read an order with its tasks and status history",

@@ -90,3 +90,11 @@ def test_the_openapi_document_declares_the_search(api):
 def test_odd_text_is_searched_without_error(manager, warehouse, text):
     _, client = manager
     assert len(search(client, text)["items"]) >= 0
+
+
+def test_the_fields_an_order_is_searched_by_are_not_shown(manager, warehouse):
+    _, client = manager
+    order = place(client, unique("Hidden"))
+    shown = [order, client.get(f"/orders/{order['_id']}").body, search(client, order["_id"])["items"][0],
+             client.post(f"/orders/{order['_id']}/cancel").body]
+    assert all(not {"search", "search_keys"} & set(each) for each in shown)
