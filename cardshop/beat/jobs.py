@@ -159,6 +159,14 @@ def prune_commits(ctx, older_than=86400, limit=5000):
     return {"deleted": commits.prune(ctx.db, _ago(older_than), limit)}
 
 
+def recount_orders(ctx, settle=1):
+    """Count the orders in each status again and correct the counters /stats/orders answers from (a process
+    that died between an order's write and its counter's left it off by one); says which it corrected."""
+    corrected = orders.recount(ctx.db, settle)
+    return {"corrected": {status: f"{'none' if was is None else was} -> {count}"
+                          for status, (was, count) in sorted(corrected.items())}}
+
+
 def expire_downloads(ctx, after_days=30):
     """Download orders ready for longer than after_days end `expired` (their images then go)."""
     expired = 0
@@ -361,6 +369,7 @@ JOBS = {
     "expire_workers": expire_workers,
     "prune_commits": prune_commits,
     "compact_histories": compact_histories,
+    "recount_orders": recount_orders,
 }
 
 # Installed at the first start; admins edit them through /schedules.
@@ -378,6 +387,7 @@ DEFAULT_SCHEDULES = [
     {"name": "expire-workers", "job": "expire_workers", "every": 600, "params": {"after": 86400}},
     {"name": "prune-commits", "job": "prune_commits", "every": 600, "params": {"older_than": 86400, "limit": 5000}},
     {"name": "compact-histories", "job": "compact_histories", "every": 3600, "params": {"after_days": 90, "limit": 500}},
+    {"name": "recount-orders", "job": "recount_orders", "every": 3600, "params": {"settle": 1}},
 ]
 
 

@@ -23,6 +23,7 @@ CATALOGUE = {
     "expire_workers": _params(after=_SECONDS),
     "prune_commits": _params(older_than=_SECONDS, limit={"type": "integer", "minimum": 1}),
     "compact_histories": _params(after_days={"type": "integer", "minimum": 1}, limit={"type": "integer", "minimum": 1}),
+    "recount_orders": _params(settle={"type": "integer", "minimum": 0, "maximum": 60}),
     "auto_image": {**_params(name={"type": "string"}, recipe={"type": "object"},
                              card_size={"type": "integer"}, warehouse={"type": "string"}),
                    "required": ["name", "recipe"]},

@@ -2,7 +2,9 @@
 
 import logging
 import os
+import threading
 
+import pymongo.errors
 import waitress
 
 from cardshop.api.app import build_app
@@ -11,6 +13,7 @@ from cardshop.config import read_secret
 from cardshop.config.rules import jwt_key
 from cardshop.serving import local_url, run, stop_on_signals
 from cardshop.scheduler.bootstrap import ensure_first_admin, ensure_system_user
+from cardshop.store import orders
 from cardshop.store.startup import open_database
 
 log = logging.getLogger(__name__)
@@ -54,6 +57,16 @@ def bootstrap_users(db, config, hasher):
         ensure_first_admin(db, hasher, admin["username"], admin["email"], password)
 
 
+def backfill_search(db):
+    """Give orders from before the search fields their fields (once per database; meanwhile a search
+    misses them). In the background: serving does not wait for it."""
+    try:
+        orders.backfill_search(db)
+    except pymongo.errors.PyMongoError as exc:
+        log.warning("orders placed before search fields existed are not searchable yet (%s); "
+                    "the next start tries again", exc)
+
+
 def serve(config, notifier):
     """Serve until SIGTERM or SIGINT; returns the exit code."""
     key = jwt_key(config)
@@ -64,6 +77,7 @@ def serve(config, notifier):
         return 0
     app, services = build_app(db, config, key)
     bootstrap_users(db, config, services.hasher)
+    threading.Thread(target=backfill_search, args=(db,), name="backfill-search", daemon=True).start()
 
     api = config["api"]
     server = waitress.create_server(

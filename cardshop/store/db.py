@@ -35,7 +35,8 @@ INDEXES = {
     # each query and fails when one reads a whole collection (docs/operations/database.md, "Query plans").
     "orders": [([("status", 1), ("created_at", -1)], {}), ([("created_at", -1)], {}),
                ([("status", 1), ("updated_at", 1)], {}), ([("image_deleted_at", 1), ("status", 1)], {}),
-               ([("compacted_at", 1), ("status", 1)], {})],
+               ([("compacted_at", 1), ("status", 1)], {}),
+               ([("search_keys", 1)], {})],  # prefixes of the search terms (store/search.py), multikey
     "tasks": [([("order", 1), ("status", 1)], {}), ([("status", 1), ("created_at", -1)], {}),
               ([("worker", 1), ("status", 1)], {}), ([("status", 1), ("last_report_at", 1)], {}),
               ([("status", 1), ("published_at", 1)], {}), ([("writer", 1), ("status", 1)], {})],

@@ -1,9 +1,17 @@
 """The `orders` collection and the tasks that belong to an order. Statuses change only through
 store/transitions.py; a new order is recorded here with its create task (`record_order`)."""
 
+import logging
+
+import pymongo
+
 from cardshop.states import ORDER
-from cardshop.store import tasks
-from cardshop.store.db import new_id
+from cardshop.store import counters, search, tasks
+from cardshop.store.db import new_id, now
+
+log = logging.getLogger(__name__)
+
+SEARCH_BACKFILL = "orders/search_keys"  # its record in `migrations` once every order has its search fields
 from cardshop.store.transitions import initial_history
 
 
@@ -28,6 +36,7 @@ def new_order(fields, actor, moment):
     as record_order writes them; nothing is written."""
     order = {"_id": new_id(), **fields, "status": ORDER.initial, "rev": 0, "statuses": initial_history(ORDER, actor, moment),
              "created_by": actor, "created_at": moment, "updated_at": moment}
+    order.update(search.fields(order))
     return order, tasks.new_task(order["_id"], "create", actor, moment)
 
 
@@ -44,13 +53,51 @@ def record_order(db, fields, actor, moment):
     except Exception:
         db.orders.delete_one({"_id": order["_id"]})
         raise
+    counters.add(db, "orders", order["status"], 1)
     return order, task
 
 
 def count_by_status(db):
-    """{status: how many orders are in it}, for the statuses that have orders (one round trip)."""
-    return {group["_id"]: group["count"]
-            for group in db.orders.aggregate([{"$group": {"_id": "$status", "count": {"$sum": 1}}}])}
+    """{status: how many orders are in it} for every order status, from the counters (store/counters.py)."""
+    return counters.totals(db, "orders", sorted(ORDER.statuses))
+
+
+def recount(db, settle=1.0):
+    """Correct the status counters from a count of the orders in each status (counters.recount)."""
+    return counters.recount(db, "orders", sorted(ORDER.statuses), settle)
+
+
+def searchable(order, **changes):
+    """The search fields of `order` once `changes` are made to it (to set with them: a tracking number
+    is searched)."""
+    return search.fields({**order, **changes})
+
+
+def backfill_search(db, batch=500):
+    """Give the search fields to the orders that lack them (those placed before they existed); how many.
+
+    Walks the orders once by id, `batch` at a time, and writes only where the fields are missing, so it
+    is safe to run twice or concurrently; once a walk is complete, `migrations` records it and later
+    calls return at once.
+    """
+    if db.migrations.find_one({"_id": SEARCH_BACKFILL}) is not None:
+        return 0
+    filled, after = 0, None
+    while True:
+        window = {} if after is None else {"_id": {"$gt": after}}
+        page = list(db.orders.find(window, {"recipient": 1, "created_by": 1, "shipment": 1, "search_keys": 1})
+                    .sort("_id", 1).limit(batch))
+        missing = [pymongo.UpdateOne({"_id": order["_id"], "search_keys": {"$exists": False}},
+                                     {"$set": search.fields(order)}) for order in page if "search_keys" not in order]
+        if missing:
+            filled += db.orders.bulk_write(missing, ordered=False).modified_count
+        if len(page) < batch:
+            break
+        after = page[-1]["_id"]
+    db.migrations.update_one({"_id": SEARCH_BACKFILL}, {"$set": {"done_at": now(), "filled": filled}}, upsert=True)
+    if filled:
+        log.info("gave search fields to %d order(s) placed before they existed", filled)
+    return filled
 
 
 def live_in_warehouse(db, name, ended):
@@ -99,4 +146,5 @@ def add_card(db, order_id, card):
 def delete_ended(db, order_id, status):
     """Delete the order (still in `status`, an ended one) and its tasks."""
     db.tasks.delete_many({"order": order_id})
-    db.orders.delete_one({"_id": order_id, "status": status})
+    if db.orders.delete_one({"_id": order_id, "status": status}).deleted_count:
+        counters.add(db, "orders", status, -1)

@@ -12,7 +12,8 @@ import datetime
 
 from cardshop.states import ORDER
 from cardshop.states.tasks import WORKING, WRITE_TASK
-from cardshop.store import commits, failed_logins, orders, refresh_tokens, task_logs, tasks, workers, writer_slots
+from cardshop.store import commits, counters, failed_logins, orders, refresh_tokens, search, task_logs, tasks, \
+    workers, writer_slots
 from cardshop.store.paging import NEWEST_FIRST, tied_filter, window_filter
 
 # Representative arguments; a test seeds documents that match them.
@@ -78,6 +79,12 @@ QUERIES = [
           window_filter({"status": {"$in": ["shipped", "canceled"]}}, MOMENT), NEWEST_FIRST, 51),
     Query("paging bounded (GET /orders?status=writing)", "orders", {"status": {"$in": ["writing", "created"]}},
           NEWEST_FIRST),
+    Query("search.matching, a word (GET /orders?q=)", "orders", window_filter(search.matching("school"), MOMENT),
+          NEWEST_FIRST, 51),
+    Query("search.matching, an email and a word (GET /orders?q=)", "orders",
+          window_filter(search.matching("s1234@example.org School"), MOMENT), NEWEST_FIRST, 51),
+    Query("counters.recount, a live status (recount_orders)", "orders", counters.status_filter("writing")),
+    Query("counters.recount, an ended status (recount_orders)", "orders", counters.status_filter("shipped")),
     Query("paging bounded (GET /tasks?order=)", "tasks", {"order": ORDER_ID}, NEWEST_FIRST),
     Query("paging.window_filter (GET /tasks)", "tasks", window_filter({}, MOMENT), NEWEST_FIRST, 51),
     # the API

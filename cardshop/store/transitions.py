@@ -8,6 +8,7 @@ anyone finding the record ahead of the document can finish the write.
 """
 
 from cardshop.states import IllegalTransition
+from cardshop.store import counters
 from cardshop.store.commits import claim, claimed, version_of
 from cardshop.store.db import now
 
@@ -21,9 +22,14 @@ def _key(collection, doc_id, rev):
 
 
 def _write(collection, doc, rev, changes, entry):
-    """Make version `rev` of `doc` (read at rev - 1) from its commit record; idempotent."""
+    """Make version `rev` of `doc` (read at rev - 1) from its commit record; idempotent.
+
+    Of all who write one version (its winner, losers and later callers catching up), exactly one
+    update finds the document still at rev - 1: that one moves the status counters.
+    """
     update = {"$set": {**changes, "rev": rev, f"statuses.{rev}": entry}}
-    collection.update_one({"_id": doc["_id"], "rev": doc.get("rev")}, update)
+    if collection.update_one({"_id": doc["_id"], "rev": doc.get("rev")}, update).modified_count:
+        counters.moved(collection.database, collection.name, doc["status"], changes["status"])
     return {**doc, **changes, "rev": rev, "statuses": [*doc.get("statuses", [])[:rev], entry]}
 
 

@@ -10,7 +10,7 @@ from cardshop.domain.attempts import next_attempt
 from cardshop.domain.cascades import Cascades
 from cardshop.recipes import RecipeError, validate_recipe
 from cardshop.states import ORDER, IllegalTransition, task_machine
-from cardshop.store import now, orders, tasks, warehouses
+from cardshop.store import now, orders, search, tasks, warehouses
 from cardshop.store.transitions import transition
 
 log = logging.getLogger(__name__)
@@ -19,22 +19,9 @@ api = Api()
 STATUS_FILTER = {"type": "string", "maxLength": 300,
                  "description": f"one status or several separated by commas: {', '.join(sorted(ORDER.statuses))}"}
 SEARCH = {"type": "string", "minLength": 1, "maxLength": 100,
-          "description": "text found, ignoring case, at the start of the order id or anywhere in the recipient's "
-                         "name, email or address or in who placed it (taken literally, not as a pattern)"}
-SEARCHED = ("recipient.name", "recipient.email", "recipient.address", "created_by")
-
-
-def _literal(text):
-    """A regular expression matching `text` literally: every character but letters and digits written as
-    its code point (\\x{hh}), so no byte of the pattern is special, nor a NUL that PostgreSQL refuses."""
-    return "".join(char if char.isalnum() else f"\\x{{{ord(char):x}}}" for char in text)
-
-
-def _search(text):
-    """A filter matching the text literally, ignoring case."""
-    pattern = _literal(text.strip())
-    return {"$or": [{"_id": {"$regex": "^" + pattern, "$options": "i"}}]
-            + [{field: {"$regex": pattern, "$options": "i"}} for field in SEARCHED]}
+          "description": "words, ignoring case; an order matches when each word starts one of its terms: the "
+                         "order id, the recipient's email, a word of the recipient's name, the tracking number, "
+                         "who placed it (taken literally, not as a pattern; found through an index)"}
 
 
 def _warehouse_for(db, name):
@@ -51,6 +38,13 @@ def _warehouse_for(db, name):
 
 def with_tasks(db, order):
     order["tasks"] = orders.tasks_of(db, order["_id"])
+    return shown(order)
+
+
+def shown(order):
+    """The order as the API shows it: without the fields it is searched by (store/search.py)."""
+    for field in search.FIELDS:
+        order.pop(field, None)
     return order
 
 
@@ -74,7 +68,7 @@ def create(call):
     log.info("%s placed order %s (%s card, %d GB, x%d)", call.actor, order["_id"],
              body["sd_card"]["type"], body["sd_card"]["size"], body["quantity"])
     order["tasks"] = [task]
-    return order
+    return shown(order)
 
 
 @api.route("GET", "/orders", summary="List orders, newest first, a page at a time (`after` = the page before's "
@@ -89,10 +83,13 @@ def list_orders(call):
         if unknown:
             raise ApiError(400, f"query parameter 'status': unknown status {unknown[0]!r}")
         filters["status"] = {"$in": wanted}
-    if call.query.get("q", "").strip():
-        filters.update(_search(call.query["q"]))
-    live = "status" in filters and not set(filters["status"]["$in"]) & ORDER.ended  # what is in flight
-    return newest_page(call.services.db.orders, call.query, filters, bounded=live)
+    searched = bool(call.query.get("q", "").strip())
+    if searched:
+        filters.update(search.matching(call.query["q"]))
+    # One sorted query for what is in flight, or a search with few matches; else time windows.
+    bounded = ("status" in filters and not set(filters["status"]["$in"]) & ORDER.ended) or (
+        searched and search.few_matches(call.services.db.orders, filters))
+    return newest_page(call.services.db.orders, call.query, filters, dict.fromkeys(search.FIELDS, 0), bounded=bounded)
 
 
 @api.route("GET", "/orders/{id}", summary="Read an order with its tasks and status history",
@@ -160,11 +157,12 @@ def retry(call):
            errors=[400, 401, 403, 404, 409])
 def ship(call):
     db = call.services.db
-    order = lookup(db.orders, call.params["id"], "order", {"sd_card": 1})
+    order = lookup(db.orders, call.params["id"], "order", {"sd_card": 1, "recipient": 1, "created_by": 1})
     if order["sd_card"]["type"] != "physical":
         raise ApiError(409, "a download order is not shipped")
     shipment = {**call.body, "shipped_at": now(), "by": call.actor}
-    _transition(db, order["_id"], "ship", call.actor, extra={"shipment": shipment})
+    _transition(db, order["_id"], "ship", call.actor,
+                extra={"shipment": shipment, **orders.searchable(order, shipment=shipment)})
     log.info("%s shipped order %s with %s", call.actor, order["_id"], call.body["carrier"])
     return with_tasks(db, orders.find(db, order["_id"]))
 

@@ -7,7 +7,7 @@
     <label class="check"><input type="checkbox" name="status" value="{{status}}" {{'checked' if status in wanted else ''}}> {{status}}</label>
     % end
   </fieldset>
-  <label>Search <input name="q" value="{{needle}}" placeholder="id, recipient, email, address, creator" maxlength="100"></label>
+  <label>Search <input name="q" value="{{needle}}" placeholder="start of id, name, email, tracking number, creator" maxlength="100"></label>
   <button type="submit">Filter</button>
   <a href="/orders">Clear</a>
 </form>

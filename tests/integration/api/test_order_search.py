@@ -1,10 +1,14 @@
-"""GET /orders?q=: a literal, case-insensitive search on the server (FerretDB's $regex, the text escaped)."""
+"""GET /orders?q=: a literal, case-insensitive search on the server, through an index: each word of the text
+starts a term of the order (its id, the recipient's email, a word of their name, the tracking number, who
+placed it)."""
 
 import urllib.parse
 
 import pytest
 
 from cardshop.client import ApiClient
+from cardshop.states import ORDER
+from cardshop.store.transitions import transition
 from tests.conftest import order_body, unique
 
 
@@ -24,19 +28,34 @@ def place(client, name, email="ada@example.org", address="1 Main St"):
     return client.post("/orders", order_body(recipient={"name": name, "email": email, "address": address})).body
 
 
-def test_search_finds_orders_by_recipient_email_address_creator_and_id_prefix_ignoring_case(manager, warehouse):
+def test_search_finds_orders_by_the_start_of_their_id_email_name_words_and_creator_ignoring_case(manager, warehouse):
     username, client = manager
     tag = unique("Needle")
     first = place(client, f"Grace {tag} Hopper")
     second = place(client, "Ada", email=f"{tag.lower()}@example.org", address=f"Rue {tag}, Paris")
     assert {order["_id"] for order in search(client, tag.upper())["items"]} == {first["_id"], second["_id"]}
-    assert [order["_id"] for order in search(client, f"rue {tag.lower()}, paris")["items"]] == [second["_id"]]
+    assert [order["_id"] for order in search(client, f"{tag.lower()}@example")["items"]] == [second["_id"]]
+    assert [order["_id"] for order in search(client, f"hop {tag[:-1]}")["items"]] == [first["_id"]]
+    assert len(search(client, f"Paris {tag}")["items"]) == 0, "the address is not searched"
+    assert len(search(client, tag[2:])["items"]) == 0, "a term matches by its start only"
     assert len(search(client, username)["items"]) == 2
     assert [order["_id"] for order in search(client, first["_id"].upper())["items"]] == [first["_id"]]
     assert first["_id"] in {order["_id"] for order in search(client, first["_id"][:16], per_page=200)["items"]}
     assert len(search(client, first["_id"][4:])["items"]) == 0, "an id matches by its start only"
     client.post(f"/orders/{first['_id']}/cancel")
     assert [order["_id"] for order in search(client, tag, status="canceled")["items"]] == [first["_id"]]
+
+
+def test_a_shipped_order_is_found_by_the_start_of_its_tracking_number(manager, warehouse, db):
+    _, client = manager
+    order = place(client, "Tracked Person")
+    for event in ("create_started", "create_done_physical", "write_started", "writes_done"):
+        transition(db.orders, order["_id"], ORDER, event, "test")  # the pipeline's part, through the store
+    number = unique("1Z").upper()
+    reply = client.post(f"/orders/{order['_id']}/ship", {"carrier": "UPS", "tracking_number": number})
+    assert reply.status == 200, reply
+    assert [found["_id"] for found in search(client, number.lower())["items"]] == [order["_id"]]
+    assert [found["_id"] for found in search(client, f"{number[:5]} tracked")["items"]] == [order["_id"]]
 
 
 def test_regex_metacharacters_are_taken_literally(manager, warehouse):
@@ -71,3 +90,11 @@ def test_the_openapi_document_declares_the_search(api):
 def test_odd_text_is_searched_without_error(manager, warehouse, text):
     _, client = manager
     assert len(search(client, text)["items"]) >= 0
+
+
+def test_the_fields_an_order_is_searched_by_are_not_shown(manager, warehouse):
+    _, client = manager
+    order = place(client, unique("Hidden"))
+    shown = [order, client.get(f"/orders/{order['_id']}").body, search(client, order["_id"])["items"][0],
+             client.post(f"/orders/{order['_id']}/cancel").body]
+    assert all(not {"search", "search_keys"} & set(each) for each in shown)

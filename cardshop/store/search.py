@@ -1,0 +1,69 @@
+"""What an order is found by: its search terms, and the keys that find a prefix of them through one index.
+
+An order's terms (`search`) are, lowercased: its id, the recipient's email, each word of the recipient's
+name, the shipment's tracking number and who placed it. A search finds the orders with a term that starts
+with each word of the text.
+
+DocumentDB (FerretDB 2) tests a `$regex`, anchored or not, against every key of the index it uses, so
+its cost grows with the collection; an equality is one probe of the index. Each order therefore also
+keeps `search_keys`: every prefix of each term up to PREFIX characters. A word of up to PREFIX characters
+is looked up by equality; a longer one by its first PREFIX characters, the few orders found then checked
+against the whole word (docs/operations/database.md has the figures). Orders from before these fields
+get them from `orders.backfill_search`.
+"""
+
+PREFIX = 8  # characters of a term kept as keys: an id's first 8 hex digits change every second
+FIELDS = ("search", "search_keys")  # stored on each order, never shown
+
+
+def terms(order):
+    """The order's search terms: lowercased, each once, sorted."""
+    recipient = order.get("recipient") or {}
+    found = [order.get("_id"), recipient.get("email"), *(recipient.get("name") or "").split(),
+             (order.get("shipment") or {}).get("tracking_number"), order.get("created_by")]
+    return sorted({term.lower() for term in found if isinstance(term, str) and term.strip()})
+
+
+def keys(order_terms):
+    """Every prefix of up to PREFIX characters of each term, each once, sorted."""
+    return sorted({term[:length] for term in order_terms for length in range(1, min(len(term), PREFIX) + 1)})
+
+
+def fields(order):
+    """The fields an order is searched by, to store on it ({"search": ..., "search_keys": ...})."""
+    order_terms = terms(order)
+    return {"search": order_terms, "search_keys": keys(order_terms)}
+
+
+def words(text):
+    """The lowercased words of a search text; an order matches when each starts one of its terms."""
+    return text.lower().split()
+
+
+def literal(text):
+    """A regular expression matching `text` literally: every character but letters and digits written as
+    its code point (\\x{hh}), so no byte of the pattern is special, nor a NUL that PostgreSQL refuses."""
+    return "".join(char if char.isalnum() else f"\\x{{{ord(char):x}}}" for char in text)
+
+
+def condition(word):
+    """The filter for orders with a term starting with `word` (lowercased)."""
+    if len(word) <= PREFIX:
+        return {"search_keys": word}
+    return {"search_keys": word[:PREFIX], "search": {"$regex": "^" + literal(word)}}
+
+
+def matching(text):
+    """The filter for orders where each word of `text` starts one of their terms, taken literally, ignoring
+    case (`search_keys` has the index; `search` is only read to check a long word)."""
+    conditions = [condition(word) for word in words(text)]
+    return conditions[0] if len(conditions) == 1 else {"$and": conditions}
+
+
+FEW = 1000  # matches a search may have and still be read in one sorted query (store/paging.py `bounded`)
+
+
+def few_matches(collection, filters):
+    """Whether at most FEW documents match (a search by an email, an id or a rare name): counted through
+    the index, stopping past FEW, so that asking costs at most FEW index entries."""
+    return collection.count_documents(filters, limit=FEW + 1) <= FEW
