@@ -68,9 +68,10 @@ class Error(Exception):
 
 # ---- the data ---------------------------------------------------------------------------------------
 
-def _status_of(number, count):
-    """The status of order `number` (0 the oldest) of `count`: the newest few are live, the rest ended."""
-    live = count - 1 - number < max(len(LIVE), int(count * LIVE_SHARE))
+def _status_of(number, count, in_flight=None):
+    """The status of order `number` (0 the oldest) of `count`: the newest few (`in_flight`, by default a
+    share of the history) are live, the rest ended."""
+    live = count - 1 - number < (in_flight or max(len(LIVE), int(count * LIVE_SHARE)))
     if number % 10 == 0:  # a download order
         return "ready" if live else "expired"
     if live:
@@ -112,11 +113,11 @@ def _order_fields(number):
     }
 
 
-def history(number, count, now):
+def history(number, count, now, in_flight=None):
     """Order `number` of `count` (0 the oldest, spread over HISTORY_DAYS) with its tasks, as the store writes them."""
     moment = now - datetime.timedelta(days=HISTORY_DAYS) * (count - number) / count
     order, create = orders.new_order(_order_fields(number), "manager1", moment)
-    status = _status_of(number, count)
+    status = _status_of(number, count, in_flight)
     create_status, write_status = TASK_STATUSES[status]
     worker = f"creator{number % 4}@build{number % 3}"
     later = _advance(create, task_machine("create"), _task_path(CREATE_PATH, create_status), worker, moment)
@@ -150,12 +151,12 @@ def history(number, count, now):
     yield "orders", order
 
 
-def load(db, count):
+def load(db, count, in_flight=None):
     """Write `count` orders with their tasks in bulk, then the store's indexes; (orders, tasks) written."""
     now = datetime.datetime.now(datetime.timezone.utc)
     batches = {"orders": [], "tasks": []}
     for number in range(count):
-        for collection, doc in history(number, count, now):
+        for collection, doc in history(number, count, now, in_flight):
             batches[collection].append(doc)
             if len(batches[collection]) >= BATCH:
                 db[collection].insert_many(batches[collection], ordered=False)

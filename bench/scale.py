@@ -3,13 +3,15 @@
 Two databases on one FerretDB 2 / DocumentDB: a shop with SMALL orders and one with `orders` (issue 20: 100,000
 for `make bench-scale`, 10,000 in `make bench`), each in the real shape (bench/database.py writes them as the
 store does: ≈2.5 tasks an order, 18 months of history, the newest few in flight) with `workers` worker records
-as the monitor files them. A scheduler serves each; every figure is its p95 over repeated calls, goals:
+as the monitor files them, and IN_FLIGHT orders in the works in both. A scheduler serves each; every figure
+is its p95 over repeated calls, goals:
 ≤ 100 ms with the long history and ≤ 2x its own p95 with the short one; each beat job ≤ 1 s with the long one.
 The scheduler's memory (RSS) is printed at idle and after the calls.
 """
 
 import argparse
 import datetime
+import logging
 import os
 import sys
 import tempfile
@@ -23,6 +25,7 @@ from devstack.servers import FerretDB, Scheduler, log_in
 from tests.conftest import TEST_AUTH
 
 SMALL = 1_000
+IN_FLIGHT = 200  # orders in the works in either shop: the work in flight does not grow with the history
 CALLS, BUDGET = 60, 20  # calls per figure, and seconds (at least 5 calls)
 P95_GOAL_MS, GROWTH_GOAL, JOB_GOAL_S = 100.0, 2.0, 1.0
 SEARCHED = "School 4242"  # a recipient's name: a word of it, as an operator types it
@@ -32,7 +35,7 @@ JOB_PARAMS = {"republish_pending": {"older_than": 30}, "time_out_tasks": {"timeo
               "retry_failed": {"max_attempts": 3, "older_than": 60, "within": 86400},
               "reconcile": {"older_than": 120, "max_attempts": 3}, "move_offline_writers": {"offline_after": 90},
               "expire_workers": {"after": 86400}, "prune_commits": {"older_than": 86400, "limit": 5000},
-              "compact_histories": {"after_days": 90, "limit": 500}}
+              "compact_histories": {"after_days": 90, "limit": 60}}
 
 
 class Shop:
@@ -41,7 +44,7 @@ class Shop:
     def __init__(self, base, database, name, orders, workers):
         self.db = connect(database.url, name, timeout=30, call_timeout=600)
         started = time.monotonic()
-        self.size = load(self.db, orders)
+        self.size = load(self.db, orders, IN_FLIGHT)
         load_workers(self.db, workers, datetime.datetime.now(datetime.timezone.utc))
         self.load_seconds = time.monotonic() - started
         self.scheduler = Scheduler(os.path.join(base, name), database.user_url("cardshop_scheduler"), db_name=name,
@@ -83,6 +86,7 @@ class Shop:
 
 
 def run(report, orders=10_000, workers=500):
+    logging.getLogger("cardshop").setLevel(logging.ERROR)  # the jobs' repairs of the seeded history: not figures
     with tempfile.TemporaryDirectory(prefix="cardshop-bench-scale-") as base:
         database = FerretDB(base)
         database.start()
@@ -105,15 +109,22 @@ def run(report, orders=10_000, workers=500):
                   flush=True)
             context = Context(big.db, publisher=None)
             for job, params in JOB_PARAMS.items():
-                started = time.monotonic()
-                summary = JOBS[job](context, **params)
-                took = time.monotonic() - started
-                report(f"scale: beat job {job} at {big.size[0]:,} orders", f"{took:.3f} s ({summary}); goal <= 1 s",
-                       JOB_GOAL_S / max(took, 1e-6), 1.0, "ratio = 1 s / its run")
+                # The first run catches up with what the seeded history left to do (its in-flight tasks
+                # are silent, its writer hosts offline); the next one is the job as it runs every period.
+                (first, first_summary), (took, summary) = (_timed_run(context, job, params) for _ in range(2))
+                report(f"scale: beat job {job} at {big.size[0]:,} orders",
+                       f"{took:.3f} s ({summary}); goal <= 1 s; the first run, catching up: {first:.3f} s "
+                       f"({first_summary})", JOB_GOAL_S / max(took, 1e-6), 1.0, "ratio = 1 s / its run")
         finally:
             for shop in shops:
                 shop.stop()
             database.stop()
+
+
+def _timed_run(context, job, params):
+    started = time.monotonic()
+    summary = JOBS[job](context, **params)
+    return time.monotonic() - started, summary
 
 
 def main():

@@ -136,7 +136,7 @@ def expire_workers(ctx, after=86400):
     return {"unseen": unseen, "unregistered": workers.delete(ctx.db, gone)}
 
 
-def compact_histories(ctx, after_days=90, limit=500):
+def compact_histories(ctx, after_days=90, limit=60):
     """Orders ended for good `after_days` ago keep their details (recipient, cards, shipment, image) but
     not every step: their and their tasks' histories become first and last entries, and their tasks'
     log lines go. At most `limit` orders a run; the index finds only those not compacted yet."""
@@ -321,6 +321,10 @@ def move_offline_writers(ctx, offline_after=600):
             moved.setdefault((task["order"], writer), []).append(task)
     gone = {writer for writer, is_offline in offline.items() if is_offline}
     summary, count = [], 0
+    if moved and not set(ctx.cascades.placement.live_hosts()) - gone:  # nowhere to move anything: say it once
+        log.warning("writer hosts %s are offline and no other is live: the write tasks of %d order(s) wait",
+                    ", ".join(sorted(gone)), len({order_id for order_id, _ in moved}))
+        return {"moved": 0, "orders": []}
     for (order_id, old), queued in moved.items():
         order = orders.find(ctx.db, order_id, {"status": 1})
         if order is None or not ORDER.allows(order["status"], "writer_moved"):
@@ -386,7 +390,7 @@ DEFAULT_SCHEDULES = [
     {"name": "move-offline-writers", "job": "move_offline_writers", "every": 60, "params": {"offline_after": 600}},
     {"name": "expire-workers", "job": "expire_workers", "every": 600, "params": {"after": 86400}},
     {"name": "prune-commits", "job": "prune_commits", "every": 600, "params": {"older_than": 86400, "limit": 5000}},
-    {"name": "compact-histories", "job": "compact_histories", "every": 3600, "params": {"after_days": 90, "limit": 500}},
+    {"name": "compact-histories", "job": "compact_histories", "every": 600, "params": {"after_days": 90, "limit": 60}},
     {"name": "recount-orders", "job": "recount_orders", "every": 3600, "params": {"settle": 1}},
 ]
 

@@ -39,7 +39,8 @@ INDEXES = {
                ([("search_keys", 1)], {})],  # prefixes of the search terms (store/search.py), multikey
     "tasks": [([("order", 1), ("status", 1)], {}), ([("status", 1), ("created_at", -1)], {}),
               ([("worker", 1), ("status", 1)], {}), ([("status", 1), ("last_report_at", 1)], {}),
-              ([("status", 1), ("published_at", 1)], {}), ([("writer", 1), ("status", 1)], {})],
+              ([("status", 1), ("published_at", 1)], {}), ([("writer", 1), ("status", 1)], {}),
+              ([("created_at", -1)], {})],  # the history's pages (store/paging.py)
     "workers": [([("last_seen", -1)], {}), ([("username", 1), ("last_seen", -1)], {})],
     "writer_slots": [([("username", 1), ("host", 1)], {})],
     "warehouses": [([("name", 1)], {"unique": True})],

@@ -7,8 +7,8 @@ return them sorted, and an index range costs every entry in it (even for
 LIMIT 1), so a sort, or a question such as "is there anything older?", over
 the history costs the history. So:
 
-- a filter that matches few documents (live work: `bounded`) is one query,
-  sorted: it costs what is in flight;
+- a filter that matches few documents (`bounded`: live work, or a status or
+  a search the counts say is rare) is one query, sorted: it costs its matches;
 - any other reads time windows: the newest FIRST_WINDOW before the position,
   then windows GROWTH times wider further back, until the page is full or
   the windows pass EPOCH. A page of recent history costs about a page.
@@ -19,8 +19,10 @@ import datetime
 import pymongo
 
 NEWEST_FIRST = [("created_at", pymongo.DESCENDING), ("_id", pymongo.DESCENDING)]
+BY_CREATION = [("created_at", pymongo.DESCENDING)]  # the index every paged collection has (store/db.py)
 FIRST_WINDOW = datetime.timedelta(minutes=10)
 GROWTH = 4
+FEW = 1000  # a filter matching at most this many documents is read in one sorted query (`bounded`)
 # No document is older: the windows stop here (a dozen of them reach it from today). Asking "is anything
 # older?" instead would cost every older index entry.
 EPOCH = datetime.datetime(2000, 1, 1, tzinfo=datetime.timezone.utc)
@@ -42,8 +44,8 @@ def newest_first(collection, filters, limit, after=None, projection=None, moment
     tasks): one sorted query, no windows.
     """
     wanted = limit + 1  # one more than the page: whether more follow
-    if bounded:
-        query = filters if after is None else _and(filters, {"created_at": {"$lte": after[0]}})
+    if bounded:  # what has no creation time has no place in the order: left out, as the windows leave it
+        query = _and(filters, {"created_at": {"$lte": after[0]} if after else {"$type": "date"}})
         found = [doc for doc in collection.find(query, projection).sort(NEWEST_FIRST)
                  if after is None or (doc["created_at"], doc["_id"]) < tuple(after)]
         return found[:limit], len(found) > limit
@@ -57,7 +59,10 @@ def newest_first(collection, filters, limit, after=None, projection=None, moment
     while len(found) < wanted:
         start = end - window
         query = window_filter(filters, start, upper)
-        found += list(collection.find(query, projection).sort(NEWEST_FIRST).limit(wanted - len(found)))
+        # Through the creation time's index: a window costs its documents, whichever other index the
+        # planner would pick for the filter (one on status reads every order ever shipped).
+        found += list(collection.find(query, projection).sort(NEWEST_FIRST).hint(BY_CREATION)
+                      .limit(wanted - len(found)))
         if len(found) >= wanted or start <= EPOCH:
             break
         end, upper, window = start, start, window * GROWTH

@@ -12,6 +12,8 @@ against the whole word (docs/operations/database.md has the figures). Orders fro
 get them from `orders.backfill_search`.
 """
 
+from cardshop.store import paging
+
 PREFIX = 8  # characters of a term kept as keys: an id's first 8 hex digits change every second
 FIELDS = ("search", "search_keys")  # stored on each order, never shown
 
@@ -60,10 +62,7 @@ def matching(text):
     return conditions[0] if len(conditions) == 1 else {"$and": conditions}
 
 
-FEW = 1000  # matches a search may have and still be read in one sorted query (store/paging.py `bounded`)
-
-
 def few_matches(collection, filters):
-    """Whether at most FEW documents match (a search by an email, an id or a rare name): counted through
-    the index, stopping past FEW, so that asking costs at most FEW index entries."""
-    return collection.count_documents(filters, limit=FEW + 1) <= FEW
+    """Whether at most paging.FEW documents match (a search by an email, an id or a rare name), counted
+    through the search index and no further than paging.FEW + 1."""
+    return collection.count_documents(filters, limit=paging.FEW + 1) <= paging.FEW

@@ -10,7 +10,7 @@ from cardshop.domain.attempts import next_attempt
 from cardshop.domain.cascades import Cascades
 from cardshop.recipes import RecipeError, validate_recipe
 from cardshop.states import ORDER, IllegalTransition, task_machine
-from cardshop.store import now, orders, search, tasks, warehouses
+from cardshop.store import now, orders, paging, search, tasks, warehouses
 from cardshop.store.transitions import transition
 
 log = logging.getLogger(__name__)
@@ -83,13 +83,17 @@ def list_orders(call):
         if unknown:
             raise ApiError(400, f"query parameter 'status': unknown status {unknown[0]!r}")
         filters["status"] = {"$in": wanted}
-    searched = bool(call.query.get("q", "").strip())
-    if searched:
+    db = call.services.db
+    if call.query.get("q", "").strip():
         filters.update(search.matching(call.query["q"]))
-    # One sorted query for what is in flight, or a search with few matches; else time windows.
-    bounded = ("status" in filters and not set(filters["status"]["$in"]) & ORDER.ended) or (
-        searched and search.few_matches(call.services.db.orders, filters))
-    return newest_page(call.services.db.orders, call.query, filters, dict.fromkeys(search.FIELDS, 0), bounded=bounded)
+        bounded = search.few_matches(db.orders, filters)  # counted through the search index
+    elif "status" in filters:
+        counts = orders.count_by_status(db)
+        bounded = sum(counts[status] for status in set(filters["status"]["$in"])) <= paging.FEW
+    else:
+        bounded = False
+    # Few matches: one sorted query; else time windows (store/paging.py).
+    return newest_page(db.orders, call.query, filters, dict.fromkeys(search.FIELDS, 0), bounded=bounded)
 
 
 @api.route("GET", "/orders/{id}", summary="Read an order with its tasks and status history",

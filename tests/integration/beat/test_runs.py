@@ -5,13 +5,13 @@ import logging
 
 from cardshop.beat.jobs import Context
 from cardshop.beat.runs import record_run, run_scheduled
-from cardshop.store import now
+from cardshop.store import new_id, now
 from tests.conftest import unique
 
 
 def schedule(db, every=None, crontab=None):
     name = unique("job")
-    db.schedules.insert_one({"name": name, "job": "expire_workers", "params": {"after": 86400}, "enabled": True,
+    db.schedules.insert_one({"_id": new_id(), "name": name, "job": "expire_workers", "params": {"after": 86400}, "enabled": True,
                              **({"every": every} if every else {"crontab": crontab}), "created_at": now()})
     return name
 
