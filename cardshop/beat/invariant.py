@@ -31,8 +31,11 @@ def live_tasks(db, order_id, kind):
     return tasks.of_kind_not_in(db, order_id, kind, task_machine(kind).final, {"_id": 1})
 
 
-def why_stranded(db, order):
-    """Why `order` is stranded, or None when something moves it on or it ended with a reason."""
+def why_stranded(db, order, moving=None):
+    """Why `order` is stranded, or None when something moves it on or it ended with a reason.
+
+    `moving`: the ids of the orders known to have a live task of their step (`orders_moving`), rather
+    than a query for this one."""
     status = order["status"]
     if status in ORDER.final or status in WAITING:
         return None
@@ -41,16 +44,35 @@ def why_stranded(db, order):
     kind = STEP_TASK.get(status)
     if kind is None:
         return f"unknown status {status!r}"
-    if live_tasks(db, order["_id"], kind):
+    if order["_id"] in moving if moving is not None else live_tasks(db, order["_id"], kind):
         return None
     return f"{status} with no live {kind} task"
 
 
+BATCH = 500  # orders whose live tasks one query looks for
+
+
+def orders_moving(db, candidates):
+    """The ids of the `candidates` (orders) with a live task of the kind their status needs: a query per
+    kind and BATCH orders, not one per order."""
+    by_kind = {}
+    for order in candidates:
+        if STEP_TASK.get(order["status"]):
+            by_kind.setdefault(STEP_TASK[order["status"]], []).append(order["_id"])
+    moving = set()
+    for kind, ids in by_kind.items():
+        for start in range(0, len(ids), BATCH):
+            moving |= tasks.orders_with_kind_not_in(db, ids[start:start + BATCH], kind, task_machine(kind).final)
+    return moving
+
+
 def stranded_orders(db, older_than=0, statuses=LIVE):
     """[(order, why)] for every stranded order in `statuses` untouched for `older_than` seconds."""
+    candidates = list(orders.in_status_since(db, statuses, now() - datetime.timedelta(seconds=older_than)))
+    moving = orders_moving(db, candidates)
     found = []
-    for order in orders.in_status_since(db, statuses, now() - datetime.timedelta(seconds=older_than)):
-        why = why_stranded(db, order)
+    for order in candidates:
+        why = why_stranded(db, order, moving)
         if why is not None:
             found.append((order, why))
     return found

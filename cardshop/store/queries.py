@@ -57,6 +57,8 @@ QUERIES = [
           orders.in_status_since_filter(["ready"], MOMENT)),
     Query("orders.in_status_since creation_failed, recent (retry_failed)", "orders",
           orders.in_status_since_filter(["creation_failed"], MOMENT, MOMENT - datetime.timedelta(days=1))),
+    Query("tasks.orders_with_kind_not_in (reconcile)", "tasks",
+          tasks.orders_of_kind_filter([ORDER_ID, TASK_ID], "write", WRITE_TASK.final)),
     Query("orders.in_status_since live (reconcile)", "orders",
           orders.in_status_since_filter(ORDER.statuses - ORDER.ended, MOMENT)),
     Query("orders.with_images_in (clean_warehouse)", "orders", orders.with_images_filter(ORDER.final), limit=100),

@@ -57,6 +57,15 @@ def of_kind_not_in(db, order_id, kind, statuses, projection=None):
     return list(db.tasks.find({"order": order_id, "kind": kind, "status": in_none_of(statuses)}, projection))
 
 
+def orders_with_kind_not_in(db, order_ids, kind, statuses):
+    """Which of the orders have a task of `kind` in none of `statuses` (a live one): one query for them all."""
+    return {task["order"] for task in db.tasks.find(orders_of_kind_filter(order_ids, kind, statuses), {"order": 1})}
+
+
+def orders_of_kind_filter(order_ids, kind, statuses):
+    return {"order": {"$in": list(order_ids)}, "kind": kind, "status": in_none_of(statuses)}
+
+
 def written_of(db, order_id, projection=None):
     """The order's write tasks that wrote their card."""
     return list(db.tasks.find({"order": order_id, "kind": "write", "status": "written"}, projection))
