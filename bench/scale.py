@@ -38,7 +38,7 @@ JOB_PARAMS = {"republish_pending": {"older_than": 30}, "time_out_tasks": {"timeo
               "retry_failed": {"max_attempts": 3, "older_than": 60, "within": 86400},
               "reconcile": {"older_than": 120, "max_attempts": 3}, "move_offline_writers": {"offline_after": 90},
               "expire_workers": {"after": 86400}, "prune_commits": {"older_than": 86400, "limit": 5000},
-              "compact_histories": {"after_days": 90, "limit": 60}}
+              "compact_histories": {"after_days": 90, "limit": 25}}
 
 
 class Shop:

@@ -136,7 +136,7 @@ def expire_workers(ctx, after=86400):
     return {"unseen": unseen, "unregistered": workers.delete(ctx.db, gone)}
 
 
-def compact_histories(ctx, after_days=90, limit=60):
+def compact_histories(ctx, after_days=90, limit=25):
     """Orders ended for good `after_days` ago keep their details (recipient, cards, shipment, image) but
     not every step: their and their tasks' histories become first and last entries, and their tasks'
     log lines go. At most `limit` orders a run; the index finds only those not compacted yet."""
@@ -390,7 +390,7 @@ DEFAULT_SCHEDULES = [
     {"name": "move-offline-writers", "job": "move_offline_writers", "every": 60, "params": {"offline_after": 600}},
     {"name": "expire-workers", "job": "expire_workers", "every": 600, "params": {"after": 86400}},
     {"name": "prune-commits", "job": "prune_commits", "every": 600, "params": {"older_than": 86400, "limit": 5000}},
-    {"name": "compact-histories", "job": "compact_histories", "every": 600, "params": {"after_days": 90, "limit": 60}},
+    {"name": "compact-histories", "job": "compact_histories", "every": 300, "params": {"after_days": 90, "limit": 25}},
     {"name": "recount-orders", "job": "recount_orders", "every": 3600, "params": {"settle": 1}},
 ]
 
