@@ -2,7 +2,7 @@
 
 import sys
 
-from bench import api, atomic, database, fleet, manager, pipeline, writer
+from bench import api, atomic, database, fleet, heartbeats, manager, pipeline, writer
 
 failures = []
 
@@ -20,6 +20,7 @@ def main():
     atomic.run(report)
     database.run(report)
     pipeline.run(report)
+    heartbeats.run(report)
     manager.run(report)
     writer.run(report)
     fleet.run(report)
