@@ -13,12 +13,12 @@ def find(db, worker, projection=None):
 
 
 def file_heartbeat(db, worker, changes, moment):
-    """Set `changes` on the worker's document, creating it (first seen at `moment`); the document before
-    (its `online`), or None. One round trip: the previous document is only told, never compared against."""
+    """Set `changes` on the worker's document, creating it (first seen at `moment`); the document before,
+    or None. One round trip: the previous document is only told, never compared against (FerretDB 1.24
+    runs it as a read then a write, and takes no projection with it)."""
     return db.workers.find_one_and_update({"_id": worker}, {"$set": changes, "$setOnInsert": {"first_seen": moment},
                                                             "$inc": {"version": 1}},
-                                          projection={"online": 1}, upsert=True,
-                                          return_document=ReturnDocument.BEFORE)
+                                          upsert=True, return_document=ReturnDocument.BEFORE)
 
 
 def refresh_heartbeats(db, changes):
