@@ -48,9 +48,10 @@ from cardshop.store import now, workers, writer_slots
 
 log = logging.getLogger(__name__)
 
-# Registrations and record names are read at most this often per account: the monitor files
-# hundreds of heartbeats a second, and a flood of invented ones must not become database reads.
+# Registrations and record names are read at most this often: the monitor files hundreds of
+# heartbeats a second, and a flood of invented ones must not become database reads.
 CACHE_SECONDS = 3.0
+MAX_ACCOUNTS = 10000  # accounts whose registrations or record names are kept (accounts come and go)
 FLUSH_EVERY = 1.0  # seconds a refresh-only heartbeat may wait to be written (and be lost with a killed monitor)
 MAX_KNOWN = 20000  # workers whose last written state is remembered (the least recently heard forgotten first)
 PROGRESS = ("step", "percent", "rate")  # a busy slot's progress: refreshed, not a change of state
@@ -62,7 +63,8 @@ class WorkerRegistry:
         self.db = db
         self.role_of = role_of  # username -> role while active, else None
         self.max_records_per_creator = max_records_per_creator
-        self._registered = {}  # writer -> (read at, {(writer, host): {slot numbers}})
+        self._registered = {}  # {(writer, host): {slot numbers}} of the writers in _writers
+        self._writers, self._registered_at = set(), 0.0
         self._records = {}  # creator -> (read at, {worker names})
         self._known = collections.OrderedDict()  # worker -> what matters of its document, as last written
         self._pending = {}  # worker -> the changes of its latest refresh-only heartbeat, not written yet
@@ -146,12 +148,25 @@ class WorkerRegistry:
 
     def _unregistered(self, worker, username):
         """Why a writer's heartbeat names a host or slot nobody registered; None when it is registered."""
-        registered = _cached(self._registered, username, lambda: writer_slots.numbers_by_host(self.db, [username]))
-        if is_registered(registered, username, worker):
+        if is_registered(self._registrations(username), username, worker):
             return None
         host, number = slot_of(worker)
         return f"host {host!r} has no registered slots" if number is None else \
             f"slot {number} of host {host!r} is not registered"
+
+    def _registrations(self, username):
+        """{(writer, host): {slot numbers}} of the writers heard from: every CACHE_SECONDS all of them in
+        one query (not one query per writer host), a writer not heard from before at once."""
+        if time.monotonic() - self._registered_at > CACHE_SECONDS:
+            if len(self._writers) > MAX_ACCOUNTS:
+                self._writers.clear()
+            self._writers.add(username)
+            self._registered = writer_slots.numbers_by_host(self.db, self._writers)
+            self._registered_at = time.monotonic()
+        elif username not in self._writers:
+            self._writers.add(username)
+            self._registered.update(writer_slots.numbers_by_host(self.db, [username]))
+        return self._registered
 
     def _one_too_many(self, worker, username):
         """Why a creator's heartbeat would make one worker record too many; None when it may be filed."""
@@ -166,7 +181,7 @@ def _cached(cache, username, read):
     """What `read()` gave for `username` at most CACHE_SECONDS ago (read again when older)."""
     entry = cache.get(username)
     if entry is None or time.monotonic() - entry[0] > CACHE_SECONDS:
-        if len(cache) > 10000:  # accounts come and go: never grow without bound
+        if len(cache) > MAX_ACCOUNTS:  # accounts come and go: never grow without bound
             cache.clear()
         entry = cache[username] = (time.monotonic(), read())
     return entry[1]
