@@ -18,12 +18,16 @@ published, and the monitor started again: the time it takes to empty the queues 
 
 import argparse
 import concurrent.futures
+import datetime
 import heapq
 import os
 import random
 import sys
 import threading
 import time
+
+import pymongo
+from pymongo import UpdateOne, monitoring
 
 from cardshop.pipeline import topology
 from cardshop.pipeline.celery_app import make_celery
@@ -49,6 +53,7 @@ SAMPLE_EVERY = 3.0
 CPU_GOAL = 25.0  # per cent of one core
 QUEUE_GOAL = 1000
 IMAGES = [f"image-{n}" for n in range(3)]
+BULK = 300  # records in the bulk_write figure: about what 2,000 slots refresh in a second
 
 
 class FleetSlot:
@@ -185,6 +190,59 @@ def fleet_accounts(pipe, hosts):
         return list(pool.map(account, range(hosts)))
 
 
+class Commands(monitoring.CommandListener):
+    """The commands a client sends (one each a round trip), by name."""
+
+    def __init__(self):
+        self.names = []
+
+    def started(self, event):
+        self.names.append(event.command_name)
+
+    def succeeded(self, event):
+        pass
+
+    def failed(self, event):
+        pass
+
+
+def bulk_against_single(url, report, count=BULK):
+    """`count` worker records refreshed one update_one each, then in one bulk_write (how the monitor writes
+    refreshes), on the bench's database: round trips counted by pymongo's command monitoring."""
+    commands = Commands()
+    client = pymongo.MongoClient(url, tz_aware=True, event_listeners=[commands])
+    try:
+        collection = client["bench"]["bench_workers"]
+        names = [f"bench{n}@rack.slot-{n % 8 + 1}" for n in range(count)]
+        collection.insert_many([{"_id": name, "online": True, "version": 0} for name in names])
+
+        def fields(turn):
+            return {"last_seen": datetime.datetime.now(datetime.timezone.utc), "slot": {"percent": turn}}
+        single, bulk = [], []
+        for turn in range(3):
+            commands.names.clear()
+            started = time.perf_counter()
+            for name in names:
+                collection.update_one({"_id": name}, {"$set": fields(turn), "$inc": {"version": 1}})
+            single.append(time.perf_counter() - started)
+            single_commands = len(commands.names)
+            commands.names.clear()
+            started = time.perf_counter()
+            collection.bulk_write([UpdateOne({"_id": name}, {"$set": fields(turn), "$inc": {"version": 1}})
+                                   for name in names], ordered=False)
+            bulk.append(time.perf_counter() - started)
+            bulk_commands = len(commands.names)
+        collection.drop()
+    finally:
+        client.close()
+    best_single, best_bulk = min(single), min(bulk)
+    report(f"heartbeats: {count} worker records refreshed in one bulk_write vs one update_one each",
+           f"bulk_write {best_bulk * 1000:.0f} ms in {bulk_commands} command(s) ({best_bulk / count * 1000:.2f} ms a "
+           f"record); update_one {best_single * 1000:.0f} ms in {single_commands} commands "
+           f"({best_single / count * 1000:.2f} ms a record); best of 3", best_single / best_bulk, 2.0,
+           "ratio = update_one time / bulk_write time")
+
+
 def measure(pipe, db, report, slots=SLOTS, busy=BUSY, seconds=SECONDS):
     hosts = -(-slots // SLOTS_PER_HOST)
     started = time.monotonic()
@@ -254,6 +312,7 @@ def measure(pipe, db, report, slots=SLOTS, busy=BUSY, seconds=SECONDS):
 def run(report, slots=SLOTS, busy=BUSY, seconds=SECONDS):
     from bench.pipeline import stack
     with stack() as (_, pipe, db):
+        bulk_against_single(pipe.ferretdb.url, report)
         measure(pipe, db, report, slots, busy, seconds)
 
 
