@@ -2,7 +2,7 @@
 
 import sys
 
-from bench import api, atomic, database, fleet, manager, pipeline, scale, writer
+from bench import api, atomic, database, fleet, heartbeats, manager, pipeline, scale, writer
 
 failures = []
 
@@ -21,6 +21,7 @@ def main():
     database.run(report)
     scale.run(report)  # a smaller shop than make bench-scale's
     pipeline.run(report)
+    heartbeats.run(report)
     manager.run(report)
     writer.run(report)
     fleet.run(report)

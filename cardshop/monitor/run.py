@@ -54,6 +54,10 @@ def serve(config, notifier):
     claims.start()
     monitor.run(safety_interval=0.1)  # wake often enough to write buffered progress promptly
     claims.stop()
+    monitor.flush_heartbeats(force=True)
     monitor.save_stats(force=True)
-    log.info("stopped after applying %d reports (%d dropped)", monitor.applied, sum(monitor.dropped.values()))
+    written = monitor.registry.written
+    log.info("stopped after applying %d reports (%d dropped); heartbeats: %d written at once, %d coalesced into "
+             "%d bulk writes", monitor.applied, sum(monitor.dropped.values()), written["at_once"],
+             written["coalesced"], written["bulk_writes"])
     return 0

@@ -1,7 +1,10 @@
 """The monitor's loop: consume reports and heartbeats, write them, then acknowledge.
 
 A report is acknowledged only after its database write, so nothing is lost
-while the database or the monitor is down: the reports wait in RabbitMQ.
+while the database or the monitor is down: the reports wait in RabbitMQ. A
+heartbeat that only refreshes a worker's `last_seen` or progress is the one
+exception: it waits in memory for the next bulk write and is acknowledged at
+once (monitor/workers.py: the worker's next heartbeat says it again).
 
 Each worker account has its own queue (pipeline/topology.py); the monitor
 consumes every account's with a prefetch of its own, so one account's flood
@@ -160,6 +163,7 @@ class Monitor(ConsumerMixin):
         if self._progress and (len(self._progress) >= self.flush_after
                                or time.monotonic() - self._progress_since > 0.05):
             self.flush_progress()
+        self.flush_heartbeats()
         self.save_stats()
 
     # -- dropping -----------------------------------------------------------
@@ -209,6 +213,22 @@ class Monitor(ConsumerMixin):
         time.sleep(self._backoff)
         self._backoff = min(self._backoff * 2, 10)
 
+    def flush_heartbeats(self, force=False):
+        """Write the refresh-only heartbeats waiting in memory (at most one bulk write a second, unless `force`)."""
+        try:
+            self.registry.flush(force)
+        except Exception as exc:
+            if unavailable(exc):  # they wait for the next try; newer heartbeats replace them meanwhile
+                log.warning("heartbeats not written now, database unavailable (%s)", exc)
+                return
+            log.exception("heartbeats failed")  # a bug must not stop the monitor: the next ones say it again
+            self.count_drop("error", None, f"{self.registry.discard_pending()} heartbeats: {type(exc).__name__}: {exc}")
+
+    def _progress_first(self):
+        """Write the progress reports received so far (before a heartbeat that changes a worker's state)."""
+        if self._progress:
+            self.flush_progress()
+
     def flush_progress(self):
         pending, self._progress = self._progress, []
         latest = {}
@@ -249,11 +269,12 @@ class Monitor(ConsumerMixin):
             if len(self._progress) >= self.flush_after:
                 self.flush_progress()
             return
-        if self._progress:  # keep the order: earlier progress first
+        is_heartbeat = body["type"] == heartbeat.TYPE
+        if self._progress and not is_heartbeat:  # keep the order: earlier progress first
             self.flush_progress()
         try:
-            if body["type"] == heartbeat.TYPE:
-                outcome = self.registry.on_heartbeat(body, sender)
+            if is_heartbeat:  # one that changes a worker's state is written after the progress before it
+                outcome = self.registry.on_heartbeat(body, sender, before_write=self._progress_first)
             else:
                 outcome = self.applier.apply(body, sender)
         except WarehouseUnavailable as exc:
@@ -271,6 +292,7 @@ class Monitor(ConsumerMixin):
         if outcome == REFUSED:
             self.drop(message, "refused", sender, f"{body['type']} not the sender's to send")
             return
+        # Written, or (COALESCED) a refresh waiting for the next bulk write: safe to lose, the next replaces it.
         message.ack()
         self.applied += 1
         log.debug("%s from %s: %s", body["type"], sender, outcome)

@@ -1,5 +1,11 @@
 """The `workers` collection: one document per worker process (`<user>@<host>`, a writer's slots
-`<user>@<host>.slot-<N>`), filed from its heartbeats by the monitor."""
+`<user>@<host>.slot-<N>`), filed from its heartbeats by the monitor. Each write adds one to its
+`version`: how many times the monitor wrote it (operators and tests see how often heartbeats cost a write).
+
+Only the monitor sets fields of these documents; others only delete them (the API when an operator
+unregisters slots, the beat when a worker is unseen for long): monitor/workers.py relies on it."""
+
+from pymongo import ReturnDocument, UpdateOne
 
 
 def find(db, worker, projection=None):
@@ -7,10 +13,29 @@ def find(db, worker, projection=None):
 
 
 def file_heartbeat(db, worker, changes, moment):
-    """Set `changes` on the worker's document, creating it (first seen at `moment`); the document before, or None."""
-    previous = find(db, worker, {"online": 1})
-    db.workers.update_one({"_id": worker}, {"$set": changes, "$setOnInsert": {"first_seen": moment}}, upsert=True)
-    return previous
+    """Set `changes` on the worker's document, creating it (first seen at `moment`); the document before,
+    or None. One round trip: the previous document is only told, never compared against (FerretDB 1.24
+    runs it as a read then a write, and takes no projection with it)."""
+    return db.workers.find_one_and_update({"_id": worker}, {"$set": changes, "$setOnInsert": {"first_seen": moment},
+                                                            "$inc": {"version": 1}},
+                                          upsert=True, return_document=ReturnDocument.BEFORE)
+
+
+def refresh_heartbeats(db, changes):
+    """Set each worker's changes ({name: changes}) in one bulk write (one round trip); the names whose
+    document is gone.
+
+    A refresh never creates a document: one deleted meanwhile (an operator unregistered the slot, the
+    beat expired the worker) stays deleted, and the caller files the worker's next heartbeat as a new one.
+    """
+    if not changes:
+        return []
+    result = db.workers.bulk_write([UpdateOne({"_id": name}, {"$set": fields, "$inc": {"version": 1}})
+                                    for name, fields in changes.items()], ordered=False)
+    if result.matched_count == len(changes):
+        return []
+    found = {doc["_id"] for doc in db.workers.find({"_id": {"$in": list(changes)}}, {"_id": 1})}
+    return [name for name in changes if name not in found]
 
 
 def named(db, name=None):

@@ -183,6 +183,13 @@ def build_worker(config, slot):
     return app, listener, cache, gate
 
 
+def slot_state(slot, images):
+    """What a slot's heartbeat says besides its name and time: its one slot, busy or not, the host's
+    cached `images` and the software's version."""
+    return {"slots": 1, "active": int(slot.state == "busy"), "images": images,
+            "software": f"cardshop {cardshop.__version__}", "slot": slot.summary()}
+
+
 class Nudger:
     """Heartbeat at once when the slot changes, at most once a second."""
 
@@ -229,11 +236,7 @@ def serve(config, notifier, args):
     stop = threading.Event()
     threading.Thread(target=gate.look_for_queue, args=(app, stop), name="queue", daemon=True).start()
 
-    def state():
-        return {"slots": 1, "active": int(slot.state == "busy"), "images": cache.names(),
-                "software": f"cardshop {cardshop.__version__}", "slot": slot.summary()}
-
-    heartbeat = Heartbeat(app, username, host, state)
+    heartbeat = Heartbeat(app, username, host, lambda: slot_state(slot, cache.names()))
     nudger = Nudger(heartbeat)
     slot.listeners += [nudger, lambda changed: notifier.status(changed.status_line())]
 
