@@ -46,7 +46,6 @@ class Publisher:
     def __init__(self, app, db):
         self.app = app
         self.db = db
-        self._declared = set()
 
     def publish(self, task):
         """Send the task's message; True once the broker confirmed it."""
@@ -58,10 +57,9 @@ class Publisher:
                 return False
             queue = queue_of(task)
             name = topology.CREATE_TASK if task["kind"] == "create" else topology.WRITE_TASK
+            # send_task declares the queue inside the publish it retries: a pooled connection the broker
+            # closed (a restart) is opened again for both, where a declare of our own failed unretried.
             with self.app.producer_pool.acquire(block=True, timeout=10) as producer:
-                if queue.name not in self._declared:
-                    queue(producer.channel).declare()
-                    self._declared.add(queue.name)
                 self.app.send_task(name, kwargs=payload, task_id=task["_id"], queue=queue,
                                    exchange=queue.exchange, routing_key=queue.routing_key,
                                    producer=producer, retry=True, retry_policy=_RETRY)

@@ -6,6 +6,9 @@ import time
 import amqp
 
 from cardshop.pipeline import topology
+from cardshop.pipeline.celery_app import make_celery
+from cardshop.pipeline.publish import Publisher
+from cardshop.store import now, tasks
 from devstack.processes import wait_until
 from tests.conftest import order_body
 from tests.integration.claiming import holder
@@ -105,6 +108,30 @@ def test_a_broker_restart_mid_pipeline_loses_nothing(pipeline, pipeline_db):
         pipeline.monitor.start()
     send_a_whole_build(reporter, stored_result(pipeline, order, create_task_of(order)["_id"]))
     assert_complete(pipeline, pipeline_db, order, reporter)
+
+
+def test_after_a_broker_restart_the_first_publish_to_a_new_queue_goes_out_at_once(pipeline, pipeline_db):
+    # The monitor's publisher, its pooled connection closed by the restart: a write task for a host whose
+    # queue it never declared once waited for the beat ("Connection reset by peer" on the declare).
+    app = make_celery({"url": pipeline.rabbitmq.url, "username": "cardshop-system",
+                       "password_file": pipeline.system_password_file, "heartbeat": 10}, "test-publisher")
+    publisher = Publisher(app, pipeline_db)
+    order = download_order(pipeline)
+    create = create_task_of(order)
+    assert publisher.publish(pipeline_db.tasks.find_one({"_id": create["_id"]}))  # the pool holds a connection
+    pipeline.monitor.stop()
+    try:
+        pipeline.rabbitmq.restart()
+    finally:
+        pipeline.monitor.start()
+    write = tasks.new_task(order["_id"], "write", "test", now(), writer=f"writer-{create['_id'][-6:]}")
+    tasks.insert(pipeline_db, write)
+    assert publisher.publish(write), "published at once, not left for the beat"
+    queued = pipeline_db.tasks.find_one({"_id": write["_id"]})
+    assert queued["published_at"] is not None
+    with app.connection_for_write() as connection:
+        assert connection.default_channel.queue_declare(f"write.{write['writer']}", passive=True).message_count == 1
+    pipeline_db.tasks.delete_one({"_id": write["_id"]})
 
 
 def test_a_done_report_waits_while_the_warehouse_cannot_be_asked(pipeline):
