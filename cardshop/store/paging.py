@@ -44,10 +44,13 @@ def newest_first(collection, filters, limit, after=None, projection=None, moment
     tasks): one sorted query, no windows.
     """
     wanted = limit + 1  # one more than the page: whether more follow
-    if bounded:  # what has no creation time has no place in the order: left out, as the windows leave it
-        query = _and(filters, {"created_at": {"$lte": after[0]} if after else {"$type": "date"}})
+    if bounded:
+        query = filters if after is None else _and(filters, {"created_at": {"$lte": after[0]}})
+        # What has no creation time has no place in the order: left out, as the windows leave it (asked
+        # of the database, `$type` could make it walk the creation index of the whole history).
         found = [doc for doc in collection.find(query, projection).sort(NEWEST_FIRST)
-                 if after is None or (doc["created_at"], doc["_id"]) < tuple(after)]
+                 if isinstance(doc.get("created_at"), datetime.datetime)
+                 and (after is None or (doc["created_at"], doc["_id"]) < tuple(after))]
         return found[:limit], len(found) > limit
     found = []
     if after is not None:
