@@ -108,8 +108,10 @@ def test_upgrading_moves_every_order_to_the_new_engine_and_keeps_the_config_and_
         after = site.ok(site.api(host, "GET", f"/orders/{before['_id']}"))
         assert order_summary(after) == before
     listed = site.ok(site.api(host, "GET", "/orders"))
-    assert listed["total"] == ORDERS and sorted(order["_id"] for order in listed["items"]) == sorted(
+    assert listed["next"] is None and sorted(order["_id"] for order in listed["items"]) == sorted(
         order["_id"] for order in state["orders"]), listed
+    # The migrated database has no status counters yet: the first count makes them.
+    assert site.ok(site.api(host, "GET", "/stats/orders"))["total"] == ORDERS
     new = site.ok(site.api(host, "POST", "/orders", {
         "recipe": {"output": {"size": "auto"}, "files": [{"to": "/data/b.txt", "content": "new engine"}]},
         "sd_card": {"size": 1, "type": "download"}, "quantity": 1,
@@ -147,7 +149,7 @@ def test_a_pg_basebackup_restored_as_the_database_role_readme_says_brings_back_e
     held = {order["_id"] for order in listed["items"]}
     assert {order["_id"] for order in state["orders"]} <= held, listed
     assert later["_id"] not in held, "the order placed after the backup came back"
-    assert listed["total"] == ORDERS + 1  # and the one the upgrade test placed
+    assert len(held) == ORDERS + 1 and listed["next"] is None  # and the one the upgrade test placed
 
 
 def test_apt_remove_stops_the_units(host):
