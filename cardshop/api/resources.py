@@ -35,7 +35,7 @@ def paginate(collection, query, filters, sort, projection=None, view=lambda doc:
 def newest_page(collection, query, filters, projection=None, view=lambda doc: doc, bounded=False):
     """A page of a history (orders, tasks), newest first, after the position the query's `after` names;
     `next` names the position after its last item (null on the last page). `bounded`: the filters
-    match live work only (store/paging.py)."""
+    match few documents (store/paging.py)."""
     per_page = query.get("per_page", DEFAULT_PER_PAGE)
     after = decode_position(query["after"]) if "after" in query else None
     docs, more = paging.newest_first(collection, filters, per_page, after, projection, bounded=bounded)

@@ -6,7 +6,7 @@ import time
 import pymongo.errors
 
 from cardshop.beat.jobs import run_job
-from cardshop.domain.jobs import SLOW_SHARE, TIME_BASED, slow
+from cardshop.domain.jobs import SLOW_SHARE, TIME_BASED, slow_run
 from cardshop.store import now, schedules
 
 log = logging.getLogger(__name__)
@@ -43,6 +43,6 @@ def record_run(db, schedule, result, duration):
     except pymongo.errors.PyMongoError as exc:  # the run itself is done; its record can be missed
         log.warning("schedule %s: cannot record how its run ended: %s", schedule, exc)
         return
-    if slow(duration, every):
+    if slow_run(duration, every):
         log.warning("schedule %s: its run took %.1f s, more than %d %% of its period (every %s s)",
                     schedule, duration, SLOW_SHARE * 100, every)

@@ -39,7 +39,7 @@ TIME_BASED = frozenset({"republish_pending", "time_out_tasks", "purge_tokens", "
 SLOW_SHARE = 0.1
 
 
-def slow(duration, every):
+def slow_run(duration, every):
     """Whether a run of `duration` seconds is slow for a schedule run `every` seconds (None: by crontab)."""
     return every is not None and duration is not None and duration > every * SLOW_SHARE
 

@@ -5,7 +5,7 @@ import urllib.parse
 
 import bottle
 
-from cardshop.domain.jobs import CATALOGUE, slow
+from cardshop.domain.jobs import CATALOGUE, slow_run
 from cardshop.manager import forms
 
 ADMINS = ("admin",)
@@ -46,7 +46,7 @@ def last_run(schedule):
     if len(text) > RESULT_SHOWN:
         text = text[:RESULT_SHOWN - 1] + "…"
     return {"took": f"{duration:.2f} s", "result": text, "failed": isinstance(result, dict) and "error" in result,
-            "slow": slow(duration, schedule.get("every"))}
+            "slow": slow_run(duration, schedule.get("every"))}
 
 
 def install(app, web):

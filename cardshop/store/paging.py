@@ -40,8 +40,8 @@ def newest_first(collection, filters, limit, after=None, projection=None, moment
     with nothing where a document matched (docs/operations/database.md). The documents tied with the
     position (same created_at, smaller _id) are read first, on their own.
 
-    `bounded`: the filter matches few documents whatever the history (live statuses, one order's
-    tasks): one sorted query, no windows.
+    `bounded`: the filter matches few documents (live work, or what the counts say is rare): one sorted
+    query, no windows.
     """
     wanted = limit + 1  # one more than the page: whether more follow
     if bounded:
@@ -55,20 +55,21 @@ def newest_first(collection, filters, limit, after=None, projection=None, moment
     found = []
     if after is not None:
         found = list(collection.find(tied_filter(filters, after), projection).sort(NEWEST_FIRST).limit(wanted))
-        end, upper = after[0], after[0]
+        end = after[0]
     else:
-        end, upper = moment or datetime.datetime.now(datetime.timezone.utc), None
+        end = moment or datetime.datetime.now(datetime.timezone.utc)
+    open_above = after is None  # the first window of the newest page has no upper bound
     window = FIRST_WINDOW
     while len(found) < wanted:
         start = end - window
-        query = window_filter(filters, start, upper)
+        query = window_filter(filters, start, None if open_above else end)
         # Through the creation time's index: a window costs its documents, whichever other index the
         # planner would pick for the filter (one on status reads every order ever shipped).
         found += list(collection.find(query, projection).sort(NEWEST_FIRST).hint(BY_CREATION)
                       .limit(wanted - len(found)))
         if len(found) >= wanted or start <= EPOCH:
             break
-        end, upper, window = start, start, window * GROWTH
+        end, open_above, window = start, False, window * GROWTH
     return found[:limit], len(found) > limit
 
 
