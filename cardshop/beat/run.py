@@ -9,7 +9,7 @@ from celery.signals import worker_ready
 from cardshop.beat.clock import ClockWatch
 from cardshop.beat.jobs import Context
 from cardshop.beat.runs import run_scheduled
-from cardshop.beat.schedule import JOB_TASK, MongoScheduler
+from cardshop.beat.schedule import JOB_TASK, MongoScheduler, install_defaults
 from cardshop.config import read_secret
 from cardshop.pipeline import topology
 from cardshop.pipeline.celery_app import make_celery
@@ -44,6 +44,9 @@ def serve(config, notifier):
         log.info("ready: running the schedule from MongoDB")
         clock_watch.start()  # only now: the scheduler's process has forked off, and forks no thread
 
+    # Before the worker starts, so that 'ready' means every default schedule exists (the embedded beat
+    # process reads the schedules only some time after the worker is ready).
+    install_defaults(db)
     watch_worker_loop(app, notifier)
     worker = app.Worker(hostname=f"beat@{socket.gethostname()}", pool="solo", beat=True,
                         scheduler=MongoScheduler.bound(db), without_mingle=True, without_gossip=True,

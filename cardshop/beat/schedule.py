@@ -72,8 +72,7 @@ class MongoScheduler(Scheduler):
         return type(cls.__name__, (cls,), {"db": db})
 
     def setup_schedule(self):
-        install_defaults(self.db)
-        self._load()
+        self._load()  # the defaults are installed by cardshop.beat.run before the worker starts
 
     def _load(self):
         entries = {}

@@ -32,6 +32,20 @@ def pipeline_db(ferretdb):
     client.close()
 
 
+def monitor_did(pipeline, predicate, what, timeout=150):
+    """Until `predicate()` holds, else an AssertionError naming `what` with the monitor's last log lines.
+
+    The pipeline's monitor is shared by the whole session: on a loaded machine it may still be working
+    through an earlier test's flood of reports.
+    """
+    try:
+        wait_until(predicate, timeout=timeout, interval=0.5)
+    except AssertionError:
+        with open(pipeline.monitor.process.log_path, errors="replace") as handle:
+            tail = handle.readlines()[-20:]
+        raise AssertionError(f"the monitor has not {what} after {timeout} s; its log ends:\n{''.join(tail)}") from None
+
+
 def dropped(pipeline_db, *reasons):
     """Messages the monitor dropped so far (for these reasons), from the counters it saves."""
     counts = (pipeline_db.monitor_stats.find_one({"_id": "dropped"}) or {}).get("counts", {})

@@ -9,7 +9,7 @@ import time
 
 from cardshop.client import ApiClient
 from devstack.processes import wait_until
-from tests.integration.conftest import dropped
+from tests.integration.conftest import dropped, monitor_did
 from tests.integration.security.conftest import heartbeat
 from tests.integration.security.writer_host import WriterHost, only_these_writers, order_waiting_for_writers, \
     write_tasks
@@ -55,7 +55,7 @@ def test_an_operator_registers_a_slot_then_its_heartbeats_are_filed_until_it_is_
     slot_worker = f"{host.name}.slot-1"
     before = dropped(pipeline_db, "refused")
     host.slot(1, "ready")
-    wait_until(lambda: dropped(pipeline_db, "refused") > before, timeout=60)  # behind other tests' floods
+    monitor_did(pipeline, lambda: dropped(pipeline_db, "refused") > before, "refused the unregistered slot's heartbeat")
     assert pipeline_db.workers.find_one({"_id": slot_worker}) is None
 
     registered = pipeline.admin.request("PUT", f"/writer-hosts/{host.name}/slots", {"slots": [
