@@ -30,22 +30,26 @@ def _key(kind, status):
 
 
 def add(db, kind, status, by):
-    """Move the counter of `status` by `by` (made at 0 when missing).
+    """Move the counter of `status` by `by` (made at 0 when missing)."""
+    increment(db[COLLECTION], _key(kind, status), {"$inc": {"n": by}}, {"kind": kind, "status": status, "n": 0})
+
+
+def increment(collection, key, update, made):
+    """Apply `update` (an `$inc`, maybe a `$set`) to the document `key`, made from `made` first when missing.
 
     Not an upsert: concurrent upserts of one missing document on FerretDB 2.7 all report it inserted
-    and all but one of their increments are lost (8 callers at once: n = 1). A counter is made by an
-    insert, whose clash on `_id` is reported, and only then incremented.
+    and all but one of their increments are lost (8 callers at once: n = 1). The document is made by an
+    insert, whose clash on `_id` is reported, and only then updated.
     """
-    key = _key(kind, status)
-    if db[COLLECTION].update_one({"_id": key}, {"$inc": {"n": by}}).matched_count:
+    if collection.update_one({"_id": key}, update).matched_count:
         return
     try:
-        db[COLLECTION].insert_one({"_id": key, "kind": kind, "status": status, "n": 0})
+        collection.insert_one({"_id": key, **made})
     except pymongo.errors.OperationFailure as exc:
         if not is_duplicate(exc):
             raise
         # another caller made it meanwhile
-    db[COLLECTION].update_one({"_id": key}, {"$inc": {"n": by}})
+    collection.update_one({"_id": key}, update)
 
 
 def moved(db, kind, old, new):

@@ -1,9 +1,11 @@
 """The `monitor_stats` collection: the monitor's counters that survive its restarts (reports it dropped, by why)."""
 
+from cardshop.store.counters import increment
+
 DROPPED = "dropped"
 
 
 def add_drops(db, counts, moment):
     """Add `counts` ({why: how many}) to the totals of dropped reports."""
-    db.monitor_stats.update_one({"_id": DROPPED}, {"$inc": {f"counts.{why}": count for why, count in counts.items()},
-                                                   "$set": {"at": moment}}, upsert=True)
+    increment(db.monitor_stats, DROPPED, {"$inc": {f"counts.{why}": count for why, count in counts.items()},
+                                          "$set": {"at": moment}}, {"counts": {}, "at": moment})

@@ -72,6 +72,8 @@ QUERIES = [
     Query("workers.online_writers_seen_since (placement)", "workers", workers.online_writers_filter(MOMENT)),
     Query("workers.seen_since (move_offline_writers, slot_busy_with)", "workers",
           workers.seen_since_filter(WRITER, MOMENT)),
+    Query("workers.of_names (GET /workers: a page of hosts)", "workers",
+          workers.of_names_filter([f"{WRITER}@{HOST}.slot-{number}" for number in (1, 2)])),
     Query("tasks.count_writes_on_not_in (placement)", "tasks", tasks.writes_on_filter(WRITER, WRITE_TASK.ended)),
     # the API's history pages (store/paging.py): the tied documents, a window; live work in one query
     Query("paging.tied_filter (GET /orders?after=)", "orders", tied_filter({}, (MOMENT, ORDER_ID)), NEWEST_FIRST, 51),

@@ -44,6 +44,19 @@ def named(db, name=None):
     return db.workers.find({} if name is None else {"$or": [{"_id": name}, {"username": username, "host": host}]})
 
 
+def names_and_slots(db):
+    """Every worker's name, with its slot number for a slot worker (a page of hosts is chosen from these)."""
+    return db.workers.find({}, {"slot.number": 1})
+
+
+def of_names(db, names):
+    return db.workers.find(of_names_filter(names))
+
+
+def of_names_filter(names):
+    return {"_id": {"$in": list(names)}}
+
+
 def online_writers_seen_since(db, moment):
     """The writer hosts' workers online and seen since `moment`."""
     return db.workers.find(online_writers_filter(moment))

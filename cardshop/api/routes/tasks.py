@@ -78,13 +78,25 @@ def worker_views(db, name=None):
     if name is not None and slot_of(name)[1] is not None:  # one slot worker, as it is
         doc = workers.find(db, name)
         return {name: doc} if doc else {}
+    return _views(workers.named(db, name))
+
+
+def _view_name(doc):
+    """The view a worker document belongs to: its writer host `<user>@<host>` for a slot worker, else its own."""
+    host, number = slot_of(doc["_id"])
+    if number is not None and isinstance(doc.get("slot"), dict):
+        return f"{doc['_id'].partition('@')[0]}@{host}"
+    return doc["_id"]
+
+
+def _views(docs):
     views, hosts = {}, {}
-    for doc in workers.named(db, name):
-        host, number = slot_of(doc["_id"])
-        if number is not None and isinstance(doc.get("slot"), dict):
-            hosts.setdefault(f"{doc['_id'].partition('@')[0]}@{host}", []).append(doc)
+    for doc in docs:
+        name = _view_name(doc)
+        if name != doc["_id"]:
+            hosts.setdefault(name, []).append(doc)
         else:
-            views[doc["_id"]] = doc
+            views[name] = doc
     views.update({key: _host_view(key, docs) for key, docs in hosts.items()})  # a host's slots win over its name
     return views
 
@@ -95,11 +107,15 @@ def worker_views(db, name=None):
            response=schemas.page_of(schemas.WORKER), errors=[400, 401, 403])
 def list_workers(call):
     db = call.services.db
-    views = worker_views(db)
     page, per_page = call.query.get("page", 1), call.query.get("per_page", DEFAULT_PER_PAGE)
-    names = sorted(views)[(page - 1) * per_page:page * per_page]
-    return {"items": with_current_tasks(db, [views[name] for name in names]), "page": page,
-            "per_page": per_page, "total": len(views)}
+    # The names of every record (live records only: the beat expires the others), then the page's documents.
+    by_view = {}
+    for doc in workers.names_and_slots(db):
+        by_view.setdefault(_view_name(doc), []).append(doc["_id"])
+    names = sorted(by_view)[(page - 1) * per_page:page * per_page]
+    views = _views(workers.of_names(db, [worker for name in names for worker in by_view[name]]))
+    return {"items": with_current_tasks(db, [views[name] for name in names if name in views]), "page": page,
+            "per_page": per_page, "total": len(by_view)}
 
 
 @api.route("GET", "/workers/{name}", summary="Read a worker host (a writer host by <user>@<host>, with its slots)",

@@ -10,7 +10,7 @@ import pytest
 
 from cardshop.beat.jobs import Context, recount_orders
 from cardshop.states import ORDER, IllegalTransition
-from cardshop.store import counters, now, orders
+from cardshop.store import counters, monitor_stats, now, orders
 from cardshop.store.commits import claim
 from cardshop.store.transitions import ConcurrentChange, _catch_up, transition
 
@@ -21,7 +21,7 @@ THREADS = 8
 def db(ferretdb):
     client = pymongo.MongoClient(ferretdb.url, tz_aware=True)
     database = client["unit_counters"]
-    for name in ("orders", "tasks", "commits", "counters"):
+    for name in ("orders", "tasks", "commits", "counters", "monitor_stats"):
         database.drop_collection(name)
     assert sum(orders.count_by_status(database).values()) == 0  # counted once, empty: from now on only moved
     yield database
@@ -139,3 +139,11 @@ def test_a_database_without_counters_is_counted_on_first_use(db):
     place(db, 1)  # a counter made before any recount holds only what came after
     assert orders.count_by_status(db) == counted(db)
     assert orders.count_by_status(db)["created"] == 4 and orders.count_by_status(db)["shipped"] == 1
+
+
+def test_drops_saved_by_concurrent_monitors_into_a_missing_document_are_all_counted(db):
+    """Two monitors (one stopping, one starting) may save their first drops at once: none is lost."""
+    with concurrent.futures.ThreadPoolExecutor(THREADS) as pool:
+        list(pool.map(lambda _: monitor_stats.add_drops(db, {"refused": 1, "malformed": 2}, now()), range(4 * THREADS)))
+    assert db.monitor_stats.find_one({"_id": monitor_stats.DROPPED})["counts"] == {
+        "refused": 4 * THREADS, "malformed": 8 * THREADS}
