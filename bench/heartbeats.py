@@ -36,6 +36,7 @@ from cardshop.store import new_id
 from cardshop.writer.card import Card
 from cardshop.writer.slot import Slot
 from cardshop.writer.worker import NUDGE_GAP, slot_state
+from bench.database import percentile
 from devstack.processes import wait_until
 from tests.integration.conftest import register_slots
 
@@ -52,6 +53,7 @@ DRAINED = "drained"  # the image the last heartbeat of each slot names in the ba
 SAMPLE_EVERY = 3.0
 CPU_GOAL = 25.0  # per cent of one core
 QUEUE_GOAL = 1000
+WORKERS_GOAL_MS = 200.0
 IMAGES = [f"image-{n}" for n in range(3)]
 BULK = 300  # records in the bulk_write figure: about what 2,000 slots refresh in a second
 
@@ -152,6 +154,32 @@ class Sender(threading.Thread):
                 if turn == rounds - 1:
                     fleet_slot.images = IMAGES + [DRAINED]
                 self.send(fleet_slot)
+
+
+class WorkersLister(threading.Thread):
+    """An operator's manager page, again and again: GET /workers?per_page=200, timed."""
+
+    def __init__(self, api):
+        super().__init__(daemon=True)
+        self.api, self.stop, self.times, self.errors = api, threading.Event(), [], 0
+
+    def run(self):
+        while not self.stop.is_set():
+            started = time.perf_counter()
+            try:
+                ok = self.api.get("/workers?per_page=200").status == 200
+            except Exception:  # the API slow or away: counted, as an error
+                ok = False
+            if ok:
+                self.times.append(time.perf_counter() - started)
+            else:
+                self.errors += 1
+            self.stop.wait(0.5)
+
+
+def rss_mib(pid):
+    with open(f"/proc/{pid}/status") as status:
+        return next(int(line.split()[1]) / 1024 for line in status if line.startswith("VmRSS:"))
 
 
 def cpu_seconds(pid):
@@ -255,17 +283,24 @@ def measure(pipe, db, report, slots=SLOTS, busy=BUSY, seconds=SECONDS):
     queues = Queues(pipe, [username for username, _, _ in accounts])
     print(f"heartbeats: {slots:,} slots on {hosts} writer hosts ready in {time.monotonic() - started:.0f} s; "
           f"{busy_count} busy; warming up {WARM_UP} s, then measuring {seconds} s", flush=True)
+    daemons = {"monitor": pipe.monitor.process.pid, "scheduler": pipe.scheduler.process.pid}
+    idle_rss = {name: rss_mib(pid) for name, pid in daemons.items()}
     for sender in senders:
         sender.start()
     time.sleep(WARM_UP)
     pid = pipe.monitor.process.pid
     samples = []  # (monotonic, monitor CPU seconds, queued messages, heartbeats sent)
+    lists = WorkersLister(pipe.admin)
+    lists.start()
     end = time.monotonic() + seconds
     while True:
         samples.append((time.monotonic(), cpu_seconds(pid), queues.depth(), sum(s.sent for s in senders)))
         if time.monotonic() >= end:
             break
         time.sleep(SAMPLE_EVERY)
+    loaded_rss = {name: rss_mib(pid) for name, pid in daemons.items()}
+    lists.stop.set()
+    lists.join()
     for sender in senders:
         sender.stop.set()
     for sender in senders:
@@ -287,6 +322,14 @@ def measure(pipe, db, report, slots=SLOTS, busy=BUSY, seconds=SECONDS):
            f"{'growing' if growing else 'not growing'}); goal <= {QUEUE_GOAL:,} and not growing; "
            f"samples {', '.join(str(d) for d in depths)}",
            0.0 if growing else QUEUE_GOAL / max(max(depths), 1), 1.0, f"ratio = {QUEUE_GOAL:,} / the most queued")
+
+    p95 = percentile(lists.times, 0.95) if lists.times else float("inf")
+    report(f"heartbeats: GET /workers?per_page=200 meanwhile, {slots:,} slots {busy:.0%} busy",
+           f"p95 {p95 * 1000:.0f} ms over {len(lists.times)} calls ({lists.errors} errors); goal <= "
+           f"{WORKERS_GOAL_MS:.0f} ms", 0.0 if lists.errors else WORKERS_GOAL_MS / 1000 / max(p95, 1e-6), 1.0,
+           f"ratio = {WORKERS_GOAL_MS:.0f} ms / p95")
+    print("heartbeats: memory (RSS) " + "; ".join(f"{name} {idle_rss[name]:.0f} MiB at idle, {loaded_rss[name]:.0f} "
+                                                  "MiB under the fleet" for name in daemons) + "\n", flush=True)
 
     # The rate: a backlog applied by a monitor that was away, until the last heartbeat of every slot is in.
     pipe.monitor.stop()

@@ -20,7 +20,7 @@ from devstack.pipeline import Pipeline
 from devstack.processes import wait_until
 from devstack.servers import FerretDB, Warehouse
 from tests.integration.claiming import accepted
-from tests.integration.pipeline.test_monitor import take_message
+from tests.integration.pipeline.test_monitor import take_message, take_messages
 
 GIB = 1024 ** 3
 
@@ -60,6 +60,33 @@ def monitor_throughput(pipe, db, report, count=5000):
     report("Monitor: progress reports applied to the database",
            f"{ours:.0f} reports/s (includes the monitor's start-up) vs raw pymongo update_one {raw:.0f}/s",
            ours / raw, 0.5, extra=f"absolute goal 2000/s: {'met' if ours >= 2000 else 'missed'}")
+
+
+def monitor_lanes(pipe, db, report, tasks=300, lanes=4):
+    """Many tasks' status reports waiting for a monitor that was away: applied by one lane, then by `lanes`."""
+    rates = {}
+    for count in (1, lanes):
+        username, _, app = pipe.worker("creator")
+        task_ids = [tiny_order(pipe.admin)["tasks"][0]["_id"] for _ in range(tasks)]
+        messages = take_messages(app, "create", task_ids, timeout=60)
+        reporters = [Reporter(app, username, task_id, run=accepted(app, username, messages[task_id][1]))
+                     for task_id in task_ids]
+        pipe.monitor.stop()
+        for status in ("downloading", "building", "uploading"):  # a round of each status across the tasks
+            for reporter in reporters:
+                reporter.status(status)
+        pipe.monitor.config["monitor"] = {**pipe.monitor.config.get("monitor", {}), "report_lanes": count}
+        pipe.monitor.start()
+        started = time.perf_counter()  # it consumes once it says so (and the start says it when it has)
+        wait_until(lambda: db.tasks.count_documents({"_id": {"$in": task_ids}, "status": "uploading"}) == tasks,
+                   timeout=600, interval=0.05)
+        rates[count] = 3 * tasks / (time.perf_counter() - started)
+    pipe.monitor.config["monitor"].pop("report_lanes")
+    pipe.monitor.stop()
+    pipe.monitor.start()
+    report(f"Monitor: status reports of {tasks} tasks applied by {lanes} lanes vs 1 lane",
+           f"{rates[lanes]:.0f} reports/s vs {rates[1]:.0f}/s",
+           rates[lanes] / rates[1], 1.2, extra="on two cores the database server takes most of both: lanes overlap its work with the monitor's")
 
 
 def dispatch_latency(pipe, db, report, orders=10):
@@ -164,6 +191,7 @@ def run(report):
     with stack() as (base, pipe, db):
         dispatch_latency(pipe, db, report)
         monitor_throughput(pipe, db, report)
+        monitor_lanes(pipe, db, report)
         claims.run(report, pipe, db)
         outages.run(report, pipe, db, tiny_order)
         os.sync()  # the big files below must not slow the database's fsyncs above

@@ -21,6 +21,9 @@ SCHEMA = {
                 "prefetch": {"type": "integer", "minimum": 1, "maximum": 10000, "default": 20,
                              "description": "Reports taken from RabbitMQ ahead of their database writes, "
                                             "per worker account (each account's queue is served in turn)."},
+                "report_lanes": {"type": "integer", "minimum": 1, "maximum": 64, "default": 4,
+                                 "description": "Threads applying reports: a task's reports in the order they "
+                                                "came, different tasks' side by side."},
                 "writer_timeout": {"type": "integer", "minimum": 5, "default": 90,
                                    "description": "Seconds after its last heartbeat that a writer host "
                                                   "still counts as live when write tasks are placed."},

@@ -33,7 +33,7 @@ def serve(config, notifier):
     results = ResultChecker(db, tokens, config["warehouse"].get("ca_file"))
     settings = config["monitor"]
     monitor = Monitor(app, db, Publisher(app, db), prefetch=settings["prefetch"], on_ready=ready,
-                      results=results, writer_timeout=settings["writer_timeout"])
+                      results=results, writer_timeout=settings["writer_timeout"], lanes=settings["report_lanes"])
     monitor.registry.max_records_per_creator = settings["max_hosts_per_account"]
     monitor.applier.max_card_rate = settings["max_card_rate"]
     claims = ClaimService(app, monitor.claims, monitor.accounts, monitor.count_drop)
@@ -52,8 +52,11 @@ def serve(config, notifier):
                             < max(4 * interval, 10), stop)
     notifier.status("connecting to the broker")
     claims.start()
-    monitor.run(safety_interval=0.1)  # wake often enough to write buffered progress promptly
+    # Wake often: buffered progress is written, and what the lanes applied acknowledged (which lets the broker
+    # send that account more), within 20 ms. Costs about 1 % of a core when idle.
+    monitor.run(safety_interval=0.02)
     claims.stop()
+    monitor.lanes.stop()  # what they apply now is acknowledged by no one: RabbitMQ redelivers it, a duplicate
     monitor.flush_heartbeats(force=True)
     monitor.save_stats(force=True)
     written = monitor.registry.written

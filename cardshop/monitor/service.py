@@ -12,6 +12,10 @@ waits in that account's queue while the others' reports are served in turn.
 New accounts are found in the database every ACCOUNTS_EVERY seconds and their
 queues declared. Claims are answered by a thread of their own (monitor/claim_service.py).
 
+Reports are applied by a few threads (monitor/lanes.py): a task's in the
+order they came, different tasks side by side. A heartbeat that changes a
+worker's state waits until its sender's earlier reports are applied.
+
 Every message is untrusted input from a worker: its raw body is checked
 (monitor/intake.py) and validated against its schema before use; one that is
 malformed (or that makes the code fail) is logged, counted in `dropped`
@@ -19,6 +23,7 @@ malformed (or that makes the code fail) is logged, counted in `dropped`
 """
 
 import collections
+import itertools
 import logging
 import threading
 import time
@@ -26,9 +31,11 @@ import time
 import pymongo.errors
 from kombu.mixins import ConsumerMixin
 
+from cardshop import faults
 from cardshop.monitor import intake
 from cardshop.monitor.apply import REFUSED, ReportApplier
 from cardshop.monitor.claims import ClaimDecider
+from cardshop.monitor.lanes import Lanes
 from cardshop.domain.cascades import Cascades
 from cardshop.monitor.results import WarehouseUnavailable
 from cardshop.monitor.workers import WorkerRegistry
@@ -43,6 +50,8 @@ log = logging.getLogger(__name__)
 STATS_EVERY = 1.0  # seconds between saves of the drop counters
 ACCOUNTS_EVERY = 2.0  # seconds between looks for new worker accounts
 CLOCK_EVERY = 60.0  # seconds between measures of the database server's clock (the times the monitor writes)
+SENDER_WAIT = 30.0  # seconds a state-changing heartbeat waits for its sender's earlier reports, else it is requeued
+REQUEUE, ERROR = "requeue", "error"  # a lane's outcomes besides the applier's
 _REPORT = Validator(REPORT_SCHEMA)
 _HEARTBEAT = Validator(heartbeat.HEARTBEAT_SCHEMA)
 
@@ -87,9 +96,13 @@ class Accounts:
         return declared
 
 
+class SenderBehind(Exception):
+    """A sender's earlier reports are still not applied (the database is slow or away)."""
+
+
 class Monitor(ConsumerMixin):
     def __init__(self, app, db, publisher=None, prefetch=20, on_ready=None, results=None, writer_timeout=90,
-                 slot_registered=None):
+                 slot_registered=None, lanes=4):
         self.app = app
         self.connection = app.connection_for_read()
         self.db = db
@@ -117,6 +130,7 @@ class Monitor(ConsumerMixin):
         self._progress = []
         self._progress_since = 0.0
         self.flush_after = max(1, prefetch // 2)
+        self.lanes = Lanes(lanes, self._apply_in_lane)
 
     def get_consumers(self, Consumer, channel):
         topology.declare_all(self.connection)
@@ -158,6 +172,7 @@ class Monitor(ConsumerMixin):
 
     def on_iteration(self):
         self.last_loop = time.monotonic()
+        self.settle()
         self.consume_new_accounts()
         self.follow_the_database_clock()
         if self._progress and (len(self._progress) >= self.flush_after
@@ -205,13 +220,46 @@ class Monitor(ConsumerMixin):
 
     # -- applying -----------------------------------------------------------
 
-    def _unavailable(self, exc, messages):
-        """Keep the messages in RabbitMQ and slow down until the database (or warehouse) is back."""
-        log.warning("%s; %d report(s) requeued", exc, len(messages))
-        for message in messages:
-            message.requeue()
-        time.sleep(self._backoff)
-        self._backoff = min(self._backoff * 2, 10)
+    def _apply_in_lane(self, job):
+        """Apply one report (in a lane's thread): (outcome, detail). While the database is away the report
+        waits here, in its lane (later reports of its task wait behind it: their order is kept)."""
+        body, sender, _ = job
+        backoff = faults.backoff(1, first=0.5, most=10)
+        for attempt in itertools.count(2):
+            try:
+                return self.applier.apply(body, sender), None
+            except WarehouseUnavailable as exc:  # its check waits (up to the checker's patience): try it later
+                time.sleep(backoff)
+                return REQUEUE, str(exc)
+            except Exception as exc:
+                if not unavailable(exc):
+                    log.exception("report from %r failed", sender)  # a bug must not stop the monitor
+                    return ERROR, f"{type(exc).__name__}: {exc}"
+                if self.should_stop:
+                    return REQUEUE, f"database unavailable ({exc}) and the monitor stopping"
+                log.warning("database unavailable (%s); the report on task %s is tried again in %.1f s",
+                            exc, body["task"], backoff)
+                time.sleep(backoff)
+                backoff = faults.backoff(attempt, first=0.5, most=10)
+
+    def settle(self):
+        """Acknowledge (or requeue, or drop) the messages whose reports the lanes applied: the consumer
+        thread's job, since the broker's channel is not shared between threads."""
+        for (body, sender, messages), (outcome, detail) in self.lanes.finished():
+            if outcome == REQUEUE:
+                log.warning("%s; %d report(s) requeued", detail, len(messages))
+                for message in messages:
+                    message.requeue()
+            elif outcome == ERROR:
+                for message in messages:
+                    self.drop(message, "error", sender, detail)
+            elif outcome == REFUSED and body["type"] != "progress":
+                self.drop(messages[0], "refused", sender, f"{body['type']} not the sender's to send")
+            else:
+                for message in messages:
+                    message.ack()
+                self.applied += len(messages)
+                log.debug("%s from %s: %s", body["type"], sender, outcome)
 
     def flush_heartbeats(self, force=False):
         """Write the refresh-only heartbeats waiting in memory (at most one bulk write a second, unless `force`)."""
@@ -224,36 +272,24 @@ class Monitor(ConsumerMixin):
             log.exception("heartbeats failed")  # a bug must not stop the monitor: the next ones say it again
             self.count_drop("error", None, f"{self.registry.discard_pending()} heartbeats: {type(exc).__name__}: {exc}")
 
-    def _progress_first(self):
-        """Write the progress reports received so far (before a heartbeat that changes a worker's state)."""
-        if self._progress:
-            self.flush_progress()
-
     def flush_progress(self):
+        """Hand the progress reports received so far to the lanes: only each run's latest is applied,
+        and all of them are acknowledged once it is."""
         pending, self._progress = self._progress, []
         latest = {}
-        for body, sender, _ in pending:
+        for body, sender, message in pending:
             key = (body["task"], body["run"], sender)
-            if key not in latest or body["seq"] > latest[key][0]["seq"]:
-                latest[key] = (body, sender)
-        try:
-            for body, sender in latest.values():
-                self.applier.apply(body, sender)
-        except Exception as exc:
-            if unavailable(exc):
-                self._unavailable(f"database unavailable ({exc})", [message for _, _, message in pending])
-                return
-            # A bug must not stop the monitor: these reports are lost, loudly.
-            log.exception("progress reports failed")
-            for body, sender, message in pending:
-                self.drop(message, "error", sender, f"{type(exc).__name__}: {exc}")
-            return
-        self._backoff = 0.5
-        for _, _, message in pending:
-            message.ack()
-        self.applied += len(pending)
+            if key not in latest:
+                latest[key] = [body, sender, [message]]
+                continue
+            latest[key][2].append(message)
+            if body["seq"] > latest[key][0]["seq"]:
+                latest[key][0] = body
+        for body, sender, messages in latest.values():
+            self.lanes.submit(body["task"], sender, (body, sender, messages))
 
     def on_report(self, body, message):
+        self.settle()
         sender = message.properties.get("user_id")
         error = first_error(body)
         if error:
@@ -269,30 +305,36 @@ class Monitor(ConsumerMixin):
             if len(self._progress) >= self.flush_after:
                 self.flush_progress()
             return
-        is_heartbeat = body["type"] == heartbeat.TYPE
-        if self._progress and not is_heartbeat:  # keep the order: earlier progress first
-            self.flush_progress()
-        try:
-            if is_heartbeat:  # one that changes a worker's state is written after the progress before it
-                outcome = self.registry.on_heartbeat(body, sender, before_write=self._progress_first)
-            else:
-                outcome = self.applier.apply(body, sender)
-        except WarehouseUnavailable as exc:
-            self._unavailable(str(exc), [message])
+        if body["type"] == heartbeat.TYPE:
+            self.on_heartbeat(body, sender, message)
             return
+        if self._progress:  # keep the order: earlier progress first
+            self.flush_progress()
+        self.lanes.submit(body["task"], sender, (body, sender, [message]))
+
+    def on_heartbeat(self, body, sender, message):
+        def sender_first():  # one that changes a worker's state is written after what its sender sent before
+            self.flush_progress()
+            if not self.lanes.wait_for(sender, timeout=SENDER_WAIT):
+                raise SenderBehind(f"{sender}'s earlier reports are not applied after {SENDER_WAIT} s")
+
+        try:
+            outcome = self.registry.on_heartbeat(body, sender, before_write=sender_first)
         except Exception as exc:
-            if unavailable(exc):
-                self._unavailable(f"database unavailable ({exc})", [message])
+            if unavailable(exc) or isinstance(exc, SenderBehind):
+                log.warning("%s; a heartbeat requeued", exc if isinstance(exc, SenderBehind)
+                            else f"database unavailable ({exc})")
+                message.requeue()
+                time.sleep(self._backoff)
+                self._backoff = min(self._backoff * 2, 10)
                 return
-            # A bug must not stop the monitor.
-            log.exception("report from %r failed", sender)
+            log.exception("heartbeat from %r failed", sender)  # a bug must not stop the monitor
             self.drop(message, "error", sender, f"{type(exc).__name__}: {exc}")
             return
         self._backoff = 0.5
         if outcome == REFUSED:
-            self.drop(message, "refused", sender, f"{body['type']} not the sender's to send")
+            self.drop(message, "refused", sender, "heartbeat not the sender's to send")
             return
         # Written, or (COALESCED) a refresh waiting for the next bulk write: safe to lose, the next replaces it.
         message.ack()
         self.applied += 1
-        log.debug("%s from %s: %s", body["type"], sender, outcome)

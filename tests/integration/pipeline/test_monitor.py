@@ -171,6 +171,30 @@ def test_duplicates_and_out_of_order_reports_change_nothing(pipeline):
     assert task["status"] == "building" and task["progress"]["percent"] == 40
 
 
+def test_reports_of_many_tasks_sent_at_once_are_applied_each_tasks_in_order(pipeline):
+    """The monitor applies different tasks' reports side by side (monitor/lanes.py), never one task's out of order."""
+    creator, _, app = pipeline.worker("creator")
+    orders = [pipeline.admin.post("/orders", order_body()).body for _ in range(12)]
+    runs = {}
+    for order in orders:
+        task_id = create_task_of(order)["_id"]
+        runs[task_id] = accepted(app, creator, take_message(app, "create", task_id)[1])
+    at = "2026-01-01T00:00:00Z"
+    for step, status in enumerate(("downloading", "building", "uploading")):  # each step across every task
+        for task_id, run in runs.items():
+            report = {"task": task_id, "run": run, "at": at}
+            send_raw(app, creator, {**report, "seq": 2 * step + 1, "type": "progress", "progress": {
+                "percent": 10 * step, "bytes": step, "total": 10, "rate": 1, "eta": 6}})
+            send_raw(app, creator, {**report, "seq": 2 * step + 2, "type": "status", "status": status})
+
+    def tasks():
+        return [pipeline_task(pipeline, order["_id"]) for order in orders]
+    wait_until(lambda: all(task.get("last_seq") == 6 for task in tasks()), timeout=60)
+    for task in tasks():
+        assert [entry["status"] for entry in task["statuses"]] == [
+            "pending", "received", "downloading", "building", "uploading"], task["_id"]
+
+
 def pipeline_task(pipeline, order_id):
     return pipeline.admin.get(f"/tasks?order={order_id}&kind=create").body["items"][0]
 
