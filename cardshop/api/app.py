@@ -5,11 +5,13 @@ from cardshop.api.openapi import build_document
 from cardshop.api.routes import (auth, auto_images, logs, meta, orders, rabbitmq, recipes, schedules, stats,
                                   tasks, users, warehouses, writer_hosts)
 from cardshop.api.routing import Api
+from cardshop.auth.checkqueue import CheckQueue
 from cardshop.auth.passwords import Hasher
 from cardshop.auth.ratelimit import RateLimit
 from cardshop.auth.throttle import LoginThrottle
 from cardshop.auth.tokens import Tokens
 from cardshop.auth.usercache import UserCache
+from cardshop.auth.verified import VerifiedLogins
 
 ROUTE_MODULES = (meta, auth, users, orders, recipes, stats, tasks, logs, warehouses, schedules, auto_images, rabbitmq,
                  writer_hosts)
@@ -19,7 +21,7 @@ class Services:
     """What handlers work with; built once per process."""
 
     def __init__(self, db, tokens, users, hasher, throttle, vhost, routes, publisher=None,
-                 login_rate=None, broker_addresses=("127.0.0.1", "::1"), broker_wait=5, max_hosts_per_writer=4):
+                 login_rate=None, broker_addresses=("127.0.0.1", "::1"), verified=None, max_hosts_per_writer=4):
         self.db = db
         self.publisher = publisher
         self.users = users
@@ -28,7 +30,7 @@ class Services:
         self.throttle = throttle
         self.login_rate = login_rate or RateLimit(5, 20)
         self.broker_addresses = frozenset(broker_addresses)
-        self.broker_wait = broker_wait  # the broker waits longer for a password-checking slot
+        self.verified = verified or VerifiedLogins(300)
         self.vhost = vhost
         self.max_hosts_per_writer = max_hosts_per_writer  # hosts one writer account may have slots registered on
         self.authenticate = make_authenticator(users, tokens)
@@ -59,7 +61,12 @@ def build_services(db, config, jwt_key):
         db=db,
         tokens=Tokens(db, jwt_key, auth["access_ttl"], auth["refresh_ttl"], users),
         users=users,
-        hasher=Hasher(auth["bcrypt_rounds"], auth["password_check_slots"]),
+        hasher=Hasher(auth["bcrypt_rounds"], CheckQueue(
+            # a waiting check holds a server thread: leave one for everything else
+            auth["password_check_slots"], min(auth["check_queue_size"], max(1, config["api"]["threads"] - 1)),
+            auth["check_queue_per_client"],
+            auth["check_queue_per_account"], auth["check_queue_wait"], auth["failure_window"])),
+        verified=VerifiedLogins(auth["verified_ttl"]),
         throttle=LoginThrottle(db, auth["max_failures"], auth["failure_window"],
                                auth["lockout"], auth["max_lockout"]),
         vhost=config["rabbitmq"]["vhost"],

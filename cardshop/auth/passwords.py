@@ -1,4 +1,4 @@
-"""bcrypt password hashes, checked in a bounded pool."""
+"""bcrypt password hashes, checked a few at a time through the fair queue (checkqueue.py)."""
 
 import concurrent.futures
 import os
@@ -6,21 +6,16 @@ import threading
 
 import bcrypt
 
+from cardshop.auth.checkqueue import Busy, CheckQueue, TooManyWaiting
+
 MIN_LENGTH = 8
 MAX_BYTES = 72  # bcrypt ignores anything past 72 bytes; refuse rather than truncate
+
+__all__ = ["Busy", "Hasher", "PasswordError", "TooManyWaiting", "check_strength"]
 
 
 class PasswordError(ValueError):
     pass
-
-
-class Busy(Exception):
-    """Every password-checking slot stayed taken; the caller should come back shortly."""
-
-    retry_after = 1
-
-    def __init__(self):
-        super().__init__("too many password checks in progress; try again in 1 s")
 
 
 def check_strength(password):
@@ -33,31 +28,27 @@ def check_strength(password):
 class Hasher:
     """Hashes with a fixed cost; checks cost the same whether or not a user exists.
 
-    Checks run in a pool of `slots` threads at the lowest CPU priority
-    (bcrypt leaves the GIL, so unbounded checks would take every core and
-    server thread, and the kernel would share cores evenly with /health). A
-    check waits `wait` seconds for a free slot (by default none), then raises
-    Busy rather than hold a server thread that other requests need.
+    Checks run in a pool of one thread per slot of the queue, at the lowest
+    CPU priority: bcrypt leaves the GIL, so unbounded checks would take every
+    core and server thread, and the kernel would share cores evenly with
+    /health. Which check gets a slot next is the queue's business.
     """
 
-    def __init__(self, rounds, slots=1, wait=0):
+    def __init__(self, rounds, queue=None):
         self.rounds = rounds
-        self.wait = wait
-        self._slots = threading.BoundedSemaphore(slots)
-        self._pool = concurrent.futures.ThreadPoolExecutor(slots, "bcrypt", initializer=_lowest_priority)
+        self.queue = queue or CheckQueue()
+        self._pool = concurrent.futures.ThreadPoolExecutor(self.queue.slots, "bcrypt", initializer=_lowest_priority)
         self._dummy = bcrypt.hashpw(b"no such user", bcrypt.gensalt(rounds))
 
     def hash(self, password):
         return bcrypt.hashpw(password.encode(), bcrypt.gensalt(self.rounds)).decode()
 
-    def verify(self, password, hashed, wait=None):
-        wait = self.wait if wait is None else wait
-        if not (self._slots.acquire(timeout=wait) if wait > 0 else self._slots.acquire(blocking=False)):
-            raise Busy()
-        try:
-            return self._pool.submit(self._check, password, hashed).result()
-        finally:
-            self._slots.release()
+    def verify(self, password, hashed, client="local", account=""):
+        """Whether `password` matches `hashed` (None: no such user), checked in `client`'s lane of the queue.
+
+        Raises Busy (or TooManyWaiting) when the check gets no turn in time.
+        """
+        return self.queue.run(client, account, lambda: self._pool.submit(self._check, password, hashed).result())
 
     def _check(self, password, hashed):
         encoded = password.encode()

@@ -62,9 +62,31 @@ SCHEMA = {
                 "login_burst": {"type": "integer", "minimum": 1, "default": 20,
                                 "description": "Password checks one client address may make at once."},
                 "password_check_slots": {"type": "integer", "minimum": 1, "maximum": 64, "default": 1,
-                                         "description": "Password checks (bcrypt) running at once; a login "
-                                                        "finding none free gets 503 at once "
-                                                        "(the broker's logins wait up to 5 s)."},
+                                         "description": "Password checks (bcrypt) running at once; other checks "
+                                                        "wait in a fair queue (the check_queue_* keys)."},
+                "verified_ttl": {"type": "number", "minimum": 0, "maximum": 3600, "default": 300,
+                                 "description": "Seconds for which credentials that were found right are "
+                                                "checked again without bcrypt (a keyed hash kept in memory; "
+                                                "a password change or disable drops them at once), so that "
+                                                "every worker logging in again after a broker restart costs "
+                                                "no bcrypt. 0 checks every login with bcrypt."},
+                "check_queue_size": {"type": "integer", "minimum": 1, "maximum": 256, "default": 6,
+                                     "description": "Password checks that may wait for a free slot in all "
+                                                    "(503 beyond, the broker's logins denied); each holds a "
+                                                    "server thread, so at most api.threads - 1 are used. A check "
+                                                    "from a client without recent failures takes the place of "
+                                                    "one from a client that failed."},
+                "check_queue_per_client": {"type": "integer", "minimum": 1, "maximum": 256, "default": 2,
+                                           "description": "Password checks that may wait for one client address "
+                                                          "(for the broker's logins, which carry no address: for "
+                                                          "one account); 429 beyond. Clients take turns."},
+                "check_queue_per_account": {"type": "integer", "minimum": 1, "maximum": 256, "default": 4,
+                                            "description": "Password checks for one account that may wait from "
+                                                           "clients that failed within failure_window (429 "
+                                                           "beyond); clients without failures go first."},
+                "check_queue_wait": {"type": "number", "exclusiveMinimum": 0, "maximum": 60, "default": 5,
+                                     "description": "Longest wait of a password check for a slot, in seconds "
+                                                    "(503 with Retry-After beyond; the broker's login denied)."},
             },
         },
         "system_user": {

@@ -26,18 +26,27 @@ def create_user(db, hasher, username, email, password, role, active=True):
 def check_credentials(services, username, password, address=None):
     """The active user these credentials belong to, or None.
 
-    `services` has the scheduler's `db`, `hasher`, `throttle`, `login_rate` and
-    `broker_wait`. From a client `address`, the check is rate-limited per address
+    `services` has the scheduler's `db`, `hasher`, `verified`, `throttle` and
+    `login_rate`. From a client `address`, the check is rate-limited per address
     and throttled per (username, address): raises RateLimited or Throttled.
-    Without one (the broker, already authenticated as itself), neither applies.
-    Raises Busy when no password-checking slot frees up in time.
+    Without one (the broker, already authenticated as itself, which sends no
+    client address with a login), neither applies, so nobody's guesses lock a
+    service account out; the account is then the broker login's own lane in the
+    check queue. Credentials verified a moment ago skip bcrypt (verified.py).
+    Raises Busy (or TooManyWaiting) when the check gets no turn in time.
     """
     if address is not None:
         services.login_rate.take(address)
         services.throttle.check(username, address)
     user = users.find(services.db, username)
-    if not services.hasher.verify(password, user.get("password_hash") if user else None,
-                                  wait=None if address is not None else services.broker_wait):
+    stored = user.get("password_hash") if user else None
+    right = services.verified.known(username, password, stored)
+    if not right:
+        lane = address if address is not None else f"broker {username}"
+        right = services.hasher.verify(password, stored, lane, username)
+        if right:
+            services.verified.remember(username, password, stored)
+    if not right:
         if address is not None:
             services.throttle.failed(username, address)
         log.info("failed login for %r from %s", username, address or "the broker")

@@ -5,7 +5,7 @@ import logging
 from cardshop.api import schemas
 from cardshop.api.routing import Api, ApiError
 from cardshop.auth import roles
-from cardshop.auth.passwords import Busy
+from cardshop.auth.passwords import Busy, TooManyWaiting
 from cardshop.auth.ratelimit import RateLimited
 from cardshop.auth.throttle import Throttled
 from cardshop.auth.tokens import TokenError
@@ -34,7 +34,7 @@ def authorize(call):
     try:
         user = check_credentials(call.services, call.body["username"], call.body["password"],
                                  call.address)
-    except (Throttled, RateLimited) as exc:
+    except (Throttled, RateLimited, TooManyWaiting) as exc:
         raise ApiError(429, str(exc), {"Retry-After": str(exc.retry_after)}) from None
     except Busy as exc:
         raise ApiError(503, str(exc), {"Retry-After": str(exc.retry_after)}) from None

@@ -6,12 +6,18 @@ the configured broker addresses gets 403 before anything is looked up, so
 these routes are no user-enumeration or password oracle for others. The
 broker's logins are neither rate-limited nor throttled (its address is
 shared by every worker, and a guesser must not lock service accounts out).
+RabbitMQ sends no client address with a login (the peer `ip` comes only
+with the vhost question, after the password was accepted), so each account
+is a client of its own in the password-check queue: a flood of wrong
+passwords for one account waits in that account's lane and is denied beyond
+its bound, while other accounts' logins, and the API's, keep their turns.
 """
 
 import logging
 
 from cardshop.api.routing import Api, ApiError
 from cardshop.auth import broker
+from cardshop.auth.passwords import Busy
 from cardshop.auth.throttle import Throttled
 from cardshop.domain.users import check_credentials
 from cardshop.store import users
@@ -33,7 +39,7 @@ def _answer(decide):
             raise ApiError(403, "only the message broker may use this route")
         try:
             return decide(call.services, call.body)
-        except Throttled as exc:
+        except (Throttled, Busy) as exc:
             log.info("broker login refused: %s", exc)
             return DENY
         except Exception:  # never an error page: RabbitMQ must get a clear deny

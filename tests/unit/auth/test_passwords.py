@@ -1,10 +1,7 @@
-"""Password checks: right and wrong, and a full pool refuses rather than queues."""
+"""Password checks: right and wrong, unknown users, and credentials remembered only while still true."""
 
-import threading
-
-import pytest
-
-from cardshop.auth.passwords import Busy, Hasher
+from cardshop.auth.passwords import Hasher
+from cardshop.auth.verified import VerifiedLogins
 
 
 def test_a_check_tells_right_from_wrong_and_unknown_users():
@@ -14,19 +11,19 @@ def test_a_check_tells_right_from_wrong_and_unknown_users():
     assert not hasher.verify("anything", None)
 
 
-def test_a_check_finding_every_slot_taken_is_refused_at_once():
-    hasher = Hasher(4, slots=1)
-    hasher._slots.acquire()  # a check in progress
-    try:
-        with pytest.raises(Busy):
-            hasher.verify("correct horse", hasher.hash("correct horse"))
-    finally:
-        hasher._slots.release()
+def test_verified_credentials_count_only_against_the_hash_they_were_verified_with():
+    hasher, verified = Hasher(4), VerifiedLogins(60)
+    old, new = hasher.hash("correct horse"), hasher.hash("battery staple")
+    verified.remember("alice", "correct horse", old)
+    assert verified.known("alice", "correct horse", old)
+    assert not verified.known("alice", "correct horse", new)  # the password was changed meanwhile
+    assert not verified.known("alice", "wrong horse", old) and not verified.known("bob", "correct horse", old)
 
 
-def test_a_check_may_wait_for_a_slot():
-    hasher = Hasher(4, slots=1)
-    hashed = hasher.hash("correct horse")
-    hasher._slots.acquire()
-    threading.Timer(0.05, hasher._slots.release).start()
-    assert hasher.verify("correct horse", hashed, wait=10)
+def test_verified_credentials_expire_and_can_be_turned_off():
+    hashed = Hasher(4).hash("correct horse")
+    expired, off = VerifiedLogins(1e-9), VerifiedLogins(0)
+    for verified in (expired, off):
+        verified.remember("alice", "correct horse", hashed)
+        assert not verified.known("alice", "correct horse", hashed)
+    assert not off._entries

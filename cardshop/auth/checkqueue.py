@@ -1,0 +1,159 @@
+"""The one queue every password check waits in, fair to clients and accounts.
+
+bcrypt is slow on purpose, so checks run a few at a time (`slots`). When a
+check that found the slot taken was answered "busy" at once, whoever sent
+the most checks held the slot: one address guessing, or the broker relaying
+a flood of wrong AMQP passwords, made nearly every other login fail. Waiting
+in a short, fair queue shares the slot instead:
+
+- Each check waits in the lane of its client: the client's address, or for
+  the broker (which sends no client address with a login) the account, so
+  each worker account is a client of its own and a flood for one account
+  never holds up another's. Lanes take turns (round robin); within a lane,
+  first come first served. A flood only lengthens its own lane.
+- A client whose check failed within `failure_window` seconds waits behind
+  every client with no recent failure: a user can always log in from an
+  address that has not failed, whoever floods. When the queue is full, a
+  check of such a clean client takes the place of the newest check of a
+  failing one.
+- Bounds: `per_client` waiting checks per lane and `per_account` per account
+  among failing clients (many addresses guessing one account) are refused
+  with TooManyWaiting; `size` waiting checks in all (keep it below the
+  server's threads: a waiting check holds one) and `max_wait` seconds are
+  refused with Busy. The API answers these 429 and 503 with Retry-After, the
+  broker's route answers deny.
+"""
+
+import collections
+import threading
+import time
+
+MAX_REMEMBERED = 10000  # failing clients remembered; bounds memory under a flood of addresses
+
+
+class Busy(Exception):
+    """No password check could be made in time; the caller should come back shortly."""
+
+    def __init__(self, retry_after=1, why="too many password checks waiting"):
+        self.retry_after = retry_after
+        super().__init__(f"{why}; try again in {retry_after} s")
+
+
+class TooManyWaiting(Busy):
+    """This client (or account) already has its share of checks waiting."""
+
+
+class _Waiter:
+    __slots__ = ("lane", "account", "clean", "event", "turn")
+
+    def __init__(self, lane, account, clean):
+        self.lane, self.account, self.clean = lane, account, clean
+        self.event = threading.Event()
+        self.turn = None  # True: given a slot; False: refused to make room
+
+
+class CheckQueue:
+    def __init__(self, slots=1, size=6, per_client=2, per_account=4, max_wait=5.0, failure_window=900):
+        self.slots = slots
+        self.size = size
+        self.per_client = per_client
+        self.per_account = per_account
+        self.max_wait = max_wait
+        self.failure_window = failure_window
+        self._free = slots  # slots not running a check; never above 0 while a check waits
+        self._lanes = ({}, {})  # clean, failing: lane -> deque of waiters; the dicts' order is the turn order
+        self._waiting = 0
+        self._failing_accounts = collections.Counter()
+        self._failed = {}  # lane -> monotonic time of its last failed check, oldest first
+        self._lock = threading.Lock()
+
+    def run(self, lane, account, check):
+        """`check()`'s result, run in a slot once the checks ahead of it have had theirs.
+
+        A false result marks `lane` as failing. Raises TooManyWaiting or Busy
+        when the check gets no place in the queue or no slot within `max_wait`.
+        """
+        waiter = self._enter(lane, account)
+        if waiter is not None:
+            if not waiter.event.wait(self.max_wait):
+                self._give_up(waiter)
+            if not waiter.turn:
+                raise Busy()
+        try:
+            right = check()
+        finally:
+            self._release()
+        if not right:
+            self._mark_failing(lane)
+        return right
+
+    def _enter(self, lane, account):
+        """None when a slot is free now, else the waiter queued for one."""
+        with self._lock:
+            if self._free:
+                self._free -= 1
+                return None
+            clean = not self._failing(lane)
+            lanes = self._lanes[0 if clean else 1]
+            if len(lanes.get(lane, ())) >= self.per_client:
+                raise TooManyWaiting(why="too many password checks waiting for this client")
+            if not clean and self._failing_accounts[account] >= self.per_account:
+                raise TooManyWaiting(why="too many password checks waiting for this account")
+            if self._waiting >= self.size:
+                if not (clean and self._lanes[1]):
+                    raise Busy()
+                newest = self._lanes[1][next(reversed(self._lanes[1]))][-1]
+                self._remove(newest)
+                newest.turn = False
+                newest.event.set()
+            waiter = _Waiter(lane, account, clean)
+            lanes.setdefault(lane, collections.deque()).append(waiter)
+            self._waiting += 1
+            if not clean:
+                self._failing_accounts[account] += 1
+            return waiter
+
+    def _remove(self, waiter):
+        lanes = self._lanes[0 if waiter.clean else 1]
+        queue = lanes[waiter.lane]
+        queue.remove(waiter)
+        if not queue:
+            del lanes[waiter.lane]
+        self._waiting -= 1
+        if not waiter.clean:
+            self._failing_accounts[waiter.account] -= 1
+            if not self._failing_accounts[waiter.account]:
+                del self._failing_accounts[waiter.account]
+
+    def _give_up(self, waiter):
+        with self._lock:
+            if waiter.turn is None:  # not given a slot just after the wait ran out
+                self._remove(waiter)
+
+    def _release(self):
+        """Hand the slot to the next waiter: clean clients first, lanes in turn."""
+        with self._lock:
+            for lanes in self._lanes:
+                if lanes:
+                    waiter = lanes[next(iter(lanes))][0]
+                    self._remove(waiter)
+                    queue = lanes.pop(waiter.lane, None)
+                    if queue:
+                        lanes[waiter.lane] = queue  # to the back: the other lanes go first
+                    waiter.turn = True
+                    waiter.event.set()
+                    return
+            self._free += 1
+
+    def _failing(self, lane):
+        failed = self._failed.get(lane)
+        return failed is not None and time.monotonic() - failed < self.failure_window
+
+    def _mark_failing(self, lane):
+        moment = time.monotonic()
+        with self._lock:
+            self._failed.pop(lane, None)
+            self._failed[lane] = moment
+            while len(self._failed) > MAX_REMEMBERED or (
+                    moment - next(iter(self._failed.values())) >= self.failure_window):
+                del self._failed[next(iter(self._failed))]

@@ -1,0 +1,112 @@
+"""The password-check queue: lanes take turns, clean clients go first, bounds refuse at once."""
+
+import threading
+import time
+
+import pytest
+
+from cardshop.auth.checkqueue import Busy, CheckQueue, TooManyWaiting
+
+
+class Held:
+    """The one slot taken by a check that ends when told to; checks queued behind it record their order."""
+
+    def __init__(self, queue):
+        self.queue, self.order, self.threads, self.errors = queue, [], [], []
+        self.release = threading.Event()
+        self.threads.append(self._start("holder", "", lambda: self.release.wait() or True))
+        while queue._free:
+            time.sleep(0.001)
+
+    def _start(self, lane, account, check):
+        def run():
+            try:
+                self.queue.run(lane, account, check)
+            except Busy as exc:
+                self.errors.append((lane, exc))
+        thread = threading.Thread(target=run)
+        thread.start()
+        return thread
+
+    def add(self, lane, account="someone", right=True):
+        waiting, errors = self.queue._waiting, len(self.errors)
+        self.threads.append(self._start(lane, account, lambda: self.order.append(lane) or right))
+        while self.queue._waiting == waiting and len(self.errors) == errors:
+            time.sleep(0.001)
+
+    def finish(self):
+        self.release.set()
+        for thread in self.threads:
+            thread.join(10)
+        return self.order
+
+
+def fail(queue, lane):
+    assert not queue.run(lane, "someone", lambda: False)
+
+
+def test_lanes_take_turns_whoever_sent_the_most():
+    held = Held(CheckQueue(size=10, per_client=5))
+    for lane in ("flood", "flood", "flood", "alice", "bob"):
+        held.add(lane)
+    assert held.finish() == ["flood", "alice", "bob", "flood", "flood"]
+
+
+def test_clients_without_failures_go_before_clients_that_failed():
+    queue = CheckQueue(size=10, per_client=5)
+    fail(queue, "guesser")
+    held = Held(queue)
+    held.add("guesser")
+    held.add("guesser")
+    held.add("alice")
+    assert held.finish() == ["alice", "guesser", "guesser"]
+
+
+def test_a_client_beyond_its_share_is_refused_at_once_and_others_still_wait():
+    held = Held(CheckQueue(size=10, per_client=2))
+    held.add("flood")
+    held.add("flood")
+    held.add("flood")
+    assert [type(exc) for _, exc in held.errors] == [TooManyWaiting]
+    held.add("alice")
+    assert held.finish() == ["flood", "alice", "flood"]
+
+
+def test_failing_clients_guessing_one_account_are_bounded_together():
+    queue = CheckQueue(size=10, per_client=5, per_account=2)
+    for lane in ("a", "b", "c"):
+        fail(queue, lane)
+    held = Held(queue)
+    for lane in ("a", "b", "c"):
+        held.add(lane, account="admin")
+    assert [lane for lane, exc in held.errors if isinstance(exc, TooManyWaiting)] == ["c"]
+    held.add("alice", account="admin")  # the account's owner, from an address that has not failed
+    assert held.finish() == ["alice", "a", "b"]
+
+
+def test_a_clean_client_takes_the_place_of_a_failing_one_in_a_full_queue():
+    queue = CheckQueue(size=2, per_client=5)
+    fail(queue, "guesser")
+    held = Held(queue)
+    held.add("guesser")
+    held.add("guesser")
+    held.add("alice")
+    assert [lane for lane, _ in held.errors] == ["guesser"]
+    assert held.finish() == ["alice", "guesser"]
+
+
+def test_a_full_queue_of_clean_clients_refuses_and_a_wait_has_an_end():
+    held = Held(CheckQueue(size=1, per_client=5, max_wait=0.2))
+    held.add("alice")
+    held.add("bob")
+    assert [lane for lane, _ in held.errors] == ["bob"]
+    time.sleep(0.4)
+    assert [lane for lane, _ in held.errors] == ["bob", "alice"]  # alice waited max_wait, then gave up
+    assert held.finish() == [] and held.queue._free == 1 and not held.queue._waiting
+
+
+def test_a_check_that_raises_frees_its_slot():
+    queue = CheckQueue()
+    with pytest.raises(ZeroDivisionError):
+        queue.run("alice", "alice", lambda: 1 / 0)
+    assert queue.run("alice", "alice", lambda: True) and queue._free == 1
