@@ -53,6 +53,13 @@ def build_publisher(db, config):
     return Publisher(make_celery(config["broker"], "cardshop-scheduler"), db)
 
 
+def queue_size(config):
+    """auth.check_queue_size, but leaving a server thread for everything else: each running check
+    (a slot for clean clients, one for failing ones) and each waiting check holds one."""
+    slots = config["auth"]["password_check_slots"]
+    return max(1, min(config["auth"]["check_queue_size"], config["api"]["threads"] - 2 * slots - 1))
+
+
 def build_services(db, config, jwt_key):
     auth = config["auth"]
     api = all_routes(config["api"]["max_body_bytes"])
@@ -62,9 +69,7 @@ def build_services(db, config, jwt_key):
         tokens=Tokens(db, jwt_key, auth["access_ttl"], auth["refresh_ttl"], users),
         users=users,
         hasher=Hasher(auth["bcrypt_rounds"], CheckQueue(
-            # a waiting check holds a server thread: leave one for everything else
-            auth["password_check_slots"], min(auth["check_queue_size"], max(1, config["api"]["threads"] - 1)),
-            auth["check_queue_per_client"],
+            auth["password_check_slots"], queue_size(config), auth["check_queue_per_client"],
             auth["check_queue_per_account"], auth["check_queue_wait"], auth["failure_window"])),
         verified=VerifiedLogins(auth["verified_ttl"]),
         throttle=LoginThrottle(db, auth["max_failures"], auth["failure_window"],

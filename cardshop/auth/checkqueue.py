@@ -11,11 +11,14 @@ in a short, fair queue shares the slot instead:
   each worker account is a client of its own and a flood for one account
   never holds up another's. Lanes take turns (round robin); within a lane,
   first come first served. A flood only lengthens its own lane.
-- A client whose check failed within `failure_window` seconds waits behind
-  every client with no recent failure: a user can always log in from an
-  address that has not failed, whoever floods. When the queue is full, a
-  check of such a clean client takes the place of the newest check of a
-  failing one.
+- A client whose check failed, or was turned away by a bound below, within
+  `failure_window` seconds is failing:
+  its checks wait and run apart, in slots of their own, and the caller runs
+  them at the lowest CPU priority (passwords.py), so guesses use only idle CPU
+  and never hold the slot a clean client's check waits for. A user can
+  always log in from an address that has not failed, whoever floods. When
+  the queue is full, a check of a clean client takes the place of the newest
+  check of a failing one.
 - Bounds: `per_client` waiting checks per lane and `per_account` per account
   among failing clients (many addresses guessing one account) are refused
   with TooManyWaiting; `size` waiting checks in all (keep it below the
@@ -60,41 +63,49 @@ class CheckQueue:
         self.per_account = per_account
         self.max_wait = max_wait
         self.failure_window = failure_window
-        self._free = slots  # slots not running a check; never above 0 while a check waits
-        self._lanes = ({}, {})  # clean, failing: lane -> deque of waiters; the dicts' order is the turn order
+        # [clean, failing]: slots not running a check (never above 0 while a check of that kind waits),
+        # and lane -> deque of waiters, the dict's order being the turn order
+        self._free = [slots, slots]
+        self._lanes = ({}, {})
         self._waiting = 0
         self._failing_accounts = collections.Counter()
         self._failed = {}  # lane -> monotonic time of its last failed check, oldest first
         self._lock = threading.Lock()
 
     def run(self, lane, account, check):
-        """`check()`'s result, run in a slot once the checks ahead of it have had theirs.
+        """`check(clean)`'s result, run in a slot once the checks ahead of it have had theirs.
 
-        A false result marks `lane` as failing. Raises TooManyWaiting or Busy
-        when the check gets no place in the queue or no slot within `max_wait`.
+        `clean` is False for a failing client. A false result, or Busy, marks
+        `lane` as failing. Raises TooManyWaiting or Busy when the check gets no place in
+        the queue or no slot within `max_wait`.
         """
-        waiter = self._enter(lane, account)
-        if waiter is not None:
-            if not waiter.event.wait(self.max_wait):
-                self._give_up(waiter)
-            if not waiter.turn:
-                raise Busy()
         try:
-            right = check()
+            clean, waiter = self._enter(lane, account)
+            if waiter is not None:
+                if not waiter.event.wait(self.max_wait):
+                    self._give_up(waiter)
+                if not waiter.turn:
+                    raise Busy()
+        except Busy:
+            self._mark_failing(lane)  # turned away, it is part of a flood: else a flood of fresh addresses stays clean
+            raise
+        try:
+            right = check(clean)
         finally:
-            self._release()
+            self._release(clean)
         if not right:
             self._mark_failing(lane)
         return right
 
     def _enter(self, lane, account):
-        """None when a slot is free now, else the waiter queued for one."""
+        """(clean?, None) when a slot is free now, else (clean?, the waiter queued for one)."""
         with self._lock:
-            if self._free:
-                self._free -= 1
-                return None
             clean = not self._failing(lane)
-            lanes = self._lanes[0 if clean else 1]
+            kind = 0 if clean else 1
+            if self._free[kind]:
+                self._free[kind] -= 1
+                return clean, None
+            lanes = self._lanes[kind]
             if len(lanes.get(lane, ())) >= self.per_client:
                 raise TooManyWaiting(why="too many password checks waiting for this client")
             if not clean and self._failing_accounts[account] >= self.per_account:
@@ -111,7 +122,7 @@ class CheckQueue:
             self._waiting += 1
             if not clean:
                 self._failing_accounts[account] += 1
-            return waiter
+            return clean, waiter
 
     def _remove(self, waiter):
         lanes = self._lanes[0 if waiter.clean else 1]
@@ -130,20 +141,21 @@ class CheckQueue:
             if waiter.turn is None:  # not given a slot just after the wait ran out
                 self._remove(waiter)
 
-    def _release(self):
-        """Hand the slot to the next waiter: clean clients first, lanes in turn."""
+    def _release(self, clean):
+        """Hand the slot to the next waiter of the same kind, lanes in turn."""
+        kind = 0 if clean else 1
         with self._lock:
-            for lanes in self._lanes:
-                if lanes:
-                    waiter = lanes[next(iter(lanes))][0]
-                    self._remove(waiter)
-                    queue = lanes.pop(waiter.lane, None)
-                    if queue:
-                        lanes[waiter.lane] = queue  # to the back: the other lanes go first
-                    waiter.turn = True
-                    waiter.event.set()
-                    return
-            self._free += 1
+            lanes = self._lanes[kind]
+            if not lanes:
+                self._free[kind] += 1
+                return
+            waiter = lanes[next(iter(lanes))][0]
+            self._remove(waiter)
+            queue = lanes.pop(waiter.lane, None)
+            if queue:
+                lanes[waiter.lane] = queue  # to the back: the other lanes go first
+            waiter.turn = True
+            waiter.event.set()
 
     def _failing(self, lane):
         failed = self._failed.get(lane)

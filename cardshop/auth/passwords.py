@@ -28,16 +28,21 @@ def check_strength(password):
 class Hasher:
     """Hashes with a fixed cost; checks cost the same whether or not a user exists.
 
-    Checks run in a pool of one thread per slot of the queue, at the lowest
-    CPU priority: bcrypt leaves the GIL, so unbounded checks would take every
-    core and server thread, and the kernel would share cores evenly with
-    /health. Which check gets a slot next is the queue's business.
+    bcrypt leaves the GIL, so unbounded checks would take every core and
+    server thread: checks run in threads, as many as the queue has slots, and
+    which check runs next is the queue's business. A failing client's checks
+    run at the lowest CPU priority: a flood of guesses then uses only idle
+    CPU, and /health and the clean clients' checks (at normal priority, so
+    that a correct login takes a quarter second even on a busy machine) keep
+    their share of the cores.
     """
 
     def __init__(self, rounds, queue=None):
         self.rounds = rounds
         self.queue = queue or CheckQueue()
-        self._pool = concurrent.futures.ThreadPoolExecutor(self.queue.slots, "bcrypt", initializer=_lowest_priority)
+        self._pools = (concurrent.futures.ThreadPoolExecutor(self.queue.slots, "bcrypt"),
+                       concurrent.futures.ThreadPoolExecutor(self.queue.slots, "bcrypt-failing",
+                                                             initializer=_lowest_priority))
         self._dummy = bcrypt.hashpw(b"no such user", bcrypt.gensalt(rounds))
 
     def hash(self, password):
@@ -48,7 +53,8 @@ class Hasher:
 
         Raises Busy (or TooManyWaiting) when the check gets no turn in time.
         """
-        return self.queue.run(client, account, lambda: self._pool.submit(self._check, password, hashed).result())
+        return self.queue.run(client, account, lambda clean: self._pools[0 if clean else 1].submit(
+            self._check, password, hashed).result())
 
     def _check(self, password, hashed):
         encoded = password.encode()

@@ -62,8 +62,10 @@ SCHEMA = {
                 "login_burst": {"type": "integer", "minimum": 1, "default": 20,
                                 "description": "Password checks one client address may make at once."},
                 "password_check_slots": {"type": "integer", "minimum": 1, "maximum": 64, "default": 1,
-                                         "description": "Password checks (bcrypt) running at once; other checks "
-                                                        "wait in a fair queue (the check_queue_* keys)."},
+                                         "description": "Password checks (bcrypt) running at once for clients "
+                                                        "without recent failures, and as many again (at the "
+                                                        "lowest CPU priority) for clients that failed; other "
+                                                        "checks wait in a fair queue (the check_queue_* keys)."},
                 "verified_ttl": {"type": "number", "minimum": 0, "maximum": 3600, "default": 300,
                                  "description": "Seconds for which credentials that were found right are "
                                                 "checked again without bcrypt (a keyed hash kept in memory; "
@@ -73,7 +75,8 @@ SCHEMA = {
                 "check_queue_size": {"type": "integer", "minimum": 1, "maximum": 256, "default": 6,
                                      "description": "Password checks that may wait for a free slot in all "
                                                     "(503 beyond, the broker's logins denied); each holds a "
-                                                    "server thread, so at most api.threads - 1 are used. A check "
+                                                    "server thread, as does each running check, so at most "
+                                                    "api.threads - 2 x password_check_slots - 1 are used. A check "
                                                     "from a client without recent failures takes the place of "
                                                     "one from a client that failed."},
                 "check_queue_per_client": {"type": "integer", "minimum": 1, "maximum": 256, "default": 2,

@@ -1,4 +1,4 @@
-"""The password-check queue: lanes take turns, clean clients go first, bounds refuse at once."""
+"""The password-check queue: lanes take turns, failing clients never hold up clean ones, bounds refuse at once."""
 
 import threading
 import time
@@ -8,15 +8,23 @@ import pytest
 from cardshop.auth.checkqueue import Busy, CheckQueue, TooManyWaiting
 
 
-class Held:
-    """The one slot taken by a check that ends when told to; checks queued behind it record their order."""
+def fail(queue, lane):
+    assert not queue.run(lane, "someone", lambda clean: False)
 
-    def __init__(self, queue):
+
+class Held:
+    """The queue's slots taken by checks that end when told to (the clean one, and with `failing` the
+    failing clients' one too); checks added after them record the order in which they ran."""
+
+    def __init__(self, queue, clean=True, failing=False):
         self.queue, self.order, self.threads, self.errors = queue, [], [], []
         self.release = threading.Event()
-        self.threads.append(self._start("holder", "", lambda: self.release.wait() or True))
-        while queue._free:
-            time.sleep(0.001)
+        fail(queue, "failing holder")
+        for kind, lane in ((0, "holder"), (1, "failing holder")):
+            if (clean, failing)[kind]:
+                self.threads.append(self._start(lane, "", lambda clean: self.release.wait()))
+                while queue._free[kind]:
+                    time.sleep(0.001)
 
     def _start(self, lane, account, check):
         def run():
@@ -29,9 +37,10 @@ class Held:
         return thread
 
     def add(self, lane, account="someone", right=True):
-        waiting, errors = self.queue._waiting, len(self.errors)
-        self.threads.append(self._start(lane, account, lambda: self.order.append(lane) or right))
-        while self.queue._waiting == waiting and len(self.errors) == errors:
+        """Start a check of `lane` and return once it waits, was refused or ran."""
+        before = (self.queue._waiting, len(self.errors), len(self.order))
+        self.threads.append(self._start(lane, account, lambda clean: self.order.append(lane) or right))
+        while (self.queue._waiting, len(self.errors), len(self.order)) == before:
             time.sleep(0.001)
 
     def finish(self):
@@ -41,10 +50,6 @@ class Held:
         return self.order
 
 
-def fail(queue, lane):
-    assert not queue.run(lane, "someone", lambda: False)
-
-
 def test_lanes_take_turns_whoever_sent_the_most():
     held = Held(CheckQueue(size=10, per_client=5))
     for lane in ("flood", "flood", "flood", "alice", "bob"):
@@ -52,14 +57,14 @@ def test_lanes_take_turns_whoever_sent_the_most():
     assert held.finish() == ["flood", "alice", "bob", "flood", "flood"]
 
 
-def test_clients_without_failures_go_before_clients_that_failed():
+def test_a_failing_clients_checks_never_hold_up_a_clean_clients_check():
     queue = CheckQueue(size=10, per_client=5)
     fail(queue, "guesser")
-    held = Held(queue)
-    held.add("guesser")
+    held = Held(queue, clean=False, failing=True)
     held.add("guesser")
     held.add("alice")
-    assert held.finish() == ["alice", "guesser", "guesser"]
+    assert held.order == ["alice"]  # at once, while the guesser still waits
+    assert held.finish() == ["alice", "guesser"]
 
 
 def test_a_client_beyond_its_share_is_refused_at_once_and_others_still_wait():
@@ -72,27 +77,28 @@ def test_a_client_beyond_its_share_is_refused_at_once_and_others_still_wait():
     assert held.finish() == ["flood", "alice", "flood"]
 
 
-def test_failing_clients_guessing_one_account_are_bounded_together():
+def test_failing_clients_guessing_one_account_are_bounded_together_and_its_owner_still_gets_in():
     queue = CheckQueue(size=10, per_client=5, per_account=2)
     for lane in ("a", "b", "c"):
         fail(queue, lane)
-    held = Held(queue)
+    held = Held(queue, clean=False, failing=True)
     for lane in ("a", "b", "c"):
         held.add(lane, account="admin")
     assert [lane for lane, exc in held.errors if isinstance(exc, TooManyWaiting)] == ["c"]
-    held.add("alice", account="admin")  # the account's owner, from an address that has not failed
-    assert held.finish() == ["alice", "a", "b"]
+    held.add("owner", account="admin")  # from an address that has not failed: at once
+    assert held.order == ["owner"]
+    assert held.finish() == ["owner", "a", "b"]
 
 
 def test_a_clean_client_takes_the_place_of_a_failing_one_in_a_full_queue():
     queue = CheckQueue(size=2, per_client=5)
     fail(queue, "guesser")
-    held = Held(queue)
+    held = Held(queue, failing=True)
     held.add("guesser")
     held.add("guesser")
     held.add("alice")
     assert [lane for lane, _ in held.errors] == ["guesser"]
-    assert held.finish() == ["alice", "guesser"]
+    assert sorted(held.finish()) == ["alice", "guesser"]
 
 
 def test_a_full_queue_of_clean_clients_refuses_and_a_wait_has_an_end():
@@ -102,11 +108,11 @@ def test_a_full_queue_of_clean_clients_refuses_and_a_wait_has_an_end():
     assert [lane for lane, _ in held.errors] == ["bob"]
     time.sleep(0.4)
     assert [lane for lane, _ in held.errors] == ["bob", "alice"]  # alice waited max_wait, then gave up
-    assert held.finish() == [] and held.queue._free == 1 and not held.queue._waiting
+    assert held.finish() == [] and held.queue._free == [1, 1] and not held.queue._waiting
 
 
 def test_a_check_that_raises_frees_its_slot():
     queue = CheckQueue()
     with pytest.raises(ZeroDivisionError):
-        queue.run("alice", "alice", lambda: 1 / 0)
-    assert queue.run("alice", "alice", lambda: True) and queue._free == 1
+        queue.run("alice", "alice", lambda clean: 1 / 0)
+    assert queue.run("alice", "alice", lambda clean: clean) and queue._free == [1, 1]
