@@ -2,7 +2,7 @@
 
 import sys
 
-from bench import api, atomic, database, fleet, heartbeats, manager, pipeline, scale, writer
+from bench import api, atomic, database, fleet, heartbeats, logins, manager, pipeline, scale, writer
 
 failures = []
 
@@ -17,6 +17,7 @@ def report(name, detail, ratio, goal, extra=None):
 def main():
     print("Cardshop benchmarks (each figure against a reference measured in the same run)\n", flush=True)
     api.run(report)
+    logins.run(report)
     atomic.run(report)
     database.run(report)
     scale.run(report)  # a smaller shop than make bench-scale's
