@@ -222,17 +222,19 @@ class RabbitMQ:
             os.chmod(cookie, 0o400)
         self.epmd.start(["epmd", "-port", str(self.epmd_port), "-address", "127.0.0.1"], env=env)
         wait_for_port(self.epmd_port, 10, self.epmd.popen, "epmd", self.epmd.log_path)
+        self._launch()
+
+    def _launch(self):
         for attempt in range(3):
-            self.process.start([os.path.join(RABBITMQ_BIN, "rabbitmq-server")], env=env)
+            self.process.start([os.path.join(RABBITMQ_BIN, "rabbitmq-server")], env=self.env())
             try:
                 wait_for_port(self.port, 90, self.process.popen, "RabbitMQ", self.process.log_path)
                 break
             except StackError as exc:
-                # Another process took the distribution port between free_port() and the start.
+                # Another process (or a client's ephemeral port) took the distribution port meanwhile.
                 if "dist_port_already_used" not in str(exc) or attempt == 2:
                     raise
                 self.dist_port = free_port()
-                env = self.env()
         self.ctl("await_startup", timeout=60)
 
     def ctl(self, *args, timeout=30):
@@ -246,9 +248,7 @@ class RabbitMQ:
 
     def restart(self):
         self.process.stop(timeout=60)
-        self.process.start([os.path.join(RABBITMQ_BIN, "rabbitmq-server")], env=self.env())
-        wait_for_port(self.port, 90, self.process.popen, "RabbitMQ", self.process.log_path)
-        self.ctl("await_startup", timeout=60)
+        self._launch()
 
 
 class Scheduler:
