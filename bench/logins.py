@@ -30,22 +30,25 @@ def accounts(pipe, role, count):
     return made
 
 
-def api_p95(pipe, source, people):
+def _timed(login, accounts):
+    """Seconds of each login (infinite when refused): every account twice, first (bcrypt) then remembered."""
     seconds = []
-    for account in people:
+    for account in accounts:
         for _ in range(2):
-            status, took = api_login(pipe.scheduler.url, source, *account)
-            seconds.append(took if status == 200 else float("inf"))
-    return p95(seconds)
-
-
-def amqp_p95(pipe, workers):
-    seconds = []
-    for account in workers:
-        for _ in range(2):
-            ok, took = amqp_login(pipe.rabbitmq.port, *account)
+            ok, took = login(*account)
             seconds.append(took if ok else float("inf"))
-    return p95(seconds)
+    return seconds
+
+
+def api_logins(pipe, source, people):
+    def login(username, password):
+        status, took = api_login(pipe.scheduler.url, source, username, password)
+        return status == 200, took
+    return _timed(login, people)
+
+
+def amqp_logins(pipe, workers):
+    return _timed(lambda *account: amqp_login(pipe.rabbitmq.port, *account), workers)
 
 
 def under(senders, measure):
@@ -56,8 +59,11 @@ def under(senders, measure):
 
 
 def _report_login(report, name, loaded, idle, seen):
-    report(name, f"p95 {loaded * 1000:.0f} ms vs {idle * 1000:.0f} ms idle (goal: <= {GOAL:.0f} s); "
-                 f"flood answers: {seen}", GOAL / loaded, 1.0, "ratio = 1 s / p95")
+    """`loaded` and `idle`: the seconds of each login, first and remembered ones alternating."""
+    report(name, f"p95 {p95(loaded) * 1000:.0f} ms vs {p95(idle) * 1000:.0f} ms idle (goal: <= {GOAL:.0f} s); "
+                 f"first logins (bcrypt) p95 {p95(loaded[::2]) * 1000:.0f} ms, remembered ones "
+                 f"{p95(loaded[1::2]) * 1000:.0f} ms; flood answers: {seen}",
+           GOAL / p95(loaded), 1.0, "ratio = 1 s / p95")
 
 
 def run(report):
@@ -68,12 +74,12 @@ def run(report):
         try:
             pipe.start()
             url, port = pipe.scheduler.url, pipe.rabbitmq.port
-            idle_api = api_p95(pipe, "127.0.0.3", accounts(pipe, "manager", ACCOUNTS))
-            idle_amqp = amqp_p95(pipe, accounts(pipe, "creator", ACCOUNTS))
+            idle_api = api_logins(pipe, "127.0.0.3", accounts(pipe, "manager", ACCOUNTS))
+            idle_amqp = amqp_logins(pipe, accounts(pipe, "creator", ACCOUNTS))
 
             people, workers = accounts(pipe, "manager", ACCOUNTS), accounts(pipe, "creator", ACCOUNTS)
             (api, amqp), seen = under([functools.partial(wrong_amqp_guess, port, "admin")] * 16,
-                                      lambda: (api_p95(pipe, "127.0.0.3", people), amqp_p95(pipe, workers)))
+                                      lambda: (api_logins(pipe, "127.0.0.3", people), amqp_logins(pipe, workers)))
             _report_login(report, "Correct API login while 16 clients send wrong AMQP passwords for admin",
                           api, idle_api, seen)
             _report_login(report, "Correct worker AMQP login while 16 clients send wrong AMQP passwords for admin",
@@ -83,7 +89,7 @@ def run(report):
                                    ("40 addresses", [f"127.0.2.{index + 1}" for index in range(40)])):
                 people = accounts(pipe, "manager", ACCOUNTS)
                 loaded, seen = under([functools.partial(wrong_api_guess, url, address) for address in guessers],
-                                     lambda: api_p95(pipe, "127.0.0.4", people))
+                                     lambda: api_logins(pipe, "127.0.0.4", people))
                 _report_login(report, f"Correct API login from another address while {name} send wrong logins",
                               loaded, idle_api, seen)
 
