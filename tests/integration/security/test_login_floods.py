@@ -47,6 +47,18 @@ def all_in_and_remembered_ones_prompt(logins):
         seconds < PROMPT for _, seconds in logins[1::2])
 
 
+# First: after thousands of flood connections, a new Erlang distribution port may be hard to find.
+def test_after_a_broker_restart_twenty_connected_workers_all_consume_again_within_15_s(stack):
+    workers = [Worker(stack.rabbitmq.port, *new_account(stack, "creator")).start() for _ in range(20)]
+    try:
+        wait_until(lambda: all(worker.consuming.is_set() for worker in workers), timeout=60)
+        seconds = back_to_work_after_restart(stack.rabbitmq, workers, timeout=60)
+    finally:
+        for worker in workers:
+            worker.stop()
+    assert seconds is not None and seconds <= 15, seconds
+
+
 def test_wrong_amqp_passwords_for_admin_leave_correct_api_and_worker_logins_prompt(stack):
     port = stack.rabbitmq.port
     people = [new_account(stack) for _ in range(3)]
@@ -90,14 +102,3 @@ def test_a_changed_password_or_a_disabled_user_no_longer_logs_in_through_remembe
     assert stack.admin.patch(f"/users/{username}", {"active": False}).status == 200
     assert api_login(url, "127.0.0.6", username, "a brand new password")[0] == 401
     assert broker_answer(stack, username, "a brand new password") == "deny"
-
-
-def test_after_a_broker_restart_twenty_connected_workers_all_consume_again_within_15_s(stack):
-    workers = [Worker(stack.rabbitmq.port, *new_account(stack, "creator")).start() for _ in range(20)]
-    try:
-        wait_until(lambda: all(worker.consuming.is_set() for worker in workers), timeout=60)
-        seconds = back_to_work_after_restart(stack.rabbitmq, workers, timeout=60)
-    finally:
-        for worker in workers:
-            worker.stop()
-    assert seconds is not None and seconds <= 15, seconds
