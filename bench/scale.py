@@ -74,6 +74,17 @@ class Shop:
         if reply.status != 200:
             raise RuntimeError(f"GET {path}: {reply.status} {reply.body}")
 
+    def rss_mib(self):
+        with open(f"/proc/{self.scheduler.process.pid}/status") as handle:
+            for line in handle:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) / 1024
+        return float("nan")
+
+    def stop(self):
+        self.scheduler.stop()
+        self.db.client.close()
+
 
 def paired_p95(shops, path_makers):
     """The p95 of each shop's calls, made in turn (one call to each, again and again), so that both meet
@@ -89,17 +100,6 @@ def paired_p95(shops, path_makers):
             kept.append(time.perf_counter() - started)
     timed(both, CALLS, 2 * BUDGET)
     return [percentile(kept, 0.95) for kept in times]
-
-    def rss_mib(self):
-        with open(f"/proc/{self.scheduler.process.pid}/status") as handle:
-            for line in handle:
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1]) / 1024
-        return float("nan")
-
-    def stop(self):
-        self.scheduler.stop()
-        self.db.client.close()
 
 
 def run(report, orders=10_000, workers=500):
