@@ -10,6 +10,8 @@ from cardshop.auth.ratelimit import RateLimit
 from cardshop.auth.throttle import LoginThrottle
 from cardshop.auth.tokens import Tokens
 from cardshop.auth.usercache import UserCache
+from cardshop.config.rules import trusted_proxies
+from cardshop.proxies import TrustedProxies
 
 ROUTE_MODULES = (meta, auth, users, orders, recipes, stats, tasks, logs, warehouses, schedules, auto_images, rabbitmq,
                  writer_hosts)
@@ -19,7 +21,8 @@ class Services:
     """What handlers work with; built once per process."""
 
     def __init__(self, db, tokens, users, hasher, throttle, vhost, routes, publisher=None,
-                 login_rate=None, broker_addresses=("127.0.0.1", "::1"), broker_wait=5, max_hosts_per_writer=4):
+                 login_rate=None, broker_addresses=("127.0.0.1", "::1"), broker_wait=5, max_hosts_per_writer=4,
+                 proxies=None):
         self.db = db
         self.publisher = publisher
         self.users = users
@@ -28,6 +31,7 @@ class Services:
         self.throttle = throttle
         self.login_rate = login_rate or RateLimit(5, 20)
         self.broker_addresses = frozenset(broker_addresses)
+        self.proxies = proxies or TrustedProxies()  # who may name the client that login limits count against
         self.broker_wait = broker_wait  # the broker waits longer for a password-checking slot
         self.vhost = vhost
         self.max_hosts_per_writer = max_hosts_per_writer  # hosts one writer account may have slots registered on
@@ -68,6 +72,7 @@ def build_services(db, config, jwt_key):
         login_rate=RateLimit(auth["login_rate"], auth["login_burst"]),
         broker_addresses=config["rabbitmq"]["broker_addresses"],
         max_hosts_per_writer=config["writers"]["max_hosts_per_account"],
+        proxies=trusted_proxies(config, "api"),
     )
     return api, services
 

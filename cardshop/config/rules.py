@@ -8,6 +8,7 @@ import os
 import urllib.parse
 
 from cardshop.config.load import ConfigError, read_secret
+from cardshop.proxies import TrustedProxies, network
 
 LOOPBACK = frozenset({"127.0.0.1", "::1", "localhost"})
 JWT_KEY_MIN = 32
@@ -32,6 +33,18 @@ def session_key(config):
     if len(key) < JWT_KEY_MIN:
         raise ConfigError(f"key 'session.secret_file': the key must have at least {JWT_KEY_MIN} characters")
     return key
+
+
+def trusted_proxies(config, section):
+    """The proxies `section.trusted_proxies` lists (section: `api` of the scheduler, `http` of the manager)."""
+    networks = []
+    for index, entry in enumerate(config[section]["trusted_proxies"]):
+        try:
+            networks.append(network(entry))
+        except ValueError:
+            raise ConfigError(f"key '{section}.trusted_proxies.{index}': {entry!r} is not an IP address "
+                              "or network (CIDR)") from None
+    return TrustedProxies(networks)
 
 
 def broker_url(broker):
@@ -64,6 +77,9 @@ def check(config):
         broker_url(config["broker"])
     if "ftp" in config:
         _warehouse(config)
+    for section in ("api", "http"):
+        if "trusted_proxies" in config.get(section, {}):
+            trusted_proxies(config, section)
     system = config.get("system_user")
     if system and os.path.exists(system["password_file"]):  # optional: the scheduler runs without one
         read_secret(system["password_file"], "system_user.password_file")
