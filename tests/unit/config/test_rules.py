@@ -51,3 +51,13 @@ def test_plain_amqp_off_loopback_is_refused_naming_the_key(tmp_path):
     path = config(tmp_path, secret(tmp_path, "jwt.key", "k" * 32), "amqp://rabbit.example.org/cardshop")
     result = check_config(path)
     assert result.returncode == 78 and "broker.url" in result.stderr and "loopback" in result.stderr
+
+
+def test_a_warehouse_whose_logins_waiting_could_take_every_connection_is_refused(tmp_path):
+    path = tmp_path / "warehouse.yaml"
+    path.write_text("ftp: {max_connections: 64, max_logging_in: 64}\n"
+                    "scheduler: {api_url: 'http://127.0.0.1:1'}\n")
+    result = subprocess.run([sys.executable, os.path.join(REPO, "daemons", "cardshop-warehouse"),
+                             "--config", str(path), "check-config"], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 78 and "ftp.max_logging_in" in result.stderr \
+        and "ftp.max_connections" in result.stderr, result.stderr
