@@ -58,9 +58,13 @@ def broker_url(broker):
 
 
 def _warehouse(config):
-    if "tls" not in config and config["ftp"]["listen"] not in LOOPBACK:
+    ftp = config["ftp"]
+    if "tls" not in config and ftp["listen"] not in LOOPBACK:
         raise ConfigError("key 'tls': required when ftp.listen is not a loopback address (plain FTP only on loopback)")
-    ports = config["ftp"].get("passive_ports")
+    if ftp["max_logging_in"] >= ftp["max_connections"]:
+        raise ConfigError(f"key 'ftp.max_logging_in': must be below ftp.max_connections ({ftp['max_connections']}), "
+                          "so that connections that logged in keep room")
+    ports = ftp.get("passive_ports")
     if ports and ports[0] > ports[1]:
         raise ConfigError("key 'ftp.passive_ports': the first port must not be above the last")
 

@@ -72,3 +72,13 @@ def test_a_malformed_trusted_proxy_of_the_manager_is_refused_naming_the_entry(tm
     path.write_text(f"session: {{secret_file: {tmp_path / 'session.key'}}}\n"
                     "http: {trusted_proxies: ['::1', '192.0.2.0/24']}\n")
     assert check_config(str(path), "cardshop-manager").returncode == 0
+
+
+def test_a_warehouse_whose_logins_waiting_could_take_every_connection_is_refused(tmp_path):
+    path = tmp_path / "warehouse.yaml"
+    path.write_text("ftp: {max_connections: 64, max_logging_in: 64}\n"
+                    "scheduler: {api_url: 'http://127.0.0.1:1'}\n")
+    result = subprocess.run([sys.executable, os.path.join(REPO, "daemons", "cardshop-warehouse"),
+                             "--config", str(path), "check-config"], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 78 and "ftp.max_logging_in" in result.stderr \
+        and "ftp.max_connections" in result.stderr, result.stderr
