@@ -284,7 +284,9 @@ def measure(pipe, db, report, slots=SLOTS, busy=BUSY, seconds=SECONDS):
     queues = Queues(pipe, [username for username, _, _ in accounts])
     print(f"heartbeats: {slots:,} slots on {hosts} writer hosts ready in {time.monotonic() - started:.0f} s; "
           f"{busy_count} busy; warming up {WARM_UP} s, then measuring {seconds} s", flush=True)
-    daemons = {"monitor": pipe.monitor.process.pid, "scheduler": pipe.scheduler.process.pid}
+    beat = pipe.start_beat()  # its jobs read the fleet's records too (move_offline_writers, expire_workers)
+    daemons = {"monitor": pipe.monitor.process.pid, "scheduler": pipe.scheduler.process.pid,
+               "beat": beat.process.pid}
     idle_rss = {name: rss_mib(pid) for name, pid in daemons.items()}
     for sender in senders:
         sender.start()
@@ -300,6 +302,7 @@ def measure(pipe, db, report, slots=SLOTS, busy=BUSY, seconds=SECONDS):
             break
         time.sleep(SAMPLE_EVERY)
     loaded_rss = {name: rss_mib(pid) for name, pid in daemons.items()}
+    beat.stop()
     lists.stop.set()
     lists.join()
     for sender in senders:
