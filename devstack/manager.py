@@ -12,10 +12,11 @@ from devstack.servers import REPO, _write_secret
 
 
 class Manager:
-    def __init__(self, base, api_url, port=None):
+    def __init__(self, base, api_url, port=None, trusted_proxies=()):
         self.dir = os.path.join(base, "manager")
         self.port = port or free_port()
         self.api_url = api_url
+        self.trusted_proxies = list(trusted_proxies)  # http.trusted_proxies: fronts whose X-Forwarded-For counts
         self.process = Process("manager", self.dir)
         self.config_path = os.path.join(self.dir, "manager.yaml")
         self.key_path = os.path.join(self.dir, "session.key")
@@ -28,7 +29,7 @@ class Manager:
         os.makedirs(self.dir, mode=0o700, exist_ok=True)
         if not os.path.exists(self.key_path):
             _write_secret(self.key_path, secrets.token_urlsafe(48))
-        config = {"http": {"listen": "127.0.0.1", "port": self.port},
+        config = {"http": {"listen": "127.0.0.1", "port": self.port, "trusted_proxies": self.trusted_proxies},
                   "scheduler": {"api_url": self.api_url},
                   "session": {"secret_file": self.key_path}}
         with open(self.config_path, "w") as handle:

@@ -284,7 +284,8 @@ class Scheduler:
         admin_path, self.admin["password"] = self._secret("admin.password", secrets.token_urlsafe(12))
         system_path, self.system["password"] = self._secret("system.password", secrets.token_urlsafe(24))
         config = {
-            "api": {"listen": "127.0.0.1", "port": self.port},
+            # the stack's manager calls from loopback and names each browser
+            "api": {"listen": "127.0.0.1", "port": self.port, "trusted_proxies": ["127.0.0.1"]},
             "database": _database_config(self.dir, self.mongo_url, self.db_name),
             "auth": {"jwt_key_file": jwt_path},
             "system_user": {"username": self.system["username"], "password_file": system_path},

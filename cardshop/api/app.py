@@ -12,6 +12,8 @@ from cardshop.auth.throttle import LoginThrottle
 from cardshop.auth.tokens import Tokens
 from cardshop.auth.usercache import UserCache
 from cardshop.auth.verified import VerifiedLogins
+from cardshop.config.rules import trusted_proxies
+from cardshop.proxies import TrustedProxies
 
 ROUTE_MODULES = (meta, auth, users, orders, recipes, stats, tasks, logs, warehouses, schedules, auto_images, rabbitmq,
                  writer_hosts)
@@ -21,7 +23,8 @@ class Services:
     """What handlers work with; built once per process."""
 
     def __init__(self, db, tokens, users, hasher, throttle, vhost, routes, publisher=None,
-                 login_rate=None, broker_addresses=("127.0.0.1", "::1"), verified=None, max_hosts_per_writer=4):
+                 login_rate=None, broker_addresses=("127.0.0.1", "::1"), verified=None, max_hosts_per_writer=4,
+                 proxies=None):
         self.db = db
         self.publisher = publisher
         self.users = users
@@ -31,6 +34,7 @@ class Services:
         self.login_rate = login_rate or RateLimit(5, 20)
         self.broker_addresses = frozenset(broker_addresses)
         self.verified = verified or VerifiedLogins(300)
+        self.proxies = proxies or TrustedProxies()  # who may name the client that login limits count against
         self.vhost = vhost
         self.max_hosts_per_writer = max_hosts_per_writer  # hosts one writer account may have slots registered on
         self.authenticate = make_authenticator(users, tokens)
@@ -80,6 +84,7 @@ def build_services(db, config, jwt_key):
         login_rate=RateLimit(auth["login_rate"], auth["login_burst"]),
         broker_addresses=config["rabbitmq"]["broker_addresses"],
         max_hosts_per_writer=config["writers"]["max_hosts_per_account"],
+        proxies=trusted_proxies(config, "api"),
     )
     return api, services
 

@@ -73,7 +73,8 @@ def build_document(routes):
         "openapi": "3.1.0",
         "info": {"title": "Cardshop scheduler API", "version": cardshop.__version__,
                  "description": "Users, orders, tasks, workers and warehouses of a Cardshop fleet. "
-                                "Errors are JSON objects {\"error\": message}."},
+                                "Errors are JSON objects {\"error\": message}. Every answer, errors "
+                                "included, says Cache-Control: no-store."},
         "paths": paths,
         "components": {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}},

@@ -176,8 +176,14 @@ class Api:
         return dispatch
 
 
+# Every answer, errors included, is kept out of caches: most carry a caller's data (names, emails,
+# addresses) or tokens, and a rule that named the others would be one more thing to get wrong.
+COMMON_HEADERS = {"X-Content-Type-Options": "nosniff", "Cache-Control": "no-store"}
+
+
 def _common_headers():
-    bottle.response.set_header("X-Content-Type-Options", "nosniff")
+    for name, value in COMMON_HEADERS.items():
+        bottle.response.set_header(name, value)
 
 
 def _error_reply(route, response, error):
@@ -193,6 +199,7 @@ def _error_reply(route, response, error):
 
 def _error_page(error):
     """Bottle's own errors (404, 405, uncaught exceptions) as JSON."""
+    _common_headers()  # an uncaught exception's answer starts from fresh headers
     bottle.response.content_type = JSON_TYPE
     if error.status_code >= 500:
         log.error("unhandled error on %s %s: %s\n%s", bottle.request.method,

@@ -10,6 +10,7 @@ import threading
 import time
 
 from cardshop.client.http import ApiClient
+from cardshop.proxies import CLIENT_ADDRESS_HEADER
 
 MARGIN = 300  # a worker refreshes this long before the access token expires
 
@@ -30,8 +31,12 @@ class Login:
     username: str | None = None
     pair: dict | None = None
 
-    def authorize(self, username, password):
-        reply = self.client.post("/auth/authorize", {"username": username, "password": password}, token="")
+    def authorize(self, username, password, client_address=None):
+        """`client_address`: whom a proxy (the manager) logs in for; the API believes it only from its
+        trusted proxies, and counts failed logins against it."""
+        headers = {CLIENT_ADDRESS_HEADER: client_address} if client_address else None
+        reply = self.client.post("/auth/authorize", {"username": username, "password": password}, token="",
+                                 headers=headers)
         if reply.status == 200:
             self._keep(username, reply.body)
         return reply

@@ -49,6 +49,14 @@ BROKER = {
     },
 }
 
+
+def trusted_proxies(description):
+    """A list of peers (addresses or CIDR networks) whose forwarding header is believed; none by default.
+    cardshop.config.rules checks each entry."""
+    return {"type": "array", "items": {"type": "string", "minLength": 1}, "default": [],
+            "examples": [["127.0.0.1"]], "description": description}
+
+
 LOGGING = {
     "type": "object",
     "description": "Logging (to stderr, which systemd sends to the journal).",

@@ -1,6 +1,6 @@
 """Schema of /etc/cardshop/manager.yaml (the manager web UI)."""
 
-from cardshop.config.common import LOGGING, SCHEDULER_API_URL
+from cardshop.config.common import LOGGING, SCHEDULER_API_URL, trusted_proxies
 
 DEFAULT_PATH = "/etc/cardshop/manager.yaml"
 
@@ -21,6 +21,11 @@ SCHEMA = {
                 "secure_cookies": {"type": "boolean", "default": False,
                                    "description": "Mark cookies Secure: set it when browsers reach the "
                                                   "manager over https (behind a TLS proxy)."},
+                "trusted_proxies": trusted_proxies(
+                    "Proxies in front (addresses or CIDR networks) whose X-Forwarded-For the manager "
+                    "believes: the browser is its right-most address that is not one of them. From any other "
+                    "peer the header is ignored and the browser is the peer. The browser's address is what "
+                    "login limits here and in the API count against."),
             },
         },
         "scheduler": {

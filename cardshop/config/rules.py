@@ -8,6 +8,7 @@ import os
 import urllib.parse
 
 from cardshop.config.load import ConfigError, read_secret
+from cardshop.proxies import TrustedProxies, network
 
 LOOPBACK = frozenset({"127.0.0.1", "::1", "localhost"})
 JWT_KEY_MIN = 32
@@ -34,6 +35,18 @@ def session_key(config):
     return key
 
 
+def trusted_proxies(config, section):
+    """The proxies `section.trusted_proxies` lists (section: `api` of the scheduler, `http` of the manager)."""
+    networks = []
+    for index, entry in enumerate(config[section]["trusted_proxies"]):
+        try:
+            networks.append(network(entry))
+        except ValueError:
+            raise ConfigError(f"key '{section}.trusted_proxies.{index}': {entry!r} is not an IP address "
+                              "or network (CIDR)") from None
+    return TrustedProxies(networks)
+
+
 def broker_url(broker):
     """The broker URL with credentials; plain amqp:// only on loopback."""
     parsed = urllib.parse.urlsplit(broker["url"])
@@ -45,9 +58,13 @@ def broker_url(broker):
 
 
 def _warehouse(config):
-    if "tls" not in config and config["ftp"]["listen"] not in LOOPBACK:
+    ftp = config["ftp"]
+    if "tls" not in config and ftp["listen"] not in LOOPBACK:
         raise ConfigError("key 'tls': required when ftp.listen is not a loopback address (plain FTP only on loopback)")
-    ports = config["ftp"].get("passive_ports")
+    if ftp["max_logging_in"] >= ftp["max_connections"]:
+        raise ConfigError(f"key 'ftp.max_logging_in': must be below ftp.max_connections ({ftp['max_connections']}), "
+                          "so that connections that logged in keep room")
+    ports = ftp.get("passive_ports")
     if ports and ports[0] > ports[1]:
         raise ConfigError("key 'ftp.passive_ports': the first port must not be above the last")
 
@@ -64,6 +81,9 @@ def check(config):
         broker_url(config["broker"])
     if "ftp" in config:
         _warehouse(config)
+    for section in ("api", "http"):
+        if "trusted_proxies" in config.get(section, {}):
+            trusted_proxies(config, section)
     system = config.get("system_user")
     if system and os.path.exists(system["password_file"]):  # optional: the scheduler runs without one
         read_secret(system["password_file"], "system_user.password_file")

@@ -1,6 +1,6 @@
 """Schema of /etc/cardshop/scheduler.yaml (the scheduler API daemon)."""
 
-from cardshop.config.common import BROKER, database_section, LOGGING
+from cardshop.config.common import BROKER, database_section, LOGGING, trusted_proxies
 
 DEFAULT_PATH = "/etc/cardshop/scheduler.yaml"
 
@@ -23,6 +23,11 @@ SCHEMA = {
                             "description": "Worker threads serving requests."},
                 "max_body_bytes": {"type": "integer", "minimum": 1024, "default": 1048576,
                                    "description": "Largest request body accepted (413 above)."},
+                "trusted_proxies": trusted_proxies(
+                    "Peers (addresses or CIDR networks) whose X-Cardshop-Client-Address header names the "
+                    "client that login limits count against: the manager's address as the API sees it. A "
+                    "listed proxy must set that header itself; any other peer sending it gets 400. None by "
+                    "default: a TLS front on loopback would otherwise pass on what its clients wrote."),
             },
         },
         "database": database_section("scheduler"),

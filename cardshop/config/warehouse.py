@@ -23,11 +23,26 @@ SCHEMA = {
                 "masquerade_address": {"type": "string", "examples": ["203.0.113.7"],
                                        "description": "Address announced for passive connections, behind NAT."},
                 "idle_timeout": {"type": "integer", "minimum": 10, "default": 300,
-                                 "description": "Seconds an idle control connection is kept."},
-                "max_connections": {"type": "integer", "minimum": 1, "default": 256,
+                                 "description": "Seconds an idle control connection is kept once logged in."},
+                "login_timeout": {"type": "integer", "minimum": 2, "maximum": 120, "default": 10,
+                                  "description": "Seconds a connection has from its connect to log in (in all; "
+                                                 "commands do not extend it), not counting the scheduler's "
+                                                 "check of its password; then it is closed (with a 421, unless "
+                                                 "it is in TLS already)."},
+                "max_connections": {"type": "integer", "minimum": 2, "default": 256,
                                     "description": "Connections at once."},
                 "max_connections_per_ip": {"type": "integer", "minimum": 1, "default": 32,
                                            "description": "Connections at once from one address."},
+                "max_logging_in": {"type": "integer", "minimum": 1, "default": 64,
+                                   "description": "Connections at once that have not logged in yet (below "
+                                                  "max_connections, so that logged-in sessions keep room). A new "
+                                                  "connection beyond it closes the oldest waiting connection of "
+                                                  "the address with the most waiting (421): idle connections "
+                                                  "cannot hold the warehouse shut."},
+                "max_logging_in_per_ip": {"type": "integer", "minimum": 1, "default": 8,
+                                          "description": "Connections at once from one address that have not "
+                                                         "logged in yet; a new one beyond it closes that "
+                                                         "address's oldest (421)."},
             },
         },
         "storage": {

@@ -10,13 +10,17 @@ from cardshop.client import ApiUnreachable
 from cardshop.manager import admin, orders, overview, recipes
 from cardshop.manager.sessions import COOKIE, LOGIN_COOKIE
 from cardshop.manager.web import STATIC, Refused, Web, install_hooks
+from cardshop.proxies import ProxyError, TrustedProxies
 
 log = logging.getLogger(__name__)
 
 # Roles that work orders; the API refuses the others everything the manager shows.
 OPERATORS = ("admin", "manager")
-# The API sees every manager login coming from the manager's address: bound each browser's attempts here.
+# Each browser's attempts, bounded here before the API is asked (which counts them per browser too).
 LOGIN_RATE, LOGIN_BURST = 1, 20
+# What Bottle would read a client's address, host or scheme from; none is read as sent.
+FORWARDING = ("HTTP_X_FORWARDED_FOR", "HTTP_X_FORWARDED_HOST", "HTTP_X_FORWARDED_PROTO", "HTTP_X_FORWARDED_PORT",
+              "HTTP_X_FORWARDED_BY", "HTTP_FORWARDED", "HTTP_X_REAL_IP")
 
 
 def _safe_next(target):
@@ -26,12 +30,28 @@ def _safe_next(target):
     return urllib.parse.quote(target, safe="/?=&-_.")
 
 
-def build_app(sessions, secure_cookies=False):
+def build_app(sessions, secure_cookies=False, proxies=None):
+    """`proxies`: the TrustedProxies in front, whose X-Forwarded-For names the browser (none by default)."""
     app = bottle.Bottle()
     app.config["json.enable"] = False
     web = Web(sessions, secure_cookies)
     install_hooks(app, web)
     attempts = RateLimit(LOGIN_RATE, LOGIN_BURST)
+    proxies = proxies or TrustedProxies()
+
+    @app.hook("before_request")
+    def browser_address():
+        """REMOTE_ADDR becomes the browser's address; the forwarding headers go, so nothing reads them later."""
+        environ = bottle.request.environ
+        try:
+            environ["REMOTE_ADDR"] = proxies.forwarded_client(environ.get("REMOTE_ADDR", ""),
+                                                              environ.get("HTTP_X_FORWARDED_FOR"))
+        except ProxyError as exc:
+            log.warning("refused a request: %s", exc)
+            raise bottle.HTTPError(400, str(exc)) from None
+        finally:
+            for name in FORWARDING:
+                environ.pop(name, None)
 
     @app.get("/static/<name>")
     def static(name):
@@ -58,14 +78,15 @@ def build_app(sessions, secure_cookies=False):
             return _login_page(web, str(exc), "")
         username = bottle.request.forms.getunicode("username", "").strip()
         password = bottle.request.forms.getunicode("password", "")
+        browser = bottle.request.environ["REMOTE_ADDR"]
         try:
-            attempts.take(bottle.request.remote_addr)
+            attempts.take(browser)
         except RateLimited as exc:
             bottle.response.status = 429
             bottle.response.set_header("Retry-After", str(exc.retry_after))
             return _login_page(web, str(exc), username)
         try:
-            session, reply = sessions.open(username, password)
+            session, reply = sessions.open(username, password, browser)
         except ApiUnreachable as exc:
             bottle.response.status = 502
             return _login_page(web, str(exc), username)

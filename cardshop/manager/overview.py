@@ -6,12 +6,15 @@ Its three API calls (counts by status, failed orders, workers) go out together.
 import concurrent.futures
 import urllib.parse
 
+import bottle
+
 from cardshop.states import ORDER
 
 FAILED = sorted(ORDER.failed)
 # Slot fields shown first (as GET /workers gives a writer host's `slot_states`); any others follow.
 SLOT_FIELDS = ("number", "state", "message", "card", "task", "order", "step", "percent", "rate")
 _POOL = concurrent.futures.ThreadPoolExecutor(max_workers=4, thread_name_prefix="api-calls")
+HOSTS_PER_PAGE = 50  # worker hosts a page shows (each writer host with all its slots)
 
 
 def slots_of(worker):
@@ -49,12 +52,21 @@ def slot_summary(slot):
     return " ".join(parts)
 
 
-def fleet(session, web):
-    body = web.api_body(session, session.get("/workers?per_page=200"), "list the workers")
+def fleet(session, web, page=1):
+    """The page's worker hosts (in name order) and where it is: {creators, writers, host_page, host_pages,
+    hosts (how many in all), hosts_per_page} (names the dashboard's own template variables leave free)."""
+    body = web.api_body(session, session.get(f"/workers?per_page={HOSTS_PER_PAGE}&page={page}"), "list the workers")
     workers = body["items"]
-    creators = [worker for worker in workers if worker.get("role") == "creator"]
-    writers = [worker for worker in workers if worker.get("role") != "creator"]
-    return creators, writers
+    return {"creators": [worker for worker in workers if worker.get("role") == "creator"],
+            "writers": [worker for worker in workers if worker.get("role") != "creator"],
+            "host_page": page, "host_pages": max(1, -(-body["total"] // HOSTS_PER_PAGE)), "hosts": body["total"],
+            "hosts_per_page": HOSTS_PER_PAGE}
+
+
+def page_asked():
+    """The fleet page asked for (`?page=N`); 1 when absent or not a page number."""
+    asked = bottle.request.query.get("page", "1")
+    return int(asked) if asked.isdigit() and 0 < int(asked) <= 100000 else 1
 
 
 def install(app, web):
@@ -66,20 +78,20 @@ def install(app, web):
         counts = _POOL.submit(session.get, "/stats/orders")
         failures = _POOL.submit(session.get, "/orders?" + urllib.parse.urlencode(
             {"status": ",".join(FAILED), "per_page": 10}))
-        creators, writers = fleet(session, web)
+        fleet_page_one = fleet(session, web)
         totals = web.api_body(session, counts.result(), "count orders")["by_status"]
         failed = web.api_body(session, failures.result(), "list failed orders")
         failed_link = "/orders?" + urllib.parse.urlencode([("status", status) for status in FAILED])
-        return web.render("dashboard.tpl", session, totals=totals, failed=failed, creators=creators,
+        return web.render("dashboard.tpl", session, totals=totals, failed=failed, **fleet_page_one, paged=False,
                           failed_total=sum(totals.get(status, 0) for status in FAILED), failed_link=failed_link,
-                          writers=writers, slots_of=slots_of, slot_summary=slot_summary)
+                          slots_of=slots_of, slot_summary=slot_summary)
 
     @app.get("/fleet")
     @web.page(operators)
     def fleet_page(session):
-        creators, writers = fleet(session, web)
+        shown = fleet(session, web, page_asked())
         warehouses = None
         if session.is_admin:
             warehouses = web.api_body(session, session.get("/warehouses?per_page=200"), "list warehouses")["items"]
-        return web.render("fleet.tpl", session, creators=creators, writers=writers, warehouses=warehouses,
+        return web.render("fleet.tpl", session, **shown, paged=True, warehouses=warehouses,
                           slots_of=slots_of, slot_fields=slot_fields, slot_summary=slot_summary)

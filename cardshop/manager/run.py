@@ -5,7 +5,7 @@ import logging
 import waitress
 
 from cardshop.client import ApiClient, ApiUnreachable
-from cardshop.config.rules import session_key
+from cardshop.config.rules import session_key, trusted_proxies
 from cardshop.manager.app import build_app
 from cardshop.manager.sessions import Sessions
 from cardshop.serving import local_url, run, stop_on_signals
@@ -44,11 +44,13 @@ def serve(config, notifier):
     http, scheduler = config["http"], config["scheduler"]
     sessions = Sessions(session_key(config), scheduler["api_url"], config["session"]["idle_minutes"] * 60,
                         timeout=scheduler["timeout"])
-    app = build_app(sessions, secure_cookies=http["secure_cookies"])
+    app = build_app(sessions, secure_cookies=http["secure_cookies"], proxies=trusted_proxies(config, "http"))
     stop = stop_on_signals(notifier)
+    # The app reads X-Forwarded-For from its own trusted proxies (a list, which Waitress's one
+    # trusted_proxy cannot say) and drops every forwarding header itself.
     server = waitress.create_server(app, host=http["listen"], port=http["port"], threads=http["threads"],
                                     max_request_body_size=1024 * 1024, ident="cardshop-manager",
-                                    clear_untrusted_proxy_headers=True)
+                                    clear_untrusted_proxy_headers=False)
     where = f"http://{http['listen']}:{http['port']}"
     notifier.ready(status=f"serving the manager on {where}")
     notifier.start_watchdog(LoopCheck(http, scheduler["api_url"], where, notifier), stop)

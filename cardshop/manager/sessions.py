@@ -108,10 +108,11 @@ class Sessions:
 
     # -- log in and out -----------------------------------------------------
 
-    def open(self, username, password):
-        """Log in through the API; returns (Session or None, the API's Response)."""
+    def open(self, username, password, client_address):
+        """Log in through the API for the browser at `client_address` (the API counts failures against it);
+        returns (Session or None, the API's Response)."""
         login = Login(ApiClient(self.api_url, timeout=self.timeout))
-        reply = login.authorize(username, password)
+        reply = login.authorize(username, password, client_address)
         if reply.status != 200:
             return None, reply
         me = login.client.get(f"/users/{username}")

@@ -6,15 +6,19 @@ with each word of the text.
 
 DocumentDB (FerretDB 2) tests a `$regex`, anchored or not, against every key of the index it uses, so
 its cost grows with the collection; an equality is one probe of the index. Each order therefore also
-keeps `search_keys`: every prefix of each term up to PREFIX characters. A word of up to PREFIX characters
-is looked up by equality; a longer one by its first PREFIX characters, the few orders found then checked
-against the whole word (docs/operations/database.md has the figures). Orders from before these fields
+keeps `search_keys`: the prefixes of each term of KEY_LENGTHS characters (every length up to 8, then a
+few longer ones). A word is looked up by equality on its longest such prefix, and when it is longer
+than that key, the orders found are checked against the whole word. The longer keys keep that check
+short when many terms share their first characters (school42@…, school4242@…: docs/operations/database.md
+has the figures). Orders from before these fields
 get them from `orders.backfill_search`.
 """
 
 from cardshop.store import paging
 
-PREFIX = 8  # characters of a term kept as keys: an id's first 8 hex digits change every second
+# Prefix lengths kept as keys: every one up to 8 (an id's first 8 hex digits change every second), then
+# a few, so that a long word's key is rarely shared by more than a handful of orders.
+KEY_LENGTHS = (1, 2, 3, 4, 5, 6, 7, 8, 12, 16, 24, 32)
 FIELDS = ("search", "search_keys")  # stored on each order, never shown
 
 
@@ -27,8 +31,8 @@ def terms(order):
 
 
 def keys(order_terms):
-    """Every prefix of up to PREFIX characters of each term, each once, sorted."""
-    return sorted({term[:length] for term in order_terms for length in range(1, min(len(term), PREFIX) + 1)})
+    """The prefixes of KEY_LENGTHS characters of each term, each once, sorted."""
+    return sorted({term[:length] for term in order_terms for length in KEY_LENGTHS if length <= len(term)})
 
 
 def fields(order):
@@ -50,9 +54,10 @@ def literal(text):
 
 def condition(word):
     """The filter for orders with a term starting with `word` (lowercased)."""
-    if len(word) <= PREFIX:
+    length = max(length for length in KEY_LENGTHS if length <= len(word))
+    if length == len(word):
         return {"search_keys": word}
-    return {"search_keys": word[:PREFIX], "search": {"$regex": "^" + literal(word)}}
+    return {"search_keys": word[:length], "search": {"$regex": "^" + literal(word)}}
 
 
 def matching(text):

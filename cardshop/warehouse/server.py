@@ -24,16 +24,22 @@ Layout under the root: one folder per create task, `/<task id>/`, holding
 - while the scheduler is unreachable, logins (and writes whose cached
   answer aged out) get 421 "try later" and the connection closes; answers
   still in the cache keep serving. Nothing to recover: the next login asks
-  again.
+  again;
+- a connection has `ftp.login_timeout` seconds to log in, and only so many
+  wait for their login at once, from one address and overall
+  (cardshop.warehouse.logins): idle connections cannot hold the warehouse
+  shut for the workers.
 
 Each connection has its own thread, so checking a login with the scheduler
 never holds up other transfers.
 """
 
+import contextlib
 import errno
 import logging
 import os
 import re
+import socket
 
 from pyftpdlib.authorizers import AuthenticationFailed
 from pyftpdlib.filesystems import AbstractedFS
@@ -44,6 +50,7 @@ from cardshop.auth import roles
 from cardshop.client.warehouse import full_reply, too_small_reply
 from cardshop.validation import ID_PATTERN
 from cardshop.warehouse.identity import IdentityError
+from cardshop.warehouse.logins import WaitingRoom
 
 log = logging.getLogger(__name__)
 
@@ -219,8 +226,9 @@ def _filesystem_class(reserve_bytes):
     return Filesystem
 
 
-def _handler_class(base, reserve_bytes):
-    """pyftpdlib's handler (plain or TLS) with our ALLO, disk reserve, and 421 while the scheduler is away."""
+def _handler_class(base, reserve_bytes, login_timeout, waiting_room):
+    """pyftpdlib's handler (plain or TLS) with our ALLO, disk reserve, 421 while the scheduler is away,
+    and a login deadline and waiting room for connections that have not logged in yet."""
 
     class Transfer(base.dtp_handler):
         def handle_error(self):
@@ -236,6 +244,61 @@ def _handler_class(base, reserve_bytes):
         dtp_handler = Transfer
         abstracted_fs = _filesystem_class(reserve_bytes)
         _allotment = None
+        _login_deadline = None
+        _goodbye = None
+
+        # pyftpdlib runs on_connect, and the timers set there, in the accepting thread.
+        def on_connect(self):
+            super().on_connect()
+            for overflow in waiting_room.enter(self, self.remote_ip):
+                overflow.close_waiting("421 Too many connections waiting to log in; closing the oldest.")
+            self._login_deadline = self.call_later(login_timeout, self._login_overdue)
+
+        def _login_overdue(self):
+            if waiting_room.deadline_passed(self):
+                self._close_overdue()
+
+        def _close_overdue(self):
+            self.close_waiting(f"421 No login within {login_timeout} seconds.")
+
+        def close_waiting(self, reply):
+            """Hang up a connection that did not log in: its own thread wakes, says `reply` and closes it.
+
+            The caller (often the accepting thread) only shuts the socket's input: a TLS connection must
+            not be written to from two threads, and one closed from here would leave its thread asleep
+            in its poll for up to a second, still counted against max_connections.
+            """
+            log.info("closing a connection from %s that did not log in: %s", self.remote_ip, reply)
+            self._goodbye = reply
+            # After AUTH TLS the socket is pyOpenSSL's connection, whose shutdown() is TLS's own.
+            shutdown = getattr(self.socket, "sock_shutdown", self.socket.shutdown)
+            with contextlib.suppress(OSError):  # gone already
+                shutdown(socket.SHUT_RD)
+
+        def handle_close(self):
+            goodbye, self._goodbye = self._goodbye, None
+            if goodbye is not None:  # before TLS only: pyftpdlib ends a TLS connection without coming here
+                self.respond(goodbye)
+            super().handle_close()
+
+        def ftp_PASS(self, line):
+            if self.username and not self.authenticated:  # only then does pyftpdlib ask the authorizer
+                waiting_room.begin_check(self)
+            return super().ftp_PASS(line)
+
+        def on_login(self, username):
+            waiting_room.leave(self)
+            self._login_deadline.cancel()
+            super().on_login(username)
+
+        def on_login_failed(self, username, password):
+            if waiting_room.end_check(self):
+                self._close_overdue()
+            super().on_login_failed(username, password)
+
+        def close(self):
+            waiting_room.leave(self)
+            super().close()  # cancels the login deadline with the connection's other timers
 
         def take_allotment(self):
             """The size the last ALLO granted, for one upload only."""
@@ -291,7 +354,8 @@ def make_server(config, identities):
     os.makedirs(root, exist_ok=True)
     tls = config.get("tls")
     base = TLS_FTPHandler if tls else FTPHandler
-    handler = _handler_class(base, config["storage"]["reserve_bytes"])
+    handler = _handler_class(base, config["storage"]["reserve_bytes"], ftp["login_timeout"],
+                             WaitingRoom(ftp["max_logging_in"], ftp["max_logging_in_per_ip"]))
     if tls:
         handler.certfile = tls["cert_file"]
         handler.keyfile = tls["key_file"]

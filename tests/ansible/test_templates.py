@@ -78,6 +78,10 @@ def test_rendered_configs_point_at_the_fleets_services_and_secrets(rendered):
     scheduler = yaml.safe_load((folder / CENTRAL / "scheduler.yaml").read_text())
     assert scheduler["broker"]["url"] == "amqp://127.0.0.1:5672/cardshop"  # the broker shares the central host
     assert "192.0.2.10" in scheduler["rabbitmq"]["broker_addresses"]
+    manager = yaml.safe_load((folder / CENTRAL / "manager.yaml").read_text())
+    # the API believes the browser's address from the manager alone, which calls it over loopback
+    assert manager["scheduler"]["api_url"].startswith("http://127.0.0.1:")
+    assert scheduler["api"]["trusted_proxies"] == ["127.0.0.1"]
     warehouse = yaml.safe_load((folder / WAREHOUSE / "warehouse.yaml").read_text())
     assert warehouse["ftp"]["listen"] == "0.0.0.0" and "tls" in warehouse
     for path in (folder / CENTRAL / "secrets").iterdir():

@@ -116,6 +116,7 @@ def configure_central(machine):
     secret(machine, "manager-session.key", secrets.token_urlsafe(48))
     secret(machine, f"{CREATOR}.password")
     edit_config(machine, "scheduler", {
+        "api": {"trusted_proxies": ["127.0.0.1"]},  # the manager names each browser
         "broker": {"url": BROKER_URL, "username": "cardshop-system", "password_file": f"{SECRETS}/system.password"},
         "bootstrap_admin": {"username": "admin", "email": "admin@cardshop.invalid",
                             "password_file": f"{SECRETS}/admin.password"},

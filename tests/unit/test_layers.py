@@ -1,6 +1,6 @@
 """Imports point down the layers (read with ast: nothing is imported, nothing runs).
 
-    foundation   states store config client validation systemd cancellable faults serving recipes
+    foundation   states store config client validation systemd cancellable faults serving proxies recipes
         ^
     domain       domain auth image pipeline
         ^
@@ -20,8 +20,8 @@ import pytest
 
 from tests.unit.config.test_load import REPO
 
-FOUNDATION = ["validation", "systemd", "cancellable", "faults", "serving", "recipes", "states", "config", "client",
-              "store"]
+FOUNDATION = ["validation", "systemd", "cancellable", "faults", "serving", "proxies", "recipes", "states", "config",
+              "client", "store"]
 DOMAIN = ["image", "auth", "pipeline", "domain"]
 ADAPTERS = ["api", "monitor", "beat", "creator", "warehouse", "cli", "writer", "writer_helper", "manager", "admin",
             "database_setup"]

@@ -51,3 +51,18 @@
   % end
 </section>
 % end
+% if host_pages > 1:
+<p class="pages" id="fleet-pages">
+  % if not paged:
+  Hosts {{(host_page - 1) * hosts_per_page + 1}}–{{min(host_page * hosts_per_page, hosts)}} of {{hosts}}: <a href="/fleet">the whole fleet</a>
+  % else:
+  Page {{host_page}} of {{host_pages}} ({{hosts}} hosts)
+  % if host_page > 1:
+  <a href="/fleet?page={{host_page - 1}}" rel="prev">Previous hosts</a>
+  % end
+  % if host_page < host_pages:
+  <a href="/fleet?page={{host_page + 1}}" rel="next">Next hosts</a>
+  % end
+  % end
+</p>
+% end

@@ -425,6 +425,28 @@ def test_the_fleet_follows_a_writers_slots_without_reloading(tab, scheduler, db)
         db.workers.delete_one({"_id": worker["_id"]})
 
 
+def test_the_fleet_pages_its_hosts_and_the_dashboard_says_how_many_there_are(tab, scheduler, db):
+    hosts = [slot_worker("writer-paged", f"host{number:02}", 1, state="empty") for number in range(55)]
+    db.workers.insert_many(hosts)
+    try:
+        tab.log_in(scheduler.admin["username"], scheduler.admin["password"])
+        tab.go("/fleet")
+        pages = tab.page.locator("#fleet-pages")
+        playwright_api.expect(pages).to_contain_text("Page 1 of ")
+        first = set(tab.page.locator("[data-writer]").evaluate_all("nodes => nodes.map(n => n.dataset.writer)"))
+        assert len(first) <= 50
+        tab.page.click("#fleet-pages a[rel=next]")
+        tab.page.wait_for_url(re.compile(r".*/fleet\?page=2$"))
+        playwright_api.expect(pages).to_contain_text("Page 2 of ")
+        second = set(tab.page.locator("[data-writer]").evaluate_all("nodes => nodes.map(n => n.dataset.writer)"))
+        assert second and not first & second, "each host on one page"
+        tab.go("/")
+        playwright_api.expect(tab.page.locator("#fleet-pages")).to_contain_text("Hosts 1–50 of ")
+        assert not tab.problems
+    finally:
+        db.workers.delete_many({"_id": {"$in": [host["_id"] for host in hosts]}})
+
+
 def test_every_main_page_renders_without_console_errors(tab, second_tab, scheduler, admin, db, warehouse,
                                                         screenshots):
     placed = admin.post("/orders", order_body())

@@ -26,14 +26,15 @@ def race(count, attempt):
     return results
 
 
-def post_from(source, base_url, path, body, content_type="application/json"):
-    """POST from loopback address `source` (any 127.x works on Linux); returns (status, headers, text)."""
+def post_from(source, base_url, path, body, content_type="application/json", headers=None):
+    """POST from loopback address `source` (any 127.x works on Linux) with more `headers`;
+    returns (status, headers, text)."""
     url = urllib.parse.urlsplit(base_url)
     data = body if isinstance(body, bytes) else (
         json.dumps(body).encode() if content_type == "application/json" else urllib.parse.urlencode(body).encode())
     connection = http.client.HTTPConnection(url.hostname, url.port, timeout=30, source_address=(source, 0))
     try:
-        connection.request("POST", path, data, {"Content-Type": content_type})
+        connection.request("POST", path, data, {"Content-Type": content_type, **(headers or {})})
         reply = connection.getresponse()
         return reply.status, dict(reply.getheaders()), reply.read().decode()
     finally:

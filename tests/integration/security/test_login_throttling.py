@@ -3,6 +3,7 @@
 import time
 
 from cardshop.client import ApiClient
+from cardshop.proxies import CLIENT_ADDRESS_HEADER
 from tests.conftest import unique
 from tests.integration.security.concurrency import post_from
 
@@ -15,6 +16,50 @@ def test_a_guesser_at_another_address_cannot_lock_a_user_out(scheduler, make_use
     login = ApiClient(scheduler.url).post("/auth/authorize", {"username": victim.username,
                                                                "password": victim.password})
     assert login.status == 200, login  # ...the user, elsewhere, is not
+
+
+def test_failed_logins_a_trusted_proxy_reports_count_against_the_browser_it_names(scheduler, make_user):
+    # the stack's scheduler trusts 127.0.0.1, where its manager calls from
+    victim = make_user("manager")
+    wrong = {"username": victim.username, "password": "not the password"}
+    right = {"username": victim.username, "password": victim.password}
+    guesser = {CLIENT_ADDRESS_HEADER: "127.0.0.21"}
+    statuses = [post_from("127.0.0.1", scheduler.url, "/auth/authorize", wrong, headers=guesser)[0]
+                for _ in range(4)]
+    assert statuses == [401, 401, 401, 429], statuses  # the guesser's browser is locked...
+    # ...not another browser behind the same proxy, nor the proxy's own logins, nor the user elsewhere
+    assert post_from("127.0.0.1", scheduler.url, "/auth/authorize", right,
+                     headers={CLIENT_ADDRESS_HEADER: "127.0.0.22"})[0] == 200
+    assert post_from("127.0.0.1", scheduler.url, "/auth/authorize", right)[0] == 200
+    assert post_from("127.0.0.23", scheduler.url, "/auth/authorize", right)[0] == 200
+
+
+def test_a_client_address_header_from_a_peer_not_trusted_is_refused_before_any_password_check(scheduler,
+                                                                                             make_user):
+    user = make_user("manager")
+    right = {"username": user.username, "password": user.password}
+    wrong = {"username": user.username, "password": "not the password"}
+    for named in ("127.0.0.1", "127.0.0.25", "127.0.0.26"):  # anyone's address: the user's own one included
+        status, _, text = post_from("127.0.0.24", scheduler.url, "/auth/authorize", right,
+                                    headers={CLIENT_ADDRESS_HEADER: named})
+        assert status == 400 and CLIENT_ADDRESS_HEADER in text and "api.trusted_proxies" in text, (status, text)
+    # naming others, the guesser gets no answer on the password and locks nobody out...
+    for index in range(6):
+        status, _, _ = post_from("127.0.0.24", scheduler.url, "/auth/authorize", wrong,
+                                 headers={CLIENT_ADDRESS_HEADER: f"127.0.0.{25 + index % 2}"})
+        assert status == 400
+    assert post_from("127.0.0.25", scheduler.url, "/auth/authorize", right)[0] == 200
+    # ...and without the header it is counted at its own address, as before
+    statuses = [post_from("127.0.0.24", scheduler.url, "/auth/authorize", wrong)[0] for _ in range(4)]
+    assert statuses == [401, 401, 401, 429], statuses
+
+
+def test_a_trusted_proxy_naming_no_address_is_refused(scheduler, make_user):
+    user = make_user("manager")
+    status, _, text = post_from("127.0.0.1", scheduler.url, "/auth/authorize",
+                                {"username": user.username, "password": user.password},
+                                headers={CLIENT_ADDRESS_HEADER: "127.0.0.27, 127.0.0.28"})
+    assert status == 400 and "not an IP address" in text, (status, text)
 
 
 def test_wrong_broker_logins_never_lock_the_system_user_out_of_rabbitmq(scheduler):

@@ -138,13 +138,20 @@ def test_an_upload_that_cannot_fit_now_is_refused_before_data_flows_with_the_num
     ftp.quit()
 
 
-def test_ftps_requires_tls_on_control_and_data(tmp_path, scheduler, creator_with_task):
-    key, cert = tmp_path / "key.pem", tmp_path / "cert.pem"
+def self_signed(folder):
+    """A certificate for 127.0.0.1 and its key, as the warehouse's tls section names them."""
+    key, cert = folder / "key.pem", folder / "cert.pem"
     subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out",
                     str(cert), "-days", "1", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"],
                    check=True, capture_output=True)
     os.chmod(key, 0o600)
-    server = Warehouse(str(tmp_path), scheduler.url, tls={"cert_file": str(cert), "key_file": str(key)})
+    return {"cert_file": str(cert), "key_file": str(key)}
+
+
+def test_ftps_requires_tls_on_control_and_data(tmp_path, scheduler, creator_with_task):
+    tls = self_signed(tmp_path)
+    cert = tls["cert_file"]
+    server = Warehouse(str(tmp_path), scheduler.url, tls=tls)
     server.start()
     try:
         user, task_id = creator_with_task
@@ -152,7 +159,7 @@ def test_ftps_requires_tls_on_control_and_data(tmp_path, scheduler, creator_with
             login(server, user.username, user.access)  # plain FTP is refused
         source = tmp_path / "tls.img.zst"
         source.write_bytes(os.urandom(100000))
-        with WarehouseClient(server.url, user.username, user.access, ca_file=str(cert)) as client:
+        with WarehouseClient(server.url, user.username, user.access, ca_file=cert) as client:
             client.upload(str(source), task_id)
             client.download(f"{task_id}/tls.img.zst", str(tmp_path / "back"))
         assert (tmp_path / "back").read_bytes() == source.read_bytes()

@@ -37,7 +37,8 @@ def test_an_order_is_found_by_its_id_email_name_words_creator_and_tracking_numbe
     assert order["search"] == sorted([order["_id"], "grace@example.org", "grace", "brewster", "hopper", "ada"])
     shipped = orders.searchable(order, shipment={"carrier": "UPS", "tracking_number": "1Z999AA1"})
     assert "1z999aa1" in shipped["search"] and {"1", "1z", "1z999aa1"} <= set(shipped["search_keys"])
-    assert max(len(key) for key in order["search_keys"]) == search.PREFIX
+    assert {len(key) for key in order["search_keys"]} == {1, 2, 3, 4, 5, 6, 7, 8, 12, 16, 24}  # the id: 24
+    assert {"grace@example.org"[:length] for length in (8, 12, 16)} <= set(order["search_keys"])
 
 
 def test_each_word_of_the_text_must_start_a_term_short_or_long(db):
@@ -46,6 +47,7 @@ def test_each_word_of_the_text_must_start_a_term_short_or_long(db):
     assert found(db, "GRA hop") >= {order["_id"]}
     assert found(db, "admiral.cobol@navy") == found(db, order["_id"][:20]) == {order["_id"]}
     assert found(db, "admiral.cobol@army") == set(), "a long word is checked whole, not only its first characters"
+    assert found(db, "admiral.cobol@navy.example") == {order["_id"]}, "the whole term, by its 24-character key"
     assert found(db, "cobol") == set(), "a term is matched by its start only"
     assert order["_id"] not in found(db, "grace lovelace")
 
