@@ -245,7 +245,9 @@ class Monitor(ConsumerMixin):
     def settle(self):
         """Acknowledge (or requeue, or drop) the messages whose reports the lanes applied: the consumer
         thread's job, since the broker's channel is not shared between threads."""
-        for (body, sender, messages), (outcome, detail) in self.lanes.finished():
+        for (body, sender, messages), result in self.lanes.finished():
+            # No result: the lane caught what _apply_in_lane let through (a bug), and it is dropped as one.
+            outcome, detail = result or (ERROR, "the report's lane failed (see the log)")
             if outcome == REQUEUE:
                 log.warning("%s; %d report(s) requeued", detail, len(messages))
                 for message in messages:
