@@ -41,9 +41,14 @@ def monitor_did(pipeline, predicate, what, timeout=150):
     try:
         wait_until(predicate, timeout=timeout, interval=0.5)
     except AssertionError:
-        with open(pipeline.monitor.process.log_path, errors="replace") as handle:
-            tail = handle.readlines()[-20:]
-        raise AssertionError(f"the monitor has not {what} after {timeout} s; its log ends:\n{''.join(tail)}") from None
+        raise AssertionError(f"the monitor has not {what} after {timeout} s; its log ends:\n"
+                             f"{monitor_log_tail(pipeline)}") from None
+
+
+def monitor_log_tail(pipeline, lines=20):
+    """The shared monitor's last log lines, for a timeout's message."""
+    with open(pipeline.monitor.process.log_path, errors="replace") as handle:
+        return "".join(handle.readlines()[-lines:])
 
 
 def dropped(pipeline_db, *reasons):

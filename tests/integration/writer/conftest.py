@@ -24,7 +24,7 @@ from devstack.processes import wait_until
 from devstack.servers import Daemon, _wait_for_new_log
 from tests.conftest import order_body
 from tests.integration.claiming import accepted
-from tests.integration.conftest import register_slots
+from tests.integration.conftest import monitor_log_tail, register_slots
 from tests.integration.pipeline.test_monitor import create_task_of, order_of, take_message
 from tests.integration.security.writer_host import only_these_writers
 from tests.unit.config.test_load import REPO
@@ -179,10 +179,9 @@ def published_writes(pipeline, order_id, quantity, timeout=150):
         order = order_of(pipeline, order_id)
         tasks = [{key: task.get(key) for key in ("_id", "kind", "status", "writer", "published_at")}
                  for task in order.get("tasks", [])]
-        with open(pipeline.monitor.process.log_path, errors="replace") as handle:
-            tail = handle.readlines()[-15:]
         raise AssertionError(f"order {order_id} ({order.get('status')}) has no {quantity} published write "
-                             f"task(s) after {timeout} s: tasks {tasks}; monitor log tail:\n{''.join(tail)}") from None
+                             f"task(s) after {timeout} s: tasks {tasks}; monitor log tail:\n"
+                             f"{monitor_log_tail(pipeline, 15)}") from None
 
 
 def write_tasks(pipeline, order_id):
