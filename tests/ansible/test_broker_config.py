@@ -6,6 +6,7 @@ name) and RabbitMQ asks a real scheduler through the HTTP backend and its cache.
 
 import os
 import shutil
+import socket
 import ssl
 
 import amqp
@@ -38,15 +39,29 @@ class RenderedRabbitMQ(RabbitMQ):
 
 @pytest.fixture(scope="module")
 def broker(ansible_bin, scheduler, tmp_path_factory):
-    folder = tmp_path_factory.mktemp("broker-render")
-    port, tls_port = free_port(), free_port()
-    render(ansible_bin, folder, "--limit", CENTRAL, "-e", f"cardshop_broker_local_listener=127.0.0.1:{port}",
-           "-e", f"cardshop_broker_tls_port={tls_port}", "-e", f"cardshop_broker_auth_url={scheduler.url.rstrip('/')}")
-    node = RenderedRabbitMQ(str(tmp_path_factory.mktemp("broker-node")), scheduler.url,
-                            str(folder / CENTRAL / "rabbitmq"), port, tls_port)
-    node.start()
+    # RabbitMQ runs on without a listener whose port was taken meanwhile: then render again with others.
+    for attempt in range(3):
+        folder = tmp_path_factory.mktemp("broker-render")
+        port, tls_port = free_port(), free_port()
+        render(ansible_bin, folder, "--limit", CENTRAL, "-e", f"cardshop_broker_local_listener=127.0.0.1:{port}",
+               "-e", "cardshop_broker_tls_address=127.0.0.1", "-e", f"cardshop_broker_tls_port={tls_port}",
+               "-e", f"cardshop_broker_auth_url={scheduler.url.rstrip('/')}")
+        node = RenderedRabbitMQ(str(tmp_path_factory.mktemp("broker-node")), scheduler.url,
+                                str(folder / CENTRAL / "rabbitmq"), port, tls_port)
+        node.start()
+        if listening(tls_port) or attempt == 2:
+            break
+        node.stop()
     yield node, folder
     node.stop()
+
+
+def listening(port):
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=5).close()
+        return True
+    except OSError:
+        return False
 
 
 def connect_tls(node, folder, username, password):
