@@ -80,6 +80,10 @@ def test_one_accounts_log_flood_does_not_hold_up_another_accounts_task(pipeline,
     counted = lambda: (lambda task: task.get("log_lines", 0) + task.get("log_tail", 0))(  # noqa: E731
         pipeline_db.tasks.find_one({"_id": flood_task}))
     wait_until(lambda: counted() == FLOOD, timeout=240)
+    # The monitor counts a line, then files it, then trims the tail: wait for the last line's trim.
+    last_filed = lambda: pipeline_db.task_logs.find_one({"task": flood_task, "seq": flood.last_seq})  # noqa: E731
+    tail = lambda: pipeline_db.task_logs.count_documents({"task": flood_task, "tail": {"$exists": True}})  # noqa: E731
+    wait_until(lambda: last_filed() and tail() == TAIL_LINES, timeout=60)
     # The flooded task keeps its first lines and its latest ones, and counts those between.
     kept = pipeline_db.task_logs.count_documents({"task": flood_task})
     logs = pipeline.admin.get(f"/tasks/{flood_task}/logs?last=1000").body["items"]
