@@ -1,6 +1,7 @@
 """Start background processes, remember their PIDs, stop exactly those."""
 
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -22,10 +23,50 @@ def wait_until(predicate, timeout=20, interval=0.1):
     raise AssertionError(f"not true within {timeout} s: {predicate.__doc__ or predicate}")
 
 
+# Below these, the well-known and registered ports of services this machine may run.
+_LOWEST_PORT = 10000
+_handed_out = set()
+
+
 def free_port():
+    """A port free on loopback now, outside the kernel's ephemeral range: a client's outgoing connection
+    (any of the thousands a test makes) never takes it before our server binds it."""
+    low, high = _ephemeral_range()
+    outside = [(first, last) for first, last in ((_LOWEST_PORT, low - 1), (high + 1, 65535)) if last >= first]
+    if not outside:  # the whole range is ephemeral: the kernel's choice is as good as ours
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            return sock.getsockname()[1]
+    total = sum(last - first + 1 for first, last in outside)
+    for _ in range(1000):
+        pick = random.randrange(total)
+        for first, last in outside:
+            if pick <= last - first:
+                port = first + pick
+                break
+            pick -= last - first + 1
+        if port not in _handed_out and _bindable(port):
+            _handed_out.add(port)
+            return port
+    raise StackError("no free port outside the ephemeral range after 1000 tries")
+
+
+def _ephemeral_range():
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as handle:
+            low, high = (int(value) for value in handle.read().split())
+        return low, high
+    except (OSError, ValueError):
+        return 32768, 60999  # Linux's default
+
+
+def _bindable(port):
     with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+        try:
+            sock.bind(("127.0.0.1", port))
+            return True
+        except OSError:
+            return False
 
 
 def wait_for_port(port, timeout, process=None, name="server", log_path=None):
