@@ -30,6 +30,10 @@ class CardFailed(Exception):
     """This card cannot take the task; the message says why (for the operator and the task's history)."""
 
 
+class CardTooSmall(CardFailed):
+    """The card is smaller than the image: the slot refuses it until another card is inserted."""
+
+
 class Requeue(Exception):
     """Hand the message back to RabbitMQ: another card takes the task."""
 
@@ -101,7 +105,7 @@ class WriteJob:
             self.reporter.status("canceled", note=str(exc))
             return "canceled"
         except CardFailed as exc:
-            self._hand_back(str(exc), refused="too small" in str(exc))
+            self._hand_back(str(exc), refused=isinstance(exc, CardTooSmall))
         except Exception as exc:
             retryable = isinstance(exc, faults.GaveUp) or faults.is_transient(exc)
             if isinstance(exc, IMAGE_FAILURES) or retryable:
@@ -131,7 +135,7 @@ class WriteJob:
         image, card = payload.get("image") or {}, self.slot.card
         needs = int(image.get("image_size") or 0)
         if needs > card.size:
-            raise CardFailed(f"card too small for order {payload.get('order')}: needs ≥ {_gigabytes(needs)} "
+            raise CardTooSmall(f"card too small for order {payload.get('order')}: needs ≥ {_gigabytes(needs)} "
                              f"(card of {card.gigabytes:.1f} GB)")
         self.reporter.status("downloading")
         cached = self.cache.get(image, self._fetcher(payload), self.guard,
