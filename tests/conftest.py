@@ -25,6 +25,19 @@ def pytest_configure(config):
         os.environ[cards.ENV] = ",".join(cards.reader_pool()[index::count])
 
 
+def pytest_collection_modifyitems(config, items):
+    """Each test's tier from its folder: tests/unit needs no server; tests/integration/faults are the fault
+    tier, as is any test marked `fault` elsewhere; everything else is integration."""
+    for item in items:
+        parts = item.path.relative_to(config.rootpath).parts
+        if parts[:2] == ("tests", "unit"):
+            item.add_marker(pytest.mark.unit)
+        elif parts[:3] == ("tests", "integration", "faults"):
+            item.add_marker(pytest.mark.fault)
+        elif item.get_closest_marker("fault") is None:
+            item.add_marker(pytest.mark.integration)
+
+
 @pytest.fixture(scope="session")
 def stack_dir(tmp_path_factory):
     return str(tmp_path_factory.mktemp("stack"))
