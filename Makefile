@@ -5,7 +5,7 @@ export PYTHONPATH := $(CURDIR)
 SLOTS ?= 2
 SIZE ?= 2G
 
-.PHONY: deps up down status demo test test-system test-fleet bench bench-scale audit sample-config card-insert card-remove deb footprint lint-ansible
+.PHONY: deps up down status demo test test-unit test-faults test-system test-fleet bench bench-scale audit sample-config card-insert card-remove deb footprint lint-ansible
 
 deps:
 	@sh devstack/install.sh
@@ -34,8 +34,17 @@ demo: deps
 # worker. With fewer readers, or TEST_WORKERS=0, the tests run in this one process.
 READERS = $(shell echo "$${CARDSHOP_LOOP_DEVICES:-$$(ls /dev/loop[0-9]* 2>/dev/null | tr '\n' ,)}" | tr , '\n' | grep -c .)
 TEST_WORKERS ?= $(shell [ $(READERS) -ge 6 ] && echo 2 || echo 0)
+# Tiers (pyproject.toml's markers): test-unit needs no server (< 1 minute); test is the unit and integration
+# tiers; test-faults stops, kills and fills real servers and waits through each outage.
+XDIST = $(if $(filter-out 0,$(TEST_WORKERS)),-n $(TEST_WORKERS) --dist loadfile)
 test: deps
-	@$(PYTHON) -m pytest $(if $(filter-out 0,$(TEST_WORKERS)),-n $(TEST_WORKERS) --dist loadfile) $(PYTEST_ARGS)
+	@$(PYTHON) -m pytest $(XDIST) -m "not fault" $(PYTEST_ARGS)
+
+test-unit: deps
+	@$(PYTHON) -m pytest tests/unit $(PYTEST_ARGS)
+
+test-faults: deps
+	@$(PYTHON) -m pytest $(XDIST) -m fault $(PYTEST_ARGS)
 
 # The system tests (tests/system, plans/system.fmf): Debian 13 booted with
 # systemd-nspawn, our .debs installed with apt. TESTS=name narrows them

@@ -4,10 +4,11 @@ import os
 import time
 
 from devstack.processes import wait_until
+from tests import outages
 from tests.integration.faults.conftest import assert_no_order_stranded, schedule
 from tests.integration.faults.test_reconcile import logged
 
-OUTAGE = 30  # seconds
+OUTAGE = outages.length("beat_database", 30, minimum=15)  # several 5 s syncs fail
 
 
 def runs(db, name):

@@ -3,11 +3,12 @@
 import time
 
 from devstack.processes import wait_until
+from tests import outages
 from tests.integration.claiming import holder
 from tests.integration.faults.conftest import assert_no_order_stranded, schedule
 from tests.integration.pipeline.test_monitor import create_task_of, order_in, stored_result
 
-OUTAGE = 30  # seconds
+OUTAGE = outages.length("broker", 30, minimum=20)  # past the 10 s AMQP heartbeat, twice
 
 
 def test_a_broker_down_for_30_s_leaves_beat_and_monitor_running_and_they_reconnect(stack, db, beat):

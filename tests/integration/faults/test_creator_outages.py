@@ -7,11 +7,14 @@ import pytest
 from devstack import samples
 from devstack.processes import wait_until
 from devstack.servers import ContentServer
+from tests import outages
 from tests.integration.faults.conftest import assert_no_order_stranded, schedule
 from tests.integration.pipeline.test_creator import place
 from tests.integration.pipeline.test_monitor import create_task_of, order_in, pipeline_task
 
 RECIPE = {"output": {"size": "64M"}, "files": [{"to": "/data/hello.txt", "content": "hello"}]}
+
+OUTAGE = outages.length("warehouse_content", 20, minimum=10)  # several retries fail meanwhile
 
 
 def retry_logs(db, order_id, needle):
@@ -33,7 +36,7 @@ def test_a_warehouse_down_for_20_s_delays_the_order_which_then_becomes_ready(sta
     try:
         order = place(stack, RECIPE)
         wait_until(lambda: retry_logs(db, order["_id"], "warehouse ftp://"), timeout=90)
-        time.sleep(20)  # the outage
+        time.sleep(OUTAGE)  # the outage
         task = pipeline_task(stack, order["_id"])
         assert task["status"] == "uploading", "still trying, not failed"
         assert task["progress"]["step"].startswith("warehouse unreachable, retry ")
@@ -85,7 +88,7 @@ def test_a_content_server_down_for_20_s_mid_download_resumes_and_completes(stack
         slow.stop()
         try:
             wait_until(lambda: retry_logs(db, order["_id"], "content server unreachable"), timeout=60)
-            time.sleep(20)  # the outage
+            time.sleep(OUTAGE)  # the outage
             assert pipeline_task(stack, order["_id"])["status"] == "downloading"
         finally:
             slow.start()

@@ -16,12 +16,13 @@ import pytest
 from devstack import samples
 from devstack.processes import wait_until
 from devstack.servers import ContentServer
+from tests import outages
 from tests.integration.faults.conftest import assert_no_order_stranded
 from tests.integration.pipeline.test_creator import place
 from tests.integration.pipeline.test_monitor import create_task_of, order_in
 
 RECIPE = {"output": {"size": "64M"}, "files": [{"to": "/data/hello.txt", "content": "hello"}]}
-FROZEN = 30  # seconds; the old code failed the order after 25
+FROZEN = outages.length("monitor_frozen", 30, minimum=26)  # the old code failed the order after 25
 
 
 @pytest.fixture

@@ -5,12 +5,13 @@ import time
 from devstack import samples
 from devstack.processes import wait_until
 from devstack.servers import ContentServer
+from tests import outages
 from tests.integration.faults.conftest import assert_no_order_stranded
 from tests.integration.faults.test_creator_outages import RECIPE, retry_logs
 from tests.integration.pipeline.test_creator import place
 from tests.integration.pipeline.test_monitor import create_task_of, order_in
 
-OUTAGE = 60  # seconds
+OUTAGE = outages.length("scheduler", 60, minimum=30)  # past the warehouse's 10 s identity cache, thrice
 
 
 def test_a_scheduler_down_for_60_s_makes_logins_try_later_and_the_order_completes(stack, db):

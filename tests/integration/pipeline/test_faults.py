@@ -4,15 +4,21 @@ import os
 import time
 
 import amqp
+import pytest
 
 from cardshop.pipeline import topology
 from cardshop.pipeline.celery_app import make_celery
 from cardshop.pipeline.publish import Publisher
 from cardshop.store import now, tasks
 from devstack.processes import wait_until
+from tests import outages
 from tests.conftest import order_body
 from tests.integration.claiming import holder
 from tests.integration.pipeline.test_monitor import create_task_of, order_in, order_of, pipeline_task, stored_result
+
+pytestmark = pytest.mark.fault
+
+MONITOR_DOWN = outages.length("monitor", 30, minimum=10)  # reports pile up in RabbitMQ meanwhile
 
 REPORTS = 200
 
@@ -66,7 +72,7 @@ def test_reports_wait_in_rabbitmq_while_the_monitor_is_down_for_30_s(pipeline, p
         send_a_whole_build(reporter, stored_result(pipeline, order, create_task_of(order)["_id"]))
         wait_until(lambda: waiting_reports(pipeline, creator) >= reporter.last_seq)  # all kept by RabbitMQ
         assert order_of(pipeline, order["_id"])["status"] == "creating"  # its claim was the last news
-        time.sleep(max(0.0, 30 - (time.monotonic() - down)))  # the outage lasts its 30 s
+        time.sleep(max(0.0, MONITOR_DOWN - (time.monotonic() - down)))  # the outage lasts its length
     finally:
         pipeline.monitor.start()
     assert_complete(pipeline, pipeline_db, order, reporter)

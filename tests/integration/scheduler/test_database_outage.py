@@ -11,6 +11,8 @@ from cardshop.client import ApiClient
 from devstack.servers import FerretDB, Scheduler
 from tests.conftest import TEST_AUTH, order_body
 
+pytestmark = pytest.mark.fault
+
 
 @pytest.fixture
 def own_stack(tmp_path):

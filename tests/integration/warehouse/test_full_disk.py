@@ -14,6 +14,8 @@ from devstack.servers import Warehouse
 from tests.integration.conftest import fill
 from tests.integration.warehouse.test_warehouse import creator_with_task  # noqa: F401 (fixture)
 
+pytestmark = pytest.mark.fault
+
 MiB = 1024 * 1024
 
 

@@ -18,6 +18,8 @@ from devstack.servers import Scheduler, Warehouse
 from tests.conftest import TEST_AUTH
 from tests.integration.warehouse.test_warehouse import login
 
+pytestmark = pytest.mark.fault
+
 WINDOW = 10  # the warehouse's identity cache, in seconds
 
 
