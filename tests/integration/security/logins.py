@@ -6,6 +6,9 @@ caller and stops by itself when the `with` block ends.
 
 import contextlib
 import itertools
+import multiprocessing
+import os
+import queue
 import socket
 import threading
 import time
@@ -42,20 +45,52 @@ def amqp_login(port, username, password, vhost="cardshop"):
 
 def wrong_api_guess(url, source):
     """A wrong password for a new username each time, so no (username, address) lock stops the flood."""
-    return post_from(source, url, "/auth/authorize", {"username": f"guess{next(_guesses)}",
+    return post_from(source, url, "/auth/authorize", {"username": f"guess{os.getpid()}-{next(_guesses)}",
                                                       "password": "not the password"})[0]
 
 
 def wrong_amqp_guess(port, username):
     """A wrong AMQP password for `username`, a new one each time (RabbitMQ caches repeated answers)."""
-    return "allow" if amqp_login(port, username, f"guess {next(_guesses)}")[0] else "deny"
+    return "allow" if amqp_login(port, username, f"guess {os.getpid()}-{next(_guesses)}")[0] else "deny"
 
 
 @contextlib.contextmanager
-def flood(senders):
-    """Each of `senders` (a function returning an answer) called in a loop in a thread of its own,
-    until the block ends; yields the count of each answer so far."""
-    stop, answers, lock = threading.Event(), {}, threading.Lock()
+def flood(senders, processes=4):
+    """Each of `senders` (a picklable function returning an answer) called in a loop in a thread of its
+    own, in `processes` processes apart from the caller's, from when they all run until the block ends;
+    yields a dict that holds the count of each answer once the block has ended.
+
+    An attacker is not the client being timed: flood threads in the caller's process would take the
+    interpreter lock from its timed logins and lengthen them on the client's side."""
+    context = multiprocessing.get_context("spawn")  # the caller has threads: no fork
+    stop, messages = context.Event(), context.Queue()
+    groups = [senders[index::processes] for index in range(min(processes, len(senders)))]
+    workers = [context.Process(target=_flood_process, args=(group, stop, messages), daemon=True)
+               for group in groups]
+    answers, ready, ended = {}, 0, 0
+    for worker in workers:
+        worker.start()
+    try:
+        while ready < len(workers):
+            ready += messages.get(timeout=120) == "ready"
+        yield answers
+    finally:
+        stop.set()
+        with contextlib.suppress(queue.Empty):
+            while ended < len(workers):
+                message = messages.get(timeout=90)
+                if isinstance(message, dict):  # a process's counts, once its threads have stopped
+                    ended += 1
+                    for answer, count in message.items():
+                        answers[answer] = answers.get(answer, 0) + count
+        for worker in workers:
+            worker.join(10)
+            if worker.is_alive():
+                worker.kill()
+
+
+def _flood_process(senders, stop, messages):
+    answers, lock = {}, threading.Lock()
 
     def loop(send):
         while not stop.is_set():
@@ -69,12 +104,10 @@ def flood(senders):
     threads = [threading.Thread(target=loop, args=(send,), daemon=True) for send in senders]
     for thread in threads:
         thread.start()
-    try:
-        yield answers
-    finally:
-        stop.set()
-        for thread in threads:
-            thread.join(60)
+    messages.put("ready")
+    for thread in threads:
+        thread.join()
+    messages.put(answers)
 
 
 def p95(seconds):
