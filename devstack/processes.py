@@ -1,5 +1,6 @@
 """Start background processes, remember their PIDs, stop exactly those."""
 
+import contextlib
 import os
 import random
 import signal
@@ -123,11 +124,7 @@ class Process:
             return False
         if self.popen is not None and self.popen.pid == pid:
             return self.popen.poll() is None
-        try:
-            with open(f"/proc/{pid}/stat") as handle:
-                return handle.read().split(") ")[-1][0] != "Z"
-        except OSError:
-            return False
+        return _alive(pid)
 
     def signal_group(self, signum):
         """Send a signal to the process group we started (the process and its children)."""
@@ -158,7 +155,44 @@ class Process:
         return was_running
 
     def kill9(self):
-        """Hard-kill the process group (fault injection)."""
+        """Hard-kill the process group and every descendant (fault injection), gone when this returns.
+
+        A descendant may sit in a session or a container of its own (PostgreSQL as PID 1 of its
+        nspawn container): the kernel ends those after their parent, in the background, and until
+        then a database backend still answers queries on its open connection."""
+        pid = self.pid
+        doomed = _descendants(pid) if pid is not None and self.running() else []
         self.signal_group(signal.SIGKILL)
+        for child in doomed:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(child, signal.SIGKILL)
         if self.popen is not None:
             self.popen.wait()
+        wait_until(lambda: not any(_alive(child) for child in doomed), timeout=30)
+
+
+def _descendants(pid):
+    """Every process below `pid` (host PIDs, through any PID namespace), from /proc."""
+    children = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as handle:
+                    parent = int(handle.read().rsplit(") ", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            children.setdefault(parent, []).append(int(entry))
+    found, frontier = [], [pid]
+    while frontier:
+        below = children.get(frontier.pop(), [])
+        found += below
+        frontier += below
+    return found
+
+
+def _alive(pid):
+    try:
+        with open(f"/proc/{pid}/stat") as handle:
+            return handle.read().rsplit(") ", 1)[1][0] != "Z"
+    except OSError:
+        return False
