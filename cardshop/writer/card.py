@@ -27,6 +27,10 @@ class CardError(Exception):
     """A card refused (mounted, read-only, lying about its size) or unreadable; the message says which."""
 
 
+class CardBusy(CardError):
+    """Another program holds the card (mounted, or opened exclusively)."""
+
+
 @dataclasses.dataclass
 class Card:
     device: str
@@ -91,7 +95,7 @@ def open_card(device, flags=os.O_RDWR):
         return os.open(device, flags | os.O_EXCL | os.O_CLOEXEC)
     except OSError as exc:
         if exc.errno == errno.EBUSY:
-            raise CardError("card is mounted or in use by another program") from None
+            raise CardBusy("card is mounted or in use by another program") from None
         if exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
             raise CardError("card is read-only (write-protect switch?)") from None
         if exc.errno in (errno.ENOMEDIUM, errno.ENXIO, errno.ENOENT, errno.ENODEV):

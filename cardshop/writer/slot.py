@@ -39,6 +39,9 @@ TRANSITIONS = {
     "refused": _GONE | {"checking"},
 }
 RECHECK = 5.0  # seconds between looks at the reader when udev is silent (missed events)
+# A card just inserted is held for a moment by udev's probes and the kernel's partition scan: a busy
+# card is opened again for this long before it is refused as mounted or in use.
+BUSY_GRACE = 10.0
 
 
 class SlotError(Exception):
@@ -184,7 +187,7 @@ class Slot:
     def _check(self):
         seq = cards.disk_seq(self.device)
         try:
-            card = cards.inspect(self.device, self._serial or _udev_serial(self.device))
+            card = self._inspect()
             card.seq = seq
             if self.check_capacity:
                 cards.check_capacity(card)
@@ -202,6 +205,16 @@ class Slot:
                 self.card = card
                 self.move("ready", f"card of {card.gigabytes:.1f} GB")
         self.look()
+
+    def _inspect(self):
+        deadline = time.monotonic() + BUSY_GRACE
+        while True:
+            try:
+                return cards.inspect(self.device, self._serial or _udev_serial(self.device))
+            except cards.CardBusy:
+                if time.monotonic() >= deadline:
+                    raise
+                time.sleep(0.25)
 
     def untouched(self):
         """busy -> ready: the task ended before writing (its image could not be obtained)."""

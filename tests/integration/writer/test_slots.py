@@ -126,3 +126,25 @@ def test_a_card_that_lies_about_its_size_is_refused_by_the_slot(pipeline, writer
     liar = slow_card(size=64 * MiB, real=16 * MiB)  # the flash behind the controller: a quarter of what it says
     liar.insert(host.slots[0].device)
     host.slots[0].wait_log("slot 1: refused (card refused: card lies about its size")
+
+
+def test_a_card_held_for_a_moment_after_insertion_is_checked_again_and_taken(writer_host):
+    host = writer_host(slots=1)
+    slot = host.slots[0]
+    slot.wait_log("slot 1: empty")
+    host.insert(1)
+    held = wait_until(lambda: _exclusive(slot.device), timeout=2)  # before the slot's check, as udev's probes do
+    try:
+        time.sleep(2)
+        assert "refused" not in slot.log(), "a card busy for a moment is not refused"
+    finally:
+        os.close(held)
+    slot.wait_log("ready (card of")
+    assert "refused" not in slot.log()
+
+
+def _exclusive(device):
+    try:
+        return os.open(device, os.O_RDONLY | os.O_EXCL)
+    except OSError:
+        return None
