@@ -13,7 +13,7 @@ import time
 from devstack.pipeline import Pipeline
 from devstack.servers import FerretDB
 from tests.integration.security.logins import (Worker, amqp_login, api_login, back_to_work_after_restart, flood, p95,
-                                               wrong_amqp_guess, wrong_api_guess)
+                                               steady, wrong_amqp_guess, wrong_api_guess)
 
 GOAL = 1.0  # seconds, p95 of a correct login
 RESTART_GOAL = 15.0  # seconds from the broker back up to every worker consuming
@@ -51,9 +51,10 @@ def amqp_logins(pipe, workers):
     return _timed(lambda *account: amqp_login(pipe.rabbitmq.port, *account), workers)
 
 
-def under(senders, measure):
+def under(senders, measure, addresses=0):
+    """measure()'s figure once the flood of `senders` (from `addresses` guessing addresses) is steady."""
     with flood(senders) as answers:
-        time.sleep(2)  # the flood in its steady state
+        steady(answers, senders, checked=addresses)
         figure = measure()
     return figure, ", ".join(f"{count} x {answer}" for answer, count in sorted(answers.items(), key=str))
 
@@ -104,7 +105,7 @@ def run(report):
                                    ("40 addresses", [f"127.0.2.{index + 1}" for index in range(40)])):
                 people = accounts(pipe, "manager", ACCOUNTS)
                 loaded, seen = under([functools.partial(wrong_api_guess, url, address) for address in guessers],
-                                     lambda: api_logins(pipe, "127.0.0.4", people))
+                                     lambda: api_logins(pipe, "127.0.0.4", people), len(set(guessers)))
                 _report_login(report, f"Correct API login from another address while {name} send wrong logins",
                               loaded, idle_api, seen)
 

@@ -58,16 +58,19 @@ def wrong_amqp_guess(port, username):
 def flood(senders, processes=4):
     """Each of `senders` (a picklable function returning an answer) called in a loop in a thread of its
     own, in `processes` processes apart from the caller's, from when they all run until the block ends;
-    yields a dict that holds the count of each answer once the block has ended.
+    yields a dict that holds the count of each answer once the block has ended, and whose `sent()`
+    says how many answers came so far, `checked()` how many of them were not "busy" (429, 503).
 
     An attacker is not the client being timed: flood threads in the caller's process would take the
     interpreter lock from its timed logins and lengthen them on the client's side."""
     context = multiprocessing.get_context("spawn")  # the caller has threads: no fork
     stop, messages = context.Event(), context.Queue()
+    sent, checked = context.Value("q", 0), context.Value("q", 0)
     groups = [senders[index::processes] for index in range(min(processes, len(senders)))]
-    workers = [context.Process(target=_flood_process, args=(group, stop, messages), daemon=True)
+    workers = [context.Process(target=_flood_process, args=(group, stop, messages, sent, checked), daemon=True)
                for group in groups]
-    answers, ready, ended = {}, 0, 0
+    answers, ready, ended = _Answers(), 0, 0
+    answers.sent, answers.checked = (lambda: sent.value), (lambda: checked.value)
     for worker in workers:
         worker.start()
     try:
@@ -89,7 +92,20 @@ def flood(senders, processes=4):
                 worker.kill()
 
 
-def _flood_process(senders, stop, messages):
+def steady(answers, senders, checked=0):
+    """Wait for the flood's steady state: every sender answered twice, on average, and `checked`
+    guesses answered after a password check (one per guessing address: each is known as failing,
+    its first checks are behind it)."""
+    deadline = time.monotonic() + 120
+    while (answers.sent() < 2 * len(senders) or answers.checked() < checked) and time.monotonic() < deadline:
+        time.sleep(0.1)
+
+
+class _Answers(dict):
+    sent = checked = None
+
+
+def _flood_process(senders, stop, messages, sent, checked):
     answers, lock = {}, threading.Lock()
 
     def loop(send):
@@ -100,6 +116,11 @@ def _flood_process(senders, stop, messages):
                 answer = type(exc).__name__
             with lock:
                 answers[answer] = answers.get(answer, 0) + 1
+            with sent.get_lock():
+                sent.value += 1
+            if answer not in (429, 503):
+                with checked.get_lock():
+                    checked.value += 1
 
     threads = [threading.Thread(target=loop, args=(send,), daemon=True) for send in senders]
     for thread in threads:

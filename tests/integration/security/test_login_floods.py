@@ -8,7 +8,6 @@ bcrypt check at cost 12 on a machine the flood itself saturates) takes is `make 
 """
 
 import functools
-import time
 
 import pytest
 
@@ -17,7 +16,7 @@ from devstack.processes import wait_until
 from tests.conftest import unique
 from tests.integration.security.concurrency import post_from
 from tests.integration.security.logins import (FORM, Worker, amqp_login, api_login, back_to_work_after_restart,
-                                               flood, wrong_amqp_guess, wrong_api_guess)
+                                               flood, steady, wrong_amqp_guess, wrong_api_guess)
 
 AUTH = {"bcrypt_rounds": 12, "login_rate": 1000, "login_burst": 1000}
 PROMPT = 1.0  # seconds within which a remembered correct login is answered, whatever floods
@@ -63,8 +62,9 @@ def test_wrong_amqp_passwords_for_admin_leave_correct_api_and_worker_logins_prom
     port = stack.rabbitmq.port
     people = [new_account(stack) for _ in range(3)]
     workers = [new_account(stack, "creator") for _ in range(3)]
-    with flood([functools.partial(wrong_amqp_guess, port, "admin")] * 16) as answers:
-        time.sleep(2)  # the flood in its steady state
+    senders = [functools.partial(wrong_amqp_guess, port, "admin")] * 16
+    with flood(senders) as answers:
+        steady(answers, senders)
         api = correct_api_logins(stack, "127.0.0.3", people)
         broker = [amqp_login(port, *worker) for worker in workers for _ in range(2)]
     assert all_in_and_remembered_ones_prompt(api), api
@@ -79,7 +79,7 @@ def test_wrong_api_logins_leave_a_correct_login_from_another_address_prompt(stac
     senders = [functools.partial(wrong_api_guess, url, address) for address in guessers for _ in range(each)]
     people = [new_account(stack) for _ in range(3)]
     with flood(senders) as answers:
-        time.sleep(2)
+        steady(answers, senders, checked=len(guessers))
         logins = correct_api_logins(stack, "127.0.0.4", people)
     assert all_in_and_remembered_ones_prompt(logins), logins
     assert answers.get(401), answers  # the guesses did reach password checks

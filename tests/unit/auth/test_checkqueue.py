@@ -32,7 +32,7 @@ class Held:
                 self.queue.run(lane, account, check)
             except Busy as exc:
                 self.errors.append((lane, exc))
-        thread = threading.Thread(target=run)
+        thread = threading.Thread(target=run, daemon=True)  # a failed assertion never leaves the run hanging
         thread.start()
         return thread
 
@@ -116,3 +116,4 @@ def test_a_check_that_raises_frees_its_slot():
     with pytest.raises(ZeroDivisionError):
         queue.run("alice", "alice", lambda clean: 1 / 0)
     assert queue.run("alice", "alice", lambda clean: clean) and queue._free == [1, 1]
+
