@@ -54,12 +54,13 @@ SECRET_GROUPS = {"jwt.key": "cardshop-scheduler", "system.password": "cardshop-s
                  "manager-session.key": "cardshop-manager", f"{CREATOR}.password": "cardshop-creator"}
 
 
-def secret(machine, name, value=None):
-    """/etc/cardshop/secrets/NAME (0640 root:<its daemon's group>), written unless it exists; its value."""
+def secret(machine, name, value=None, group=None):
+    """/etc/cardshop/secrets/NAME (0640 root:GROUP, by default its daemon's), written unless it exists;
+    its value."""
     path = machine.path(f"{SECRETS}/{name}")
     if not os.path.exists(path):
         machine.write(f"{SECRETS}/{name}", (value or secrets.token_urlsafe(36)) + "\n", mode=0o640)
-        machine.run("chown", f"root:{SECRET_GROUPS.get(name, 'root')}", f"{SECRETS}/{name}")
+        machine.run("chown", f"root:{group or SECRET_GROUPS.get(name, 'root')}", f"{SECRETS}/{name}")
     return open(path).read().strip()
 
 
