@@ -140,12 +140,16 @@ class Host:
             raise SetupError(f"cannot write {path}: {exc.strerror}") from None
 
     @staticmethod
-    def create_secret(path, text, group, mode):
-        """Write a new secret file, root:group; an existing one is never replaced (O_EXCL)."""
+    def _gid(group, path):
         try:
-            gid = grp.getgrnam(group).gr_gid
+            return grp.getgrnam(group).gr_gid
         except KeyError:
-            raise SetupError(f"no group {group!r} for {path} (is python3-cardshop installed?)") from None
+            raise SetupError(f"no group {group!r} for {path} (the packages cardshop-database and "
+                             "cardshop-scheduler make it)") from None
+
+    def create_secret(self, path, text, group, mode):
+        """Write a new secret file, root:group; an existing one is never replaced (O_EXCL)."""
+        gid = self._gid(group, path)
         try:
             os.makedirs(os.path.dirname(path), exist_ok=True)
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -158,6 +162,16 @@ class Host:
         except OSError as exc:
             raise SetupError(f"cannot write {path}: {exc.strerror}") from None
         return True
+
+    def own_secret(self, path, group, mode):
+        """Make an existing secret file root:group `mode` (from the one-user layout, where every
+        daemon's was root:cardshop): its content stays."""
+        gid = self._gid(group, path)
+        try:
+            os.chown(path, 0, gid)
+            os.chmod(path, mode)
+        except OSError as exc:
+            raise SetupError(f"cannot give {path} to root:{group}: {exc.strerror}") from None
 
     @staticmethod
     def secret_problem(path, group, mode):

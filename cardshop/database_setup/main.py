@@ -154,6 +154,9 @@ def setup(host, say):
         if host.create_secret(path, render(settings.new_password()), group, mode):
             say(f"wrote {path}")
             gateway_changed |= role == settings.GATEWAY_ROLE
+        elif host.secret_problem(path, group, mode):
+            host.own_secret(path, group, mode)
+            say(f"made {path} root:{group} mode {mode:04o}")
         password = settings.password_in(host.read(path) or "")
         if not password:
             raise SetupError(f"{path} holds no password: remove it to have a new one made")

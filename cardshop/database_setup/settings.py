@@ -27,10 +27,10 @@ GATEWAY_OPTIONS = "LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE INHERIT NOREPLICATI
 # pg_authid); then every command runs as the gateway role. So a daemon's role needs no LOGIN
 # and no privilege: it can do nothing in PostgreSQL, even with its password.
 DAEMON_OPTIONS = "NOLOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOINHERIT NOREPLICATION NOBYPASSRLS"
-# One database identity per daemon, and the group that may read its secret.
-# Every daemon runs as user and group cardshop today, so the groups are all
-# the same; the secrets are still one per daemon, ready for groups of their own.
-DAEMON_GROUPS = {"scheduler": "cardshop", "monitor": "cardshop", "beat": "cardshop"}
+# One database identity per daemon, and the group that may read its secret: the
+# daemon's own (Group= of its unit, made by cardshop-scheduler's sysusers.d), so
+# no other daemon reads another's database password.
+DAEMON_GROUPS = {"scheduler": "cardshop-scheduler", "monitor": "cardshop-monitor", "beat": "cardshop-beat"}
 
 SOCKET_DIR = "/var/run/postgresql"  # Debian's unix_socket_directories
 SETTINGS = (

@@ -4,8 +4,8 @@ The credentials are checked by logging into the scheduler (and asking it
 for the user's role) before anything is written.
 """
 
+import grp
 import os
-import pwd
 import urllib.parse
 
 import yaml
@@ -14,10 +14,9 @@ from cardshop.config.load import ConfigError, load_config, validate_config
 from cardshop.config.rules import LOOPBACK, check
 from cardshop.config.writer import SCHEMA
 from cardshop.validation import Validator
-from cardshop.writer_helper.files import write_atomically
+from cardshop.writer_helper.files import WRITER_GROUP, write_atomically
 from cardshop.writer_helper.login import LoginError, log_in, use_proxy
 
-SERVICE_USER = "cardshop"  # the writer@ units' User=: it must read the password file
 
 # The answers `configure --from FILE` reads (and the prompts ask for).
 ANSWERS = {
@@ -116,15 +115,17 @@ def read_existing(path):
 
 
 def write_secret(path, secret):
-    """The password, 0600, owned by the writer units' user when the host has it (root keeps it otherwise)."""
+    """The password, 0640 root:cardshop-writer when the host has that group (the writer units read it
+    and no other daemon), 0600 otherwise."""
     os.makedirs(os.path.dirname(os.path.abspath(path)), mode=0o750, exist_ok=True)
+    try:
+        gid = grp.getgrnam(WRITER_GROUP).gr_gid if os.geteuid() == 0 else None
+    except KeyError:
+        gid = None
     write_atomically(path, secret + "\n", mode=0o600)
-    if os.geteuid() == 0:
-        try:
-            account = pwd.getpwnam(SERVICE_USER)
-        except KeyError:
-            return
-        os.chown(path, account.pw_uid, account.pw_gid)
+    if gid is not None:
+        os.chown(path, 0, gid)
+        os.chmod(path, 0o640)
 
 
 def write(config_path, config, secret_path, secret):

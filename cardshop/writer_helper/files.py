@@ -2,6 +2,9 @@
 
 import os
 
+# The writer@N units' Group= (cardshop-writer's sysusers.d): the slots' reader nodes and the
+# writer user's password file are its, and no other daemon's.
+WRITER_GROUP = "cardshop-writer"
 
 class FilesError(Exception):
     """A file the helper writes could not be written."""

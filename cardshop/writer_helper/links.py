@@ -2,7 +2,7 @@
 
 In a container (systemd-nspawn has no udevd) nothing runs the udev rule, so
 the helper does what the rule would: link each slot to its reader's node and
-give that node group cardshop, mode 0660. Only readers matched by device
+give that node group cardshop-writer, mode 0660. Only readers matched by device
 name (loop devices, the development readers) can be found so: an ID_PATH is
 known only to udev.
 """
@@ -10,6 +10,7 @@ known only to udev.
 import grp
 import os
 
+from cardshop.writer_helper.files import WRITER_GROUP
 from cardshop.writer_helper.slots import slot_link
 
 
@@ -32,7 +33,7 @@ def _gid(group):
     try:
         return grp.getgrnam(group).gr_gid
     except KeyError:
-        raise LinksError(f"no group {group} on this host (python3-cardshop creates it)") from None
+        raise LinksError(f"no group {group} on this host (the package cardshop-writer makes it)") from None
 
 
 def in_dev(path, dev_dir="/dev"):
@@ -40,7 +41,7 @@ def in_dev(path, dev_dir="/dev"):
     return os.path.join(dev_dir, os.path.relpath(path, "/dev"))
 
 
-def make(slots, dev_dir="/dev", group="cardshop"):
+def make(slots, dev_dir="/dev", group=WRITER_GROUP):
     """Link every slot of `slots` to its reader, node group `group` mode 0660; the other slot-N links go.
 
     Returns [(slot number, link, node, made)], `made` false for a link that was there already.

@@ -1,4 +1,4 @@
-"""The udev rule that gives each slot's reader a stable /dev/cardshop/slot-N link, group cardshop.
+"""The udev rule that gives each slot's reader a stable /dev/cardshop/slot-N link, group cardshop-writer.
 
 Real readers are matched by ID_PATH (the USB or PCI port, the same across
 reboots and whatever card is in); loop devices, the development readers,
@@ -6,11 +6,11 @@ by their kernel name. The file sorts after 60-persistent-storage.rules,
 which sets ID_PATH.
 """
 
-from cardshop.writer_helper.files import write_atomically
+from cardshop.writer_helper.files import WRITER_GROUP, write_atomically
 from cardshop.writer_helper.slots import slot_link
 
 DEFAULT_PATH = "/etc/udev/rules.d/61-cardshop-slots.rules"
-GROUP = "cardshop"
+GROUP = WRITER_GROUP
 
 
 def _condition(key, value):

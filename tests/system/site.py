@@ -48,12 +48,19 @@ def apt_install_files(machine, debs, names, folder=DEBS, keep_config=False):
     return machine.sh(f"cd {folder} && apt-get install -y -q{options} {files}", timeout=900)
 
 
-def secret(machine, name, value=None):
-    """/etc/cardshop/secrets/NAME (0640 root:cardshop), written unless it exists; its value."""
+# The group of the one daemon that reads each secret (0640 root:GROUP); a name missing here is root's only.
+SECRET_GROUPS = {"jwt.key": "cardshop-scheduler", "system.password": "cardshop-system",
+                 "admin.password": "cardshop-scheduler", "broker.password": "cardshop-system",
+                 "manager-session.key": "cardshop-manager", f"{CREATOR}.password": "cardshop-creator"}
+
+
+def secret(machine, name, value=None, group=None):
+    """/etc/cardshop/secrets/NAME (0640 root:GROUP, by default its daemon's), written unless it exists;
+    its value."""
     path = machine.path(f"{SECRETS}/{name}")
     if not os.path.exists(path):
         machine.write(f"{SECRETS}/{name}", (value or secrets.token_urlsafe(36)) + "\n", mode=0o640)
-        machine.run("chown", "root:cardshop", f"{SECRETS}/{name}")
+        machine.run("chown", f"root:{group or SECRET_GROUPS.get(name, 'root')}", f"{SECRETS}/{name}")
     return open(path).read().strip()
 
 

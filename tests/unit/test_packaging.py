@@ -209,3 +209,27 @@ def test_the_writer_pulls_no_web_server_nor_database_client():
     depends = control()
     assert not (depends["cardshop-writer"] | depends[LIBRARY]) & {"python3-bottle", "python3-waitress",
                                                                   "python3-pymongo"}
+
+
+def sysusers(package):
+    """The users and groups a package's sysusers.d file makes (`u NAME` makes both)."""
+    name = "python3-cardshop.cardshop.sysusers" if package == LIBRARY else f"{package}.sysusers"
+    path = os.path.join(DEBIAN, name)
+    if not os.path.exists(path):
+        return set()
+    with open(path) as handle:
+        return {line.split()[1] for line in handle if line.split() and line.split()[0] in ("u", "g")}
+
+
+@pytest.mark.parametrize("package", ROLES)
+def test_a_package_makes_the_users_and_groups_its_units_run_as(package):
+    wanted = set()
+    for path, owners in shipped().items():
+        if path.startswith("systemd/") and path.endswith(".service") and package in owners:
+            with open(os.path.join(REPO, path)) as handle:
+                for line in handle:
+                    key, _, value = line.strip().partition("=")
+                    if key in ("User", "Group", "SupplementaryGroups"):
+                        wanted |= set(value.split())
+    assert wanted - sysusers(package) - sysusers(LIBRARY) == set()
+    assert sysusers(LIBRARY) == {"cardshop"}  # the configuration's group; never a secret's

@@ -15,7 +15,7 @@ TOOLS = {"cardshop", "cardshop-writer-helper", "cardshop-admin", "cardshop-datab
 DAEMONS = sorted(name for name in os.listdir(os.path.join(REPO, "daemons")) if name not in TOOLS)
 TEMPLATES = {"cardshop-writer": "writer@"}  # one instance per card-reader slot
 REQUIRED = ["Type=notify", "Restart=on-failure", "RestartPreventExitStatus=78", "PartOf=cardshop.target",
-            "WantedBy=cardshop.target", "User=cardshop", "ProtectSystem=strict", "ProtectHome=yes",
+            "WantedBy=cardshop.target", "ProtectSystem=strict", "ProtectHome=yes",
             "PrivateTmp=yes", "NoNewPrivileges=yes", "CapabilityBoundingSet=", "DevicePolicy=closed",
             "SystemCallFilter=@system-service"]
 STOP_GOAL = 10  # seconds for `systemctl stop cardshop.target`
@@ -60,6 +60,25 @@ def test_every_unit_keeps_the_required_directives(path):
     assert [line for line in REQUIRED if line not in lines] == []
     assert any(line.startswith("WatchdogSec=") for line in lines)
     assert any(line.startswith("RestrictAddressFamilies=") for line in lines)
+
+
+@pytest.mark.parametrize("path", UNITS, ids=os.path.basename)
+def test_every_unit_runs_as_its_own_user_and_group_with_the_configuration_group_beside(path):
+    daemon = "cardshop-writer" if os.path.basename(path) == "writer@.service" else \
+        os.path.basename(path).removesuffix(".service")
+    assert (value(path, "User"), value(path, "Group")) == (daemon, daemon)
+    assert "cardshop" in value(path, "SupplementaryGroups").split()
+
+
+def test_only_the_daemons_that_log_in_as_the_system_account_have_its_group():
+    having = [os.path.basename(path) for path in UNITS if "cardshop-system" in value(path, "SupplementaryGroups")]
+    assert having == ["cardshop-beat.service", "cardshop-monitor.service", "cardshop-scheduler.service"]
+
+
+def test_only_the_writer_slots_which_share_a_user_keep_their_ipc_objects_at_stop():
+    keeping = [os.path.basename(path) for path in UNITS if "RemoveIPC=no" in directives(path)]
+    assert keeping == ["writer@.service"]
+    assert "RemoveIPC=yes" in hardening(UNITS[0])
 
 
 @pytest.mark.parametrize("path", UNITS[1:], ids=os.path.basename)

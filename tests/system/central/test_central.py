@@ -58,6 +58,7 @@ def test_the_database_answers_each_daemons_role_and_refuses_anyone_without_a_pas
     for daemon in site.DATABASE_DAEMONS:
         uri_file = site.database_uri_file(daemon)
         assert os.stat(central.path(uri_file)).st_mode & 0o777 == 0o640
+        assert central.run("stat", "-c", "%U:%G", uri_file).stdout.strip() == f"root:cardshop-{daemon}"
         config = yaml.safe_load(open(central.path(f"/etc/cardshop/{daemon}.yaml")))
         assert config["database"]["uri_file"] == uri_file, config["database"]
         users = central.run("python3", "/root/database_probe.py", uri_file, timeout=60).stdout.strip()
@@ -102,6 +103,64 @@ def test_an_order_becomes_two_written_and_verified_cards(central, readers, state
         assert first_bytes_sha256(path, image["image_size"]) == image["sha256"], f"card in {device}"
     for device in readers:
         cards.remove(device)
+
+
+# -- (f) least privilege: each daemon its own user, reading only its own secrets ----------------------
+
+# The secrets each unit may read (the system account's are the three central daemons'); every other
+# one is refused to it.
+SECRETS_READ = {
+    "cardshop-scheduler": {"jwt.key", "system.password", "broker.password", "admin.password",
+                           "database-scheduler.uri"},
+    "cardshop-monitor": {"system.password", "broker.password", "database-monitor.uri"},
+    "cardshop-beat": {"system.password", "broker.password", "database-beat.uri"},
+    "cardshop-manager": {"manager-session.key"},
+    "cardshop-warehouse": set(),
+    "cardshop-creator": {f"{site.CREATOR}.password"},
+    "writer@1": {"writer.password"},
+}
+ALL_SECRETS = sorted(set().union(*SECRETS_READ.values()) | {f"{site.WRITER}.password"})
+
+
+def running_as(machine, unit):
+    """(pid, uid, gid, supplementary gids) of the unit's main process, from its /proc status."""
+    pid = machine.show(unit, "MainPID")["MainPID"]
+    assert pid != "0", f"{unit} is not running"
+    fields = dict(line.split(":", 1) for line in machine.run("cat", f"/proc/{pid}/status").stdout.splitlines())
+    return pid, fields["Uid"].split()[0], fields["Gid"].split()[0], fields["Groups"].split()
+
+
+def test_every_daemon_runs_as_its_own_user(central):
+    users = {}
+    for unit in SECRETS_READ:
+        _, uid, _, _ = running_as(central, unit)
+        users[unit] = central.run("getent", "passwd", uid).stdout.split(":")[0]
+        assert central.show(unit, "User")["User"] == users[unit], unit
+    assert users == {unit: "cardshop-writer" if unit.startswith("writer@") else unit for unit in SECRETS_READ}
+
+
+def test_each_daemon_reads_its_own_secrets_and_is_refused_every_other(central):
+    """In each running unit's mount namespace, with its main process's uid, gid and groups (setpriv),
+    every secret of the host is read: only the unit's own are readable (the manager and the creator
+    read no JWT key, system password or database URI)."""
+    read = {}
+    for unit in SECRETS_READ:
+        pid, uid, gid, groups = running_as(central, unit)
+        out = central.sh(f"""
+            for name in {' '.join(ALL_SECRETS)}; do
+                if nsenter -t {pid} -m setpriv --reuid={uid} --regid={gid} --groups={','.join(groups) or gid} \
+                        --inh-caps=-all cat {site.SECRETS}/$name >/dev/null 2>/tmp/refusal; then
+                    echo "$name read"
+                elif grep -q 'Permission denied' /tmp/refusal; then
+                    echo "$name refused"
+                else
+                    echo "$name $(cat /tmp/refusal)"
+                fi
+            done""", timeout=120).stdout.split("\n")
+        read[unit] = {line.split(" ", 1)[0]: line.split(" ", 1)[1] for line in out if line.strip()}
+    expected = {unit: {name: "read" if name in own else "refused" for name in ALL_SECRETS}
+                for unit, own in SECRETS_READ.items()}
+    assert read == expected
 
 
 # -- (c) a writer killed mid-write ------------------------------------------------------------------

@@ -16,9 +16,11 @@ from tests.system import site
 from tests.system.conftest import debs_in
 
 PREV_DEBS = "/root/debs-prev"
-PREV_PACKAGES = ["python3-cardshop", "ferretdb", "cardshop-scheduler"]  # ferretdb 1.24 (SQLite)
-PACKAGES = ["python3-cardshop", *site.DATABASE_PACKAGES, "cardshop-scheduler"]
+PREV_PACKAGES = ["python3-cardshop", "ferretdb", "cardshop-scheduler", "cardshop-warehouse"]  # ferretdb 1.24
+PACKAGES = ["python3-cardshop", *site.DATABASE_PACKAGES, "cardshop-scheduler", "cardshop-warehouse"]
 GENERATED = ["jwt.key", "system.password", "broker.password"]  # by cardshop-scheduler's postinst
+# An image the previous warehouse (user cardshop, the one-user layout) holds.
+KEPT_IMAGE = "/var/lib/cardshop/warehouse/main/kept.img.zst"
 ORDERS = 6
 OLD_DATABASE = "/var/lib/ferretdb/cardshop.sqlite"  # FerretDB 1.24's file of the database cardshop
 
@@ -61,7 +63,9 @@ def test_the_previous_version_runs_on_ferretdb_1_24_with_an_edited_config_and_or
     assert version(host, "cardshop-scheduler") == deb_version(previous["cardshop-scheduler"])
     assert version(host, "ferretdb").startswith("1.24."), version(host, "ferretdb")
     host.run("systemctl", "enable", "--now", "ferretdb.service")
-    site.secret(host, "admin.password")
+    site.secret(host, "admin.password", group="cardshop")  # the one-user layout: every daemon's group
+    host.sh(f"install -d -o cardshop -g cardshop -m 0750 /var/lib/cardshop/warehouse $(dirname {KEPT_IMAGE})"
+            f" && echo image > {KEPT_IMAGE} && chown cardshop:cardshop {KEPT_IMAGE}")
     site.edit_config(host, "scheduler", {
         "bootstrap_admin": {"username": "admin", "email": "admin@cardshop.invalid",
                             "password_file": f"{site.SECRETS}/admin.password"},
@@ -90,6 +94,18 @@ def test_upgrading_moves_every_order_to_the_new_engine_and_keeps_the_config_and_
     assert version(host, "ferretdb") == deb_version(debs["ferretdb"])
     config = open(host.path("/etc/cardshop/scheduler.yaml")).read()
     assert "threads: 5" in config, config
+    # The one-user layout's secrets (root:cardshop, every daemon's) went to their readers' groups.
+    owners = {name: host.run("stat", "-c", "%U:%G %a", f"{site.SECRETS}/{name}").stdout.strip()
+              for name in [*GENERATED, "admin.password"]}
+    assert owners == {"jwt.key": "root:cardshop-scheduler 640", "system.password": "root:cardshop-system 640",
+                      "broker.password": "root:cardshop-system 640",
+                      "admin.password": "root:cardshop-scheduler 640"}, owners
+    # The warehouse's storage becomes its own user's when it starts (StateDirectory=), and it serves on.
+    site.edit_config(host, "warehouse", {"storage": {"reserve_bytes": 0}})
+    host.run("systemctl", "start", "cardshop-warehouse.service", timeout=120)
+    host.wait_active(["cardshop-warehouse.service"], timeout=120)
+    assert host.run("stat", "-c", "%U:%G", KEPT_IMAGE).stdout.strip() == "cardshop-warehouse:cardshop-warehouse"
+    assert host.show("cardshop-warehouse", "User")["User"] == "cardshop-warehouse"
     print(site.setup_database(host))
     site.use_database_roles(host)
 
@@ -104,6 +120,7 @@ def test_upgrading_moves_every_order_to_the_new_engine_and_keeps_the_config_and_
 
     host.run("systemctl", "start", "cardshop-scheduler.service", timeout=300)
     host.wait_active(["cardshop-scheduler.service"], timeout=120)
+    assert host.show("cardshop-scheduler", "User")["User"] == "cardshop-scheduler"
     for before in state["orders"]:
         after = site.ok(site.api(host, "GET", f"/orders/{before['_id']}"))
         assert order_summary(after) == before

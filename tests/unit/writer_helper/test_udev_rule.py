@@ -18,7 +18,7 @@ def test_a_real_reader_is_matched_by_its_id_path_and_linked_as_its_slot():
     [line] = rule_lines(udev_rule.render([slots.entry(2, USB)]))
     assert line == ('SUBSYSTEM=="block", ENV{DEVTYPE}=="disk", '
                     'ENV{ID_PATH}=="pci-0000:00:14.0-usb-0:2.1:1.0-scsi-0:0:0:0", '
-                    'SYMLINK+="cardshop/slot-2", GROUP="cardshop", MODE="0660"')
+                    'SYMLINK+="cardshop/slot-2", GROUP="cardshop-writer", MODE="0660"')
 
 
 def test_a_loop_device_is_matched_by_its_kernel_name():
