@@ -17,14 +17,9 @@ import concurrent.futures
 import errno
 import mmap
 import os
-import queue
 import xml.etree.ElementTree as ElementTree
 
-try:  # Debian 13 (bmap-tools 3.9) names the package bmaptool; Debian 12 bmaptools
-    from bmaptool import BmapCopy as _bmapcopy
-except ImportError:  # pragma: no cover - depends on the host's Debian
-    from bmaptools import BmapCopy as _bmapcopy
-
+from cardshop.writer import bmap
 from cardshop.writer.card import open_card
 
 BATCH = 4 * 1024 * 1024
@@ -55,21 +50,6 @@ def mapped_ranges(bmap_path):
     except (OSError, ElementTree.ParseError, AttributeError, TypeError, ValueError) as exc:
         raise BurnError(f"unreadable block map {os.path.basename(bmap_path)}: {exc}") from None
     return image_size, ranges
-
-
-class _Copy(_bmapcopy.BmapCopy):
-    """BmapCopy with our batch size, fsync watermark and progress (which may raise to stop)."""
-
-    def __init__(self, image, dest, bmap, progress):
-        super().__init__(image, dest, bmap)
-        self._batch_blocks = BATCH // self.block_size
-        self._batch_queue_len = 4
-        self._dest_fsync_watermark = FSYNC_EVERY // self.block_size
-        self._on_progress = progress
-
-    def _update_progress(self, blocks_written):
-        if self._on_progress:
-            self._on_progress(min(blocks_written * self.block_size, self.mapped_size), self.mapped_size)
 
 
 class _DirectCard:
@@ -123,15 +103,15 @@ def write(image_path, bmap_path, device, progress=None):
         dest_size = os.lseek(fd, 0, os.SEEK_END)
         if dest_size and dest_size < image_size:
             raise BurnError(f"the card holds {dest_size} bytes; the image needs {image_size}")
-        with open(image_path, "rb", buffering=0) as image, open(bmap_path, "r") as bmap:
-            copier = _Copy(image, dest, bmap, progress)
+        with open(image_path, "rb", buffering=0) as image, open(bmap_path, "r") as bmap_file:
+            copier = bmap.Copier(image, dest, bmap_file, progress, BATCH, FSYNC_EVERY)
             try:
                 try:
                     copier.copy(sync=True, verify=False)
                 except BaseException:
-                    _stop_reader(copier, image)
+                    copier.stop_reader(image)
                     raise
-            except _bmapcopy.Error as exc:
+            except bmap.Error as exc:
                 raise BurnError(f"write failed: {exc}") from None
             except OSError as exc:
                 raise BurnError(f"write failed: {exc.strerror or exc}") from None
@@ -139,17 +119,6 @@ def write(image_path, bmap_path, device, progress=None):
     finally:
         dest.close()
         os.close(fd)
-
-
-def _stop_reader(copier, image):
-    """End bmaptool's reader thread after a stop: its next read fails, it queues the error and quits."""
-    image.close()
-    while copier._batch_queue is not None:
-        try:
-            if copier._batch_queue.get(timeout=5) is None:
-                return
-        except queue.Empty:
-            return
 
 
 def _chunks(ranges, chunk):
