@@ -23,6 +23,7 @@ people and may change):
 """
 
 import ftplib
+import io
 import os
 import re
 import ssl
@@ -142,6 +143,22 @@ class WarehouseClient:
         except ftplib.error_perm:
             return None
 
+    def size_of(self, remote_path):
+        """The size of `remote_path` (under the warehouse URL's folder); None when it is not there."""
+        return self.remote_size(self._path(remote_path.lstrip("/")))
+
+    def read(self, remote_path, limit):
+        """The content of the small file `remote_path`; WarehouseError (not transient) past `limit` bytes."""
+        held = io.BytesIO()
+
+        def keep(block):
+            if held.tell() + len(block) > limit:
+                raise WarehouseError(f"{remote_path} is larger than {limit} bytes", transient=False)
+            held.write(block)
+
+        self.ftp.retrbinary(f"RETR {self._path(remote_path.lstrip('/'))}", keep)
+        return held.getvalue()
+
     def upload(self, local_path, folder, name=None, progress=None):
         """Upload a file into `folder` (created if needed); returns its remote path."""
         name = name or os.path.basename(local_path)
@@ -215,7 +232,7 @@ class WarehouseClient:
         """Download to local_path, resuming from local_path + '.part'."""
         part = local_path + ".part"
         try:
-            size = self.remote_size(self._path(remote_path.lstrip("/")))
+            size = self.size_of(remote_path)
             if size is None:
                 raise WarehouseError(f"no {remote_path} in the warehouse", transient=False)
             offset = os.path.getsize(part) if os.path.exists(part) else 0

@@ -101,6 +101,22 @@ def test_a_writer_reads_and_resumes_but_cannot_upload(warehouse_server, creator_
     assert target.read_bytes() == data
 
 
+def test_a_reader_sizes_and_reads_small_files_and_a_file_past_the_limit_is_refused(
+        warehouse_server, creator_with_task, make_user, tmp_path):
+    creator, task_id = creator_with_task
+    source = tmp_path / "x.sha256"
+    source.write_bytes(b"0" * 64 + b"  x.img\n")
+    with WarehouseClient(warehouse_server.url, creator.username, creator.access) as client:
+        client.upload(str(source), task_id)
+    writer = make_user("writer")
+    with WarehouseClient(warehouse_server.url, writer.username, writer.access) as client:
+        assert client.size_of(f"/{task_id}/x.sha256") == 72 and client.size_of(f"{task_id}/none") is None
+        assert client.read(f"/{task_id}/x.sha256", 72) == source.read_bytes()
+    with WarehouseClient(warehouse_server.url, writer.username, writer.access) as client:
+        with pytest.raises(WarehouseError, match="larger than 71 bytes"):
+            client.read(f"/{task_id}/x.sha256", 71)
+
+
 def test_nobody_leaves_the_root(warehouse_server, make_user, tmp_path):
     outside = tmp_path / "secret.txt"
     outside.write_text("not for you")
