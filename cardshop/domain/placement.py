@@ -23,11 +23,6 @@ from cardshop.store import now, orders, tasks, workers, writer_slots
 log = logging.getLogger(__name__)
 
 
-def image_name(order):
-    """The name the order's image files carry (and writer hosts cache it under)."""
-    return order.get("auto_image") or order["_id"]
-
-
 class Placement:
     def __init__(self, db, writer_timeout=90):
         self.db = db
@@ -73,7 +68,7 @@ class Placement:
             if task["writer"] in hosts and task["writer"] not in exclude:
                 return task["writer"]
         order = orders.find(self.db, order_id, {"auto_image": 1}) or {"_id": order_id}
-        return self.choose(image_name(order), exclude, hosts)
+        return self.choose(orders.image_name(order), exclude, hosts)
 
 
 def is_registered(registered, username, worker):

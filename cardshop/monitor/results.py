@@ -78,7 +78,7 @@ class ResultChecker:
             return f"the image is in warehouse {result['warehouse']!r}, not the order's {order['warehouse']!r}"
         if result["folder"] != task["_id"]:
             return f"the image is in folder {result['folder']!r}, not the task's own"
-        name = order.get("auto_image") or order["_id"]
+        name = orders.image_name(order)
         expected = {"image": f"{name}.img.zst", "bmap": f"{name}.bmap", "sha256": f"{name}.sha256"}
         for key, file_name in expected.items():
             if result["files"][key] != f"/{task['_id']}/{file_name}":

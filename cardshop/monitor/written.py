@@ -15,7 +15,6 @@ counts once per order.
 
 import logging
 
-from cardshop.domain.placement import image_name
 from cardshop.pipeline.heartbeat import CARD_SCHEMA, MAX_SLOTS
 from cardshop.store import now, orders, workers
 from cardshop.store.commits import claim, claimed
@@ -92,7 +91,7 @@ def written_problem(db, task, result, sender, claims=None, max_card_rate=MAX_CAR
     if problem:
         return problem
     image = order.get("image") if isinstance(order.get("image"), dict) else {}
-    expected = image_name(order)
+    expected = orders.image_name(order)
     if result["image"] != expected:
         return f"wrote image {result['image']!r}, not the order's {expected!r}"
     if result["sha256"] != image.get("sha256"):

@@ -30,7 +30,7 @@ def task_payload(db, task):
                "warehouse": {"name": warehouse.get("name"), "upload_url": warehouse.get("upload_url"),
                              "download_url": warehouse.get("download_url")}}
     if task["kind"] == "create":
-        payload.update(recipe=order["recipe"], image_name=order.get("auto_image") or order["_id"],
+        payload.update(recipe=order["recipe"], image_name=orders.image_name(order),
                        card_size=order["sd_card"]["size"])
     else:
         payload.update(image=order.get("image"), slot_hint=task.get("slot"))

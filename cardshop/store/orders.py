@@ -15,6 +15,12 @@ SEARCH_BACKFILL = "orders/search_keys"  # its record in `migrations` once every 
 from cardshop.store.transitions import initial_history
 
 
+def image_name(order):
+    """The name the order's image files carry (`<name>.img.zst`, `.bmap`, `.sha256`), and writer hosts cache
+    it under: the shared automatic image's name, else the order's id."""
+    return order.get("auto_image") or order["_id"]
+
+
 def find(db, order_id, projection=None):
     return db.orders.find_one({"_id": order_id}, projection)
 
