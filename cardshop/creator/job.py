@@ -26,7 +26,7 @@ from cardshop.image import layout
 from cardshop.image.build import BuildError, build_image, decompress_base, stage_files, tree_size
 from cardshop.image.outputs import make_outputs
 from cardshop.client import CredentialsError
-from cardshop.pipeline.reports import Ticker
+from cardshop.pipeline.reports import Ticker, retry_teller
 from cardshop.recipes import card_capacity
 from cardshop.client.warehouse import WarehouseClient, WarehouseError
 
@@ -77,12 +77,7 @@ class CreateJob:
         self.cancel = cancel
         self.username = username
         self.ca_file = ca_file
-        self.retry = faults.Retry(settings.get("retry_window", 600), say=self._say_retry, wait=self._wait)
-
-    def _say_retry(self, short, long):
-        log.warning("%s", long)
-        self.reporter.log(long, level="warning")
-        self.reporter.progress(short[:40], 0, 0, 0)
+        self.retry = faults.Retry(settings.get("retry_window", 600), say=retry_teller(reporter), wait=self._wait)
 
     def _wait(self, seconds):
         self.cancel.wait(seconds)

@@ -124,6 +124,18 @@ class Reporter:
         return self._send("log", level=level, message=message[:8000])
 
 
+def retry_teller(reporter, progress=None):
+    """A faults.Retry `say` for a task's job: the long form (with the cause) to the worker's log and the
+    task's log, the short one as the task's progress step, through `progress` (the reporter's by default)."""
+    progress = progress or reporter.progress
+
+    def say(short, long):
+        log.warning("%s", long)
+        reporter.log(long, level="warning")
+        progress(short[:40], 0, 0, 0)
+    return say
+
+
 class Ticker:
     """Progress reports for one step, at most every `interval` seconds (and at the end)."""
 

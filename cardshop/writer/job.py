@@ -17,7 +17,7 @@ from cardshop import faults
 from cardshop.cancellable import Canceled
 from cardshop.client import ApiUnreachable, CredentialsError
 from cardshop.client.warehouse import WarehouseClient, WarehouseError
-from cardshop.pipeline.reports import Ticker
+from cardshop.pipeline.reports import Ticker, retry_teller
 from cardshop.writer import burn
 from cardshop.writer.images import ImageError
 
@@ -86,12 +86,9 @@ class WriteJob:
         self.guard = Guard(cancel, slot)
         self.username = username
         self.ca_file = ca_file
-        self.retry = faults.Retry(settings.get("retry_window", 600), say=self._say_retry, wait=self.guard.wait)
-
-    def _say_retry(self, short, long):
-        log.warning("%s", long)
-        self.reporter.log(long, level="warning")
-        self.progress.progress(short[:40], 0, 0, 0)  # the slot shows it too, as step `waiting`
+        # The slot shows a retry too, as its step.
+        self.retry = faults.Retry(settings.get("retry_window", 600), say=retry_teller(reporter, self.progress.progress),
+                                  wait=self.guard.wait)
 
     def run(self, payload):
         """The slot is busy with its checked card; returns the outcome, or raises Requeue."""
