@@ -24,6 +24,8 @@ from tests.integration.claiming import accepted
 from tests.integration.conftest import beat_running_only, dropped
 from tests.integration.pipeline.test_monitor import create_task_of, take_message, take_messages
 
+pytestmark = pytest.mark.fault  # floods: the fault tier (make test-faults)
+
 DOWNLOAD = {"sd_card": {"size": 4, "type": "download"}, "quantity": 1}
 FLOOD, LINE = 5000, 8000
 

@@ -18,6 +18,8 @@ from tests.integration.security.concurrency import post_from
 from tests.integration.security.logins import (FORM, Worker, amqp_login, api_login, back_to_work_after_restart,
                                                flood, steady, wrong_amqp_guess, wrong_api_guess)
 
+pytestmark = pytest.mark.fault  # floods: the fault tier (make test-faults)
+
 AUTH = {"bcrypt_rounds": 12, "login_rate": 1000, "login_burst": 1000}
 PROMPT = 1.0  # seconds within which a remembered correct login is answered, whatever floods
 
