@@ -47,8 +47,10 @@ class Session:
 
     def _store(self):
         pair = self.tokens.pair
-        self.state = {"api_url": self.client.base_url, "ca_file": self.client.ca_file, "username": self.tokens.username,
+        self.state = {"api_url": self.client.base_url, "username": self.tokens.username,
                       "access_token": pair["access_token"], "refresh_token": pair["refresh_token"]}
+        if self.client.ca_file:  # later commands check the API with the same CA
+            self.state["ca_file"] = self.client.ca_file
         self.credentials.save(self.state)
 
     def call(self, method, path, body=None, expect=(200, 201, 204)):
