@@ -20,6 +20,7 @@ from cardshop.client import ApiCertificateError, ApiClient
 from devstack.manager import Manager
 from devstack.processes import Process, free_port, wait_for_port
 from tests.conftest import TEST_AUTH
+from tests.integration.front import nginx
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 ROLE = os.path.join(REPO, "ansible", "roles", "cardshop_front")
@@ -74,20 +75,11 @@ class Front:
                     cardshop_front_hsts_max_age=31536000, cardshop_front_max_body="1m",
                     cardshop_front_client_timeout=30, cardshop_front_upstream_timeout=120,
                     cardshop_front_tls_dir=tls)
-        temp = os.path.join(folder, "temp")
-        os.makedirs(temp)
-        self.conf = os.path.join(folder, "nginx.conf")
-        with open(self.conf, "w") as handle:  # what Debian's nginx.conf gives conf.d, on our own paths
-            handle.write(f"pid {folder}/nginx-master.pid;\nerror_log {folder}/error.log;\nworker_processes 1;\n"
-                         "events {}\nhttp {\n    access_log off;\n"
-                         + "".join(f"    {kind}_temp_path {temp}/{kind};\n"
-                                   for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
-                         + f"    include {self.site};\n}}\n")
+        self.conf = nginx.main_conf(self.site, folder)
         self.process = Process("nginx", folder)
 
     def start(self):
-        nginx = shutil.which("nginx") or "/usr/sbin/nginx"
-        self.process.start([nginx, "-p", self.folder, "-c", self.conf, "-g", "daemon off; user nobody nogroup;"])
+        self.process.start([nginx.nginx_binary(), "-p", self.folder, "-c", self.conf, "-g", "daemon off;"])
         wait_for_port(self.api_port, 20, self.process.popen, "nginx", os.path.join(self.folder, "error.log"))
         wait_for_port(self.manager_port, 20, self.process.popen, "nginx", os.path.join(self.folder, "error.log"))
 
