@@ -5,7 +5,7 @@ set -eu
 
 REPO=$(cd "$(dirname "$0")/.." && pwd)
 FERRETDB_VERSIONS="v2.7.0 v1.24.2"  # devstack/servers.py FERRETDB_VERSION, OLD_FERRETDB_VERSION
-APT_PACKAGES="rabbitmq-server bmap-tools udev python3-fusepy fuse faketime python3-venv python3-pip zstd xz-utils fdisk e2fsprogs openssl curl ca-certificates wrk chromium systemd-container debootstrap rsync"
+APT_PACKAGES="rabbitmq-server nginx bmap-tools udev python3-fusepy fuse faketime python3-venv python3-pip zstd xz-utils fdisk e2fsprogs openssl curl ca-certificates wrk chromium systemd-container debootstrap rsync"
 export PATH="$PATH:/usr/local/go/bin"
 
 say() { echo "deps: $*"; }
@@ -17,8 +17,8 @@ for package in $APT_PACKAGES; do
 done
 if [ -n "$missing" ]; then
     say "installing Debian packages:$missing"
-    # The stack runs its own private RabbitMQ node: keep the package's
-    # system-wide service from starting while it installs.
+    # The stack runs its own private RabbitMQ node (the tests their own nginx): keep the packages'
+    # system-wide services from starting while they install.
     made_policy=""
     if [ ! -e /usr/sbin/policy-rc.d ]; then
         printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d

@@ -28,7 +28,8 @@ def serve(config, notifier):
     app.conf.task_default_queue = "beat"
     broker = config["broker"]
     tokens = TokenSource(config["scheduler"]["api_url"], broker["username"],
-                         read_secret(broker["password_file"], "broker.password_file"))
+                         read_secret(broker["password_file"], "broker.password_file"),
+                         ca_file=config["scheduler"].get("ca_file"))
     context = Context(db, Publisher(app, db), tokens, config["warehouse"].get("ca_file"))
     # Measured before the scheduler's process forks off, so that it starts on the database server's clock.
     clock_watch = ClockWatch(db, config["beat"]["max_clock_skew"], notifier)

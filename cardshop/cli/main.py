@@ -28,11 +28,15 @@ class CliError(Exception):
 class Session:
     """An API client that refreshes the cached tokens when the access token expires."""
 
-    def __init__(self, credentials, api_url=None):
+    def __init__(self, credentials, api_url=None, ca_file=None):
         self.credentials = credentials
         self.state = credentials.load()
         url = api_url or os.environ.get("CARDSHOP_API") or self.state.get("api_url") or DEFAULT_API
-        self.client = ApiClient(url, self.state.get("access_token"))
+        ca_file = ca_file or os.environ.get("CARDSHOP_CA_FILE") or self.state.get("ca_file")
+        try:
+            self.client = ApiClient(url, self.state.get("access_token"), ca_file=ca_file)
+        except OSError as exc:  # ssl reads the CA file at once
+            raise CliError(f"cannot read the CA file {ca_file}: {exc.strerror or exc}", EX_USAGE) from None
         self.tokens = Login(self.client, self.state.get("username"), self.state)
 
     def login(self, username, password):
@@ -45,6 +49,8 @@ class Session:
         pair = self.tokens.pair
         self.state = {"api_url": self.client.base_url, "username": self.tokens.username,
                       "access_token": pair["access_token"], "refresh_token": pair["refresh_token"]}
+        if self.client.ca_file:  # later commands check the API with the same CA
+            self.state["ca_file"] = self.client.ca_file
         self.credentials.save(self.state)
 
     def call(self, method, path, body=None, expect=(200, 201, 204)):
@@ -204,6 +210,8 @@ def build_parser():
     parser = argparse.ArgumentParser(prog="cardshop", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--api", help=f"scheduler API URL (default: the one logged in to, $CARDSHOP_API, {DEFAULT_API})")
+    parser.add_argument("--ca-file", help="CA bundle the https:// API's certificate must chain to (default: the "
+                                          "one logged in with, $CARDSHOP_CA_FILE, the system's)")
     parser.add_argument("--config-dir", help="where the login is cached (default ~/.config/cardshop)")
     parser.add_argument("--json", action="store_true", help="print the API's JSON")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -258,8 +266,8 @@ def build_parser():
 
 def main(argv=None):
     args = build_parser().parse_args(argv)
-    session = Session(Credentials(args.config_dir), args.api)
     try:
+        session = Session(Credentials(args.config_dir), args.api, args.ca_file)
         args.func(session, args)
     except CliError as exc:
         print(f"cardshop: {exc}", file=sys.stderr)

@@ -2,6 +2,7 @@
 
 import dataclasses
 import json
+import ssl
 import urllib.error
 import urllib.request
 
@@ -12,6 +13,21 @@ class ApiUnreachable(Exception):
 
 class ApiSlow(ApiUnreachable):
     """The API took the request but did not answer within the client's timeout: slow, not down."""
+
+
+class ApiCertificateError(ApiUnreachable):
+    """The API's TLS certificate is not signed by a CA of the client's `ca_file` (or of the system's bundle)."""
+
+
+def opener(ca_file=None, proxies=None):
+    """An opener whose https:// checks certificates against `ca_file` (the system's bundle when None).
+
+    `proxies`: {"http": URL, "https": URL}, {} for none; None takes the environment's proxy variables.
+    """
+    handlers = [urllib.request.HTTPSHandler(context=ssl.create_default_context(cafile=ca_file))] if ca_file else []
+    if proxies is not None:
+        handlers.append(urllib.request.ProxyHandler(proxies))
+    return urllib.request.build_opener(*handlers)
 
 
 @dataclasses.dataclass
@@ -32,10 +48,13 @@ class Response:
 
 
 class ApiClient:
-    def __init__(self, base_url, token=None, timeout=30):
+    def __init__(self, base_url, token=None, timeout=30, ca_file=None, proxies=None):
+        """`ca_file`: the CA bundle an https:// API's certificate must chain to; `proxies` as opener() takes."""
         self.base_url = base_url.rstrip("/")
         self.token = token
         self.timeout = timeout
+        self.ca_file = ca_file
+        self._opener = opener(ca_file, proxies)
 
     def request(self, method, path, body=None, *, data=None, headers=None, token=None, timeout=None):
         """Send JSON `body` (or raw `data` bytes); return a Response whatever the status.
@@ -51,11 +70,13 @@ class ApiClient:
             headers.setdefault("Authorization", f"Bearer {bearer}")
         request = urllib.request.Request(self.base_url + path, data=data, method=method, headers=headers)
         try:
-            with urllib.request.urlopen(request, timeout=timeout or self.timeout) as reply:
+            with self._opener.open(request, timeout=timeout or self.timeout) as reply:
                 return self._response(reply.status, reply.read(), reply.headers)
         except urllib.error.HTTPError as error:
             return self._response(error.code, error.read(), error.headers)
         except urllib.error.URLError as exc:  # the connection itself failed (refused, no route, timed out)
+            if isinstance(exc.reason, ssl.SSLCertVerificationError):
+                raise self._untrusted(exc.reason) from None
             raise ApiUnreachable(f"cannot reach the API at {self.base_url}: {exc.reason}") from None
         except TimeoutError:  # connected and sent, then no answer in time
             raise ApiSlow(f"the API at {self.base_url} did not answer {method} {path.split('?')[0]} within "
@@ -63,6 +84,12 @@ class ApiClient:
         except OSError as exc:
             reason = getattr(exc, "reason", exc)
             raise ApiUnreachable(f"cannot reach the API at {self.base_url}: {reason}") from None
+
+    def _untrusted(self, error):
+        where = f"the CA file {self.ca_file}" if self.ca_file else "the system's CA bundle (no ca_file given)"
+        return ApiCertificateError(f"the API at {self.base_url} has a TLS certificate that {where} does not "
+                                   f"verify: {error.verify_message or error.reason}; give the fleet's CA as "
+                                   "ca_file")
 
     @staticmethod
     def _response(status, raw, headers):

@@ -64,8 +64,8 @@ class Login:
 class TokenSource:
     """A worker's access token for the warehouse and the API, renewed ahead of expiry."""
 
-    def __init__(self, api_url, username, password, timeout=15):
-        self.client = ApiClient(api_url, timeout=timeout)
+    def __init__(self, api_url, username, password, timeout=15, ca_file=None):
+        self.client = ApiClient(api_url, timeout=timeout, ca_file=ca_file)
         self.username = username
         self._password = password
         self._login = Login(self.client, username)

@@ -68,13 +68,17 @@ LOGGING = {
 }
 
 SCHEDULER_API_URL = {"type": "string", "pattern": "^https?://", "default": "http://127.0.0.1:8080",
-                     "description": "The scheduler API's URL."}
+                     "description": "The scheduler API's URL: https:// (its TLS front) unless on loopback."}
+SCHEDULER_CA_FILE = {"type": "string", "examples": ["/etc/cardshop/ca.crt"],
+                     "description": "CA bundle the https:// API's certificate must chain to (the fleet's CA); "
+                                    "the system's bundle when absent."}
+SCHEDULER_CLIENT = {"api_url": SCHEDULER_API_URL, "ca_file": SCHEDULER_CA_FILE}
 
 
 def scheduler_section(description):
     """For workers that ask the scheduler only for warehouse tokens."""
     return {"type": "object", "description": description, "additionalProperties": False,
-            "properties": {"api_url": SCHEDULER_API_URL}}
+            "properties": SCHEDULER_CLIENT}
 
 
 def warehouse_client_section(description):

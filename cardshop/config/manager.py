@@ -1,6 +1,6 @@
 """Schema of /etc/cardshop/manager.yaml (the manager web UI)."""
 
-from cardshop.config.common import LOGGING, SCHEDULER_API_URL, trusted_proxies
+from cardshop.config.common import LOGGING, SCHEDULER_CLIENT, trusted_proxies
 
 DEFAULT_PATH = "/etc/cardshop/manager.yaml"
 
@@ -10,7 +10,7 @@ SCHEMA = {
     "properties": {
         "http": {
             "type": "object",
-            "description": "The web listener (put a TLS proxy in front of it for anything but loopback).",
+            "description": "The web listener: plain HTTP on loopback only, behind a TLS front (nginx) for browsers elsewhere.",
             "additionalProperties": False,
             "properties": {
                 "listen": {"type": "string", "default": "127.0.0.1", "description": "Address to listen on."},
@@ -19,8 +19,10 @@ SCHEMA = {
                 "threads": {"type": "integer", "minimum": 1, "maximum": 64, "default": 8,
                             "description": "Requests served at once."},
                 "secure_cookies": {"type": "boolean", "default": False,
-                                   "description": "Mark cookies Secure: set it when browsers reach the "
-                                                  "manager over https (behind a TLS proxy)."},
+                                   "description": "Mark every cookie Secure. Without it cookies are Secure "
+                                                  "whenever a trusted proxy (trusted_proxies) says the browser "
+                                                  "came over https (X-Forwarded-Proto: https), as the fleet's "
+                                                  "TLS front does; set it when a front cannot say so."},
                 "trusted_proxies": trusted_proxies(
                     "Proxies in front (addresses or CIDR networks) whose X-Forwarded-For the manager "
                     "believes: the browser is its right-most address that is not one of them. From any other "
@@ -33,7 +35,7 @@ SCHEMA = {
             "description": "The scheduler API; every call is made with the logged-in user's own tokens.",
             "additionalProperties": False,
             "properties": {
-                "api_url": SCHEDULER_API_URL,
+                **SCHEDULER_CLIENT,
                 "timeout": {"type": "integer", "minimum": 1, "maximum": 120, "default": 15,
                             "description": "Seconds to wait for an API answer."},
             },

@@ -4,14 +4,35 @@
 `check-config` calls valid does not stop the daemon with 78 later.
 """
 
+import ipaddress
 import os
+import ssl
 import urllib.parse
 
 from cardshop.config.load import ConfigError, read_secret
 from cardshop.proxies import TrustedProxies, network
 
-LOOPBACK = frozenset({"127.0.0.1", "::1", "localhost"})
 JWT_KEY_MIN = 32
+# The plain HTTP listeners (Waitress has no TLS): the section of each daemon's config that has one.
+PLAIN_LISTENERS = {"api": "the API", "http": "the manager"}
+
+
+def is_loopback(host):
+    """Whether `host` (an address, or localhost) never leaves this machine: 127.0.0.0/8, ::1."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address((host or "").strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def plain_url_error(key, url, plain, secure):
+    """The error for a `plain` scheme (amqp, http) URL off loopback, or None: passwords would cross the network."""
+    parsed = urllib.parse.urlsplit(url)
+    if parsed.scheme == plain and not is_loopback(parsed.hostname):
+        return f"key {key!r}: plain {plain}:// is only allowed on loopback; use {secure}://"
+    return None
 
 
 def database_uri(config):
@@ -49,9 +70,10 @@ def trusted_proxies(config, section):
 
 def broker_url(broker):
     """The broker URL with credentials; plain amqp:// only on loopback."""
+    error = plain_url_error("broker.url", broker["url"], "amqp", "amqps")
+    if error:
+        raise ConfigError(error)
     parsed = urllib.parse.urlsplit(broker["url"])
-    if parsed.scheme == "amqp" and parsed.hostname not in LOOPBACK:
-        raise ConfigError("key 'broker.url': plain amqp:// is only allowed on loopback; use amqps://")
     password = read_secret(broker["password_file"], "broker.password_file")
     credentials = f"{urllib.parse.quote(broker['username'], safe='')}:{urllib.parse.quote(password, safe='')}"
     return f"{parsed.scheme}://{credentials}@{parsed.netloc}{parsed.path}"
@@ -59,7 +81,7 @@ def broker_url(broker):
 
 def _warehouse(config):
     ftp = config["ftp"]
-    if "tls" not in config and ftp["listen"] not in LOOPBACK:
+    if "tls" not in config and not is_loopback(ftp["listen"]):
         raise ConfigError("key 'tls': required when ftp.listen is not a loopback address (plain FTP only on loopback)")
     if ftp["max_logging_in"] >= ftp["max_connections"]:
         raise ConfigError(f"key 'ftp.max_logging_in': must be below ftp.max_connections ({ftp['max_connections']}), "
@@ -67,6 +89,31 @@ def _warehouse(config):
     ports = ftp.get("passive_ports")
     if ports and ports[0] > ports[1]:
         raise ConfigError("key 'ftp.passive_ports': the first port must not be above the last")
+
+
+def scheduler_client(scheduler):
+    """The scheduler API's URL (https:// off loopback) and CA file (readable PEM) of a `scheduler` section."""
+    error = plain_url_error("scheduler.api_url", scheduler["api_url"], "http", "https")
+    if error:
+        raise ConfigError(f"{error} (the TLS front's URL): passwords and tokens cross it")
+    if "ca_file" in scheduler:
+        try:
+            ssl.create_default_context(cafile=scheduler["ca_file"])
+        except OSError as exc:
+            raise ConfigError(f"key 'scheduler.ca_file': cannot read {scheduler['ca_file']}: "
+                              f"{exc.strerror or exc}") from None
+        except ssl.SSLError as exc:
+            raise ConfigError(f"key 'scheduler.ca_file': {scheduler['ca_file']} holds no PEM certificate "
+                              f"({exc.reason or exc})") from None
+
+
+def plain_listener(config, section):
+    """Waitress serves plain HTTP: only on loopback, behind the TLS front for everyone else."""
+    listen = config[section]["listen"]
+    if not is_loopback(listen):
+        raise ConfigError(f"key '{section}.listen': {listen} is not a loopback address, and "
+                          f"{PLAIN_LISTENERS[section]} serves plain HTTP (no TLS): listen on 127.0.0.1 and put "
+                          "it behind the TLS front (nginx with the fleet's certificate), which other hosts reach")
 
 
 def check(config):
@@ -81,7 +128,11 @@ def check(config):
         broker_url(config["broker"])
     if "ftp" in config:
         _warehouse(config)
-    for section in ("api", "http"):
+    if "api_url" in config.get("scheduler", {}):
+        scheduler_client(config["scheduler"])
+    for section in PLAIN_LISTENERS:
+        if "listen" in config.get(section, {}):
+            plain_listener(config, section)
         if "trusted_proxies" in config.get(section, {}):
             trusted_proxies(config, section)
     system = config.get("system_user")

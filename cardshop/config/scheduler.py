@@ -17,7 +17,8 @@ SCHEMA = {
             "additionalProperties": False,
             "properties": {
                 "listen": {"type": "string", "minLength": 1, "default": "127.0.0.1",
-                           "description": "Address to listen on; put a TLS proxy in front for other hosts."},
+                           "description": "Address to listen on: loopback only (plain HTTP); other hosts reach "
+                                          "the API through the TLS front (nginx)."},
                 "port": {**_PORT, "default": 8080, "description": "TCP port to listen on."},
                 "threads": {"type": "integer", "minimum": 1, "maximum": 256, "default": 8,
                             "description": "Worker threads serving requests."},

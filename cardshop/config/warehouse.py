@@ -1,6 +1,6 @@
 """Schema of /etc/cardshop/warehouse.yaml (the FTP(S) warehouse daemon)."""
 
-from cardshop.config.common import LOGGING, SCHEDULER_API_URL
+from cardshop.config.common import LOGGING, SCHEDULER_CLIENT
 
 DEFAULT_PATH = "/etc/cardshop/warehouse.yaml"
 
@@ -61,7 +61,7 @@ SCHEMA = {
             "description": "The scheduler API, which says whose token is whose.",
             "additionalProperties": False,
             "properties": {
-                "api_url": SCHEDULER_API_URL,
+                **SCHEDULER_CLIENT,
                 "timeout": {"type": "integer", "minimum": 1, "maximum": 60, "default": 5,
                             "description": "Seconds to wait for it to validate a login."},
                 "cache_seconds": {"type": "integer", "minimum": 0, "maximum": 30, "default": 30,

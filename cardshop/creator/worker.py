@@ -31,7 +31,8 @@ def build_worker(config):
     app = make_celery(broker, "cardshop-creator", worker_queues=[worker_queue_for("create", username)])
     settings = config["creator"]
     tokens = TokenSource(config["scheduler"]["api_url"], username,
-                         read_secret(broker["password_file"], "broker.password_file"))
+                         read_secret(broker["password_file"], "broker.password_file"),
+                         ca_file=config["scheduler"].get("ca_file"))
     cache = Cache(settings["cache_dir"], settings["cache_max_bytes"], settings["download_timeout"],
                   allow=settings["fetch_allow"])
     listener = CancelListener(app)

@@ -41,11 +41,14 @@ def build_app(sessions, secure_cookies=False, proxies=None):
 
     @app.hook("before_request")
     def browser_address():
-        """REMOTE_ADDR becomes the browser's address; the forwarding headers go, so nothing reads them later."""
+        """REMOTE_ADDR becomes the browser's address, the scheme the browser's (https from a trusted TLS
+        front: cookies are then Secure); the forwarding headers go, so nothing reads them later."""
         environ = bottle.request.environ
+        peer = environ.get("REMOTE_ADDR", "")
         try:
-            environ["REMOTE_ADDR"] = proxies.forwarded_client(environ.get("REMOTE_ADDR", ""),
-                                                              environ.get("HTTP_X_FORWARDED_FOR"))
+            if environ.get("HTTP_X_FORWARDED_PROTO", "").strip().lower() == "https" and proxies.trusts(peer):
+                environ["wsgi.url_scheme"] = "https"
+            environ["REMOTE_ADDR"] = proxies.forwarded_client(peer, environ.get("HTTP_X_FORWARDED_FOR"))
         except ProxyError as exc:
             log.warning("refused a request: %s", exc)
             raise bottle.HTTPError(400, str(exc)) from None

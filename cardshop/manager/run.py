@@ -16,9 +16,9 @@ log = logging.getLogger(__name__)
 class LoopCheck:
     """The watchdog proves Waitress's own loop: /healthz answers. The API's health goes to STATUS."""
 
-    def __init__(self, http, api_url, where, notifier):
+    def __init__(self, http, scheduler, where, notifier):
         self.own = ApiClient(local_url(http["listen"], http["port"]), timeout=5)
-        self.api = ApiClient(api_url, timeout=5)
+        self.api = ApiClient(scheduler["api_url"], timeout=5, ca_file=scheduler.get("ca_file"))
         self.where, self.notifier = where, notifier
         self.api_up = None
 
@@ -43,7 +43,7 @@ def serve(config, notifier):
     """Serve until SIGTERM or SIGINT; returns the exit code."""
     http, scheduler = config["http"], config["scheduler"]
     sessions = Sessions(session_key(config), scheduler["api_url"], config["session"]["idle_minutes"] * 60,
-                        timeout=scheduler["timeout"])
+                        timeout=scheduler["timeout"], ca_file=scheduler.get("ca_file"))
     app = build_app(sessions, secure_cookies=http["secure_cookies"], proxies=trusted_proxies(config, "http"))
     stop = stop_on_signals(notifier)
     # The app reads X-Forwarded-For from its own trusted proxies (a list, which Waitress's one
@@ -53,6 +53,6 @@ def serve(config, notifier):
                                     clear_untrusted_proxy_headers=False)
     where = f"http://{http['listen']}:{http['port']}"
     notifier.ready(status=f"serving the manager on {where}")
-    notifier.start_watchdog(LoopCheck(http, scheduler["api_url"], where, notifier), stop)
+    notifier.start_watchdog(LoopCheck(http, scheduler, where, notifier), stop)
     log.info("serving the manager on %s (scheduler API %s)", where, scheduler["api_url"])
     return run(server)

@@ -63,9 +63,10 @@ class Session:
 
 
 class Sessions:
-    def __init__(self, secret, api_url, idle_seconds, timeout=15):
+    def __init__(self, secret, api_url, idle_seconds, timeout=15, ca_file=None):
         self._key = hashlib.sha256(b"cardshop-manager:" + secret.encode()).digest()
         self.api_url = api_url
+        self.ca_file = ca_file
         self.idle_seconds = idle_seconds
         self.timeout = timeout
         self._sessions = {}
@@ -111,7 +112,7 @@ class Sessions:
     def open(self, username, password, client_address):
         """Log in through the API for the browser at `client_address` (the API counts failures against it);
         returns (Session or None, the API's Response)."""
-        login = Login(ApiClient(self.api_url, timeout=self.timeout))
+        login = Login(ApiClient(self.api_url, timeout=self.timeout, ca_file=self.ca_file))
         reply = login.authorize(username, password, client_address)
         if reply.status != 200:
             return None, reply

@@ -58,7 +58,7 @@ class Web:
 
     def set_cookie(self, name, value, max_age=None):
         extra = {} if max_age is None else {"max_age": max_age}  # Bottle would write "Max-Age=None"
-        if self.secure:
+        if self.secure or bottle.request.environ.get("wsgi.url_scheme") == "https":  # reached over TLS
             extra["secure"] = True
         bottle.response.set_cookie(name, value, path="/", httponly=True, samesite="strict", **extra)
 

@@ -29,7 +29,8 @@ def serve(config, notifier):
 
     broker = config["broker"]
     tokens = TokenSource(config["scheduler"]["api_url"], broker["username"],
-                         read_secret(broker["password_file"], "broker.password_file"))
+                         read_secret(broker["password_file"], "broker.password_file"),
+                         ca_file=config["scheduler"].get("ca_file"))
     results = ResultChecker(db, tokens, config["warehouse"].get("ca_file"))
     settings = config["monitor"]
     monitor = Monitor(app, db, Publisher(app, db), prefetch=settings["prefetch"], on_ready=ready,

@@ -28,8 +28,8 @@ class IdentityError(Exception):
 
 
 class Identities:
-    def __init__(self, api_url, timeout=5, cache_seconds=30):
-        self.client = ApiClient(api_url, timeout=timeout)
+    def __init__(self, api_url, timeout=5, cache_seconds=30, ca_file=None):
+        self.client = ApiClient(api_url, timeout=timeout, ca_file=ca_file)
         self.cache_seconds = cache_seconds
         self._cache = {}
         self._lock = threading.Lock()

@@ -13,7 +13,7 @@ def serve(config, notifier):
     logging.getLogger("pyftpdlib").setLevel(max(logging.INFO, logging.getLogger().level))
     scheduler = config["scheduler"]
     server = make_server(config, Identities(scheduler["api_url"], scheduler["timeout"],
-                                            scheduler["cache_seconds"]))
+                                            scheduler["cache_seconds"], scheduler.get("ca_file")))
 
     def on_signal(signum, _frame):
         log.info("received %s; stopping", signal.Signals(signum).name)

@@ -143,7 +143,8 @@ def build_worker(config, slot):
     app = make_celery(broker, "cardshop-writer", worker_queues=[queue])
     settings = config["writer"]
     tokens = TokenSource(config["scheduler"]["api_url"], username,
-                         read_secret(broker["password_file"], "broker.password_file"))
+                         read_secret(broker["password_file"], "broker.password_file"),
+                         ca_file=config["scheduler"].get("ca_file"))
     cache = ImageCache(settings["cache_dir"], settings["cache_max_bytes"])
     listener = CancelListener(app)
     claims = ClaimClient(app, username, socket.gethostname())

@@ -6,12 +6,11 @@ for the user's role) before anything is written.
 
 import grp
 import os
-import urllib.parse
 
 import yaml
 
 from cardshop.config.load import ConfigError, load_config, validate_config
-from cardshop.config.rules import LOOPBACK, check
+from cardshop.config.rules import check, plain_url_error, scheduler_client
 from cardshop.config.writer import SCHEMA
 from cardshop.validation import Validator
 from cardshop.writer_helper.files import WRITER_GROUP, write_atomically
@@ -30,6 +29,7 @@ ANSWERS = {
         "password": {"type": "string", "minLength": 1},
         "password_file": {"type": "string", "minLength": 1},
         "http_proxy": {"type": "string", "pattern": "^https?://"},
+        "scheduler_ca_file": {"type": "string", "minLength": 1},
         "broker_ca_file": {"type": "string", "minLength": 1},
         "warehouse_ca_file": {"type": "string", "minLength": 1},
     },
@@ -51,9 +51,10 @@ def check_answers(answers):
         raise ConfigureError(error)
     if "password" not in answers and "password_file" not in answers:
         raise ConfigureError("missing key 'password' (or 'password_file')")
-    parsed = urllib.parse.urlsplit(answers["broker"])
-    if parsed.scheme == "amqp" and parsed.hostname not in LOOPBACK:
-        raise ConfigureError("key 'broker': plain amqp:// is only allowed on loopback; use amqps://")
+    error = (plain_url_error("broker", answers["broker"], "amqp", "amqps")
+             or plain_url_error("scheduler", answers["scheduler"], "http", "https"))
+    if error:
+        raise ConfigureError(error)
 
 
 def password(answers):
@@ -69,9 +70,9 @@ def password(answers):
     return value
 
 
-def check_login(api_url, username, secret, proxy=None):
+def check_login(api_url, username, secret, proxy=None, ca_file=None):
     """Log in as the host's user; ConfigureError unless the scheduler accepts it as a writer."""
-    use_proxy(proxy)
+    use_proxy(proxy, ca_file)
     try:
         login, role = log_in(api_url, username, secret)
     except LoginError as exc:
@@ -93,12 +94,15 @@ def document(answers, secret_path, slots_file, existing=None):
     if answers.get("broker_ca_file"):
         broker["ca_file"] = answers["broker_ca_file"]
     config = {"broker": broker, "scheduler": {"api_url": answers["scheduler"]}, "writer": writer}
+    if answers.get("scheduler_ca_file"):
+        config["scheduler"]["ca_file"] = answers["scheduler_ca_file"]
     if answers.get("warehouse_ca_file"):
         config["warehouse"] = {"ca_file": answers["warehouse_ca_file"]}
     if existing.get("logging"):
         config["logging"] = existing["logging"]
     try:
         validate_config(SCHEMA, config)
+        scheduler_client(config["scheduler"])
     except ConfigError as exc:
         raise ConfigureError(str(exc)) from None
     return config

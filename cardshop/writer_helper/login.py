@@ -1,8 +1,10 @@
-"""The helper's logins to the scheduler: through writer.yaml's proxy only, as the writer reaches it."""
-
-import urllib.request
+"""The helper's logins to the scheduler: through writer.yaml's proxy only and checked against its CA file,
+as the writer reaches it."""
 
 from cardshop.client import ApiClient, ApiUnreachable, Login
+
+# How log_in reaches the scheduler: set once from writer.yaml (or the answers) by use_proxy.
+_route = {"proxies": {}, "ca_file": None}
 
 
 class LoginError(Exception):
@@ -13,16 +15,16 @@ class LoginError(Exception):
         self.kind = kind
 
 
-def use_proxy(proxy):
+def use_proxy(proxy, ca_file=None):
     """Reach the scheduler through `proxy` only (None: directly, whatever the environment's proxy
-    variables say)."""
-    proxies = {"http": proxy, "https": proxy} if proxy else {}
-    urllib.request.install_opener(urllib.request.build_opener(urllib.request.ProxyHandler(proxies)))
+    variables say), checking an https:// API's certificate against `ca_file` (None: the system's bundle)."""
+    _route["proxies"] = {"http": proxy, "https": proxy} if proxy else {}
+    _route["ca_file"] = ca_file
 
 
 def log_in(api_url, username, secret):
     """(the Login of `username`, its role); revoke the Login when done."""
-    login = Login(ApiClient(api_url, timeout=15))
+    login = Login(ApiClient(api_url, timeout=15, **_route))
     try:
         reply = login.authorize(username, secret)
         if not reply.ok:

@@ -196,6 +196,8 @@ def _answers(paths, args):
                "username": _ask("this host's writer username", existing.get("broker", {}).get("username")),
                "http_proxy": _ask("HTTP proxy for the scheduler (empty: none)",
                                   existing.get("writer", {}).get("http_proxy")),
+               "scheduler_ca_file": _ask("CA bundle for the scheduler's https:// certificate (empty: the "
+                                         "system's)", existing.get("scheduler", {}).get("ca_file")),
                "warehouse_ca_file": _ask("CA bundle for an FTPS warehouse (empty: the system's)",
                                          existing.get("warehouse", {}).get("ca_file")),
                "password": getpass.getpass("its password (not shown): ")}
@@ -209,7 +211,8 @@ def cmd_configure(paths, args):
         secret = configuring.password(answers)
         config = configuring.document(answers, paths.secret, paths.slots,
                                       configuring.read_existing(paths.writer))
-        configuring.check_login(answers["scheduler"], answers["username"], secret, answers.get("http_proxy"))
+        configuring.check_login(answers["scheduler"], answers["username"], secret, answers.get("http_proxy"),
+                                answers.get("scheduler_ca_file"))
     except configuring.ConfigureError as exc:
         code = {"login": EX_AUTH, "unreachable": EX_UNREACHABLE}.get(exc.kind, EX_USAGE)
         raise HelperError(str(exc), code) from None

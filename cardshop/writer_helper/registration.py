@@ -40,7 +40,7 @@ def writer_config(path):
         config = load_config(SCHEMA, path)
     except ConfigError as exc:
         raise RegistrationError(f"{path} is invalid: {exc}", "config") from None
-    scheduler.use_proxy(config["writer"].get("http_proxy"))
+    scheduler.use_proxy(config["writer"].get("http_proxy"), config["scheduler"].get("ca_file"))
     return config
 
 

@@ -24,4 +24,4 @@ def test_each_default_of_the_role_is_in_its_readme(role):
 
 def test_every_role_of_the_issue_exists():
     assert ROLES == ["cardshop_broker", "cardshop_common", "cardshop_creator", "cardshop_database",
-                     "cardshop_manager", "cardshop_scheduler", "cardshop_warehouse", "cardshop_writer"]
+                     "cardshop_front", "cardshop_manager", "cardshop_scheduler", "cardshop_warehouse", "cardshop_writer"]

@@ -15,6 +15,7 @@ import pytest
 import yaml
 
 from cardshop.writer_helper import configure
+from tests.integration.front import nginx
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 ANSIBLE = os.path.join(REPO, "ansible")
@@ -74,14 +75,18 @@ def test_rendered_configs_point_at_the_fleets_services_and_secrets(rendered):
     creator = yaml.safe_load((folder / CREATOR / "creator.yaml").read_text())
     assert creator["broker"]["url"] == "amqps://192.0.2.10:5671/cardshop"
     assert creator["broker"]["username"] == "creator-1"
-    assert creator["scheduler"]["api_url"] == "http://192.0.2.10:8080"
+    # other hosts reach the API through the central host's TLS front, checked with the fleet's CA
+    assert creator["scheduler"] == {"api_url": "https://192.0.2.10:8443", "ca_file": str(folder / CREATOR / "ca.crt")}
     scheduler = yaml.safe_load((folder / CENTRAL / "scheduler.yaml").read_text())
+    assert scheduler["api"]["listen"] == "127.0.0.1"  # plain HTTP behind the front only
     assert scheduler["broker"]["url"] == "amqp://127.0.0.1:5672/cardshop"  # the broker shares the central host
     assert "192.0.2.10" in scheduler["rabbitmq"]["broker_addresses"]
     manager = yaml.safe_load((folder / CENTRAL / "manager.yaml").read_text())
     # the API believes the browser's address from the manager alone, which calls it over loopback
     assert manager["scheduler"]["api_url"].startswith("http://127.0.0.1:")
     assert scheduler["api"]["trusted_proxies"] == ["127.0.0.1"]
+    assert manager["http"]["listen"] == "127.0.0.1" and manager["http"]["trusted_proxies"] == ["127.0.0.1"]
+    assert manager["http"]["secure_cookies"] is True
     warehouse = yaml.safe_load((folder / WAREHOUSE / "warehouse.yaml").read_text())
     assert warehouse["ftp"]["listen"] == "0.0.0.0" and "tls" in warehouse
     for path in (folder / CENTRAL / "secrets").iterdir():
@@ -100,6 +105,23 @@ def test_the_warehouse_certificate_is_signed_by_the_fleet_ca_for_its_address(ren
     assert (folder / WAREHOUSE / "secrets" / "warehouse.key").stat().st_mode & 0o777 == 0o640
 
 
+def test_the_front_is_a_site_nginx_accepts_with_tls_12_up_hsts_and_the_client_address_set(rendered, tmp_path):
+    folder, _ = rendered
+    site = folder / CENTRAL / "nginx" / "cardshop.conf"
+    text = site.read_text()
+    assert text.count("ssl_protocols TLSv1.2 TLSv1.3;") == 2 and text.count("Strict-Transport-Security") == 2
+    assert "listen 0.0.0.0:8443 ssl;" in text and "listen 0.0.0.0:443 ssl;" in text
+    assert "proxy_pass http://127.0.0.1:8080;" in text and "proxy_pass http://127.0.0.1:8090;" in text
+    assert "proxy_set_header X-Cardshop-Client-Address $remote_addr;" in text
+    assert (folder / CENTRAL / "nginx" / "tls" / "front.key").stat().st_mode & 0o777 == 0o640
+    # nginx -t within Debian's own nginx.conf, as conf.d is included there (binding nothing)
+    code, errors = nginx.check(str(site), str(tmp_path))
+    assert code == 0 and "warn" not in errors, errors
+    text = subprocess.run(["openssl", "x509", "-in", str(folder / CENTRAL / "nginx" / "tls" / "front.crt"),
+                           "-noout", "-ext", "subjectAltName"], capture_output=True, text=True, timeout=30).stdout
+    assert "DNS:central.example.org" in text and "IP Address:192.0.2.10" in text
+
+
 def test_the_writer_answers_are_what_writer_helper_configure_accepts(rendered):
     folder, _ = rendered
     path = folder / WRITER / "secrets" / "writer-answers.yaml"
@@ -107,6 +129,7 @@ def test_the_writer_answers_are_what_writer_helper_configure_accepts(rendered):
     answers = yaml.safe_load(path.read_text())
     configure.check_answers(answers)
     document = configure.document(answers, "/etc/cardshop/secrets/writer.password", "/etc/cardshop/slots.yaml")
+    assert document["scheduler"] == {"api_url": "https://192.0.2.10:8443", "ca_file": str(folder / WRITER / "ca.crt")}
     assert document["broker"] == {"url": "amqps://192.0.2.10:5671/cardshop", "username": "writer-paris",
                                   "password_file": "/etc/cardshop/secrets/writer.password",
                                   "ca_file": str(folder / WRITER / "ca.crt")}

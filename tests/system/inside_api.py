@@ -1,4 +1,5 @@
-"""Call the scheduler API from inside a test system (its loopback is its own).
+"""Call the scheduler API from inside a test system (its loopback is its own, or CARDSHOP_API: an https://
+front checked with the CA of CARDSHOP_CA_FILE).
 
     python3 inside_api.py USER PASSWORD_FILE METHOD PATH [JSON]
 
@@ -9,12 +10,14 @@ Only the standard library: it runs with the system's python3.
 
 import json
 import os
+import ssl
 import sys
 import time
 import urllib.error
 import urllib.request
 
 API = os.environ.get("CARDSHOP_API", "http://127.0.0.1:8080")
+CA_FILE = os.environ.get("CARDSHOP_CA_FILE")
 
 
 def call(method, path, body=None, token=None):
@@ -24,7 +27,8 @@ def call(method, path, body=None, token=None):
     if token:
         request.add_header("Authorization", f"Bearer {token}")
     try:
-        with urllib.request.urlopen(request, timeout=30) as response:
+        context = ssl.create_default_context(cafile=CA_FILE) if CA_FILE else None
+        with urllib.request.urlopen(request, timeout=30, context=context) as response:
             status, raw = response.status, response.read()
     except urllib.error.HTTPError as exc:
         status, raw = exc.code, exc.read()

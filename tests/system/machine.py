@@ -1,7 +1,7 @@
 """Booted Debian 13 systems for the system tests: systemd-nspawn over an overlay of one base root.
 
 The base root (var/rootfs/system) comes from packaging/rootfs.sh; every Debian
-package our .debs depend on (and rabbitmq-server) is downloaded into its apt
+package our .debs depend on (and rabbitmq-server, nginx) is downloaded into its apt
 cache once, lists kept, so a container without network (`--private-network`:
 its own loopback, no package mirror, no clash with the host's ports) still
 installs `apt install ./x.deb` with its dependencies from Debian.
@@ -28,8 +28,8 @@ REPO = os.environ.get("CARDSHOP_REPO") or os.path.dirname(os.path.dirname(os.pat
 VAR = os.path.join(REPO, "var")
 BASE = os.path.join(VAR, "rootfs", "system")
 MACHINES = os.path.join(VAR, "machines")
-# Always in the base's cache, beside what the .debs ask for: the broker of the central host.
-EXTRA_PACKAGES = ("rabbitmq-server",)
+# Always in the base's cache, beside what the .debs ask for: the broker and the TLS front of the central host.
+EXTRA_PACKAGES = ("rabbitmq-server", "nginx")
 ENV = {"SYSTEMD_NSPAWN_UNIFIED_HIERARCHY": "1"}  # cgroup v2: device policies, clean shutdowns
 INSIDE_ENV = ["env", "-i", "PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LANG=C.UTF-8", "HOME=/root",
               "DEBIAN_FRONTEND=noninteractive", "SYSTEMD_PAGER=", "SYSTEMD_COLORS=0", "TERM=dumb"]
@@ -139,6 +139,8 @@ class Machine:
         self.pid = None  # the container's systemd, as the host sees it
         self.console = os.path.join(self.dir, "console.log")
         self.mounted = False
+        # site.api's CARDSHOP_API / CARDSHOP_CA_FILE for inside_api.py (its default: the API on loopback)
+        self.api_env = {}
 
     # The overlay keeps the base untouched; each machine writes to its own upper layer.
     def _mount(self):
@@ -162,6 +164,8 @@ class Machine:
             if done.returncode != 0:
                 subprocess.run(["umount", "-l", os.path.join(self.dir, "root")], capture_output=True)
         self.mounted = False
+        # site.api's CARDSHOP_API / CARDSHOP_CA_FILE for inside_api.py (its default: the API on loopback)
+        self.api_env = {}
 
     def boot(self, timeout=120, before=None):
         """Mount the overlay, call before(self) (files to add before systemd starts), boot, wait until up."""

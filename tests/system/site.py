@@ -140,7 +140,8 @@ def configure_central(machine):
 def api(machine, method, path, body=None, user="admin"):
     """(status, body) of an API call made inside the machine as `user` (password from secrets/)."""
     machine.put(os.path.join(HERE, "inside_api.py"), "/root/inside_api.py")
-    command = ["python3", "/root/inside_api.py", user, f"{SECRETS}/{user}.password", method, path]
+    command = ["env", *(f"{name}={value}" for name, value in machine.api_env.items()),
+               "python3", "/root/inside_api.py", user, f"{SECRETS}/{user}.password", method, path]
     if body is not None:
         command.append(json.dumps(body))
     reply = json.loads(machine.run(*command, timeout=60).stdout)

@@ -99,14 +99,15 @@ def test_configure_without_a_terminal_or_file_says_how(helper):
 
 def test_configure_at_a_terminal_asks_each_question_and_never_echoes_the_password(helper, scheduler, make_user):
     user = make_user("writer")
-    answers = [scheduler.url, BROKER, user.username, "", "", user.password]
+    answers = [scheduler.url, BROKER, user.username, "", "", "", user.password]
     pid, terminal = pty.fork()
     if pid == 0:  # the child: the helper, on the terminal
         os.execv(helper.command()[0], helper.command("configure"))
     output = b""
     try:
         for prompt, answer in zip([b"scheduler API URL", b"broker URL", b"writer username", b"HTTP proxy",
-                                   b"CA bundle", b"its password (not shown)"], answers):
+                                   b"CA bundle for the scheduler", b"CA bundle for an FTPS warehouse",
+                                   b"its password (not shown)"], answers):
             output = read_until(terminal, output, prompt)
             os.write(terminal, answer.encode() + b"\n")
         output = read_until(terminal, output, b"wrote ")

@@ -29,7 +29,9 @@ CENTRAL, CREATOR, WRITER = "central.fleet.test", "creator.fleet.test", "writer.f
 CREATOR_USER, WRITER_USER = "creator-1", "writer-1"
 READERS = 3  # slots 1 and 2, then a third one added to the inventory
 CENTRAL_UNITS = ("postgresql@17-main", "ferretdb", "rabbitmq-server", "cardshop-scheduler", "cardshop-monitor", "cardshop-beat",
-                 "cardshop-manager", "cardshop-warehouse")
+                 "cardshop-manager", "cardshop-warehouse", "nginx")
+FRONT_PORT = 8443  # the API's TLS front on the central host (cardshop_common_scheduler_tls_port)
+CA_FILE = "/etc/cardshop/ca.crt"
 SLOW_WRITE = 4 * 10**6  # bytes/s to the card being written during the upgrade: a write of about 40 s
 FIGURES = os.path.join(machines.VAR, "figures", "fleet.json")  # read by `make bench` (bench/fleet.py)
 
@@ -57,6 +59,9 @@ def fleet(debs, ansible_bin, readers):
         fleet.add("writer", 30, binds=readers, cgroup=slow.path).boot()
         fleet.write_vault([CREATOR_USER, WRITER_USER])
         write_inventory(fleet, readers[:2])
+        # The test's own API calls go through the TLS front too, checked with the fleet's CA.
+        fleet.hosts["central"].machine.api_env = {
+            "CARDSHOP_API": f"https://{fleet.hosts['central'].address}:{FRONT_PORT}", "CARDSHOP_CA_FILE": CA_FILE}
         yield fleet
         fleet.save_figures(FIGURES)
         print("\nfigures: " + ", ".join(f"{item['run']} {item['seconds']:.0f} s (changed={item['changed']})"
@@ -111,6 +116,16 @@ def test_site_yml_deploys_the_whole_fleet(fleet):
     for daemon in site.DATABASE_DAEMONS:
         config = yaml.safe_load(open(central.path(f"/etc/cardshop/{daemon}.yaml")))
         assert config["database"]["uri_file"] == site.database_uri_file(daemon), config["database"]
+    # Workers reach the API through the TLS front only: the scheduler listens on loopback.
+    for daemon, host in (("creator", creator), ("writer", writer)):
+        config = yaml.safe_load(open(host.path(f"/etc/cardshop/{daemon}.yaml")))
+        assert config["scheduler"] == {"api_url": f"https://{fleet.hosts['central'].address}:{FRONT_PORT}",
+                                       "ca_file": CA_FILE}, config["scheduler"]
+    reach = ("import socket, sys\ntry: socket.create_connection((sys.argv[1], int(sys.argv[2])), 5)\n"
+             "except OSError: sys.exit(1)")
+    central_address = fleet.hosts["central"].address
+    assert creator.run("python3", "-c", reach, central_address, str(FRONT_PORT), check=False).returncode == 0
+    assert creator.run("python3", "-c", reach, central_address, "8080", check=False).returncode == 1
     # Roles only where the inventory puts them.
     assert not creator.installed("cardshop-writer") and not writer.installed("cardshop-creator")
     assert not writer.installed("python3-pymongo") and not writer.installed("rabbitmq-server")

@@ -82,3 +82,65 @@ def test_a_warehouse_whose_logins_waiting_could_take_every_connection_is_refused
                              "--config", str(path), "check-config"], capture_output=True, text=True, timeout=60)
     assert result.returncode == 78 and "ftp.max_logging_in" in result.stderr \
         and "ftp.max_connections" in result.stderr, result.stderr
+
+
+def worker_config(tmp_path, daemon, scheduler):
+    """A worker's config (creator, writer) or the warehouse's, with this `scheduler` section (a flow mapping)."""
+    password = secret(tmp_path, "broker.password", "broker password")
+    broker = f"broker: {{url: 'amqp://127.0.0.1:5672/cardshop', password_file: {password}}}\n"
+    path = tmp_path / f"{daemon}.yaml"
+    path.write_text(("" if daemon == "cardshop-warehouse" else broker) + f"scheduler: {scheduler}\n")
+    return str(path)
+
+
+@pytest.mark.parametrize("daemon", ["cardshop-creator", "cardshop-writer", "cardshop-warehouse", "cardshop-monitor",
+                                    "cardshop-manager"])
+def test_a_plain_http_api_url_off_loopback_is_refused_naming_the_key(tmp_path, daemon):
+    path = worker_config(tmp_path, daemon, "{api_url: 'http://10.1.2.3:8080'}")
+    if daemon in ("cardshop-manager", "cardshop-monitor"):  # their other sections' secrets first
+        path = tmp_path / "other.yaml"
+        extra = (f"session: {{secret_file: {secret(tmp_path, 'session.key', 's' * 32)}}}\n" if daemon == "cardshop-manager"
+                 else f"database: {{uri: 'mongodb://127.0.0.1:1/'}}\nbroker: {{password_file: "
+                      f"{secret(tmp_path, 'broker.password', 'p')}}}\n")
+        path.write_text(extra + "scheduler: {api_url: 'http://10.1.2.3:8080'}\n")
+    result = check_config(str(path), daemon)
+    assert result.returncode == 78, result.stdout + result.stderr
+    assert "scheduler.api_url" in result.stderr and "https://" in result.stderr, result.stderr
+
+
+@pytest.mark.parametrize("url", ["http://127.0.0.1:8080", "http://127.0.0.5:8080", "http://[::1]:8080",
+                                 "http://localhost:8080", "https://10.1.2.3:8443"])
+def test_an_api_url_on_loopback_or_over_https_is_accepted(tmp_path, url):
+    result = check_config(worker_config(tmp_path, "cardshop-creator", f"{{api_url: '{url}'}}"), "cardshop-creator")
+    assert result.returncode == 0, result.stderr
+
+
+def test_a_scheduler_ca_file_that_is_missing_or_not_a_certificate_is_refused_naming_the_key(tmp_path):
+    missing = worker_config(tmp_path, "cardshop-writer", f"{{api_url: 'https://10.1.2.3:8443', ca_file: {tmp_path}/no.crt}}")
+    result = check_config(missing, "cardshop-writer")
+    assert result.returncode == 78 and "scheduler.ca_file" in result.stderr and "cannot read" in result.stderr, \
+        result.stderr
+    (tmp_path / "junk.crt").write_text("not a certificate\n")
+    junk = worker_config(tmp_path, "cardshop-writer", f"{{api_url: 'https://10.1.2.3:8443', ca_file: {tmp_path}/junk.crt}}")
+    result = check_config(junk, "cardshop-writer")
+    assert result.returncode == 78 and "scheduler.ca_file" in result.stderr, result.stderr
+
+
+@pytest.mark.parametrize("listen", ["0.0.0.0", "10.1.2.3", "::"])
+def test_a_scheduler_listening_off_loopback_is_refused_naming_the_key_and_the_front(tmp_path, listen):
+    path = config(tmp_path, secret(tmp_path, "jwt.key", "k" * 32))
+    with open(path, "a") as handle:
+        handle.write(f"api: {{listen: '{listen}'}}\n")
+    result = check_config(path)
+    assert result.returncode == 78, result.stdout + result.stderr
+    assert "api.listen" in result.stderr and "TLS front" in result.stderr, result.stderr
+
+
+def test_a_manager_listening_off_loopback_is_refused_naming_the_key_and_the_front(tmp_path):
+    path = tmp_path / "manager.yaml"
+    path.write_text(f"session: {{secret_file: {secret(tmp_path, 'session.key', 's' * 32)}}}\n"
+                    "http: {listen: 0.0.0.0}\n")
+    result = check_config(str(path), "cardshop-manager")
+    assert result.returncode == 78 and "http.listen" in result.stderr and "TLS front" in result.stderr, result.stderr
+    path.write_text(f"session: {{secret_file: {tmp_path / 'session.key'}}}\nhttp: {{listen: 127.0.0.1}}\n")
+    assert check_config(str(path), "cardshop-manager").returncode == 0

@@ -11,10 +11,10 @@ from cardshop.manager.sessions import Sessions
 from cardshop.proxies import TrustedProxies, network
 
 
-def call(app, path):
+def call(app, path, **extra):
     environ = {}
     wsgiref.util.setup_testing_defaults(environ)
-    environ["PATH_INFO"] = path
+    environ.update(PATH_INFO=path, **extra)
     answer = {}
 
     def start_response(status, headers, exc_info=None):
@@ -31,6 +31,15 @@ def test_the_login_cookie_is_http_only_same_site_strict_and_secure_behind_tls(se
     flags = [part.strip().lower() for part in cookie.split(";")]
     assert "httponly" in flags and "samesite=strict" in flags and ("secure" in flags) == secure
     assert not [flag for flag in flags if flag.startswith("max-age")]
+
+
+@pytest.mark.parametrize("peer, secure", [("192.0.2.1", True), ("192.0.2.9", False)])
+def test_cookies_are_secure_when_a_trusted_tls_front_says_the_browser_came_over_https(peer, secure):
+    app = build_app(Sessions("k" * 40, "http://127.0.0.1:9", 60), proxies=TrustedProxies([network("192.0.2.1")]))
+    answer = call(app, "/login", REMOTE_ADDR=peer, HTTP_X_FORWARDED_PROTO="https",
+                  HTTP_X_FORWARDED_FOR="198.51.100.7")
+    cookie = next(value for name, value in answer["headers"] if name == "Set-Cookie")
+    assert ("secure" in [part.strip().lower() for part in cookie.split(";")]) == secure, cookie
 
 
 def test_pages_and_errors_forbid_framing_sniffing_and_foreign_scripts():
