@@ -13,6 +13,7 @@ import urllib.parse
 import bottle
 import pymongo.errors
 
+from cardshop.proxies import CLIENT_ADDRESS_HEADER, ProxyError
 from cardshop.store import is_id, slow, unavailable
 from cardshop.validation import Validator
 
@@ -59,6 +60,15 @@ class Call:
     def address(self):
         """The peer's address as the server saw it (never a header the client wrote)."""
         return self.request.environ.get("REMOTE_ADDR", "")
+
+    @property
+    def client(self):
+        """Whom login limits count against and address checks see: the client a trusted proxy (the
+        manager, the TLS front) names, else the peer; 400 for that header from any other peer."""
+        try:
+            return self.services.proxies.named_client(self.address, self.request.get_header(CLIENT_ADDRESS_HEADER))
+        except ProxyError as exc:
+            raise ApiError(400, str(exc)) from None
 
 
 class Route:

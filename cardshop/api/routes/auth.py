@@ -10,7 +10,6 @@ from cardshop.auth.ratelimit import RateLimited
 from cardshop.auth.throttle import Throttled
 from cardshop.auth.tokens import TokenError
 from cardshop.domain.users import check_credentials
-from cardshop.proxies import CLIENT_ADDRESS_HEADER, ProxyError
 from cardshop.states.tasks import ENDED
 from cardshop.store import tasks, users
 
@@ -24,16 +23,7 @@ def active_user(db, username):
     return user if user and user.get("active") else None
 
 
-
 NO_STORE = {"Cache-Control": "no-store"}
-
-
-def client_address(call):
-    """Whom login limits count against: the browser a trusted proxy (the manager) names, else the peer."""
-    try:
-        return call.services.proxies.named_client(call.address, call.request.get_header(CLIENT_ADDRESS_HEADER))
-    except ProxyError as exc:
-        raise ApiError(400, str(exc)) from None
 
 
 @api.route("POST", "/auth/authorize", summary="Log in with username and password",
@@ -42,7 +32,7 @@ def client_address(call):
 def authorize(call):
     try:
         user = check_credentials(call.services, call.body["username"], call.body["password"],
-                                 client_address(call))
+                                 call.client)
     except (Throttled, RateLimited, TooManyWaiting) as exc:
         raise ApiError(429, str(exc), {"Retry-After": str(exc.retry_after)}) from None
     except Busy as exc:

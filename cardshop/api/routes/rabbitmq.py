@@ -33,7 +33,9 @@ _FORM = {"type": "object", "properties": {name: {"type": "string"} for name in (
 
 def _answer(decide):
     def handler(call):
-        address = call.address
+        # The client a trusted proxy names, else the peer: a question relayed by the TLS front comes
+        # from 127.0.0.1 but on behalf of whoever reached the front, never from the broker.
+        address = call.client
         if address not in call.services.broker_addresses:
             log.warning("refused a broker auth question from %s: not a broker address", address)
             raise ApiError(403, "only the message broker may use this route")

@@ -112,7 +112,7 @@ def change_password(call):
         if current is None:
             raise ApiError(400, "missing field 'current_password' (needed to change one's own password)")
         try:
-            right = services.hasher.verify(current, user["password_hash"], call.address, username)
+            right = services.hasher.verify(current, user["password_hash"], call.client, username)
         except Busy as exc:
             raise ApiError(503, str(exc), {"Retry-After": str(exc.retry_after)}) from None
         if not right:

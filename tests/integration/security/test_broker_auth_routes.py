@@ -1,4 +1,4 @@
-"""Point 7: /auth/rabbitmq/* answer only the broker's addresses; everyone else gets 403 unanswered."""
+"""/auth/rabbitmq/* answer only the broker's addresses; everyone else gets 403 unanswered."""
 
 import pytest
 
@@ -24,3 +24,12 @@ def test_the_broker_address_gets_its_answers(strict_scheduler):
     status, _, body = post_from(BROKER_ADDRESS, strict_scheduler.url, "/auth/rabbitmq/user",
                                 {"username": "nobody-at-all", "password": "x"}, FORM)
     assert (status, body) == (200, "deny")
+
+
+def test_a_question_relayed_by_a_trusted_proxy_is_not_the_brokers_though_both_use_loopback(scheduler):
+    # The TLS front and the broker both reach the scheduler from 127.0.0.1: the front names its client.
+    status, _, body = post_from("127.0.0.1", scheduler.url, "/auth/rabbitmq/user", scheduler.admin, FORM,
+                                headers={"X-Cardshop-Client-Address": "203.0.113.5"})
+    assert status == 403 and "allow" not in body and "deny" not in body, (status, body)
+    status, _, body = post_from("127.0.0.1", scheduler.url, "/auth/rabbitmq/user", scheduler.admin, FORM)
+    assert (status, body) == (200, "allow administrator management")
