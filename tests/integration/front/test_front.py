@@ -180,3 +180,13 @@ def test_the_cli_checks_the_api_with_its_ca_file(front, tmp_path):
     assert untrusted.returncode == 4 and front.other_ca in untrusted.stderr, untrusted.stderr
     trusted = cli("--ca-file", front.ca)  # reaches the API, which refuses the login
     assert trusted.returncode == 3 and "login failed" in trusted.stderr, trusted.stderr
+
+
+def test_the_brokers_auth_routes_are_closed_at_the_front(front):
+    connection = front.connect(front.api_port, "127.0.0.2")
+    connection.request("POST", "/auth/rabbitmq/user", body="username=admin&password=x",
+                       headers={"Content-Type": "application/x-www-form-urlencoded"})
+    reply = connection.getresponse()
+    body = reply.read().decode()
+    connection.close()
+    assert reply.status == 403 and "allow" not in body and "deny" not in body, (reply.status, body)
