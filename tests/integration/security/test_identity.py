@@ -1,4 +1,4 @@
-"""Point 3: a heartbeat is filed under its sender (RabbitMQ's user_id), never under the name it claims."""
+"""A heartbeat is filed under its sender (RabbitMQ's user_id), never under the name it claims."""
 
 import amqp
 

@@ -1,4 +1,4 @@
-"""Point 2: no worker declares, deletes or redeclares an exchange; the monitor keeps consuming."""
+"""No worker declares, deletes or redeclares an exchange; the monitor keeps consuming."""
 
 import amqp
 import pytest

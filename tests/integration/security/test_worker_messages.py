@@ -1,4 +1,4 @@
-"""Point 1: whatever a worker publishes, the monitor validates it, drops what is malformed, and goes on."""
+"""Whatever a worker publishes, the monitor validates it, drops what is malformed, and goes on."""
 
 import amqp
 
