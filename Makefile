@@ -67,14 +67,14 @@ test-fleet: deps
 bench: deps
 	@$(PYTHON) -m bench
 
-# Issue 20's scale: 100,000 orders and 2,000 worker records against 1,000 orders, then the monitor under
+# Hot paths at scale: 100,000 orders and 2,000 worker records against 1,000 orders, then the monitor under
 # 2,000 heartbeating slots, 10 % busy, for 5 minutes (about 20 minutes in all).
 bench-scale: deps
 	@$(PYTHON) -m bench.scale
 	@$(PYTHON) -m bench.heartbeats --slots 2000 --seconds 300
 
 # The units against Debian 13's systemd (verify, security exposure per unit); as root.
-# Issue 10's limits: unit exposure (systemd-analyze), package footprint, start-to-ready in a booted Debian 13.
+# The limits it checks: unit exposure (systemd-analyze), package footprint, start-to-ready in a booted Debian 13.
 audit: deps
 	@$(PYTHON) -m bench.audit
 	@$(MAKE) --no-print-directory deb

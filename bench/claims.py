@@ -1,4 +1,4 @@
-"""Claim figures (issue 18): the claim round trip, a create task's share spent claiming, and how long
+"""Claim figures: the claim round trip, a create task's share spent claiming, and how long
 another account's reports wait while one account floods the monitor."""
 
 import statistics

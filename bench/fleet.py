@@ -1,9 +1,9 @@
-"""The fleet test's ansible-playbook times (issue 11), as the last `make test-fleet` measured them.
+"""The fleet test's ansible-playbook times, as the last `make test-fleet` measured them.
 
 Booting three hosts and deploying them takes minutes, so `make bench` does not
 run it again: it prints what tests/system/fleet saved in var/figures/fleet.json.
 The ratio is the second run's time over the first's (a run with nothing to change
-against the one that deployed everything); the issue sets no goal for it.
+against the one that deployed everything); it has no goal, only the figure.
 """
 
 import json

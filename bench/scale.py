@@ -1,6 +1,6 @@
 """Hot paths at scale: the API's reads and the beat's jobs with a long history, against the same with a short one.
 
-Two databases on one FerretDB 2 / DocumentDB: a shop with SMALL orders and one with `orders` (issue 20: 100,000
+Two databases on one FerretDB 2 / DocumentDB: a shop with SMALL orders and one with `orders` (100,000
 for `make bench-scale`, 10,000 in `make bench`), each in the real shape (bench/database.py writes them as the
 store does: ≈2.5 tasks an order, 18 months of history, the newest few in flight) with `workers` worker records
 as the monitor files them, and IN_FLIGHT orders in the works in both. A scheduler serves each; every figure

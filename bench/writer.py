@@ -1,4 +1,4 @@
-"""Writer figures (issue 8, Speed): bmap writing and O_DIRECT verification against dd, on the same loop devices.
+"""Writer figures: bmap writing and O_DIRECT verification against dd, on the same loop devices.
 
 Cards are loop devices from CARDSHOP_LOOP_DEVICES (devstack/cards.py) with
 direct I/O on their backing files (so they run at the disk's speed); the

@@ -9,7 +9,7 @@ set -eu
 : "${CARDSHOP_REPO:?CARDSHOP_REPO must name the checkout (make test-system sets it)}"
 cd "$CARDSHOP_REPO"
 plan=${1:-system}
-# main before the database engine moved to FerretDB 2 on PostgreSQL (issue 19).
+# main before the database engine moved to FerretDB 2 on PostgreSQL.
 PREV_COMMIT=96d5d60
 current=$(sed -n '1s/^[^(]*(\([^)]*\)).*/\1/p' packaging/debian/changelog)
 case "$plan" in

@@ -1,4 +1,4 @@
-"""A monitor that is frozen (or behind) delays a build and never fails it (issue 18).
+"""A monitor that is frozen (or behind) delays a build and never fails it.
 
 On the old code the warehouse let a creator write only once the monitor had
 applied its `received`: a monitor frozen for 25 s turned the upload into

@@ -1,4 +1,4 @@
-"""Point 5: every compare-and-set has exactly one winner on FerretDB 1.24.
+"""Every compare-and-set has exactly one winner on FerretDB 1.24.
 
 FerretDB runs find_one_and_update and update_one with a filter non-atomically
 (several concurrent callers "win"); these tests race 20 callers 50 times.

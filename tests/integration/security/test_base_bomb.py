@@ -3,7 +3,7 @@
 A 3 GiB base, compressed to about 120 kB with zstd, for a 256 MiB image
 (output.size) on the real creator: refused with the reason, not retryable,
 while the build folder never holds more real bytes than the image could.
-Zeros are the issue's case; ones are the same bomb that sparse writing
+Zeros are the plain bomb; ones are the same bomb that sparse writing
 cannot shrink.
 """
 

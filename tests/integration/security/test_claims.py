@@ -1,6 +1,6 @@
 """Claims (docs/decisions/claims.md): what a worker account may claim, and how concurrent claims are settled.
 
-The attacks of issue 18: a second creator account claims, uploads and
+The attacks: a second creator account claims, uploads and
 finishes a task it was never delivered; copies of a task (republished,
 redelivered after it ended) are claimed again; many claims of one delivery
 race, on two monitors at once.

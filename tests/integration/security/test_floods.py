@@ -1,4 +1,4 @@
-"""No worker account can starve the others (issue 18): bombs, floods and purges, from a real account.
+"""No worker account can starve the others: bombs, floods and purges, from a real account.
 
 - a compressed message is dropped before anything is inflated;
 - one account's flood of 8 kB log lines waits in its own queue while another

@@ -1,4 +1,4 @@
-"""Point 3: a heartbeat is filed under its sender (RabbitMQ's user_id), never under the name it claims."""
+"""A heartbeat is filed under its sender (RabbitMQ's user_id), never under the name it claims."""
 
 import amqp
 
@@ -13,7 +13,7 @@ def test_a_writer_cannot_speak_for_another_worker_or_invent_hosts(pipeline, pipe
     wait_until(lambda: pipeline.admin.get(f"/workers/{victim}").body.get("online") is True)
     before = dropped(pipeline_db, "refused", "anonymous")
 
-    # Yesterday: a Celery event in the creator's name marked it offline.
+    # Once, a Celery event in the creator's name marked it offline.
     try:
         writer.publish({"type": "worker-offline", "hostname": victim, "timestamp": 0},
                        exchange="celeryev", routing_key="worker.offline")

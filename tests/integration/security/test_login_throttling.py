@@ -1,4 +1,4 @@
-"""Point 6: no unauthenticated lockout, no CPU exhaustion, no lasting trail of guesses."""
+"""Logins: no unauthenticated lockout, no CPU exhaustion, no lasting trail of guesses."""
 
 import time
 

@@ -1,4 +1,4 @@
-"""Point 11: malformed bodies get a 4xx naming what is wrong, never a 500."""
+"""Malformed bodies get a 4xx naming what is wrong, never a 500."""
 
 import json
 

@@ -1,4 +1,4 @@
-"""Point 11: generated requests to every non-destructive route get answers that match the OpenAPI document.
+"""Generated requests to every non-destructive route get answers that match the OpenAPI document.
 
 Runs schemathesis with an admin token, against a scheduler of its own so
 that what it creates does not disturb the shared fixtures: valid and invalid

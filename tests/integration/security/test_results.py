@@ -1,4 +1,4 @@
-"""Point 4: a creator's `done` counts only when the warehouse really holds what it names."""
+"""A creator's `done` counts only when the warehouse really holds what it names."""
 
 import pytest
 

@@ -1,4 +1,4 @@
-"""Point 10: tokens belong to one account; the system user's password is not the API's to change."""
+"""Tokens belong to one account; the system user's password is not the API's to change."""
 
 from cardshop.client import ApiClient
 

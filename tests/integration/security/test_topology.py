@@ -1,4 +1,4 @@
-"""Point 2: no worker declares, deletes or redeclares an exchange; the monitor keeps consuming."""
+"""No worker declares, deletes or redeclares an exchange; the monitor keeps consuming."""
 
 import amqp
 import pytest
@@ -9,7 +9,7 @@ from tests.integration.pipeline.test_monitor import create_task_of, pipeline_tas
 from tests.integration.security.conftest import refused
 
 ATTACKS = [
-    ("exchange_delete", ("celeryev",), {}),  # yesterday: deleted, then redeclared as fanout
+    ("exchange_delete", ("celeryev",), {}),  # once deleted, then redeclared as fanout
     ("exchange_declare", ("celeryev", "fanout"), {"durable": True, "auto_delete": False}),
     ("exchange_delete", ("reports",), {}),
     ("exchange_declare", ("reports", "fanout"), {"durable": True, "auto_delete": False}),

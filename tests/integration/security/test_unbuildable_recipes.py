@@ -1,4 +1,4 @@
-"""Point 11: a recipe the API cannot judge (it never downloads the base) fails at the creator with a
+"""A recipe the API cannot judge (it never downloads the base) fails at the creator with a
 named reason, never "internal error"."""
 
 import os

@@ -1,4 +1,4 @@
-"""Point 1: whatever a worker publishes, the monitor validates it, drops what is malformed, and goes on."""
+"""Whatever a worker publishes, the monitor validates it, drops what is malformed, and goes on."""
 
 import amqp
 
@@ -14,7 +14,7 @@ def test_malformed_messages_are_counted_and_dropped_and_the_monitor_keeps_placin
                                                                                      hostile):
     writer, creator = hostile("writer"), hostile("creator")
     before = dropped(pipeline_db, "malformed", "undecodable")
-    # Yesterday's attack: a JSON array as a Celery heartbeat killed the monitor. Workers may no
+    # An attack that worked once: a JSON array as a Celery heartbeat killed the monitor. Workers may no
     # longer publish Celery events at all; if the broker took it, the monitor must still live.
     try:
         writer.publish([1, 2], exchange="celeryev", routing_key="worker.heartbeat")

@@ -1,8 +1,9 @@
-"""Point 3 (registration) and 4 (worker records): a writer speaks only for the slots an operator registered;
+"""Slot registration and worker records: a writer speaks only for the slots an operator registered;
 no worker account can flood the fleet view with invented hosts.
 
-Yesterday a writer account heartbeated eight "ready" slots on a host nobody runs and drew a physical order
-to itself, and 3,000 heartbeats for invented hosts made 2,849 worker records that never went away.
+Before these checks, a writer account heartbeated eight "ready" slots on a host nobody runs and drew a
+physical order to itself, and 3,000 heartbeats for invented hosts made 2,849 worker records that never
+went away.
 """
 
 import time

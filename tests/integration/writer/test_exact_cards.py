@@ -1,5 +1,5 @@
 """Exactly the cards ordered: copies of a write task (the beat's republish, a redelivery after the task
-ended) never become extra cards; each is refused at its claim and the card stays blank (issue 18)."""
+ended) never become extra cards; each is refused at its claim and the card stays blank."""
 
 import time
 
@@ -14,7 +14,7 @@ from tests.integration.pipeline.test_monitor import order_of
 from tests.integration.writer.conftest import (card_hash, physical_order, queued, task_status, write_tasks,
                                                written)
 
-REPUBLISH_EVERY = 2  # seconds: the issue saw copies at the default 60 s; faster makes more chances
+REPUBLISH_EVERY = 2  # seconds: the default 60 s makes copies too; more often makes more chances
 
 
 @pytest.fixture(scope="module")
