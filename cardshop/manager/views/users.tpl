@@ -27,7 +27,7 @@
   <tr data-user="{{user['username']}}">
     <td>{{user['username']}}
       <span class="field-error">{{errors.get(user['username'], '')}}</span></td>
-    <td>{{user['email']}}</td>
+    <td>{{user.get('email', '')}}</td>
     % if user['role'] == 'system':
     <td>system</td><td>{{'active' if user['active'] else 'disabled'}}</td><td></td>
     % else:

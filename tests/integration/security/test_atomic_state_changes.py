@@ -84,7 +84,8 @@ def test_of_twenty_runs_claiming_one_task_at_once_on_twenty_monitors_exactly_one
     from cardshop.store import now
     from cardshop.store.tasks import new_task
     creator = f"crea{new_id()}"
-    db.users.insert_one({"_id": new_id(), "username": creator, "role": "creator", "active": True})
+    db.users.insert_one({"_id": new_id(), "username": creator, "email": f"{creator}@cardshop.invalid",
+                         "role": "creator", "active": True})
     monitors = [ClaimDecider(db, lambda username: "creator") for _ in range(CALLERS)]  # one per monitor process
     for _ in range(ROUNDS):
         grant = new_grant()
