@@ -208,9 +208,10 @@ class Slot:
 
     def _inspect(self):
         deadline = time.monotonic() + BUSY_GRACE
+        serial = self._serial or _udev_serial(self.device)
         while True:
             try:
-                return cards.inspect(self.device, self._serial or _udev_serial(self.device))
+                return cards.inspect(self.device, serial)
             except cards.CardBusy:
                 if time.monotonic() >= deadline:
                     raise
