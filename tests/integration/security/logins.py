@@ -15,6 +15,7 @@ import time
 
 import amqp
 
+from devstack.processes import wait_until
 from tests.integration.security.concurrency import post_from
 
 FORM = "application/x-www-form-urlencoded"
@@ -95,10 +96,8 @@ def flood(senders, processes=4):
 def steady(answers, senders, checked=0):
     """Wait for the flood's steady state: every sender answered twice, on average, and `checked`
     guesses answered after a password check (one per guessing address: each is known as failing,
-    its first checks are behind it)."""
-    deadline = time.monotonic() + 120
-    while (answers.sent() < 2 * len(senders) or answers.checked() < checked) and time.monotonic() < deadline:
-        time.sleep(0.1)
+    its first checks are behind it); AssertionError when it is not within 120 s (a broken flood)."""
+    wait_until(lambda: answers.sent() >= 2 * len(senders) and answers.checked() >= checked, timeout=120)
 
 
 class _Answers(dict):
