@@ -2,6 +2,7 @@
 
 import datetime
 import logging
+import time
 
 from cardshop.beat.invariant import STEP_TASK, stranded_orders
 from cardshop.client import ApiUnreachable, CredentialsError
@@ -29,6 +30,37 @@ class Context:
         self.cascades = Cascades(db, publisher)
         self.tokens = tokens  # the system user's, for the warehouse
         self.ca_file = ca_file
+        self.short_queues = ShortQueues()
+
+
+class ShortQueues:
+    """Queues found holding fewer messages than their queued tasks, and since when.
+
+    A queue is short for a moment whenever a worker has taken a message (unacked
+    messages are not counted as ready) and its claim is not applied yet; only a
+    shortfall that outlasts `settle` seconds is a lost message. Kept in the
+    beat's memory: a restarted beat waits one more look.
+    """
+
+    def __init__(self):
+        self._seen = {}  # queue name -> (monotonic time first seen short, ids of the tasks queued then)
+
+    def lasting(self, short, settle, at=None):
+        """Of `short` (queue name -> ids of its queued tasks), the queues short since at least `settle`
+        seconds, each with the tasks queued all that time; queues no longer short are forgotten."""
+        at = time.monotonic() if at is None else at
+        seen, due = {}, {}
+        for name, ids in short.items():
+            since, first = self._seen.get(name, (at, set(ids)))
+            kept = first & set(ids)
+            if not kept:
+                since, kept = at, set(ids)
+            if at - since >= settle:
+                due[name] = kept
+            else:
+                seen[name] = (since, kept)
+        self._seen = seen
+        return due
 
 
 def _ago(seconds):
@@ -39,10 +71,11 @@ def republish_pending(ctx, older_than=30):
     """Publish again what the broker does not hold, never a task merely waiting in its queue.
 
     What the broker does not hold: a publication it never confirmed (it was
-    down), and the queued tasks of a queue that holds fewer messages than it
-    should (purged or deleted). Each publication carries a new grant, so a
-    copy that is somewhere after all is refused when it is claimed
-    (docs/decisions/claims.md). `older_than` leaves publications in flight alone.
+    down), and the queued tasks of a queue that has held fewer messages than it
+    should for `older_than` seconds (purged or deleted; see ShortQueues). Each
+    publication carries a new grant, so a copy that is somewhere after all is
+    refused when it is claimed (docs/decisions/claims.md). `older_than` leaves
+    publications and claims in flight alone.
     """
     stale = _ago(older_than)
     published, lost = 0, []
@@ -53,14 +86,16 @@ def republish_pending(ctx, older_than=30):
         if task["kind"] == "write" and not task.get("writer"):
             continue
         by_queue.setdefault(queue_of(task).name, []).append(task)
+    short = {}
     for name, queued in sorted(by_queue.items()):
         held = ctx.publisher.message_count(name) if ctx.publisher is not None else None
-        if held is None or held >= len(queued):
-            continue
-        log.warning("queue %s holds %d message(s) for %d queued task(s) (purged?): publishing them again",
-                    name, held, len(queued))
+        if held is not None and held < len(queued):
+            short[name] = {task["_id"] for task in queued}
+    for name, ids in sorted(ctx.short_queues.lasting(short, settle=older_than).items()):
+        log.warning("queue %s has held fewer messages than its %d queued task(s) for %d s or more (purged?): "
+                    "publishing them again", name, len(ids), older_than)
         lost.append(name)
-        published += sum(_publish_again(ctx, task) for task in queued)
+        published += sum(_publish_again(ctx, task) for task in by_queue[name] if task["_id"] in ids)
     return {"republished": published, "short_queues": lost}
 
 

@@ -34,8 +34,10 @@ def pipeline_db(ferretdb):
 
 @pytest.fixture
 def busy_beat(pipeline):
-    """The pipeline's beat republishing every REPUBLISH_EVERY s anything older than 1 s, and nothing else."""
-    with beat_running_only(pipeline, "republish-pending", every=REPUBLISH_EVERY, params={"older_than": 1}) as beat:
+    """The pipeline's beat looking every REPUBLISH_EVERY s for lost messages of tasks published 15 s ago, and
+    doing nothing else. (A queue short for less than 15 s is a claim in flight; a loaded monitor applies one
+    in a few seconds.)"""
+    with beat_running_only(pipeline, "republish-pending", every=REPUBLISH_EVERY, params={"older_than": 15}) as beat:
         yield beat
 
 
