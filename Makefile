@@ -37,14 +37,16 @@ TEST_WORKERS ?= $(shell [ $(READERS) -ge 6 ] && echo 2 || echo 0)
 # Tiers (pyproject.toml's markers): test-unit needs no server (< 1 minute); test is the unit and integration
 # tiers; test-faults stops, kills and fills real servers and waits through each outage.
 XDIST = $(if $(filter-out 0,$(TEST_WORKERS)),-n $(TEST_WORKERS) --dist loadfile)
+# The slowest tests are listed at the end: where to look when a tier nears its time goal.
+DURATIONS = --durations=15 --durations-min=20
 test: deps
-	@$(PYTHON) -m pytest $(XDIST) -m "not fault" $(PYTEST_ARGS)
+	@$(PYTHON) -m pytest $(XDIST) $(DURATIONS) -m "not fault" $(PYTEST_ARGS)
 
 test-unit: deps
 	@$(PYTHON) -m pytest tests/unit $(PYTEST_ARGS)
 
 test-faults: deps
-	@$(PYTHON) -m pytest $(XDIST) -m fault $(PYTEST_ARGS)
+	@$(PYTHON) -m pytest $(XDIST) $(DURATIONS) -m fault $(PYTEST_ARGS)
 
 # The system tests (tests/system, plans/system.fmf): Debian 13 booted with
 # systemd-nspawn, our .debs installed with apt. TESTS=name narrows them

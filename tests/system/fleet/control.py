@@ -30,6 +30,7 @@ ANSIBLE_DIR = os.path.join(machines.REPO, "ansible")
 FLEET_BASE = os.path.join(machines.VAR, "rootfs", "fleet")
 # What a host needs to be reached and driven by Ansible, beyond the base root.
 FLEET_PACKAGES = ("openssh-server", "python3-apt")
+POWER_OFF_WAIT = 20  # seconds before a fleet machine that does not power off is killed
 NETWORK = "10.231.0"  # /24 of the private bridge; .1 is the control node
 LOGS = os.path.join(machines.VAR, "test-output", "fleet")  # the last run's playbook logs
 RECAP = re.compile(r"^(\S+)\s*:\s*((?:\w+=\d+\s*)+)$")
@@ -231,8 +232,10 @@ class Fleet:
 
     def __exit__(self, *exc):
         try:
-            with concurrent.futures.ThreadPoolExecutor(max(1, len(self.hosts))) as pool:  # power off side by side
-                for done in [pool.submit(host.machine.close) for host in self.hosts.values()]:
+            # Side by side, and not for long: root's user manager (the SSH logins') has been seen holding a
+            # power-off for more than a minute, and these machines are thrown away.
+            with concurrent.futures.ThreadPoolExecutor(max(1, len(self.hosts))) as pool:
+                for done in [pool.submit(host.machine.close, POWER_OFF_WAIT) for host in self.hosts.values()]:
                     done.result()
         finally:
             self.network.__exit__()
