@@ -179,7 +179,8 @@ def load_workers(db, count, now):
                 {"slot": {"number": number % 4 + 1, "state": "idle"}}
         username, _, host = name.partition("@")
         docs.append({"_id": name, "username": username, "host": host.split(".slot-")[0], "role": role,
-                     "online": True, "last_seen": now, "software": {"version": "0.2.0"}, **extra,
+                     "online": True, "last_seen": now, "live_until": now + datetime.timedelta(seconds=90),
+                     "software": {"version": "0.2.0"}, **extra,
                      "first_seen": now})
     db.workers.insert_many(docs, ordered=False)
     return [doc["_id"] for doc in docs]

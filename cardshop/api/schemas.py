@@ -152,6 +152,8 @@ WORKER = {"type": "object", "description": (
     "<user>@<host>, with `slots` their count and `slot_states` each slot's state (by number)."), "properties": {
     "_id": {"type": "string"}, "username": {"type": "string"}, "host": {"type": "string"},
     "role": {"type": "string"}, "slots": {"type": "integer"}, "last_seen": TIME, "first_seen": TIME,
+    "live_until": {**TIME, "description": "until when write tasks may be placed on it without a new heartbeat "
+                                         "(the monitor's writer_timeout after its last one)"},
     "online": {"type": "boolean"}, "active": {"type": "integer"}, "software": {"type": "string"},
     "images": {"type": "array", "items": {"type": "string"}, "description": "images the host holds in its cache"},
     "slot_states": {"type": "array", "items": SLOT_STATE},

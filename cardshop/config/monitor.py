@@ -26,7 +26,9 @@ SCHEMA = {
                                                 "came, different tasks' side by side."},
                 "writer_timeout": {"type": "integer", "minimum": 5, "default": 90,
                                    "description": "Seconds after its last heartbeat that a writer host "
-                                                  "still counts as live when write tasks are placed."},
+                                                  "still counts as live when write tasks are placed (the "
+                                                  "monitor files it as the worker's `live_until`, which "
+                                                  "the beat and the API read too)."},
                 "max_hosts_per_account": {"type": "integer", "minimum": 1, "maximum": 10000, "default": 32,
                                           "description": "Worker records (hosts) one creator account may have; "
                                                          "a heartbeat from one more host is refused until "

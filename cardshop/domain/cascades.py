@@ -27,10 +27,10 @@ ACTOR = "monitor"
 
 
 class Cascades:
-    def __init__(self, db, publisher=None, writer_timeout=90):
+    def __init__(self, db, publisher=None):
         self.db = db
         self.publisher = publisher
-        self.placement = Placement(db, writer_timeout)
+        self.placement = Placement(db)
         self._recanceled = {}
 
     def _order_event(self, order_id, event, note=None, extra=None):

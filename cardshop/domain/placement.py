@@ -1,9 +1,11 @@
 """Where an order's write tasks go: one live writer host for all of them.
 
 A writer host is a writer user (one per host, queue `write.<user>`). It is
-live while one of its registered slots (store/writer_slots.py) was seen
-online within `writer_timeout` seconds, by its writer@<slot> process or a
-host-wide heartbeat of a host with registered slots. Its free slots are its
+live while one of its registered slots (store/writer_slots.py) is online
+and live: the monitor files each heartbeat with a `live_until` of
+`monitor.writer_timeout` seconds later, so the monitor, the beat and the API
+agree on what live means. Heartbeats come from a writer@<slot> process, or
+host-wide from a host with registered slots. Its free slots are its
 live registered slot workers that are `ready` or `empty`; a host that sends
 no slot states counts its announced `slots` (at most its registered ones)
 minus its unfinished write tasks. Unregistered slots never count.
@@ -13,7 +15,6 @@ live write tasks are, while that host is live; otherwise to a live host that
 already holds the order's image, then to the one with the most free slots.
 """
 
-import datetime
 import logging
 
 from cardshop.pipeline.heartbeat import FREE_STATES, MAX_SLOTS, slot_of
@@ -24,15 +25,12 @@ log = logging.getLogger(__name__)
 
 
 class Placement:
-    def __init__(self, db, writer_timeout=90):
+    def __init__(self, db):
         self.db = db
-        self.writer_timeout = writer_timeout
 
-    def live_hosts(self, seconds=None):
-        """{writer username: {"images": set, "free": n}} of the hosts whose registered slots were seen online
-        within `seconds`."""
-        since = now() - datetime.timedelta(seconds=seconds or self.writer_timeout)
-        docs = list(workers.online_writers_seen_since(self.db, since))
+    def live_hosts(self):
+        """{writer username: {"images": set, "free": n}} of the hosts with live registered slots."""
+        docs = list(workers.live_writers_at(self.db, now()))
         registered = writer_slots.numbers_by_host(self.db, {doc["username"] for doc in docs})
         hosts = {}
         for doc in docs:

@@ -108,14 +108,14 @@ class Monitor(ConsumerMixin):
         self.db = db
         self.prefetch = prefetch
         self.accounts = Accounts(db)
-        self.applier = ReportApplier(db, Cascades(db, publisher, writer_timeout), results)
+        self.applier = ReportApplier(db, Cascades(db, publisher), results)
         if slot_registered is None:  # a writer claims only for a slot registered to its host
             def slot_registered(username, host, number):
                 return writer_slots.registered_slot(db, username, host, number) is not None
         self.claims = ClaimDecider(db, self.applier.role_of, slot_registered,
-                                   Cascades(db, publisher, writer_timeout))  # its own: another thread uses it
+                                   Cascades(db, publisher))  # its own: another thread uses it
         self.applier.claims = self.claims
-        self.registry = WorkerRegistry(db, self.applier.role_of)
+        self.registry = WorkerRegistry(db, self.applier.role_of, live_for=writer_timeout)
         self._consumer = None
         self._clock_at = 0.0
         self.on_ready = on_ready

@@ -37,6 +37,7 @@ each filed heartbeat:
 """
 
 import collections
+import datetime
 import logging
 import time
 
@@ -59,9 +60,10 @@ COALESCED = "coalesced"  # the outcome of a refresh-only heartbeat: it waits for
 
 
 class WorkerRegistry:
-    def __init__(self, db, role_of, max_records_per_creator=32):
+    def __init__(self, db, role_of, max_records_per_creator=32, live_for=90):
         self.db = db
         self.role_of = role_of  # username -> role while active, else None
+        self.live_for = datetime.timedelta(seconds=live_for)  # monitor.writer_timeout: `live_until` is this later
         self.max_records_per_creator = max_records_per_creator
         self._registered = {}  # {(writer, host): {slot numbers}} of the writers in _writers
         self._writers, self._registered_at = set(), 0.0
@@ -91,7 +93,7 @@ class WorkerRegistry:
             return REFUSED
         name = beat["worker"]
         changes = {"username": username, "host": slot_of(name)[0], "role": role,
-                   "online": beat["online"], "last_seen": now()}
+                   "online": beat["online"], **self._seen()}
         for field in ("slots", "images", "active", "software", "slot"):
             if field in beat:
                 changes[field] = beat[field]
@@ -105,7 +107,7 @@ class WorkerRegistry:
             return COALESCED
         if before_write is not None:
             before_write()
-            changes["last_seen"] = now()  # after what came before it
+            changes.update(self._seen())  # after what came before it
         previous = workers.file_heartbeat(self.db, name, changes, now())
         self._pending.pop(name, None)  # this write carries every field of a newer heartbeat
         self._remember(name, state)
@@ -134,6 +136,11 @@ class WorkerRegistry:
         for name in gone:  # deleted by someone else: its next heartbeat is filed as a new worker's
             self._known.pop(name, None)
         return len(pending)
+
+    def _seen(self):
+        """`last_seen` now, and `live_until` (what placement reads everywhere) the writer timeout later."""
+        moment = now()
+        return {"last_seen": moment, "live_until": moment + self.live_for}
 
     def discard_pending(self):
         """Forget the waiting refreshes (they failed for a reason other than the database being away)."""
@@ -197,8 +204,9 @@ def _slot_problem(beat, role):
 
 
 def _what_matters(changes):
-    """The heartbeat's fields but `last_seen` and a busy slot's progress: a change here is written at once."""
-    state = {key: value for key, value in changes.items() if key != "last_seen"}
+    """The heartbeat's fields but `last_seen`, `live_until` and a busy slot's progress: a change here is
+    written at once."""
+    state = {key: value for key, value in changes.items() if key not in ("last_seen", "live_until")}
     slot = changes.get("slot")
     if slot is not None:
         busy = slot.get("state") == "busy"

@@ -41,7 +41,8 @@ INDEXES = {
               ([("worker", 1), ("status", 1)], {}), ([("status", 1), ("last_report_at", 1)], {}),
               ([("status", 1), ("published_at", 1)], {}), ([("writer", 1), ("status", 1)], {}),
               ([("created_at", -1)], {})],  # the history's pages (store/paging.py)
-    "workers": [([("last_seen", -1)], {}), ([("username", 1), ("last_seen", -1)], {})],
+    "workers": [([("last_seen", -1)], {}), ([("username", 1), ("last_seen", -1)], {}),
+                ([("live_until", -1)], {})],
     "writer_slots": [([("username", 1), ("host", 1)], {})],
     "warehouses": [([("name", 1)], {"unique": True})],
     "schedules": [([("name", 1)], {"unique": True})],

@@ -69,7 +69,7 @@ QUERIES = [
     Query("refresh_tokens.delete_expired (purge_tokens)", "refresh_tokens", refresh_tokens.expired_filter(MOMENT)),
     Query("failed_logins.delete_expired (purge_tokens)", "failed_logins", failed_logins.expired_filter(MOMENT)),
     # placement (the cascades, the beat's moves and retries)
-    Query("workers.online_writers_seen_since (placement)", "workers", workers.online_writers_filter(MOMENT)),
+    Query("workers.live_writers_at (placement)", "workers", workers.live_writers_filter(MOMENT)),
     Query("workers.seen_since (move_offline_writers, slot_busy_with)", "workers",
           workers.seen_since_filter(WRITER, MOMENT)),
     Query("workers.of_names (GET /workers: a page of hosts)", "workers",

@@ -57,13 +57,14 @@ def of_names_filter(names):
     return {"_id": {"$in": list(names)}}
 
 
-def online_writers_seen_since(db, moment):
-    """The writer hosts' workers online and seen since `moment`."""
-    return db.workers.find(online_writers_filter(moment))
+def live_writers_at(db, moment):
+    """The writer hosts' workers online and live at `moment` (their `live_until`, which the monitor sets
+    from each heartbeat and its `monitor.writer_timeout`, is not past)."""
+    return db.workers.find(live_writers_filter(moment))
 
 
-def online_writers_filter(moment):
-    return {"last_seen": {"$gte": moment}, "role": "writer", "online": True}
+def live_writers_filter(moment):
+    return {"live_until": {"$gte": moment}, "role": "writer", "online": True}
 
 
 def slot_busy_with(db, writer, task_id, moment):

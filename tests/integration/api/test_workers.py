@@ -9,7 +9,8 @@ def file_workers(db, user, docs):
     """Worker documents as the monitor files them (store/workers.py)."""
     moment = datetime.datetime.now(datetime.timezone.utc)
     db.workers.insert_many([{"username": user, "role": "writer", "online": True, "last_seen": moment,
-                             "first_seen": moment, **doc} for doc in docs])
+                             "live_until": moment + datetime.timedelta(seconds=90), "first_seen": moment, **doc}
+                            for doc in docs])
 
 
 def test_pages_count_hosts_and_each_host_comes_whole_with_its_slots(admin, db):

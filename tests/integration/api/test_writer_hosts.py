@@ -1,9 +1,13 @@
 """Registering a writer host's slots: operators and admins do; a writer reads and unregisters only its own."""
 
+import datetime
+
 import pytest
 
 from cardshop.client import ApiClient
 from cardshop.store import now, writer_slots
+
+LIVE_FOR = datetime.timedelta(seconds=90)  # monitor.writer_timeout's default
 
 
 def reader(number):
@@ -28,7 +32,7 @@ def manager(make_user, scheduler):
 def record(db, name, username):
     """A worker record as the monitor files one from a heartbeat."""
     db.workers.replace_one({"_id": name}, {"username": username, "role": "writer", "online": True,
-                                           "last_seen": now()}, upsert=True)
+                                           "last_seen": now(), "live_until": now() + LIVE_FOR}, upsert=True)
 
 
 def test_a_manager_registers_a_hosts_slots_and_the_writer_reads_its_own(manager, writer, scheduler, db):

@@ -67,7 +67,7 @@ def queued_write_on_a_live_host(pipeline_db):
     """A write task waiting in the queue of writer host W, whose slot was seen 30 s ago; (order id, task id, W)."""
     writer = f"clock{os.getpid() % 1000}x{now().microsecond}"
     workers.file_heartbeat(pipeline_db, f"{writer}@desk.slot-1", {
-        "username": writer, "host": "desk", "role": "writer", "online": True, "last_seen": ago(30), "slots": 1,
+        "username": writer, "host": "desk", "role": "writer", "online": True, "last_seen": ago(30), "live_until": ago(-60), "slots": 1,
         "slot": {"number": 1, "state": "ready", "message": None, "card": {"size": 4 * 10 ** 9, "serial": None},
                  "task": None, "order": None, "step": None, "percent": None, "rate": None}}, ago(30))
     order, created = plant(pipeline_db, "physical", "pending_writer")

@@ -110,7 +110,8 @@ def test_an_offline_hosts_queued_tasks_move_to_a_live_host_and_the_old_ones_are_
         new.slots("ready", "empty")
         only_these_writers(pipeline_db, old, new)
         # The old host went silent an hour ago.
-        pipeline_db.workers.update_many({"username": old.username}, {"$set": {"last_seen": an_hour_ago()}})
+        pipeline_db.workers.update_many({"username": old.username},
+                                        {"$set": {"last_seen": an_hour_ago(), "live_until": an_hour_ago()}})
         moved = wait_until(lambda: (lambda found: len(found) == 2 and found)(
             list(pipeline_db.tasks.find({"retry_of": {"$in": [pending, requeued]}}))), timeout=30)
         wait_until(lambda: all(token.canceled for token in tokens.values()), timeout=20)
