@@ -15,7 +15,7 @@ import time
 
 from cardshop.domain.attempts import next_attempt
 from cardshop.domain.placement import Placement
-from cardshop.states import ORDER, IllegalTransition, order_event
+from cardshop.states import ORDER, IllegalTransition, order_event, task_machine
 from cardshop.states.cascade import FAILED, STARTED
 from cardshop.states.tasks import WRITE_TASK
 from cardshop.store import auto_images, now, orders, tasks
@@ -103,6 +103,37 @@ class Cascades:
                 log.warning("order %s: no live writer host; write task %s waits for one", order["_id"], task["_id"])
             elif self.publisher is not None:
                 self.publisher.publish(task)
+
+    def cancel_order(self, order_id, actor, reason=None):
+        """Cancel the order, then each of its unfinished tasks, and tell their workers to stop; the ids of
+        the tasks canceled. IllegalTransition when the order has ended (nothing is changed then)."""
+        transition(self.db.orders, order_id, ORDER, "cancel", actor, note=reason)
+        canceled = []
+        for task in orders.tasks_of(self.db, order_id, {"kind": 1, "status": 1}):
+            machine = task_machine(task["kind"])
+            if task["status"] in machine.final:
+                continue
+            try:
+                transition(self.db.tasks, task["_id"], machine, "canceled", actor, note=reason)
+            except IllegalTransition:
+                continue  # it ended meanwhile
+            canceled.append(task["_id"])
+            if self.publisher is not None:
+                self.publisher.cancel(task["_id"], reason or f"order canceled by {actor}")
+        return canceled
+
+    def retry_order(self, order, actor, reason):
+        """A new attempt of a failed order's failed step (its create task, or the write tasks of the cards
+        still to write), published; the new tasks' ids. `order` holds `status` and `quantity`.
+        IllegalTransition when the order is not failed (or a concurrent retry won): only the winner of
+        the order's transition makes new attempts."""
+        transition(self.db.orders, order["_id"], ORDER, "retry", actor, note=reason)
+        if order["status"] == "write_failed":
+            return self.redo_writes(order, actor, reason)
+        task = next_attempt(self.db, tasks.latest_of_kind(self.db, order["_id"], "create"), actor, reason)
+        if self.publisher is not None:
+            self.publisher.publish(task)
+        return [task["_id"]]
 
     def redo_writes(self, order, actor, note):
         """New write tasks for the order's cards still to write, all on one live host, published.

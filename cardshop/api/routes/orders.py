@@ -6,10 +6,9 @@ from cardshop.api import schemas
 from cardshop.api.resources import lookup, newest_page
 from cardshop.api.routing import Api, ApiError
 from cardshop.auth import roles
-from cardshop.domain.attempts import next_attempt
 from cardshop.domain.cascades import Cascades
 from cardshop.recipes import RecipeError, validate_recipe
-from cardshop.states import ORDER, IllegalTransition, task_machine
+from cardshop.states import ORDER, IllegalTransition
 from cardshop.store import now, orders, paging, search, tasks, warehouses
 from cardshop.store.transitions import transition
 
@@ -116,17 +115,10 @@ def _transition(db, order_id, event, actor, note=None, extra=None):
 def cancel(call):
     db = call.services.db
     order = lookup(db.orders, call.params["id"], "order", {"_id": 1})
-    reason = call.body.get("reason")
-    _transition(db, order["_id"], "cancel", call.actor, note=reason)
-    for task in orders.tasks_of(db, order["_id"], {"kind": 1, "status": 1}):
-        machine = task_machine(task["kind"])
-        if task["status"] not in machine.final:
-            try:
-                transition(db.tasks, task["_id"], machine, "canceled", call.actor, note=reason)
-            except IllegalTransition:
-                continue  # it ended meanwhile
-            if call.services.publisher is not None:
-                call.services.publisher.cancel(task["_id"], reason or f"order canceled by {call.actor}")
+    try:
+        Cascades(db, call.services.publisher).cancel_order(order["_id"], call.actor, call.body.get("reason"))
+    except IllegalTransition as exc:
+        raise ApiError(409, str(exc)) from None
     log.info("%s canceled order %s", call.actor, order["_id"])
     return with_tasks(db, orders.find(db, order["_id"]))
 
@@ -142,17 +134,11 @@ def retry(call):
         raise ApiError(409, f"order {order['_id']} is {order['status']}; only a creation_failed or write_failed "
                             f"order is retried")
     reason = call.body.get("reason") or f"retried by {call.actor}"
-    # The transition decides among concurrent retries: only its winner makes the new attempts.
-    _transition(db, order["_id"], "retry", call.actor, note=reason)
-    if order["status"] == "write_failed":
-        made = Cascades(db, call.services.publisher).redo_writes(order, call.actor, reason)
-        log.info("%s retried order %s (write tasks %s)", call.actor, order["_id"], ", ".join(made))
-    else:
-        failed = tasks.latest_of_kind(db, order["_id"], "create")
-        task = next_attempt(db, failed, call.actor, reason)
-        if call.services.publisher is not None:
-            call.services.publisher.publish(task)
-        log.info("%s retried order %s (create attempt %d)", call.actor, order["_id"], task["attempt"])
+    try:
+        made = Cascades(db, call.services.publisher).retry_order(order, call.actor, reason)
+    except IllegalTransition as exc:
+        raise ApiError(409, str(exc)) from None
+    log.info("%s retried order %s (new tasks %s)", call.actor, order["_id"], ", ".join(made))
     return with_tasks(db, orders.find(db, order["_id"]))
 
 
