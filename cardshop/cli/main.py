@@ -1,38 +1,65 @@
-"""cardshop: administer a Cardshop scheduler from the command line.
+"""cardshop: run a Cardshop shop from the command line.
 
-Exit codes: 0 done, 1 the API refused (message printed), 2 bad usage,
-3 not logged in or login failed, 4 the API cannot be reached, 5 the API took the request but did not
-answer in time (slow, not down: asking again later may work).
+Exit codes: 0 done, 1 the API refused (message printed; `order watch`: the order failed), 2 bad usage or
+bad input (the API's 400 included: the message names the field), 3 not logged in or login failed, 4 the
+API cannot be reached, 5 the API took the request but did not answer in time (slow, not down: asking
+again later may work).
+
+Settings, each overriding the next: the options, the environment ($CARDSHOP_API, $CARDSHOP_CA_FILE,
+$CARDSHOP_PASSWORD), the config file (<config dir>/cli.yaml: api_url, ca_file, username,
+password_file), the cached login.
 """
 
 import argparse
 import getpass
-import json
 import os
 import sys
 import urllib.parse
 
-from cardshop.cli.credentials import Credentials
+from cardshop.cli import fleet, orders
+from cardshop.cli.common import EX_AUTH, EX_REFUSED, EX_SLOW, EX_UNREACHABLE, EX_USAGE, CliError, read_yaml, show, \
+    table
+from cardshop.cli.credentials import Credentials, default_dir
 from cardshop.client import ApiClient, ApiSlow, ApiUnreachable, Login
 
-EX_REFUSED, EX_USAGE, EX_AUTH, EX_UNREACHABLE, EX_SLOW = 1, 2, 3, 4, 5
 DEFAULT_API = "http://127.0.0.1:8080"
+SETTINGS = ("api_url", "ca_file", "username", "password_file")  # what cli.yaml may hold
 
 
-class CliError(Exception):
-    def __init__(self, message, code=EX_REFUSED):
-        super().__init__(message)
-        self.code = code
+def load_settings(config_dir):
+    """<config dir>/cli.yaml, or {} when there is none; a CliError naming a key that is not known."""
+    path = os.path.join(config_dir or default_dir(), "cli.yaml")
+    if not os.path.exists(path):
+        return {}
+    settings = read_yaml(path, "settings")
+    unknown = sorted(set(settings) - set(SETTINGS))
+    if unknown:
+        raise CliError(f"{path}: unknown key {unknown[0]!r} (known: {', '.join(SETTINGS)})", EX_USAGE)
+    for key, value in settings.items():
+        if not isinstance(value, str):
+            raise CliError(f"{path}: {key!r} must be a string", EX_USAGE)
+    return settings
+
+
+def checked_url(url):
+    parts = urllib.parse.urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise CliError(f"the API URL {url!r} is not an http:// or https:// URL with a host "
+                       f"(e.g. https://cardshop.example.org:8443)", EX_USAGE)
+    return url
 
 
 class Session:
     """An API client that refreshes the cached tokens when the access token expires."""
 
-    def __init__(self, credentials, api_url=None, ca_file=None):
+    def __init__(self, credentials, api_url=None, ca_file=None, settings=None):
         self.credentials = credentials
         self.state = credentials.load()
-        url = api_url or os.environ.get("CARDSHOP_API") or self.state.get("api_url") or DEFAULT_API
-        ca_file = ca_file or os.environ.get("CARDSHOP_CA_FILE") or self.state.get("ca_file")
+        self.settings = settings or {}
+        url = checked_url(api_url or os.environ.get("CARDSHOP_API") or self.settings.get("api_url")
+                          or self.state.get("api_url") or DEFAULT_API)
+        ca_file = (ca_file or os.environ.get("CARDSHOP_CA_FILE") or self.settings.get("ca_file")
+                   or self.state.get("ca_file"))
         try:
             self.client = ApiClient(url, self.state.get("access_token"), ca_file=ca_file)
         except OSError as exc:  # ssl reads the CA file at once
@@ -66,7 +93,7 @@ class Session:
         if reply.status == 401:
             raise CliError(f"not authorised: {reply.error}; run `cardshop login`", EX_AUTH)
         if reply.status not in expect:
-            raise CliError(reply.error)
+            raise CliError(reply.error, EX_USAGE if reply.status == 400 else EX_REFUSED)
         return reply.body
 
     def logout(self):
@@ -90,43 +117,17 @@ def read_password(path, prompt, env=None):
 
 # -- output -------------------------------------------------------------------
 
-def table(rows, columns):
-    widths = {column: max([len(column)] + [len(str(row.get(column, ""))) for row in rows])
-              for column in columns}
-    lines = ["  ".join(column.upper().ljust(widths[column]) for column in columns)]
-    lines += ["  ".join(str(row.get(column, "")).ljust(widths[column]) for column in columns) for row in rows]
-    return "\n".join(line.rstrip() for line in lines)
-
-
-def show(args, value, render):
-    print(json.dumps(value, indent=2) if args.json else render(value))
-
-
 def _user_text(user):
     return "\n".join(f"{key}: {user.get(key, '')}" for key in
                      ("username", "email", "role", "active", "created_at", "updated_at"))
 
 
-def _order_text(order):
-    lines = [f"order {order['_id']}: {order['status']}",
-             f"  card: {order['sd_card']['size']} GB {order['sd_card']['type']} x{order['quantity']}",
-             f"  recipient: {order['recipient']['name']} <{order['recipient']['email']}>",
-             f"  warehouse: {order.get('warehouse', '-')}",
-             "  history:"]
-    lines += [f"    {entry['at']}  {entry['status']:<16} by {entry['by']}"
-              + (f"  ({entry['note']})" if entry.get("note") else "") for entry in order["statuses"]]
-    if order.get("tasks"):
-        lines.append("  tasks:")
-        lines += [f"    {task['_id']}  {task['kind']:<6} {task['status']:<16} worker {task.get('worker') or '-'}"
-                  for task in order["tasks"]]
-    return "\n".join(lines)
-
-
 # -- commands -----------------------------------------------------------------
 
 def cmd_login(session, args):
-    username = args.username or input("username: ")
-    password = read_password(args.password_file, f"password for {username}: ", "CARDSHOP_PASSWORD")
+    username = args.username or session.settings.get("username") or input("username: ")
+    password = read_password(args.password_file or session.settings.get("password_file"),
+                             f"password for {username}: ", "CARDSHOP_PASSWORD")
     session.login(username, password)
     print(f"logged in to {session.client.base_url} as {username}")
 
@@ -186,26 +187,6 @@ def cmd_user_delete(session, args):
     print(f"deleted {args.username}")
 
 
-def cmd_order_list(session, args):
-    query = {key: value for key, value in (("status", args.status), ("after", args.after)) if value}
-    page = session.call("GET", "/orders" + (f"?{urllib.parse.urlencode(query)}" if query else ""))
-    rows = [{"id": o["_id"], "status": o["status"], "card": f"{o['sd_card']['size']}GB {o['sd_card']['type']}",
-             "qty": o["quantity"], "recipient": o["recipient"]["name"], "created": o["created_at"]}
-            for o in page["items"]]
-    show(args, page, lambda p: table(rows, ["id", "status", "card", "qty", "recipient", "created"])
-         + (f"\n(older orders: --after {p['next']})" if p["next"] else ""))
-
-
-def cmd_order_show(session, args):
-    show(args, session.call("GET", f"/orders/{args.id}"), _order_text)
-
-
-def cmd_order_cancel(session, args):
-    body = {"reason": args.reason} if args.reason else {}
-    order = session.call("POST", f"/orders/{args.id}/cancel", body)
-    show(args, order, lambda o: f"order {o['_id']} is {o['status']}")
-
-
 def build_parser():
     parser = argparse.ArgumentParser(prog="cardshop", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -249,25 +230,15 @@ def build_parser():
     delete.add_argument("--yes", action="store_true", help="do not ask")
     delete.set_defaults(func=cmd_user_delete)
 
-    order = commands.add_parser("order", help="follow and cancel orders").add_subparsers(dest="action", required=True, metavar="ACTION")
-    olist = order.add_parser("list", help="list orders, newest first")
-    olist.add_argument("--status", help="one status or several, comma-separated")
-    olist.add_argument("--after", help="where the page starts: what the page before printed (its 'next')")
-    olist.set_defaults(func=cmd_order_list)
-    oshow = order.add_parser("show", help="show an order with its tasks and history")
-    oshow.add_argument("id")
-    oshow.set_defaults(func=cmd_order_show)
-    ocancel = order.add_parser("cancel", help="cancel an order")
-    ocancel.add_argument("id")
-    ocancel.add_argument("--reason")
-    ocancel.set_defaults(func=cmd_order_cancel)
+    orders.add_commands(commands)
+    fleet.add_commands(commands)
     return parser
 
 
 def main(argv=None):
     args = build_parser().parse_args(argv)
     try:
-        session = Session(Credentials(args.config_dir), args.api, args.ca_file)
+        session = Session(Credentials(args.config_dir), args.api, args.ca_file, load_settings(args.config_dir))
         args.func(session, args)
     except CliError as exc:
         print(f"cardshop: {exc}", file=sys.stderr)
