@@ -11,12 +11,12 @@ def _name(path):
 
 def _describe(error, noun):
     path = list(error.absolute_path)
-    if error.validator == "additionalProperties":
+    if error.validator == "additionalProperties":  # every one at once: the caller fixes them in one go
         extra = sorted(set(error.instance) - set(error.schema.get("properties", {})))
-        return f"unknown {noun} {_name(path + [extra[0]])!r}"
+        return f"unknown {_plural(noun, extra)} {_names(path, extra)}"
     if error.validator == "required":
         missing = [name for name in error.validator_value if name not in error.instance]
-        return f"missing {noun} {_name(path + [missing[0]])!r}"
+        return f"missing {_plural(noun, missing)} {_names(path, missing)}"
     if error.validator == "type":
         return f"{noun} {_name(path)!r}: expected {error.validator_value}, got {type_name(error.instance)}"
     if error.validator == "enum":
@@ -31,6 +31,14 @@ def _describe(error, noun):
         if inner:
             return _describe(inner[0], noun)
     return f"{noun} {_name(path)!r}: {error.message}"
+
+
+def _plural(noun, names):
+    return noun if len(names) == 1 else f"{noun}s"
+
+
+def _names(path, names):
+    return ", ".join(repr(_name(path + [name])) for name in names)
 
 
 def type_name(value):

@@ -33,7 +33,7 @@ def test_an_empty_file_gives_every_default(tmp_path):
     ("api: {port: 70000}", "key 'api.port'"),
     ("api: {port: eighty}", "key 'api.port': expected integer"),
     ("auth: {bcrypt_rounds: 3}", "key 'auth.bcrypt_rounds'"),
-    ("bootstrap_admin: {username: admin}", "missing key 'bootstrap_admin.email'"),
+    ("bootstrap_admin: {username: admin}", "missing keys 'bootstrap_admin.email', 'bootstrap_admin.password_file'"),
     ("database: {uri: 'postgres://x'}", "key 'database.uri'"),
     ("- a list", "must hold a mapping"),
     ("api: [", "not valid YAML"),
