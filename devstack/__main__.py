@@ -5,9 +5,10 @@ It lives under var/stack/ (CARDSHOP_STACK_DIR names another folder).
 
 import json
 import os
+import socket
 import sys
 
-from cardshop.client import ApiClient
+from cardshop.client import ApiClient, ApiUnreachable
 from devstack import cards, writer_host
 from devstack.manager import Manager
 from devstack.processes import Process, StackError, free_port
@@ -54,11 +55,11 @@ def _writer_host(scheduler, rabbitmq, slots):
 
 
 def up(slots=2):
-    if os.path.exists(STATE):
-        if all_running():
-            print(f"the stack is up already; see {STATE}")
-            return 0
-        print("a previous stack is partly down; stopping what is left first")
+    if os.path.exists(STATE) and all_running():
+        print(f"the stack is up already; see {STATE}")
+        return 0
+    if os.path.exists(STATE) or any(process.running() for process in _processes()):
+        print("a previous stack is partly up or partly down; stopping what is left first")
         down()
     os.makedirs(BASE, exist_ok=True)
     started = []
@@ -102,10 +103,14 @@ def up(slots=2):
         manager = Manager(BASE, scheduler.url)
         manager.start()
         started.append(manager)
-    except StackError as exc:
-        print(f"make up failed: {exc}", file=sys.stderr)
+    except BaseException as exc:  # whatever failed (or Ctrl-C), nothing this start began keeps running
+        print(f"make up failed: {exc if isinstance(exc, StackError) else repr(exc)}; stopping what it started",
+              file=sys.stderr)
         for server in reversed(started):
             server.stop()
+        down()  # and what a server left half-started (its PID file is there, it is not in `started`)
+        if not isinstance(exc, Exception):
+            raise
         return 1
     state = {
         "api_url": scheduler.url,
@@ -136,8 +141,9 @@ def up(slots=2):
         print(f"writer host {WRITER_USER}: " + ", ".join(f"slot {item['slot']} on {item['device']}"
                                                      for item in host.slots)
               + "; insert a card with `make card-insert SLOT=1 [SIZE=2G]`")
-    print(f"admin login and URLs in {STATE}")
     print(f"manager (web UI) {manager.url}; admin login and URLs in {STATE}")
+    print(f"CLI: .venv/bin/python daemons/cardshop --api {scheduler.url} login {scheduler.admin['username']}"
+          f"   (password: jq -r .admin.password {STATE})")
     return 0
 
 
@@ -182,10 +188,27 @@ def status():
         with open(STATE) as handle:
             state = json.load(handle)
         print(f"API {state.get('api_url')}  AMQP {state.get('amqp_url')}  database {state.get('database')}")
+        shown = _slot_states(state)
         for item in state.get("slots") or []:
             card = cards.backing_file(item["device"])
-            print(f"slot {item['slot']}  {item['device']}  " + (f"card {card}" if card else "no card"))
+            print(f"slot {item['slot']}  {item['device']}  " + (f"card {card}" if card else "no card")
+                  + f"  {shown.get(item['slot'], 'state not known')}")
     return 0
+
+
+def _slot_states(state):
+    """{slot number: "state: message"} as the scheduler last heard it; {} when it cannot be asked."""
+    try:
+        client = ApiClient(state["api_url"], log_in(state["api_url"], state["admin"], timeout=5)["access_token"],
+                           timeout=5)
+        reply = client.get(f"/workers/{WRITER_USER}@{socket.gethostname()}")
+    except (StackError, ApiUnreachable, KeyError) as exc:
+        print(f"slot states not known: {exc}")
+        return {}
+    if reply.status != 200:
+        return {}
+    return {slot["number"]: f"{slot.get('state')}" + (f": {slot['message']}" if slot.get("message") else "")
+            for slot in reply.body.get("slot_states") or []}
 
 
 def card_insert(slot, size="2G"):

@@ -207,8 +207,8 @@ def run(state):
     for name, path in state["logs"].items():
         print(f"    {name:14} {path}")
     print("    CLI            .venv/bin/python daemons/cardshop --api URL login admin")
-    print(f"    Manager (web)  {state['manager_url']}  log in as {state['admin']['username']} / "
-          f"{state['admin']['password']} (`make up` keeps it running)")
+    print(f"    Manager (web)  {state['manager_url']}  log in as {state['admin']['username']} (password: "
+          f"`jq -r .admin.password {stack.STATE}`; `make up` keeps it running)")
 
 
 # -- the writer host: cards inserted, written, checked ------------------------

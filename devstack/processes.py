@@ -91,6 +91,11 @@ def _log_tail(path, lines=15):
     return f"; last lines of {path}:\n" + "".join(tail)
 
 
+# The local stack runs as root (its slots open loop devices); installed, each worker runs as a system user
+# of its own. Celery's warning about root would fill every worker's log here: silenced, in the stack only.
+ROOT_WARNING_FILTER = "ignore:You're running the worker with superuser privileges"
+
+
 class Process:
     """A background process with its PID file and log under `run_dir`."""
 
@@ -101,7 +106,14 @@ class Process:
         self.popen = None
 
     def start(self, argv, env=None, cwd=None):
+        """Start `argv` in a session of its own; a StackError when this PID file names a live process (an
+        earlier start's, still running: starting again would lose track of it)."""
+        if self.popen is None and self.running():
+            raise StackError(f"{self.name} of an earlier start is still running (pid {self.pid}, "
+                             f"{self.pid_path}): stop it first (make down)")
         os.makedirs(os.path.dirname(self.pid_path), exist_ok=True)
+        env = dict(os.environ if env is None else env)
+        env.setdefault("PYTHONWARNINGS", ROOT_WARNING_FILTER)
         log = open(self.log_path, "ab")
         self.popen = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                       env=env, cwd=cwd, start_new_session=True)
