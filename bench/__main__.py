@@ -1,4 +1,4 @@
-"""Print every speed figure with its goal: python -m bench"""
+"""Print every speed figure with its goal: python -m bench. Exit code 1 when a goal is missed."""
 
 import sys
 
@@ -27,7 +27,7 @@ def main():
     writer.run(report)
     fleet.run(report)
     print(f"\n{len(failures)} goal(s) missed" + (": " + "; ".join(failures) if failures else ""))
-    return 0
+    return 1 if failures else 0
 
 
 if __name__ == "__main__":
