@@ -63,6 +63,17 @@ done
 # package it builds when its source or packaging changed.
 sh "$REPO/packaging/database-root.sh"
 
+# Prometheus, which the tests run against the scheduler's metrics: Debian's binary only, unpacked
+# (installing the package would start a Prometheus listening on every address).
+if [ ! -x "$REPO/var/prometheus/usr/bin/prometheus" ]; then
+    say "unpacking Debian's prometheus binary into var/prometheus"
+    download=$(mktemp -d)
+    (cd "$download" && apt-get download -qq prometheus 2>/dev/null) \
+        || { apt-get update -qq && (cd "$download" && apt-get download -qq prometheus 2>/dev/null); }
+    dpkg-deb -x "$download"/prometheus_*.deb "$REPO/var/prometheus"
+    rm -rf "$download"
+fi
+
 # The virtualenv sees Debian's packages (bmaptool is only packaged there).
 if [ ! -x "$REPO/.venv/bin/python" ]; then
     say "creating the virtualenv in .venv"

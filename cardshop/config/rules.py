@@ -14,7 +14,7 @@ from cardshop.proxies import TrustedProxies, network
 
 JWT_KEY_MIN = 32
 # The plain HTTP listeners (Waitress has no TLS): the section of each daemon's config that has one.
-PLAIN_LISTENERS = {"api": "the API", "http": "the manager"}
+PLAIN_LISTENERS = {"api": "the API", "http": "the manager", "metrics": "the metrics endpoint"}
 
 
 def is_loopback(host):
@@ -138,6 +138,8 @@ def check(config):
     system = config.get("system_user")
     if system and os.path.exists(system["password_file"]):  # optional: the scheduler runs without one
         read_secret(system["password_file"], "system_user.password_file")
+    if (config.get("metrics") or {}).get("token_file"):
+        read_secret(config["metrics"]["token_file"], "metrics.token_file")
     if config.get("bootstrap_admin"):
         read_secret(config["bootstrap_admin"]["password_file"], "bootstrap_admin.password_file")
     return config

@@ -31,6 +31,23 @@ SCHEMA = {
                     "default: a TLS front on loopback would otherwise pass on what its clients wrote."),
             },
         },
+        "metrics": {
+            "type": "object",
+            "description": "The Prometheus endpoint (/metrics): orders by status, tasks in flight, queue depths, "
+                           "slots by state, cards written, beat job durations. Off without a port.",
+            "additionalProperties": False,
+            "properties": {
+                "listen": {"type": "string", "minLength": 1, "default": "127.0.0.1",
+                           "description": "Address to listen on: loopback only (plain HTTP); a Prometheus "
+                                          "elsewhere scrapes it through the TLS front."},
+                "port": {"type": ["integer", "null"], "minimum": 1, "maximum": 65535, "default": None,
+                         "examples": [9464], "description": "TCP port; none (the default) serves no metrics."},
+                "token_file": {"type": ["string", "null"], "default": None,
+                               "examples": ["/etc/cardshop/secrets/metrics.token"],
+                               "description": "File holding the bearer token scrapes must send; none lets "
+                                              "every local process read the metrics."},
+            },
+        },
         "database": database_section("scheduler"),
         "broker": {**BROKER, "x-optional-section": True,
                    "description": "RabbitMQ, where the scheduler publishes tasks (as the system user); "

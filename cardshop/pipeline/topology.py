@@ -38,8 +38,11 @@ CREATE_TASK = "cardshop.create"
 WRITE_TASK = "cardshop.write"
 
 
+CREATE_QUEUE_NAME = "create"
+
+
 def create_queue(no_declare=False):
-    return Queue("create", CREATE_EXCHANGE, routing_key="create", durable=True, no_declare=no_declare)
+    return Queue(CREATE_QUEUE_NAME, CREATE_EXCHANGE, routing_key="create", durable=True, no_declare=no_declare)
 
 
 def write_queue_name(writer_username):
@@ -55,6 +58,11 @@ def reports_queue(no_declare=False):
     return Queue("reports", REPORTS_EXCHANGE, routing_key=REPORT_KEY, durable=True, no_declare=no_declare)
 
 
+def reports_queue_name(username):
+    """The queue of one worker account's reports (the monitor consumes it)."""
+    return f"reports.{username}"
+
+
 def account_exchange(username):
     """The one exchange worker account `username` may publish to."""
     return Exchange(f"{ACCOUNT_PREFIX}{username}", type="direct", durable=True, passive=True)
@@ -64,7 +72,7 @@ def account_queues(username):
     """The account's report and claim queues, bound to its exchange."""
     exchange = Exchange(f"{ACCOUNT_PREFIX}{username}", type="direct", durable=True)
     bounded = {"x-overflow": "reject-publish"}
-    return (Queue(f"reports.{username}", exchange, routing_key=REPORT_KEY, durable=True,
+    return (Queue(reports_queue_name(username), exchange, routing_key=REPORT_KEY, durable=True,
                   queue_arguments={**bounded, "x-max-length": ACCOUNT_REPORTS_LIMIT}),
             Queue(f"claims.{username}", exchange, routing_key=CLAIM_KEY, durable=True,
                   queue_arguments={**bounded, "x-max-length": ACCOUNT_CLAIMS_LIMIT,

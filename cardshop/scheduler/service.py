@@ -12,6 +12,7 @@ from cardshop.client import ApiClient, ApiUnreachable
 from cardshop.config import read_secret
 from cardshop.config.rules import jwt_key
 from cardshop.serving import local_url, run, stop_on_signals
+from cardshop.scheduler import metrics
 from cardshop.scheduler.bootstrap import ensure_first_admin, ensure_system_user
 from cardshop.store import orders
 from cardshop.store.startup import open_database
@@ -78,6 +79,7 @@ def serve(config, notifier):
     app, services = build_app(db, config, key)
     bootstrap_users(db, config, services.hasher)
     threading.Thread(target=backfill_search, args=(db,), name="backfill-search", daemon=True).start()
+    metrics.start(config, db, services.publisher)
 
     api = config["api"]
     server = waitress.create_server(

@@ -5,6 +5,12 @@ from cardshop.store.counters import increment
 DROPPED = "dropped"
 
 
+def drops(db):
+    """{why: how many reports the monitor dropped for that reason}, in all."""
+    doc = db.monitor_stats.find_one({"_id": DROPPED}) or {}
+    return doc.get("counts") or {}
+
+
 def add_drops(db, counts, moment):
     """Add `counts` ({why: how many}) to the totals of dropped reports."""
     increment(db.monitor_stats, DROPPED, {"$inc": {f"counts.{why}": count for why, count in counts.items()},

@@ -145,8 +145,11 @@ def mark_image_deleted(db, order_id, moment):
 
 
 def add_card(db, order_id, card):
-    """List `card` (written by task `card["task"]`) on the order, unless it is listed already."""
-    db.orders.update_one({"_id": order_id, "cards.task": {"$ne": card["task"]}}, {"$push": {"cards": card}})
+    """List `card` (written by task `card["task"]`) on the order, unless it is listed already; the cards
+    counter (`cards:written`, for the metrics) moves once per card listed."""
+    listed = db.orders.update_one({"_id": order_id, "cards.task": {"$ne": card["task"]}}, {"$push": {"cards": card}})
+    if listed.modified_count:
+        counters.add(db, "cards", "written", 1)
 
 
 def delete_ended(db, order_id, status):

@@ -44,6 +44,7 @@ class Query:
 
 
 QUERIES = [
+    Query("tasks.in_flight_counts (metrics)", "tasks", tasks.in_flight_filter()),
     # GET /orders/{id}, the cascades, the beat's reconcile
     Query("orders.tasks_of (GET /orders/{id})", "tasks", orders.tasks_of_filter(ORDER_ID), orders.TASKS_OLDEST_FIRST),
     Query("tasks.latest_of_kind (retry_failed, cascades)", "tasks", tasks.of_kind_filter(ORDER_ID, "create"),

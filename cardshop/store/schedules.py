@@ -42,6 +42,12 @@ def record_runs(db, name, last_run_at, total_run_count):
     db.schedules.update_one({"name": name}, {"$set": {"last_run_at": last_run_at, "total_run_count": total_run_count}})
 
 
+def last_runs(db):
+    """{"name", "job", "last_duration"} of each schedule that has run (the schedules are a handful)."""
+    return [doc for doc in db.schedules.find({}, {"_id": 0, "name": 1, "job": 1, "last_duration": 1})
+            if isinstance(doc.get("last_duration"), (int, float))]
+
+
 def record_result(db, name, result, duration, finished_at):
     """Write how the schedule's last run ended (its summary, or the error) and how many seconds it took;
     the schedule's period ({"every": s}, or {} when it runs by crontab), or None when it is gone."""

@@ -4,10 +4,13 @@ store/transitions.py; new tasks are built here (`new_task`) so that every writer
 from pymongo import ReturnDocument
 
 from cardshop.states import task_machine
-from cardshop.states.tasks import STATUSES
+from cardshop.states.tasks import QUEUED, STATUSES, WORKING
 from cardshop.store.commits import claimed
 from cardshop.store.db import new_id
 from cardshop.store.transitions import initial_history
+
+
+IN_FLIGHT = QUEUED | WORKING
 
 
 def new_task(order_id, kind, actor, moment, **fields):
@@ -86,6 +89,19 @@ def writes_on_filter(writer, statuses):
     return {"writer": writer, "status": in_none_of(statuses), "kind": "write"}
 
 
+def in_flight_counts(db):
+    """{(kind, status): how many} of the tasks queued or held by a worker (what is in flight, not the history)."""
+    counts = {}
+    for task in db.tasks.find(in_flight_filter(), {"_id": 0, "kind": 1, "status": 1}):
+        key = (str(task.get("kind")), str(task.get("status")))
+        counts[key] = counts.get(key, 0) + 1
+    return counts
+
+
+def in_flight_filter():
+    return {"status": {"$in": sorted(IN_FLIGHT)}}
+
+
 def unconfirmed_before(db, moment):
     """Queued tasks created before `moment` whose last publication the broker never confirmed."""
     return db.tasks.find(unconfirmed_filter(moment))
@@ -141,15 +157,12 @@ def set_writer(db, task_id, writer):
     db.tasks.update_one({"_id": task_id}, {"$set": {"writer": writer}})
 
 
-QUEUED = ("pending", "requeued")  # statuses whose message waits in RabbitMQ (states.tasks.QUEUED)
-
-
 def set_grant(db, task_id, digest):
     """The digest of the grant the next publication carries, while the task is queued; False when it is not.
 
     Earlier publications' claims are refused from then on.
     """
-    return db.tasks.update_one({"_id": task_id, "status": {"$in": list(QUEUED)}},
+    return db.tasks.update_one({"_id": task_id, "status": {"$in": sorted(QUEUED)}},
                                {"$set": {"grant_digest": digest, "published_at": None}}).matched_count == 1
 
 

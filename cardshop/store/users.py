@@ -39,6 +39,12 @@ def worker_usernames(db):
                                                         {"username": 1})]
 
 
+def active_workers(db):
+    """{"username", "role"} of each active worker account (creators and writer hosts)."""
+    return list(db.users.find({"role": {"$in": ["creator", "writer"]}, "active": True},
+                              {"_id": 0, "username": 1, "role": 1}))
+
+
 def count_with_role(db, role, active=None):
     """How many users have `role` (and, unless None, that `active` flag)."""
     return db.users.count_documents({"role": role, **({} if active is None else {"active": active})})

@@ -32,6 +32,7 @@ PROVIDERS = {
     "jwt": "python3-jwt",
     "kombu": "python3-kombu",
     "pyftpdlib": "python3-pyftpdlib",
+    "prometheus_client": "python3-prometheus-client",
     "pymongo": "python3-pymongo",
     "pyudev": "python3-pyudev",
     "sdnotify": "python3-sdnotify",

@@ -144,3 +144,20 @@ def test_a_manager_listening_off_loopback_is_refused_naming_the_key_and_the_fron
     assert result.returncode == 78 and "http.listen" in result.stderr and "TLS front" in result.stderr, result.stderr
     path.write_text(f"session: {{secret_file: {tmp_path / 'session.key'}}}\nhttp: {{listen: 127.0.0.1}}\n")
     assert check_config(str(path), "cardshop-manager").returncode == 0
+
+
+def test_a_metrics_endpoint_off_loopback_or_with_an_open_token_file_is_refused_naming_the_key(tmp_path):
+    path = config(tmp_path, secret(tmp_path, "jwt.key", "k" * 32))
+    base = open(path).read()
+    with open(path, "w") as handle:
+        handle.write(base + "metrics: {listen: 0.0.0.0, port: 9464}\n")
+    result = check_config(path)
+    assert result.returncode == 78 and "metrics.listen" in result.stderr and "TLS front" in result.stderr, \
+        result.stderr
+    token = secret(tmp_path, "metrics.token", "t" * 32, mode=0o644)
+    with open(path, "w") as handle:
+        handle.write(base + f"metrics: {{port: 9464, token_file: {token}}}\n")
+    result = check_config(path)
+    assert result.returncode == 78 and "metrics.token_file" in result.stderr, result.stderr
+    os.chmod(token, 0o600)
+    assert check_config(path).returncode == 0
