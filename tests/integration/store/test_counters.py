@@ -147,3 +147,13 @@ def test_drops_saved_by_concurrent_monitors_into_a_missing_document_are_all_coun
         list(pool.map(lambda _: monitor_stats.add_drops(db, {"refused": 1, "malformed": 2}, now()), range(4 * THREADS)))
     assert db.monitor_stats.find_one({"_id": monitor_stats.DROPPED})["counts"] == {
         "refused": 4 * THREADS, "malformed": 8 * THREADS}
+
+
+def test_a_card_listed_twice_is_counted_once(db):
+    (order_id,) = place(db, 1)
+    before = counters.totals(db, "cards", ["written"])["written"]
+    card = {"task": "0123456789abcdef01234567", "host": "rack-1", "slot": 1, "serial": "0x1", "size": 4 * 10 ** 9, "at": now()}
+    for _ in range(3):  # a replayed cascade lists the same card again
+        orders.add_card(db, order_id, card)
+    assert counters.totals(db, "cards", ["written"])["written"] == before + 1
+    assert len(orders.find(db, order_id)["cards"]) == 1
