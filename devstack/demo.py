@@ -266,12 +266,14 @@ def requeues(order):
             for task in write_tasks(order)}
 
 
-def follow_writes(client, order_id, before, timeout=300):
-    """Print the write tasks' progress until the order's cards are all written (pending_shipment).
+def follow_writes(client, order_id, before, username, timeout=300):
+    """Print the write tasks' progress and each slot's state as they change, until the order's cards are all
+    written (pending_shipment).
 
-    A task handed back again (`requeues` differing from `before`) on a good card fails the demo at once.
+    A slot that refuses or fails a card, or a task handed back again (`requeues` differing from `before`),
+    fails the demo at once with the slot's reason: these cards are good.
     """
-    seen, deadline = None, time.monotonic() + timeout
+    seen, slots_seen, deadline = None, {}, time.monotonic() + timeout
     while time.monotonic() < deadline:
         order = check(client.get(f"/orders/{order_id}"))
         parts = []
@@ -284,6 +286,15 @@ def follow_writes(client, order_id, before, timeout=300):
         if line != seen:
             print("    " + line.rstrip())
             seen = line
+        for slot in (writer_of(client, username) or {}).get("slot_states", []):
+            said = f"{slot['state']}: {slot.get('message') or ''}".rstrip(": ")
+            if slots_seen.get(slot["number"]) != said:
+                print(f"      slot {slot['number']} {said}")
+                slots_seen[slot["number"]] = said
+            if slot["state"] in ("refused", "failed"):
+                log = os.path.join(stack.BASE, writer_host.FOLDER, f"writer-{slot['number']}.log")
+                raise SystemExit(f"demo failed: slot {slot['number']} {slot['state']} a good card: "
+                                 f"{slot.get('message') or 'no reason given'} (its log: {log})")
         if order["status"] == "pending_shipment":
             return order
         if order["status"] not in ("pending_writer", "writing"):
@@ -371,7 +382,7 @@ def _write_cards(manager, username, recipe, inserted, made):
     inserted[2] = insert_card(2, "2G", made)
 
     step("The slots check the cards and write them; follow the write tasks (GET /orders/{id})")
-    done = follow_writes(manager, order["_id"], before)
+    done = follow_writes(manager, order["_id"], before, username)
     for task in write_tasks(done):
         print(f"    task …{task['_id'][-4:]}: " + " → ".join(entry["status"] for entry in task["statuses"]))
     for card in sorted(done["cards"], key=lambda card: card["slot"]):
