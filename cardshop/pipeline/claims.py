@@ -187,7 +187,7 @@ class ClaimClient:
                 log.warning("%s", text)
                 if waiting is not None:
                     waiting(text)
-            waits.sleep(pause)  # a cancel ends it: checked above
+            waits.sleep(pause)  # a cancel ends it, and the loop's first line raises Canceled
 
     def lease(self, payload, run, cancel, slot=None, card=None):
         return Lease(self, self.request(payload, run, slot, card, renew=True), cancel)
