@@ -9,11 +9,14 @@ verify). An error raised while handling another keeps it as its context
 (even `raise ... from None` does), so the whole chain is examined: the
 first link that knows wins.
 
-`Retry` runs a call again with exponential back-off and jitter while its
-failures are transient, for a window of time, and says what it does. A
-failure may say what state its dependency is in with `state` and `detail`
-("full", "734003200 bytes needed, 52428800 free"); without them the
-dependency is "unreachable" and the cause is named.
+`Backoff` is the one retry policy: every loop in cardshop that tries again
+waits through one (exponential back-off with jitter, a stop that ends a wait
+at once, an optional window, its retries counted in one place). `Retry`
+runs a call again through a Backoff while its failures are transient, for a
+window of time, and says what it does. A failure may say what state its
+dependency is in with `state` and `detail` ("full", "734003200 bytes
+needed, 52428800 free"); without them the dependency is "unreachable" and
+the cause is named.
 """
 
 import errno
@@ -23,10 +26,13 @@ import logging
 import random
 import socket
 import ssl
+import threading
 import time
 import urllib.error
 
 import kombu.exceptions
+
+from cardshop.cancellable import Canceled
 
 log = logging.getLogger(__name__)
 
@@ -127,45 +133,115 @@ def backoff(attempt, first=BACKOFF_FIRST, most=BACKOFF_MAX):
     return step * random.uniform(1 - JITTER, 1 + JITTER)
 
 
+class Backoff:
+    """The waits of one retry loop: the policy every loop in cardshop that tries again follows.
+
+    Retry number n (counted here, once) waits `first` doubled n - 1 times, at
+    most `most`, drawn within ±JITTER of that step (so that clients that lost
+    the same dependency do not come back in step). `stop` is anything whose
+    `wait(seconds)` returns True once stopped (a threading.Event, a
+    CancelToken): it ends a wait at once. With a `window` (seconds), no wait
+    runs past it and `over` says when it is spent.
+    """
+
+    def __init__(self, first=BACKOFF_FIRST, most=BACKOFF_MAX, window=None, stop=None):
+        self.first, self.most, self.window = first, most, window
+        self.stop = stop if stop is not None else threading.Event()
+        self.reset()
+
+    def reset(self):
+        """Start again from the first step (the dependency answered)."""
+        self.attempt = 0  # retries so far
+        self.started = time.monotonic()
+
+    @property
+    def spent(self):
+        return time.monotonic() - self.started
+
+    @property
+    def over(self):
+        return self.window is not None and self.spent >= self.window
+
+    def next(self):
+        """Count one more retry; the seconds to wait before it."""
+        self.attempt += 1
+        delay = backoff(self.attempt, self.first, self.most)
+        if self.window is not None:
+            delay = max(0.0, min(delay, self.window - self.spent))
+        return delay
+
+    def sleep(self, seconds):
+        """Wait `seconds`, or less if stopped meanwhile; whether it was stopped."""
+        return bool(self.stop.wait(seconds))
+
+    def wait(self):
+        """Count a retry and wait for it: whether it was stopped meanwhile."""
+        return self.sleep(self.next())
+
+
+_STOPPING_LOCK = threading.Lock()
+
+
+class Stoppable:
+    """kombu's ConsumerMixin `should_stop` backed by an Event (`stopping`): setting it ends a back-off wait at once."""
+
+    @property
+    def stopping(self):
+        with _STOPPING_LOCK:
+            if "_stopping" not in self.__dict__:
+                self._stopping = threading.Event()
+            return self._stopping
+
+    @property
+    def should_stop(self):
+        return self.stopping.is_set()
+
+    @should_stop.setter
+    def should_stop(self, value):
+        if value:
+            self.stopping.set()
+        else:
+            self.stopping.clear()
+
+
 class Retry:
     """Call again while failures are transient, for `window` seconds; then raise GaveUp.
 
     Before each wait, `say(short, long)` is told what happens: short fits a
     progress step ("warehouse unreachable, retry 3 in 8 s"), long names the
     cause ("warehouse ftp://h:21/ unreachable, retry 3 in 8 s: connection
-    refused"). `wait(seconds)` sleeps (a cancel token's wait, so that a
-    cancel interrupts it).
+    refused"). `stop` ends a wait at once (a Backoff's stop, such as the
+    task's CancelToken): Canceled is raised then, unless its own `wait`
+    raised something more telling.
     """
 
-    def __init__(self, window, say=None, wait=time.sleep, first=BACKOFF_FIRST, most=BACKOFF_MAX):
+    def __init__(self, window, say=None, stop=None, first=BACKOFF_FIRST, most=BACKOFF_MAX):
         self.window = window
         self.say = say or (lambda short, long: log.warning("%s", long))
-        self.wait = wait
+        self.stop = stop
         self.first, self.most = first, most
 
     def __call__(self, call, who, what=None):
         """call()'s result. `who` names the dependency ("warehouse"); `what` adds where
         ("warehouse ftp://h:21/"); without it, the failure's own message says where."""
-        started = time.monotonic()
-        attempt = 0
+        waits = Backoff(self.first, self.most, self.window, self.stop)
         while True:
             try:
                 return call()
             except Exception as exc:
                 if not is_transient(exc):
                     raise
-                spent = time.monotonic() - started
                 state, detail = _state(exc)
                 if detail:  # the failure says what is wrong: "warehouse ftp://h:21/ full: 5 bytes needed, 0 free"
                     lead = f"{what or who} {state}: {detail}"
                 else:
                     lead = f"{what}: {cause(exc)}" if what else str(exc)
-                if spent >= self.window:
-                    raise GaveUp(f"{lead} (retried for {duration(spent)})") from exc
-                attempt += 1
-                delay = min(backoff(attempt, self.first, self.most), self.window - spent)
-                retry = f"retry {attempt} in {delay:.0f} s"
+                if waits.over:
+                    raise GaveUp(f"{lead} (retried for {duration(waits.spent)})") from exc
+                delay = waits.next()
+                retry = f"retry {waits.attempt} in {delay:.0f} s"
                 said = f"{lead}, {retry}" if detail else \
                     f"{what or who} {state}, {retry}: {cause(exc) if what else exc}"
                 self.say(f"{who} {state}, {retry}", said)
-                self.wait(delay)
+            if waits.sleep(delay):
+                raise Canceled(getattr(self.stop, "reason", None) or "stopped")

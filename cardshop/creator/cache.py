@@ -1,7 +1,9 @@
 """The shared download cache: resumable, verified, size-bounded, safe between concurrent tasks.
 
 A download never grows past the size its server announced when probed
-(preflight's figure); URLs are fetched through cardshop.creator.fetch.
+(preflight's figure); URLs are fetched through cardshop.creator.fetch. A
+failed download is not retried here: the caller's faults.Retry calls get()
+again, which resumes from what was fetched.
 
 An entry is `<key>.data` (complete and verified), `<key>.part` while it
 downloads, `<key>.meta` (URL, size, checksum, last use) and `<key>.lock`.
@@ -112,11 +114,10 @@ class Entry:
 class Cache:
     """`allow`: the creator's fetch_allow entries (see cardshop.creator.fetch.Policy)."""
 
-    def __init__(self, root, max_bytes, timeout=30, attempts=3, allow=()):
+    def __init__(self, root, max_bytes, timeout=30, allow=()):
         self.root = root
         self.max_bytes = max_bytes
         self.timeout = timeout
-        self.attempts = attempts
         self.opener = fetch.opener(allow)
         os.makedirs(root, exist_ok=True)
 
@@ -167,18 +168,14 @@ class Cache:
                 time.sleep(0.2)
 
     def _download(self, url, checksum, part, progress, cancel, size):
-        for attempt in range(1, self.attempts + 1):
-            try:
-                self._fetch_rest(url, part, progress, cancel, size)
-                break
-            except DownloadError as exc:
-                failure = exc
-            except (fetch.FetchError, http.client.HTTPException, OSError) as exc:
-                failure = _failure(f"download of {url} failed", exc)
-            if not failure.transient or attempt == self.attempts:
-                raise failure
-            log.warning("download of %s interrupted (%s); resuming", url, failure)
-            time.sleep(attempt)
+        # No retry here: the task's faults.Retry calls get() again, which resumes from the .part.
+        try:
+            self._fetch_rest(url, part, progress, cancel, size)
+            failure = None
+        except (fetch.FetchError, http.client.HTTPException, OSError) as exc:
+            failure = _failure(f"download of {url} failed", exc)
+        if failure is not None:
+            raise failure
         if checksum:
             digest = hashlib.new(checksum["algo"])
             with open(part, "rb") as reader:

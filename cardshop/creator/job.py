@@ -77,11 +77,7 @@ class CreateJob:
         self.cancel = cancel
         self.username = username
         self.ca_file = ca_file
-        self.retry = faults.Retry(settings.get("retry_window", 600), say=retry_teller(reporter), wait=self._wait)
-
-    def _wait(self, seconds):
-        self.cancel.wait(seconds)
-        self.cancel.check()
+        self.retry = faults.Retry(settings.get("retry_window", 600), say=retry_teller(reporter), stop=cancel)
 
     def run(self, payload):
         task_id = payload["task"]

@@ -14,6 +14,7 @@ import time
 import kombu
 from kombu.mixins import ConsumerMixin
 
+from cardshop import faults
 from cardshop.monitor import intake
 from cardshop.pipeline import topology
 from cardshop.pipeline.claims import REQUEST_SCHEMA
@@ -24,7 +25,7 @@ log = logging.getLogger(__name__)
 _REQUEST = Validator(REQUEST_SCHEMA)
 
 
-class ClaimService(ConsumerMixin):
+class ClaimService(faults.Stoppable, ConsumerMixin):
     def __init__(self, app, decider, accounts, count_drop):
         self.connection = app.connection_for_write()
         self.decider = decider
@@ -36,6 +37,7 @@ class ClaimService(ConsumerMixin):
         self._consuming = set()
         self.thread = None
         self.last_loop = time.monotonic()  # the watchdog's proof that this loop turns too
+        self._restarts = faults.Backoff(most=30, stop=self.stopping)  # after a bug ended run()
 
     def get_consumers(self, Consumer, channel):
         self._producer = kombu.Producer(channel)
@@ -43,6 +45,9 @@ class ClaimService(ConsumerMixin):
         queues = [topology.account_queues(name)[1] for name in sorted(self._consuming)]
         self._consumer = Consumer(queues=queues, on_message=self.on_message, prefetch_count=20)
         return [self._consumer]
+
+    def on_consume_ready(self, connection, channel, consumers, **kwargs):
+        self._restarts.reset()
 
     def on_iteration(self):
         self.last_loop = time.monotonic()
@@ -97,8 +102,9 @@ class ClaimService(ConsumerMixin):
             try:
                 self.run()
             except Exception:  # a bug must not end the claims thread for good
-                log.exception("claim service stopped; restarting in 2 s")
-                time.sleep(2)
+                delay = self._restarts.next()
+                log.exception("claim service stopped; restart %d in %.0f s", self._restarts.attempt, delay)
+                self._restarts.sleep(delay)
 
     def stop(self):
         self.should_stop = True

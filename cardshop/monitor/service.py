@@ -23,7 +23,6 @@ malformed (or that makes the code fail) is logged, counted in `dropped`
 """
 
 import collections
-import itertools
 import logging
 import threading
 import time
@@ -50,6 +49,7 @@ log = logging.getLogger(__name__)
 STATS_EVERY = 1.0  # seconds between saves of the drop counters
 ACCOUNTS_EVERY = 2.0  # seconds between looks for new worker accounts
 CLOCK_EVERY = 60.0  # seconds between measures of the database server's clock (the times the monitor writes)
+DATABASE_FIRST, DATABASE_MOST = 0.5, 10.0  # back-off (seconds) while the database is away: back soon after it is
 SENDER_WAIT = 30.0  # seconds a state-changing heartbeat waits for its sender's earlier reports, else it is requeued
 REQUEUE, ERROR = "requeue", "error"  # a lane's outcomes besides the applier's
 _REPORT = Validator(REPORT_SCHEMA)
@@ -100,7 +100,7 @@ class SenderBehind(Exception):
     """A sender's earlier reports are still not applied (the database is slow or away)."""
 
 
-class Monitor(ConsumerMixin):
+class Monitor(faults.Stoppable, ConsumerMixin):
     def __init__(self, app, db, publisher=None, prefetch=20, on_ready=None, results=None, writer_timeout=90,
                  slot_registered=None, lanes=4):
         self.app = app
@@ -123,7 +123,8 @@ class Monitor(ConsumerMixin):
         self.dropped = collections.Counter()  # why -> how many messages were dropped
         self._saved, self._saved_at = collections.Counter(), 0.0  # drops already in monitor_stats, when
         self._drops_lock = threading.Lock()  # the claims thread counts its drops here too
-        self._backoff = 0.5
+        # The consumer thread's pause after requeueing a heartbeat it cannot write yet.
+        self._heartbeat_waits = faults.Backoff(first=DATABASE_FIRST, most=DATABASE_MOST, stop=self.stopping)
         self.last_loop = time.monotonic()  # the watchdog's proof that the loop turns
         # Progress reports waiting to be written: only each run's latest matters, so a
         # burst becomes one write per task. They are acknowledged after that write.
@@ -224,23 +225,26 @@ class Monitor(ConsumerMixin):
         """Apply one report (in a lane's thread): (outcome, detail). While the database is away the report
         waits here, in its lane (later reports of its task wait behind it: their order is kept)."""
         body, sender, _ = job
-        backoff = faults.backoff(1, first=0.5, most=10)
-        for attempt in itertools.count(2):
+        waits = faults.Backoff(first=DATABASE_FIRST, most=DATABASE_MOST, stop=self.stopping)
+        while True:
             try:
                 return self.applier.apply(body, sender), None
             except WarehouseUnavailable as exc:  # its check waits (up to the checker's patience): try it later
-                time.sleep(backoff)
+                waits.wait()
                 return REQUEUE, str(exc)
             except Exception as exc:
                 if not unavailable(exc):
                     log.exception("report from %r failed", sender)  # a bug must not stop the monitor
                     return ERROR, f"{type(exc).__name__}: {exc}"
-                if self.should_stop:
-                    return REQUEUE, f"database unavailable ({exc}) and the monitor stopping"
-                log.warning("database unavailable (%s); the report on task %s is tried again in %.1f s",
-                            exc, body["task"], backoff)
-                time.sleep(backoff)
-                backoff = faults.backoff(attempt, first=0.5, most=10)
+                failure = exc
+            stopping = f"database unavailable ({failure}) and the monitor stopping"
+            if self.should_stop:
+                return REQUEUE, stopping
+            delay = waits.next()
+            log.warning("database unavailable (%s); the report on task %s is tried again (retry %d) in %.1f s",
+                        failure, body["task"], waits.attempt, delay)
+            if waits.sleep(delay):  # a stop ends the wait: the report waits in RabbitMQ, unacknowledged
+                return REQUEUE, stopping
 
     def settle(self):
         """Acknowledge (or requeue, or drop) the messages whose reports the lanes applied: the consumer
@@ -327,13 +331,12 @@ class Monitor(ConsumerMixin):
                 log.warning("%s; a heartbeat requeued", exc if isinstance(exc, SenderBehind)
                             else f"database unavailable ({exc})")
                 message.requeue()
-                time.sleep(self._backoff)
-                self._backoff = min(self._backoff * 2, 10)
+                self._heartbeat_waits.wait()  # requeued first: a stop during the pause loses nothing
                 return
             log.exception("heartbeat from %r failed", sender)  # a bug must not stop the monitor
             self.drop(message, "error", sender, f"{type(exc).__name__}: {exc}")
             return
-        self._backoff = 0.5
+        self._heartbeat_waits.reset()
         if outcome == REFUSED:
             self.drop(message, "refused", sender, "heartbeat not the sender's to send")
             return

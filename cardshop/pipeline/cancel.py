@@ -9,11 +9,11 @@ remembered for a while, so it is stopped as soon as it starts.
 import collections
 import logging
 import threading
-import time
 
 from kombu import Queue
 from kombu.mixins import ConsumerMixin
 
+from cardshop import faults
 from cardshop.cancellable import CancelToken
 from cardshop.pipeline.topology import CANCEL_EXCHANGE, CANCEL_EXCHANGE_AS_WORKER
 
@@ -31,7 +31,7 @@ def publish_cancel(app, task_id, reason="canceled"):
                          retry_policy={"max_retries": 2, "interval_start": 0, "interval_step": 0.5})
 
 
-class CancelListener(ConsumerMixin):
+class CancelListener(faults.Stoppable, ConsumerMixin):
     def __init__(self, app):
         self.connection = app.connection_for_read()
         self._tokens = {}
@@ -39,6 +39,8 @@ class CancelListener(ConsumerMixin):
         self._lock = threading.Lock()
         self.ready = threading.Event()
         self.thread = None
+        # A cancel broadcast while it is down reaches no one: come back soon, then at most every 30 s.
+        self._restarts = faults.Backoff(first=1, most=30, stop=self.stopping)
 
     def register(self, task_id):
         """A token for a task starting now; already fired if a cancel came first."""
@@ -58,6 +60,7 @@ class CancelListener(ConsumerMixin):
         return [Consumer(queues=[queue], callbacks=[self.on_message], accept=["json"], no_ack=True)]
 
     def on_consume_ready(self, connection, channel, consumers, **kwargs):
+        self._restarts.reset()
         self.ready.set()
 
     def on_message(self, body, message):
@@ -79,9 +82,10 @@ class CancelListener(ConsumerMixin):
             try:
                 self.run()
             except Exception as exc:  # channel errors (e.g. no cancel exchange yet) end run()
-                log.warning("cancel listener stopped (%s); restarting in 5 s", exc)
                 self.ready.clear()
-                time.sleep(5)
+                delay = self._restarts.next()
+                log.warning("cancel listener stopped (%s); restart %d in %.0f s", exc, self._restarts.attempt, delay)
+                self._restarts.sleep(delay)
 
     def start(self):
         self.thread = threading.Thread(target=self._run_forever, name="cancel-listener", daemon=True)

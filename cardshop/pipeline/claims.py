@@ -166,7 +166,7 @@ class ClaimClient:
     def claim(self, payload, run, cancel, slot=None, card=None, waiting=None):
         """Until the monitor decides: the accepted answer, or ClaimRefused. `waiting(text)` hears why it waits."""
         body = self.request(payload, run, slot, card)
-        attempt, said = 0, 0.0
+        waits, said = faults.Backoff(most=10, stop=cancel), 0.0
         while True:
             cancel.check()
             answer = self.ask(body)
@@ -175,19 +175,19 @@ class ClaimClient:
                 return answer
             if decision == REFUSED:
                 raise ClaimRefused(str(answer.get("reason") or "refused")[:500])
-            if decision == WAIT:
-                attempt, pause = 0, min(max(float(answer.get("retry_after") or 5), 1), 15)
+            if decision == WAIT:  # the monitor answered: it says when to ask again
+                waits.reset()
+                pause = min(max(float(answer.get("retry_after") or 5), 1), 15)
                 text = f"task {payload['task']}: {answer.get('reason') or 'held by another run'}; asking again"
             else:
-                attempt += 1
-                pause = faults.backoff(attempt, most=10)
+                pause = waits.next()
                 text = f"task {payload['task']}: no answer to the claim yet (the monitor is away or behind)"
             if time.monotonic() - said >= SAY_EVERY:
                 said = time.monotonic()
                 log.warning("%s", text)
                 if waiting is not None:
                     waiting(text)
-            cancel.wait(pause)
+            waits.sleep(pause)  # a cancel ends it, and the loop's first line raises Canceled
 
     def lease(self, payload, run, cancel, slot=None, card=None):
         return Lease(self, self.request(payload, run, slot, card, renew=True), cancel)

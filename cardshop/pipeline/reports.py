@@ -7,6 +7,7 @@ stamps every report with the sender's username (the validated `user_id`
 property), which the monitor checks against the task's owner.
 """
 
+import collections
 import datetime
 import itertools
 import logging
@@ -62,7 +63,15 @@ def _revive(producer):
 
 
 class Reporter:
-    """Reports for one run of one task, sent through `app`'s producer pool."""
+    """Reports for one run of one task, sent through `app`'s producer pool.
+
+    Reports are numbered and published in one order (the monitor ignores a
+    report numbered below one it applied). A report the broker refuses for
+    now is sent again with faults.Backoff; each caller returns once its own
+    report is out, so a status is never lost. No lock is held while waiting
+    between tries: another thread's reports queue behind the refused one, and
+    its progress ticks are skipped meanwhile (the next tick says it again).
+    """
 
     def __init__(self, app, username, task_id, run=None):
         self.app = app
@@ -71,18 +80,41 @@ class Reporter:
         self.run = run or uuid.uuid4().hex
         self._seq = itertools.count(1)
         self.last_seq = 0
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # numbering and the outbox
+        self._publishing = threading.Lock()  # one publish at a time, the outbox's head first
+        self._outbox = collections.deque()  # numbered, not taken by the broker yet
+        self._published = 0  # the last seq the broker took
+        self._refused = False  # the outbox's head was refused and waits for a retry
 
     def _send(self, kind, **fields):
-        with self._lock:  # numbering and sending in one order
+        with self._lock:
+            if kind == "progress" and self._refused:
+                return None
             self.last_seq = next(self._seq)
             body = {"task": self.task_id, "run": self.run, "seq": self.last_seq, "type": kind,
                     "at": _now(), **fields}
-            attempt = 0
-            while not self._publish(body):
-                attempt += 1
-                time.sleep(faults.backoff(attempt))
+            self._outbox.append(body)
+        self._deliver(body["seq"])
         return body["seq"]
+
+    def _deliver(self, seq):
+        """Publish the outbox in order until report `seq` is out (sent by this thread or another)."""
+        waits = faults.Backoff()
+        while True:
+            with self._publishing:
+                while True:
+                    with self._lock:
+                        if self._published >= seq:
+                            return
+                        head = self._outbox[0]
+                    accepted = self._publish(head)
+                    with self._lock:
+                        self._refused = not accepted
+                        if not accepted:
+                            break
+                        self._outbox.popleft()
+                        self._published = head["seq"]
+            waits.wait()  # without a lock: other threads queue their reports meanwhile
 
     def _publish(self, body):
         """True once the broker took `body`. False when it refused it for now.

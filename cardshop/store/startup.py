@@ -2,6 +2,7 @@
 
 import logging
 
+from cardshop import faults
 from cardshop.config.rules import database_uri
 from cardshop.store.db import connect, ensure_indexes, ping
 
@@ -12,12 +13,12 @@ def open_database(config, notifier, stop):
     """Connect, waiting as long as it takes for the database to answer; None if stopped meanwhile."""
     section = config["database"]
     db = connect(database_uri(config), section["name"], section["timeout"], section["call_timeout"])
-    delay = 1
+    waits = faults.Backoff(first=1, most=30, stop=stop)
     while not ping(db):
         notifier.status("waiting for the database")
-        log.warning("database does not answer; retrying in %d s", delay)
-        if stop.wait(delay):
+        delay = waits.next()
+        log.warning("database does not answer; retry %d in %.0f s", waits.attempt, delay)
+        if waits.sleep(delay):
             return None
-        delay = min(delay * 2, 30)
     ensure_indexes(db)
     return db

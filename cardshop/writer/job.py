@@ -60,6 +60,7 @@ class Guard:
             raise CardFailed("card removed mid-write")
 
     def wait(self, seconds):
+        """A faults.Backoff stop: a cancel ends the wait at once; after it, a removed card fails the task."""
         self.cancel.wait(seconds)
         self.check()
 
@@ -88,7 +89,7 @@ class WriteJob:
         self.ca_file = ca_file
         # The slot shows a retry too, as its step.
         self.retry = faults.Retry(settings.get("retry_window", 600), say=retry_teller(reporter, self.progress.progress),
-                                  wait=self.guard.wait)
+                                  stop=self.guard)
 
     def run(self, payload):
         """The slot is busy with its checked card; returns the outcome, or raises Requeue."""

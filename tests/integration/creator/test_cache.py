@@ -2,9 +2,11 @@
 
 import os
 import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
+from cardshop import faults
 from cardshop.creator.cache import Cache, DownloadError, probe
 from cardshop.creator.fetch import opener
 from devstack import samples
@@ -92,6 +94,51 @@ def test_eviction_drops_the_least_recently_used_entry_not_in_use(server, files, 
     present = {name for name in files if os.path.exists(os.path.join(str(tmp_path), _key(urls[name], None) + ".data"))}
     assert "a.bin" in present and "c.bin" not in present
     held.close()
+
+
+class Dropping(BaseHTTPRequestHandler):
+    """Serves `content`, but the first `drops` answers close the connection halfway through."""
+
+    protocol_version = "HTTP/1.0"
+    content, drops, ranges = b"", 0, []
+
+    def log_message(self, *args):
+        pass
+
+    def do_GET(self):
+        cls = type(self)
+        start = int(self.headers["Range"].removeprefix("bytes=").split("-")[0]) if self.headers["Range"] else 0
+        cls.ranges.append(start)
+        rest = cls.content[start:]
+        self.send_response(206 if start else 200)
+        if start:
+            self.send_header("Content-Range", f"bytes {start}-{len(cls.content) - 1}/{len(cls.content)}")
+        self.send_header("Content-Length", str(len(rest)))
+        self.end_headers()
+        if cls.drops:
+            cls.drops -= 1
+            rest = rest[:len(rest) // 2]
+        self.wfile.write(rest)
+
+
+def test_a_dropped_download_is_retried_by_the_task_s_one_retry_counting_each_try_and_resuming(tmp_path):
+    Dropping.content, Dropping.drops, Dropping.ranges = os.urandom(1024 * 1024), 2, []
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Dropping)  # the server binds: no port race
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        port = server.server_address[1]
+        cache = Cache(str(tmp_path), 1 << 30, timeout=5, allow=[{"network": "127.0.0.1", "port": port}])
+        said = []
+        retry = faults.Retry(60, say=lambda short, long: said.append(short), first=0.05)
+        url = f"http://127.0.0.1:{port}/x.bin"
+        with retry(lambda: cache.get(url, size=len(Dropping.content)), "content server") as entry:
+            assert open(entry.path, "rb").read() == Dropping.content
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert [short.split(", ")[1].split(" in ")[0] for short in said] == ["retry 1", "retry 2"]
+    assert len(Dropping.ranges) == 3 and 0 == Dropping.ranges[0] < Dropping.ranges[1] < Dropping.ranges[2], \
+        "each try resumed where the last stopped"
 
 
 def _key(url, checksum):

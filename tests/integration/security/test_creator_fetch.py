@@ -153,7 +153,7 @@ def test_errors_do_not_echo_what_the_remote_side_said(hostile, banner, tmp_path)
             chain.append(str(error))
             error = error.__cause__ or error.__context__
         assert "SECRET" not in " ".join(chain), chain
-    cache = Cache(str(tmp_path), 1 << 30, timeout=5, attempts=1, allow=allowing(port))
+    cache = Cache(str(tmp_path), 1 << 30, timeout=5, allow=allowing(port))
     with pytest.raises(DownloadError, match="HTTP 500") as failed:
         cache.get(f"{url}/secret-500", size=10)
     assert "SECRET" not in str(failed.value)
