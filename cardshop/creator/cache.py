@@ -72,7 +72,9 @@ def probe(url, timeout=30, opener=None):
         except urllib.error.HTTPError as exc:
             if method == "GET" or exc.code not in (405, 501):
                 failure = _failure(url, exc)
-        except (fetch.FetchError, http.client.HTTPException, OSError) as exc:
+        except fetch.FetchError as exc:  # the creator's own refusal (fetch policy), not the server's silence
+            failure = _failure(f"{url} is not fetched", exc)
+        except (http.client.HTTPException, OSError) as exc:
             failure = _failure(f"{url} does not answer", exc)
         if failure is not None:
             raise failure

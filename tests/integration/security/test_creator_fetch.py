@@ -117,6 +117,7 @@ def test_recipe_urls_to_internal_addresses_are_refused(hostile, host):
     with pytest.raises(DownloadError, match="address") as refused:
         probe(f"http://{host}:{port}/file", timeout=5)
     assert refused.value.transient is False
+    assert "is not fetched" in str(refused.value) and "does not answer" not in str(refused.value)
 
 
 def test_only_the_allowed_address_and_port_are_reachable(hostile, banner):
