@@ -106,19 +106,32 @@ def _state(exc):
 
 def cause(exc):
     """The root cause in a few words: "connection refused", "421 try later", "HTTP 503"."""
-    root = list(_chain(exc))[-1]
-    for kind, words in _PLAIN.items():
-        if isinstance(root, kind):
-            return words
-    if isinstance(root, urllib.error.HTTPError):
-        return f"HTTP {root.code}"
-    if isinstance(root, urllib.error.URLError):
-        return str(root.reason)
-    if isinstance(root, socket.gaierror):
-        return f"name lookup failed ({root.strerror})"
-    if isinstance(root, OSError) and root.strerror:
-        return root.strerror[:1].lower() + root.strerror[1:]
-    return str(root) or type(root).__name__
+    return words(list(_chain(exc))[-1])
+
+
+def words(exc):
+    """`exc` in a few words of our own: what an HTTP server sent (reason phrases, bad status lines) is never
+    echoed; an FTP reply of our warehouse is ("421 try later")."""
+    if isinstance(exc, urllib.error.HTTPError):
+        return f"HTTP {exc.code}"
+    if isinstance(exc, urllib.error.URLError):
+        return words(exc.reason) if isinstance(exc.reason, BaseException) else "unreachable"
+    for kind, said in _PLAIN.items():
+        if isinstance(exc, kind):
+            return said
+    if isinstance(exc, (ConnectionError, http.client.IncompleteRead)):
+        return "connection lost"
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        return f"TLS certificate not trusted ({exc.verify_message})"
+    if isinstance(exc, ssl.SSLError):
+        return f"TLS failed ({exc.reason})"
+    if isinstance(exc, http.client.HTTPException):
+        return f"not a valid HTTP reply ({type(exc).__name__})"
+    if isinstance(exc, socket.gaierror):
+        return f"name lookup failed ({exc.strerror})"
+    if isinstance(exc, OSError):
+        return (exc.strerror[:1].lower() + exc.strerror[1:]) if exc.strerror else (str(exc) or type(exc).__name__)
+    return str(exc) or type(exc).__name__
 
 
 def duration(seconds):

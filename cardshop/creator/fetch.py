@@ -185,32 +185,9 @@ def _open(open_, request, *args, **kwargs):
 
 
 def describe(exc):
-    """(words, transient) for a failure met while fetching: words of our own, the verdict cardshop.faults'."""
-    return _words(exc), faults.is_transient(exc)
-
-
-def _words(exc):
-    if isinstance(exc, FetchError):
-        return str(exc)
-    if isinstance(exc, urllib.error.HTTPError):
-        return f"HTTP {exc.code}"
-    if isinstance(exc, urllib.error.URLError):
-        return _words(exc.reason) if isinstance(exc.reason, BaseException) else "unreachable"
-    if isinstance(exc, (socket.timeout, TimeoutError)):
-        return "timed out"
-    if isinstance(exc, socket.gaierror):
-        return f"name lookup failed ({exc.strerror})"
-    if isinstance(exc, (ConnectionError, http.client.IncompleteRead)):
-        return {ConnectionRefusedError: "connection refused"}.get(type(exc), "connection lost")
-    if isinstance(exc, ssl.SSLCertVerificationError):
-        return f"TLS certificate not trusted ({exc.verify_message})"
-    if isinstance(exc, ssl.SSLError):
-        return f"TLS failed ({exc.reason})"
-    if isinstance(exc, http.client.HTTPException):
-        return f"not a valid HTTP reply ({type(exc).__name__})"
-    if isinstance(exc, OSError):
-        return exc.strerror or type(exc).__name__
-    return type(exc).__name__
+    """(words, transient) for a failure met while fetching: a refusal of our own in its words, any other in
+    cardshop.faults' (which never echo what the server said), with faults' verdict."""
+    return (str(exc) if isinstance(exc, FetchError) else faults.words(exc)), faults.is_transient(exc)
 
 
 def safe_cause(exc):

@@ -186,3 +186,23 @@ def test_retry_numbers_its_retries_one_by_one_and_calls_once_more_than_it_retrie
     assert retry(call, "warehouse") == "uploaded"
     assert [short.split(", ")[1].split(" in ")[0] for short in said] == ["retry 1", "retry 2", "retry 3"]
     assert len(calls) == 4
+
+
+def test_one_wording_for_every_failure_and_none_echoes_an_http_server():
+    import http.client
+    import urllib.error
+    evil = "<script>steal()</script>"
+    assert faults.words(http.client.BadStatusLine(evil)) == "not a valid HTTP reply (BadStatusLine)"
+    assert faults.words(urllib.error.HTTPError("http://x/", 503, evil, {}, None)) == "HTTP 503"
+    assert faults.words(urllib.error.URLError(ConnectionRefusedError(111, "Connection refused"))) == \
+        "connection refused"
+    assert faults.words(urllib.error.URLError("no host given")) == "unreachable"
+    assert faults.words(http.client.IncompleteRead(b"partial")) == "connection lost"
+    # cause() words the root of a chain the same way.
+    try:
+        try:
+            raise http.client.BadStatusLine(evil)
+        except http.client.HTTPException as exc:
+            raise RuntimeError("fetch failed") from exc
+    except RuntimeError as error:
+        assert faults.cause(error) == "not a valid HTTP reply (BadStatusLine)"
