@@ -1,12 +1,8 @@
 """The creator's Celery worker: one `cardshop.create` task, run in threads."""
 
 import logging
-import os
-import shutil
 import socket
 import uuid
-
-from celery.signals import task_postrun, task_prerun, worker_ready
 
 from cardshop.cancellable import Canceled
 from cardshop.config import read_secret
@@ -15,11 +11,9 @@ from cardshop.creator.job import CreateJob
 from cardshop.pipeline import topology
 from cardshop.pipeline.cancel import CancelListener
 from cardshop.pipeline.claims import ClaimClient, ClaimRefused
-from cardshop.pipeline.celery_app import WORKER_OPTIONS, make_celery, worker_queue_for
+from cardshop.pipeline.celery_app import make_celery, worker_queue_for
 from cardshop.client import TokenSource
-from cardshop.pipeline.heartbeat import Heartbeat
 from cardshop.pipeline.reports import Reporter
-from cardshop.pipeline.watchdog import watch_worker_loop
 
 log = logging.getLogger(__name__)
 
@@ -59,34 +53,3 @@ def build_worker(config):
             listener.unregister(task_id)
 
     return app, listener
-
-
-def serve(config, notifier):
-    settings = config["creator"]
-    for folder in (settings["cache_dir"], settings["build_dir"]):
-        os.makedirs(folder, exist_ok=True)
-    # Builds a killed creator left behind: their tasks were redelivered and start clean.
-    for leftover in os.listdir(settings["build_dir"]):
-        shutil.rmtree(os.path.join(settings["build_dir"], leftover), ignore_errors=True)
-    app, listener = build_worker(config)
-    listener.start()
-    username = config["broker"]["username"]
-    hostname = f"{username}@{socket.gethostname()}"
-    active = set()
-    heartbeat = Heartbeat(app, username, socket.gethostname(), lambda: {"active": len(active)})
-    task_prerun.connect(lambda task_id=None, **_: active.add(task_id), weak=False)
-    task_postrun.connect(lambda task_id=None, **_: active.discard(task_id), weak=False)
-
-    @worker_ready.connect(weak=False)
-    def announce(**_):
-        heartbeat.start()
-        notifier.ready(status=f"building images as {hostname}")
-        log.info("ready: consuming create as %s", hostname)
-
-    watch_worker_loop(app, notifier)
-    worker = app.Worker(hostname=hostname, pool="threads", concurrency=settings["concurrency"], quiet=True,
-                        loglevel=config["logging"]["level"].upper(), **WORKER_OPTIONS)
-    worker.start()
-    heartbeat.stop()
-    listener.stop()
-    return worker.exitcode or 0

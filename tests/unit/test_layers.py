@@ -31,11 +31,11 @@ ORDERED = {*FOUNDATION, *DOMAIN}  # within these layers, earlier packages come f
 
 # The module each daemon runs, and what its host must not load.
 DAEMONS = {
-    "cardshop-scheduler": ("cardshop.scheduler.service", set()),
+    "cardshop-scheduler": ("cardshop.scheduler.run", set()),
     "cardshop-monitor": ("cardshop.monitor.run", {"bottle", "waitress"}),
     "cardshop-beat": ("cardshop.beat.run", {"bottle", "waitress"}),
     "cardshop-warehouse": ("cardshop.warehouse.run", {"bottle", "waitress"}),
-    "cardshop-creator": ("cardshop.creator.worker", {"bottle", "waitress", "pymongo", "bson"}),
+    "cardshop-creator": ("cardshop.creator.run", {"bottle", "waitress", "pymongo", "bson"}),
     "cardshop-writer": ("cardshop.writer.worker", {"bottle", "waitress", "pymongo", "bson"}),
     "cardshop": ("cardshop.cli.main", {"bottle", "waitress", "pymongo", "bson"}),
     "cardshop-writer-helper": ("cardshop.writer_helper.main", {"bottle", "waitress", "pymongo", "bson"}),
@@ -137,7 +137,7 @@ def test_a_daemon_loads_only_what_its_host_needs(daemon):
 
 
 def test_the_api_daemon_does_load_its_web_server():
-    assert {"bottle", "waitress", "pymongo"} <= closure("cardshop.scheduler.service")
+    assert {"bottle", "waitress", "pymongo"} <= closure("cardshop.scheduler.run")
 
 
 def test_daemon_entry_points_are_thin_and_use_the_runner():
