@@ -64,11 +64,14 @@ def task_line(task):
 # -- orders ---------------------------------------------------------------------------
 
 def cmd_order_place(session, args):
-    if bool(args.recipe) == bool(args.kept):
-        raise CliError("give a recipe file or --kept RECIPE_ID (one of them)", EX_USAGE)
+    if sum(map(bool, (args.recipe, args.kept, args.auto_image))) != 1:
+        raise CliError("give one of: a recipe file, --kept RECIPE_ID, --auto-image NAME", EX_USAGE)
     to = recipient(args.to)  # what is wrong here is said before the recipe is read
     if args.kept:
         recipe = session.call("GET", f"/recipes/{urllib.parse.quote(args.kept, safe='')}")["recipe"]
+    elif args.auto_image:  # its recipe, as its latest build had it (the image is built again)
+        built = session.call("GET", f"/auto-images/{urllib.parse.quote(args.auto_image, safe='')}")
+        recipe = session.call("GET", f"/orders/{built['order']}")["recipe"]
     else:
         recipe = recipe_of(read_yaml(args.recipe, "a recipe"), args.recipe)
     body = {"recipe": recipe, "sd_card": {"size": args.card, "type": "download" if args.download else "physical"},
@@ -194,6 +197,7 @@ def add_commands(commands):
     place = order.add_parser("place", help="place an order from a recipe file (YAML or JSON) or a kept recipe")
     place.add_argument("recipe", nargs="?", help="recipe file: a recipe, or what `recipe export` wrote")
     place.add_argument("--kept", metavar="RECIPE_ID", help="a kept recipe instead of a file")
+    place.add_argument("--auto-image", metavar="NAME", help="the recipe of an auto-image's latest build")
     place.add_argument("--card", type=int, required=True, metavar="GB", help="card size in decimal GB as sold")
     place.add_argument("--quantity", type=int, default=1)
     place.add_argument("--download", action="store_true", help="an image to download, not physical cards")

@@ -97,6 +97,10 @@ def test_a_bad_recipe_is_refused_with_the_field_named_and_exit_2(cli, recipe, tm
     assert broken.returncode == 2 and "not valid YAML (line" in broken.stderr, broken
     nobody = cli("order", "place", str(path), "--card", "4", "--to", "just a name")
     assert nobody.returncode == 2 and "--to must be NAME,EMAIL,ADDRESS" in nobody.stderr
+    unknown = cli("order", "place", "--auto-image", "never-built", "--card", "4", "--to", TO)
+    assert unknown.returncode == 1 and "no auto-image 'never-built'" in unknown.stderr, unknown
+    both = cli("order", "place", str(path), "--kept", "x", "--card", "4", "--to", TO)
+    assert both.returncode == 2 and "give one of" in both.stderr
 
 
 def test_a_url_that_is_not_one_exits_2_without_a_traceback(cli):
