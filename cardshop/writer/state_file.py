@@ -1,10 +1,10 @@
 """The slot's state file for its host (cardshop/pipeline/slot_state.py), and the drain request it honours.
 
-The file is written at once when the slot changes (a listener of the slot) and
-looked at every POLL seconds by a thread of its own, which also follows the drain
-request and notices what the slot does not announce: the consumer cancelled, a
-delivery settled. The thread needs neither the broker nor the worker's event
-loop, so a drain is seen while the broker is away too.
+One thread writes the file: at once when the slot changes (the slot's listener
+only wakes it: listeners run under the slot's lock) and every POLL seconds, when
+it also follows the drain request and notices what the slot does not announce:
+the consumer cancelled, a delivery settled. It needs neither the broker nor the
+worker's event loop, so a drain is seen while the broker is away too.
 """
 
 import logging
@@ -26,9 +26,9 @@ class StateFile:
         self.slot = slot
         self.gate = gate
         self.runtime_dir = runtime_dir
-        self._lock = threading.Lock()
         self._written = None
         self._failure = None
+        self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name=f"state-slot-{slot.number}", daemon=True)
 
@@ -41,24 +41,31 @@ class StateFile:
                 "draining": now["draining"], "consuming": consuming,
                 "drained": now["draining"] and now["state"] != "busy" and not consuming and not holding}
 
-    def write(self, _slot=None):
-        """Write the state if it changed (a listener of the slot: takes the slot that changed)."""
-        with self._lock:
-            document = self.document()
-            if document == self._written:
-                return
-            try:
-                slot_state.write(self.runtime_dir, self.slot.number, document)
-            except OSError as exc:
-                failure = f"cannot write {slot_state.state_path(self.runtime_dir, self.slot.number)}: {exc.strerror}"
-                if failure != self._failure:  # once, not every POLL
-                    log.warning("slot %s: %s", self.slot.number, failure)
-                self._failure = failure
-                return
-            self._written, self._failure = document, None
+    def changed(self, _slot=None):
+        """The slot's listener: the state is written now, by the thread."""
+        self._wake.set()
+
+    def write(self):
+        """Write the state if it changed (from one thread: the loop, or before it starts)."""
+        document = self.document()
+        if document == self._written:
+            return
+        try:
+            slot_state.write(self.runtime_dir, self.slot.number, document)
+        except OSError as exc:
+            failure = f"cannot write {slot_state.state_path(self.runtime_dir, self.slot.number)}: {exc.strerror}"
+            if failure != self._failure:  # once, not every POLL
+                log.warning("slot %s: %s", self.slot.number, failure)
+            self._failure = failure
+            return
+        self._written, self._failure = document, None
 
     def _loop(self):
-        while not self._stop.wait(POLL):
+        while True:
+            self._wake.wait(POLL)
+            self._wake.clear()
+            if self._stop.is_set():
+                return
             try:
                 self.slot.drain(slot_state.drain_requested(self.runtime_dir, self.slot.number))
                 self.write()
@@ -71,6 +78,7 @@ class StateFile:
 
     def stop(self):
         self._stop.set()
+        self._wake.set()
         self._thread.join(timeout=5)
         try:
             slot_state.remove(self.runtime_dir, self.slot.number)

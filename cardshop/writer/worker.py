@@ -262,7 +262,7 @@ def serve(config, notifier, args):
     heartbeat = Heartbeat(app, username, host, lambda: slot_state(slot, cache.names()))
     nudger = Nudger(heartbeat)
     state_file = StateFile(slot, gate, settings["runtime_dir"])
-    slot.listeners += [nudger, lambda changed: notifier.status(changed.status_line()), state_file.write]
+    slot.listeners += [nudger, lambda changed: notifier.status(changed.status_line()), state_file.changed]
     state_file.start()  # from the start: a drain asked while the slot comes up is seen
 
     @worker_ready.connect(weak=False)

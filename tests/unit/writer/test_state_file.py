@@ -40,12 +40,18 @@ def test_a_draining_slot_takes_no_task_and_is_drained_at_once_when_idle(tmp_path
 
 def test_a_busy_slot_is_drained_only_once_its_card_is_done(tmp_path):
     slot, _, state_file = published(tmp_path, "busy")
-    slot.listeners.append(state_file.write)
-    slot.drain()
-    assert not slot_state.read(str(tmp_path), 3)["drained"]
-    slot.move("done", "remove the card")
-    state = slot_state.read(str(tmp_path), 3)
-    assert (state["state"], state["drained"]) == ("done", True)
+    slot.listeners.append(state_file.changed)
+    state_file.start()
+    try:
+        slot_state.request_drain(str(tmp_path), 3)
+        wait_until(lambda: slot_state.read(str(tmp_path), 3)["draining"], timeout=5)
+        assert not slot_state.read(str(tmp_path), 3)["drained"]
+        slot.move("done", "remove the card")
+        state = wait_until(lambda: (lambda now: now["state"] == "done" and now)(slot_state.read(str(tmp_path), 3)),
+                           timeout=5)
+        assert state["drained"]
+    finally:
+        state_file.stop()
 
 
 def test_a_delivery_not_yet_settled_keeps_the_slot_from_being_drained(tmp_path):
