@@ -71,6 +71,7 @@ class WriterHost:
         config = configure.document(self.answers, self.password_file, self.slots_path)
         config["broker"]["heartbeat"] = 10
         config["writer"]["cache_dir"] = os.path.join(self.dir, "images")
+        config["writer"]["runtime_dir"] = os.path.join(self.dir, "run")  # the slots' state, for the helper
         with open(self.config_path, "w") as handle:
             yaml.safe_dump(config, handle, sort_keys=False)
 

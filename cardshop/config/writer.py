@@ -7,6 +7,7 @@ in the slots file (written by cardshop-writer-helper identify, see SLOTS_SCHEMA)
 from cardshop.config.common import BROKER, LOGGING, scheduler_section, warehouse_client_section
 
 DEFAULT_PATH = "/etc/cardshop/writer.yaml"
+DEFAULT_RUNTIME_DIR = "/run/cardshop"  # writer@.service's RuntimeDirectory=cardshop/slot-%i is under it
 
 SCHEMA = {
     "type": "object",
@@ -25,6 +26,10 @@ SCHEMA = {
                                               "wrote it."},
                 "cache_dir": {"type": "string", "default": "/var/lib/cardshop/images",
                               "description": "The host's image cache, shared by its slots (decompressed, sparse)."},
+                "runtime_dir": {"type": "string", "default": DEFAULT_RUNTIME_DIR,
+                                "description": "Each slot's state for cardshop-writer-helper (status --json, "
+                                               "drain) goes to <runtime_dir>/slot-<N>/: writer@N's "
+                                               "RuntimeDirectory under systemd."},
                 "cache_max_bytes": {"type": "integer", "minimum": 0, "default": 107374182400,
                                     "description": "Largest size of the image cache; least recently used images "
                                                    "not in use go first."},

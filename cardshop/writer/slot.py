@@ -11,7 +11,12 @@ new card even if no removal was seen). Only `ready` consumes tasks. `done`,
 `failed` and `refused` stay until the card is removed, so the same card never
 gets a second task. Transitions are data (`TRANSITIONS`); `Slot.move` is the
 one place that changes the state, and tells its listeners (the heartbeat,
-systemd's STATUS, the worker's consumer).
+systemd's STATUS, the state file, the worker's consumer).
+
+Draining is beside the state, not one of them: a slot asked to drain (its host's
+`cardshop-writer-helper drain`) takes no new task whatever its card, finishes the
+one it has, and is stopped once idle; `take` checks both under one lock, so no
+task can start once the drain is seen.
 """
 
 import dataclasses
@@ -66,6 +71,8 @@ class Slot:
         self.match = match or {}
         self.check_capacity = check_capacity
         self.state = "no_reader"
+        self.since = time.time()  # when the slot entered its state
+        self.draining = False
         self.message = ""
         self.card = None
         self.job = Job()
@@ -83,6 +90,8 @@ class Slot:
             if state not in TRANSITIONS[self.state] and state != self.state:
                 raise SlotError(f"slot {self.number}: {self.state} -> {state} is not allowed")
             changed = (state, message) != (self.state, self.message)
+            if state != self.state:
+                self.since = time.time()
             self.state, self.message = state, message[:500]
             if state != "busy":
                 self.job = Job()
@@ -120,12 +129,28 @@ class Slot:
             return self._changed.wait_for(lambda: self.state in states, timeout)
 
     def take(self):
-        """ready -> busy for a task that arrived; False when the card is not ready (hand the task back)."""
+        """ready -> busy for a task that arrived; False when the card is not ready or the slot drains (hand
+        the task back)."""
         with self._lock:
-            if self.state != "ready" or not self.card_still_there():
+            if not self.takes_tasks() or not self.card_still_there():
                 return False
             self.move("busy")
             return True
+
+    def takes_tasks(self):
+        """Whether a task may start here now: a ready card, and no drain asked."""
+        with self._lock:
+            return self.state == "ready" and not self.draining
+
+    def drain(self, requested=True):
+        """Take no new task while `requested` (the host asked to stop this slot once it is idle)."""
+        with self._lock:
+            if requested == self.draining:
+                return
+            self.draining = requested
+        log.info("slot %s: %s", self.number, "draining: takes no new task, stops once idle" if requested
+                 else "drain withdrawn: takes tasks again")
+        self._tell()
 
     def card_still_there(self):
         """The checked card is still in the reader (not removed, not replaced)."""
@@ -144,8 +169,17 @@ class Slot:
                     "percent": None if job.percent is None else round(job.percent, 1),
                     "rate": None if job.rate is None else round(job.rate, 1)}
 
+    def snapshot(self):
+        """summary(), with when the state began and whether the slot drains, read at one instant."""
+        with self._lock:
+            return {**self.summary(), "since": self.since, "draining": self.draining}
+
     def status_line(self):
-        """systemd's STATUS: `slot 2: writing order 6b0… 42% 38 MB/s`."""
+        """systemd's STATUS, for people: `slot 2: writing order 6b0… 42% 38 MB/s` (machines read the state file)."""
+        with self._lock:
+            return self._status_words() + (" (draining)" if self.draining else "")
+
+    def _status_words(self):
         with self._lock:
             if self.state == "busy":
                 job = self.job

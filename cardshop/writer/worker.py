@@ -4,8 +4,8 @@ One process per slot (writer@<slot>). A consumer bootstep follows the slot's
 state from the worker's event loop: it consumes the host's queue while the
 slot is `ready` and cancels the consumer otherwise, so tasks wait in RabbitMQ
 rather than in a slot without a fresh card (prefetch 1, acks late). A task
-that reaches a slot whose card went meanwhile, or whose card fails, is
-rejected with requeue; the slot waits until the consumer is cancelled before
+that reaches a slot whose card went meanwhile, whose card fails, or that drains,
+is rejected with requeue; the slot waits until the consumer is cancelled before
 handing the message back, so the same card never takes it again.
 """
 
@@ -19,7 +19,7 @@ import uuid
 import amqp.exceptions
 from celery import bootsteps
 from celery.exceptions import Reject
-from celery.signals import worker_ready
+from celery.signals import task_received, worker_ready
 
 import cardshop
 from cardshop.client import TokenSource
@@ -36,6 +36,7 @@ from cardshop.pipeline.watchdog import watch_worker_loop
 from cardshop.writer.images import ImageCache
 from cardshop.writer.job import Requeue, WriteJob
 from cardshop.writer.slot import Slot
+from cardshop.writer.state_file import StateFile
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +55,8 @@ class ConsumerGate:
         self.consuming = False
         self._synced = threading.Condition()
         self.queue_exists = False
+        self._deliveries = []  # Celery requests received and not yet acknowledged or handed back
+        self._deliveries_lock = threading.Lock()
 
     def attach(self, consumer):
         """A (re)started consumer: its task consumer holds the queue until the first sync."""
@@ -65,7 +68,7 @@ class ConsumerGate:
         consumer = self.consumer
         if consumer is None or consumer.task_consumer is None:
             return
-        wanted = self.slot.state == "ready"
+        wanted = self.slot.takes_tasks()
         if wanted and not self.consuming:
             if not self.queue_exists:
                 return  # consuming a queue that is not there would close the channel
@@ -98,7 +101,23 @@ class ConsumerGate:
         once a card that takes nothing more is no longer consumed for."""
         with self._synced:
             return self._synced.wait_for(
-                lambda: self.consumer is None or self.consuming == (self.slot.state == "ready"), timeout)
+                lambda: self.consumer is None or self.consuming == self.slot.takes_tasks(), timeout)
+
+    def takes_deliveries(self):
+        """Whether the broker may hand this slot a message now (a lost connection consumes nothing)."""
+        return self.consumer is not None and self.consuming
+
+    def received(self, request, **_):
+        """Celery's task_received: the slot holds this delivery until it is acknowledged or handed back."""
+        with self._deliveries_lock:
+            self._deliveries.append(request)
+
+    def holding(self):
+        """Whether a delivery is unsettled: received but not yet run, or run and not yet acknowledged (Celery
+        forgets a request just before it acknowledges it: a slot stopped then would see its task again)."""
+        with self._deliveries_lock:
+            self._deliveries = [request for request in self._deliveries if not request.acknowledged]
+            return bool(self._deliveries)
 
 
 def gate_step(gate):
@@ -150,15 +169,18 @@ def build_worker(config, slot):
     claims = ClaimClient(app, username, socket.gethostname())
     gate = ConsumerGate(slot, queue.name)
     app.steps["consumer"].add(gate_step(gate))
+    task_received.connect(gate.received, weak=False)
     ca_file = config["warehouse"].get("ca_file")
 
     @app.task(name=topology.WRITE_TASK, bind=True, acks_late=True)
     def write(self, **payload):
         task_id = payload["task"]
         if not slot.take():
-            # The card went (or failed) between the consumer's last look and this delivery.
+            # The card went (or failed), or a drain began, between the consumer's last look and this delivery.
             gate.wait_synced()
-            raise Reject(f"slot {slot.number} holds no ready card", requeue=True)
+            why = "drains" if slot.draining else "holds no ready card"
+            log.info("slot %s: task %s handed back to the queue: the slot %s", slot.number, task_id, why)
+            raise Reject(f"slot {slot.number} {why}", requeue=True)
         cancel = listener.register(task_id)
         try:
             run, card = uuid.uuid4().hex, slot.card
@@ -239,7 +261,9 @@ def serve(config, notifier, args):
 
     heartbeat = Heartbeat(app, username, host, lambda: slot_state(slot, cache.names()))
     nudger = Nudger(heartbeat)
-    slot.listeners += [nudger, lambda changed: notifier.status(changed.status_line())]
+    state_file = StateFile(slot, gate, settings["runtime_dir"])
+    slot.listeners += [nudger, lambda changed: notifier.status(changed.status_line()), state_file.changed]
+    state_file.start()  # from the start: a drain asked while the slot comes up is seen
 
     @worker_ready.connect(weak=False)
     def announce(**_):
@@ -254,6 +278,7 @@ def serve(config, notifier, args):
                         loglevel=config["logging"]["level"].upper(), **WORKER_OPTIONS)
     worker.start()
     stop.set()
+    state_file.stop()
     nudger.stop()
     slot.stop()
     heartbeat.stop()

@@ -16,12 +16,17 @@
                 udev rule, and unregister it (with the host's own writer login); refused while
                 the slot writes a card (--force stops it anyway); forgetting a slot slots.yaml
                 does not have is an error (a typo must not pass)
-    status      per slot: reader, card, size, unit state and what it is doing
+    drain       --slot N [--timeout S] [--restart]: the slot takes no new task, finishes its card,
+                then writer@N is stopped (restarted); no task can start in between (drain.py)
+    resume      --slot N: withdraw a drain that timed out; the slot takes tasks again
+    status      per slot: reader, card, size, unit state and what it is doing (--json: the
+                slots' own state files, for machines)
 
 Exit codes: 0 done, 1 failed (message printed), 2 bad usage or answers (or no such slot),
 3 the scheduler refused the login (or it is not a writer's for configure, an operator's or admin's
 for register), 4 the scheduler cannot be reached, 75 the slot is writing a card (try again once it
-is done), 78 an existing file (slots.yaml, writer.yaml) is invalid.
+is done; after a drain's --timeout, the slot keeps draining), 78 an existing file (slots.yaml,
+writer.yaml) is invalid.
 """
 
 import argparse
@@ -33,7 +38,12 @@ import sys
 
 import yaml
 
+from cardshop.config.load import ConfigError, load_config
+from cardshop.config.writer import DEFAULT_RUNTIME_DIR
+from cardshop.config.writer import SCHEMA as WRITER_SCHEMA
+from cardshop.pipeline import slot_state
 from cardshop.writer_helper import configure as configuring
+from cardshop.writer_helper import drain as draining
 from cardshop.writer_helper import links, readers, registration, slots, udev_rule, units
 from cardshop.writer_helper.files import FilesError
 
@@ -41,6 +51,7 @@ EX_FAILURE, EX_USAGE, EX_AUTH, EX_UNREACHABLE, EX_TEMPFAIL, EX_CONFIG = 1, 2, 3,
 REGISTRATION_CODES = {"login": EX_AUTH, "unreachable": EX_UNREACHABLE, "refused": EX_FAILURE, "missing": EX_FAILURE,
                       "config": EX_CONFIG}
 PROG = "cardshop-writer-helper"
+FORGET_WAIT = 5  # seconds forget gives a slot to say it is idle (it drains: a busy one refuses at once)
 
 
 class HelperError(Exception):
@@ -61,6 +72,19 @@ class Paths:
         self.unit_file = args.unit_file
         self.dev_dir = args.dev_dir
         self.group = args.device_group
+        self._run_dir = args.run_dir
+
+    @property
+    def run_dir(self):
+        """Where the slots publish their state: --run-dir, else writer.yaml's writer.runtime_dir."""
+        if self._run_dir is None:
+            self._run_dir = DEFAULT_RUNTIME_DIR
+            if os.path.exists(self.writer):
+                try:
+                    self._run_dir = load_config(WRITER_SCHEMA, self.writer)["writer"]["runtime_dir"]
+                except ConfigError as exc:
+                    raise HelperError(f"{self.writer} is invalid: {exc}", EX_CONFIG) from None
+        return self._run_dir
 
 
 def _read_slots(path):
@@ -256,15 +280,19 @@ def cmd_forget(paths, args):
     current = _read_slots(paths.slots)
     kept = slots.without(current, args.slot, paths.slots)
     use_systemctl = _use_systemctl(args)
-    if use_systemctl:
-        active, doing = units.state(args.slot)
-        if units.is_busy(active, doing):
-            if not args.force:
-                raise HelperError(f"slot {args.slot} is working on a card ({doing}); nothing changed. "
-                                  "Forget it once the card is done, or --force to stop it now (the card "
-                                  "is left half-written; its task goes back to the queue for another slot)",
-                                  EX_TEMPFAIL)
-            print(f"--force: stopping {units.instance(args.slot)} in the middle of: {doing}")
+    if use_systemctl and args.force:
+        print(f"--force: stopping {units.instance(args.slot)} whatever it does")
+    elif use_systemctl:
+        # Drained first: a slot that says it is idle takes no task before `disable --now` stops it.
+        asked_before = slot_state.drain_requested(paths.run_dir, args.slot)
+        outcome, state = draining.wait_drained(draining.SystemdSlot(args.slot), paths.run_dir, FORGET_WAIT)
+        if outcome == "busy":
+            if not asked_before:
+                slot_state.withdraw_drain(paths.run_dir, args.slot)  # nothing changed: it takes tasks again
+            raise HelperError(f"slot {args.slot} is not idle ({draining.describe(state)}); nothing changed. "
+                              f"`{PROG} drain --slot {args.slot}` stops it once its card is done, then forget "
+                              "it; or --force to stop it now (the card is left half-written; its task goes "
+                              "back to the queue for another slot)", EX_TEMPFAIL)
     # The unit goes before its slot: a running writer@N never lacks its entry or its link.
     was_linked = units.forget(args.slot, paths.wants_dir, use_systemctl)
     _save_slots(paths, kept, [item for item in current if item["slot"] == args.slot])
@@ -335,27 +363,88 @@ def cmd_register(paths, args):
     _register(paths, args, mapping)
 
 
+def _slot_facts(paths, mapping):
+    """Per slot of slots.yaml: its reader and card, its unit, and the state it publishes (None when it is
+    not running, or publishes none yet)."""
+    enabled = units.linked(paths.wants_dir)
+    systemd = units.booted()
+    facts = []
+    for item in mapping:
+        number = item["slot"]
+        device = links.in_dev(item["device"], paths.dev_dir)
+        present = os.path.exists(device)
+        size = readers.card_size(os.path.basename(os.path.realpath(device))) if present else 0
+        active = units.active_state(number) if systemd else None
+        slot = draining.SystemdSlot(number) if systemd else draining.ProcessSlot(number, paths.run_dir)
+        running = active in units.RUNNING if systemd else slot.running()
+        facts.append({"slot": number, "device": item["device"], "reader": present, "card_size": size,
+                      "enabled": number in enabled, "unit": active, "running": running,
+                      "state": slot_state.read(paths.run_dir, number) if running else None})
+    return facts
+
+
 def cmd_status(paths, args):
     mapping = _read_slots(paths.slots)
     if not mapping:
         raise HelperError(f"no slots in {paths.slots}; run `{PROG} identify` first")
-    enabled = units.linked(paths.wants_dir)
+    try:
+        facts = _slot_facts(paths, mapping)
+    except slot_state.SlotStateError as exc:
+        raise HelperError(f"cannot read the slots' state: {exc}") from None
+    if args.json:
+        print(json.dumps({"slots": facts}, sort_keys=True))
+        return
     rows = []
-    for item in mapping:
-        device = links.in_dev(item["device"], paths.dev_dir)
-        present = os.path.exists(device)
-        size = readers.card_size(os.path.basename(os.path.realpath(device))) if present else 0
-        if units.booted():
-            state, doing = units.state(item["slot"])
-        else:
-            state, doing = "no systemd", ""
-        rows.append({"slot": item["slot"], "device": item["device"], "reader": "yes" if present else "absent",
-                     "card": "yes" if size else "no", "size": _size(size),
-                     "unit": ("enabled, " if item["slot"] in enabled else "disabled, ") + state,
+    for fact in facts:
+        # What it is doing: systemd's STATUS line, written for people (read here only to be shown).
+        doing = units.status_text(fact["slot"]) if fact["unit"] is not None else ""
+        rows.append({"slot": fact["slot"], "device": fact["device"], "reader": "yes" if fact["reader"] else "absent",
+                     "card": "yes" if fact["card_size"] else "no", "size": _size(fact["card_size"]),
+                     "unit": ("enabled, " if fact["enabled"] else "disabled, ") + (fact["unit"] or "no systemd"),
                      "doing": doing or "-"})
     print(_table(rows, [("SLOT", "slot"), ("DEVICE", "device"), ("READER", "reader"), ("CARD", "card"),
                         ("SIZE", "size"), ("UNIT", "unit"), ("DOING", "doing")]))
     print("Tasks and progress of every slot, as the scheduler knows them: GET /workers (or the manager).")
+
+
+def cmd_drain(paths, args):
+    _known_slot(paths, args.slot)
+    use_systemctl = _use_systemctl(args)
+    slot = draining.SystemdSlot(args.slot) if use_systemctl else draining.ProcessSlot(args.slot, paths.run_dir)
+    if args.restart and not use_systemctl and slot.running():
+        raise HelperError("--restart needs systemd: without it nothing starts a slot again; nothing changed",
+                          EX_USAGE)
+    try:
+        result = draining.drain(slot, paths.run_dir, args.timeout, args.restart)
+    except KeyboardInterrupt:
+        raise HelperError(f"interrupted: slot {args.slot} keeps draining (it takes no new task); "
+                          f"`{PROG} resume --slot {args.slot}` lets it take tasks again", 130) from None
+    if args.json:
+        print(json.dumps(result, sort_keys=True))
+    if result["result"] == "busy":
+        raise HelperError(f"slot {args.slot} is not idle after {args.timeout:g} s "
+                          f"({draining.describe(result['state'])}): it goes on with its card and takes no new "
+                          f"task; `{PROG} drain --slot {args.slot}` again stops it once idle, `{PROG} resume "
+                          f"--slot {args.slot}` lets it take tasks again", EX_TEMPFAIL)
+    if not args.json:
+        print({"stopped": f"slot {args.slot}: {units.instance(args.slot)} stopped once idle",
+               "restarted": f"slot {args.slot}: {units.instance(args.slot)} restarted once idle",
+               "not_running": f"slot {args.slot} does not run: nothing to stop",
+               "not_enabled": f"slot {args.slot}: {units.instance(args.slot)} is neither running nor enabled: "
+                              "nothing to restart"}[result["result"]])
+
+
+def cmd_resume(paths, args):
+    _known_slot(paths, args.slot)
+    if slot_state.withdraw_drain(paths.run_dir, args.slot):
+        print(f"slot {args.slot}: drain withdrawn; it takes tasks again")
+    else:
+        print(f"slot {args.slot} was not draining")
+
+
+def _known_slot(paths, number):
+    """Slot `number` is in slots.yaml (a typo must not pass); SlotsError, a usage error, when not."""
+    slots.without(_read_slots(paths.slots), number, paths.slots)
 
 
 # -- arguments ----------------------------------------------------------------
@@ -369,6 +458,8 @@ def parser():
     top.add_argument("--unit-file", default=units.DEFAULT_UNIT_FILE, help="the writer@.service the links name")
     top.add_argument("--dev-dir", default="/dev", help="the /dev the slots' links go to and are looked up in")
     top.add_argument("--device-group", default=udev_rule.GROUP, help="the group the slots' device nodes get")
+    top.add_argument("--run-dir", help="where the slots publish their state (default: writer.yaml's "
+                     f"writer.runtime_dir, else {DEFAULT_RUNTIME_DIR})")
     sub = top.add_subparsers(dest="command", required=True)
     scan = sub.add_parser("scan", help="list card readers, card present, size")
     scan.add_argument("--loop", action="store_true", help="list loop devices too (development readers)")
@@ -398,12 +489,25 @@ def parser():
     forget.add_argument("--force", action="store_true",
                         help="even while the slot writes a card (its task goes to another slot)")
     forget.add_argument("--no-systemctl", action="store_true", help="only the links, even under systemd")
-    sub.add_parser("status", help="per slot: reader, card, unit state")
+    drain = sub.add_parser("drain", help="stop writer@N once its slot is idle; it takes no new task meanwhile")
+    drain.add_argument("--slot", type=int, required=True, help="the slot number to drain")
+    drain.add_argument("--timeout", type=float,
+                       help="give up after this many seconds (exit 75: the slot keeps its card and takes no new "
+                            "task); no limit when absent")
+    drain.add_argument("--restart", action="store_true", help="start it again once stopped (needs systemd)")
+    drain.add_argument("--json", action="store_true", help="say what was done as one JSON object")
+    drain.add_argument("--no-systemctl", action="store_true",
+                       help="the slots run without systemd: stop the slot's own process")
+    resume = sub.add_parser("resume", help="withdraw a drain: slot N takes tasks again")
+    resume.add_argument("--slot", type=int, required=True, help="the slot number")
+    status = sub.add_parser("status", help="per slot: reader, card, unit state")
+    status.add_argument("--json", action="store_true", help="every slot's state as one JSON object")
     return top
 
 
 COMMANDS = {"scan": cmd_scan, "identify": cmd_identify, "configure": cmd_configure, "register": cmd_register,
-            "enable": cmd_enable, "disable": cmd_disable, "forget": cmd_forget, "status": cmd_status}
+            "enable": cmd_enable, "disable": cmd_disable, "forget": cmd_forget, "status": cmd_status,
+            "drain": cmd_drain, "resume": cmd_resume}
 
 
 def main(argv=None):
@@ -416,7 +520,7 @@ def main(argv=None):
     except slots.SlotsError as exc:
         print(f"{PROG}: {exc}", file=sys.stderr)
         return EX_USAGE
-    except (readers.ReaderError, units.UnitError, FilesError) as exc:
+    except (readers.ReaderError, units.UnitError, FilesError, draining.DrainError, slot_state.SlotStateError) as exc:
         print(f"{PROG}: {exc}", file=sys.stderr)
         return EX_FAILURE
     except configuring.ConfigError as exc:  # what the writer would say of the written file

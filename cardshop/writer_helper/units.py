@@ -13,10 +13,8 @@ DEFAULT_WANTS_DIR = "/etc/systemd/system/cardshop.target.wants"
 DEFAULT_UNIT_FILE = "/usr/lib/systemd/system/writer@.service"
 TARGET = "cardshop.target"
 INSTANCE = re.compile(r"^writer@([1-9][0-9]*)\.service$")
-# A slot working on a card says "slot N: <step> order <id>… 42%" (cardshop/writer/slot.py); drain.yml greps the same.
-BUSY = re.compile(r"^slot [0-9]+: [a-z_]+ order ")
-# Only a unit that runs can be writing: a stopped one keeps its last status line.
-RUNNING = ("active", "reloading", "deactivating")
+# The active states of a unit whose slot process may run (and so write a card).
+RUNNING = ("active", "activating", "reloading", "deactivating")
 
 
 class UnitError(Exception):
@@ -43,13 +41,17 @@ def linked(wants_dir):
 
 
 def _systemctl(*args, check=True):
-    try:
-        done = subprocess.run(["systemctl", *args], capture_output=True, text=True, timeout=120)
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        raise UnitError(f"systemctl {' '.join(args)}: {exc}") from None
+    done = _run_systemctl(*args)
     if check and done.returncode != 0:
         raise UnitError(f"systemctl {' '.join(args)}: {done.stderr.strip() or f'exit {done.returncode}'}")
     return done.stdout.strip()
+
+
+def _run_systemctl(*args):
+    try:
+        return subprocess.run(["systemctl", *args], capture_output=True, text=True, timeout=120)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise UnitError(f"systemctl {' '.join(args)}: {exc}") from None
 
 
 def _unlink(path):
@@ -120,13 +122,23 @@ def _drop(number, path, use_systemctl):
         _unlink(path)
 
 
-def state(number):
-    """(active state, status text) of writer@N as systemd tells them."""
-    active = _systemctl("is-active", instance(number), check=False) or "unknown"
-    text = _systemctl("show", "--property=StatusText", "--value", instance(number), check=False)
-    return active, text
+def active_state(number):
+    """writer@N's active state as systemd tells it (active, inactive, failed, activating...)."""
+    return _systemctl("is-active", instance(number), check=False) or "unknown"
 
 
-def is_busy(active, status_text):
-    """Whether a unit in systemd state `active` with this status line is working on a card."""
-    return active in RUNNING and bool(BUSY.match(status_text or ""))
+def status_text(number):
+    """writer@N's STATUS line: for people to read, never to parse (the slot's state file is for machines)."""
+    return _systemctl("show", "--property=StatusText", "--value", instance(number), check=False)
+
+
+def is_enabled(number):
+    return _run_systemctl("is-enabled", "--quiet", instance(number)).returncode == 0
+
+
+def stop(number):
+    _systemctl("stop", instance(number))
+
+
+def restart(number):
+    _systemctl("restart", instance(number))

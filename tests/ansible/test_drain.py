@@ -1,62 +1,43 @@
-"""upgrade.yml and the writer role's restarts wait for a slot that is writing: the busy
-test of roles/cardshop_writer/tasks/drain.yml, run with grep on the real status lines
-a slot gives systemd (cardshop/writer/slot.py)."""
+"""upgrade.yml and the writer role's restarts wait for a slot that is writing: roles/cardshop_writer/tasks/drain.yml
+calls `cardshop-writer-helper drain`, which reads the slot's state file (never its human status line) and stops
+it once idle; the role asks again while the helper answers 75 (still writing). A real busy slot drained by the
+helper: tests/integration/writer/test_drain.py; by this file under systemd: the fleet test's upgrade."""
 
 import os
-import re
-import subprocess
 
-import pytest
 import yaml
 
-from cardshop.writer.card import Card
-from cardshop.writer.slot import Slot
+from tests.ansible.test_forget import play
 from tests.ansible.test_templates import ANSIBLE
+from tests.integration.writer_helper.conftest import helper, readers  # noqa: F401 (the helper's fixtures)
+from tests.integration.writer_helper.test_units import identify
 
-DRAIN = os.path.join(ANSIBLE, "roles", "cardshop_writer", "tasks", "drain.yml")
+ROLE_TASKS = os.path.join(ANSIBLE, "roles", "cardshop_writer", "tasks")
+DRAIN = os.path.join(ROLE_TASKS, "drain.yml")
 
 
-def busy_pattern():
+def drain_task():
     with open(DRAIN) as handle:
-        tasks = yaml.safe_load(handle)
-    script = next(task["ansible.builtin.shell"]["cmd"] for task in tasks if "ansible.builtin.shell" in task)
-    return re.search(r"grep -Eq '([^']+)'", script).group(1)
+        return next(task for task in yaml.safe_load(handle) if "ansible.builtin.command" in task)
 
 
-def is_busy(line):
-    done = subprocess.run(["grep", "-Eq", busy_pattern()], input=line + "\n", text=True, timeout=10)
-    assert done.returncode in (0, 1)
-    return done.returncode == 0
+def test_drain_yml_asks_the_helper_and_asks_again_only_while_the_slot_writes():
+    task = drain_task()
+    command = " ".join(task["ansible.builtin.command"]["cmd"].split())
+    assert "cardshop-writer-helper" in command and "drain --slot {{ item }}" in command
+    assert "--timeout {{ cardshop_writer_drain_delay }} --json" in command
+    assert task["until"] == "cardshop_writer_drained.rc != 75"
+    assert "from_json" in task["changed_when"]
 
 
-def slot_in(state, message=""):
-    slot = Slot(3, "/dev/null")
-    path = {"no_reader": [], "empty": ["empty"], "checking": ["checking"], "ready": ["checking", "ready"],
-            "refused": ["checking", "refused"], "busy": ["checking", "ready", "busy"],
-            "done": ["checking", "ready", "busy", "done"], "failed": ["checking", "ready", "busy", "failed"]}
-    for step in path[state]:
-        if step == "ready":
-            slot.card = Card("/dev/null", 2_000_000_000, "SERIAL1", "1")  # what the check found
-        slot.move(step, message if step == state else "")
-    return slot
+def test_no_task_of_the_writer_role_reads_a_slots_status_line():
+    for name in os.listdir(ROLE_TASKS):
+        with open(os.path.join(ROLE_TASKS, name)) as handle:
+            text = handle.read()
+        assert "StatusText" not in text and "grep" not in text, name
 
 
-@pytest.mark.parametrize("step", ["received", "downloading", "writing", "verifying", None])
-def test_a_slot_working_on_a_card_is_busy(step):
-    slot = slot_in("busy")
-    slot.progress(step, 42.0, 38e6, task="t1", order="6b0f00d1e2")
-    assert is_busy(slot.status_line()), slot.status_line()
-
-
-@pytest.mark.parametrize("state, message", [
-    ("no_reader", ""), ("empty", ""), ("checking", ""), ("ready", "card of 2.0 GB"),
-    ("refused", "card refused: card too small for order 6b0f00d1: needs 4 GB"),
-    ("done", "written for order 6b0f00d1"), ("failed", "write failed for order 6b0f00d1"),
-])
-def test_a_slot_not_writing_is_not_busy(state, message):
-    line = slot_in(state, message).status_line()
-    assert not is_busy(line), line
-
-
-def test_a_stopped_unit_with_no_status_is_not_busy():
-    assert not is_busy("")
+def test_draining_slots_that_do_not_run_changes_nothing(ansible_bin, helper, readers, tmp_path):  # noqa: F811
+    identify(helper, (1, readers[0]), (2, readers[1]))
+    recap = play(ansible_bin, helper, tmp_path, "drain_tasks.yml", {})
+    assert recap["changed"] == "0" and recap["failed"] == "0", recap

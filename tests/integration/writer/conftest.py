@@ -47,7 +47,8 @@ class WriterSlot(Daemon):
                        "password_file": os.path.join(pipeline.scheduler.secrets, f"{username}.password")},
             "scheduler": {"api_url": pipeline.scheduler.url},
             "writer": {"slots_file": slots_file, "cache_dir": os.path.join(host_dir, "images"),
-                       "capacity_check": capacity_check, "retry_window": 5},
+                       "runtime_dir": os.path.join(host_dir, "run"), "capacity_check": capacity_check,
+                       "retry_window": 5},
             "logging": {"level": "info"},
         })
 

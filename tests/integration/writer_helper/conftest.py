@@ -22,13 +22,15 @@ class Helper:
         self.rules_dir = os.path.join(root, "etc", "udev", "rules.d")
         self.wants_dir = os.path.join(root, "etc", "systemd", "system", "cardshop.target.wants")
         self.dev_dir = os.path.join(root, "dev")  # no udevd applies the rule in a temp folder: the helper links
+        self.run_dir = os.path.join(root, "run")  # where the slots would publish their state
         self.slots = os.path.join(self.config_dir, "slots.yaml")
         self.writer = os.path.join(self.config_dir, "writer.yaml")
         self.rule = os.path.join(self.rules_dir, "61-cardshop-slots.rules")
 
     def command(self, *args):
         return [sys.executable, HELPER, "--config-dir", self.config_dir, "--rules-dir", self.rules_dir,
-                "--systemd-dir", self.wants_dir, "--dev-dir", self.dev_dir, "--device-group", GROUP, *args]
+                "--systemd-dir", self.wants_dir, "--dev-dir", self.dev_dir, "--device-group", GROUP,
+                "--run-dir", self.run_dir, *args]
 
     def link(self, number):
         """Slot `number`'s link as the helper made it (in the test's /dev)."""

@@ -11,6 +11,7 @@ inventory stops and forgets exactly writer@3. Each run's PLAY RECAP and time is
 printed.
 """
 
+import json
 import os
 import re
 
@@ -92,6 +93,13 @@ def machine(fleet, name):
     return fleet.hosts[name].machine
 
 
+def slot_state(writer, number):
+    """Slot `number`'s own state on the writer host, as `cardshop-writer-helper status --json` gives it
+    (None while it publishes none)."""
+    slots = json.loads(writer.run("cardshop-writer-helper", "status", "--json").stdout)["slots"]
+    return next(item["state"] for item in slots if item["slot"] == number)
+
+
 def writer_units(writer):
     """{writer@N.service: MainPID} of the units cardshop.target wants (the writer-helper's links)."""
     linked = units.linked(writer.path(units.DEFAULT_WANTS_DIR))
@@ -111,6 +119,9 @@ def test_site_yml_deploys_the_whole_fleet(fleet):
     for number in (1, 2):
         status = writer.show(f"writer@{number}", "StatusText")["StatusText"]
         assert status.startswith(f"slot {number}: "), status
+        # Machines read its state file (writer@N's RuntimeDirectory), through the helper.
+        state = slot_state(writer, number)
+        assert state and state["slot"] == number and not state["draining"], state
     # The database: set up by cardshop-database-setup, each daemon logging in with its own role.
     assert central.run("cardshop-database-setup", "--check", check=False).returncode == 0
     for daemon in site.DATABASE_DAEMONS:
@@ -197,11 +208,12 @@ def test_upgrade_yml_waits_for_the_card_being_written_and_upgrades_the_writer_ho
     site.wait_order(central, order["_id"], ("pending_writer", "writing"), timeout=300)
     fleet.slow.limit(readers[0], SLOW_WRITE)
     path = cards.insert(readers[0], site.card_folder(writer), 2 * 10**9)
-    writer.wait_for("slot 1 did not start writing", lambda: units.BUSY.match(
-        writer.show("writer@1", "StatusText")["StatusText"]), timeout=300, interval=0.2)
+    writer.wait_for("slot 1 did not start writing", lambda: (slot_state(writer, 1) or {}).get("state") == "busy",
+                    timeout=300, interval=0.5)
 
     run = fleet.playbook("upgrade", "upgrade.yml", "-e", f"cardshop_common_debs_dir={next_debs}").check()
-    # drain.yml found slot 1 busy and asked again until its card was done.
+    # drain.yml found slot 1 busy (`cardshop-writer-helper drain` exited 75) and asked again until its card
+    # was done.
     assert re.search(r"FAILED - RETRYING: \[writer\.fleet\.test\]: Wait until each slot is not writing",
                      run.output), run.output[-4000:]
     done = site.wait_order(central, order["_id"], ("pending_shipment",), timeout=600)

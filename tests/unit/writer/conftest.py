@@ -5,6 +5,8 @@ import os
 import pytest
 
 from cardshop.image.outputs import make_outputs
+from cardshop.writer.card import Card
+from cardshop.writer.slot import Slot
 from devstack import cards
 
 MiB = 1024 * 1024
@@ -39,3 +41,16 @@ def readers():
     yield take
     for device in taken:
         cards.remove(device)
+
+
+def slot_in(state, message=""):
+    """Slot 3 brought into `state` through the table's own moves (no reader needed: nothing looks at it)."""
+    slot = Slot(3, "/dev/null")
+    path = {"no_reader": [], "empty": ["empty"], "checking": ["checking"], "ready": ["checking", "ready"],
+            "refused": ["checking", "refused"], "busy": ["checking", "ready", "busy"],
+            "done": ["checking", "ready", "busy", "done"], "failed": ["checking", "ready", "busy", "failed"]}
+    for step in path[state]:
+        if step == "ready":
+            slot.card = Card("/dev/null", 2_000_000_000, "SERIAL1", "1")  # what the check found
+        slot.move(step, message if step == state else "")
+    return slot
