@@ -35,7 +35,7 @@ from cardshop.pipeline.heartbeat import Heartbeat
 from cardshop.store import new_id
 from cardshop.writer.card import Card
 from cardshop.writer.slot import Slot
-from cardshop.writer.worker import NUDGE_GAP, slot_state
+from cardshop.writer.run import NUDGE_GAP, heartbeat_fields
 from bench.database import percentile
 from cardshop.manager.overview import HOSTS_PER_PAGE
 from devstack.processes import wait_until
@@ -66,7 +66,7 @@ class FleetSlot:
         self.slot = Slot(number, f"/dev/bench-{host}-{number}")
         self.images = IMAGES
         self.heartbeat = Heartbeat(app, username, f"{host}.slot-{number}",
-                                   lambda: slot_state(self.slot, self.images), interval=INTERVAL)
+                                   lambda: heartbeat_fields(self.slot, self.images), interval=INTERVAL)
         self.card(number)
         self.phase, self.job_started = "ready", 0.0
 

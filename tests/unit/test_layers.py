@@ -36,7 +36,7 @@ DAEMONS = {
     "cardshop-beat": ("cardshop.beat.run", {"bottle", "waitress"}),
     "cardshop-warehouse": ("cardshop.warehouse.run", {"bottle", "waitress"}),
     "cardshop-creator": ("cardshop.creator.run", {"bottle", "waitress", "pymongo", "bson"}),
-    "cardshop-writer": ("cardshop.writer.worker", {"bottle", "waitress", "pymongo", "bson"}),
+    "cardshop-writer": ("cardshop.writer.run", {"bottle", "waitress", "pymongo", "bson"}),
     "cardshop": ("cardshop.cli.main", {"bottle", "waitress", "pymongo", "bson"}),
     "cardshop-writer-helper": ("cardshop.writer_helper.main", {"bottle", "waitress", "pymongo", "bson"}),
     "cardshop-manager": ("cardshop.manager.run", {"pymongo", "bson"}),
@@ -148,3 +148,12 @@ def test_daemon_entry_points_are_thin_and_use_the_runner():
         assert len(lines) < 40, name
         cardshop_imports = [name for name in imports(path) if name.startswith("cardshop")]
         assert name in TOOLS or "cardshop.daemon" in cardshop_imports, name
+
+
+def test_every_daemon_serves_from_its_own_run_module():
+    """One entry-point shape: daemons/cardshop-<x> runs `cardshop.<x>.run:serve`."""
+    import re
+    for daemon in ("beat", "creator", "manager", "monitor", "scheduler", "warehouse", "writer"):
+        with open(os.path.join(REPO, "daemons", f"cardshop-{daemon}")) as handle:
+            served = re.findall(r'"(cardshop\.[\w.]+:serve)"', handle.read())
+        assert served == [f"cardshop.{daemon}.run:serve"], (daemon, served)
