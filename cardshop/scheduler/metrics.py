@@ -14,7 +14,7 @@ import waitress
 from prometheus_client import CollectorRegistry, make_wsgi_app
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
-from cardshop.config import read_secret
+from cardshop.config import ConfigError, read_secret
 from cardshop.pipeline import topology
 from cardshop.store import counters, monitor_stats, now, orders, schedules, tasks, users, workers
 
@@ -118,8 +118,12 @@ def start(config, db, publisher):
     app = make_wsgi_app(registry)
     if settings.get("token_file"):
         app = with_token(app, read_secret(settings["token_file"], "metrics.token_file"))
-    server = waitress.create_server(app, host=settings["listen"], port=settings["port"], threads=2,
-                                    ident="cardshop-metrics")
+    try:
+        server = waitress.create_server(app, host=settings["listen"], port=settings["port"], threads=2,
+                                        ident="cardshop-metrics")
+    except OSError as exc:  # taken by another program: say which key, not a traceback
+        raise ConfigError(f"key 'metrics.port': cannot listen on {settings['listen']}:{settings['port']} "
+                          f"({exc.strerror or exc})") from None
     threading.Thread(target=server.run, name="metrics", daemon=True).start()
     log.info("serving metrics on http://%s:%s/metrics", settings["listen"], settings["port"])
     return server
