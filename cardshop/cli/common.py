@@ -44,14 +44,3 @@ def read_yaml(path, what):
 
 def dump_yaml(value):
     return yaml.safe_dump(value, sort_keys=False, allow_unicode=True)
-
-
-def megabytes(rate):
-    return f"{rate / 1e6:.1f} MB/s" if rate else "-"
-
-
-def duration(seconds):
-    if seconds is None:
-        return "-"
-    seconds = int(seconds)
-    return f"{seconds // 60} min {seconds % 60:02d} s" if seconds >= 60 else f"{seconds} s"

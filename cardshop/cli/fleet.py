@@ -1,6 +1,7 @@
 """`cardshop fleet`: the worker hosts, each writer host's slots, and what each is doing."""
 
-from cardshop.cli.common import megabytes, show, table
+from cardshop.cli.common import show, table
+from cardshop.pipeline.progress import size_text
 
 
 def slot_rows(host):
@@ -12,7 +13,8 @@ def slot_rows(host):
                      "card": f"{card['size'] / 1e9:.0f} GB" if card.get("size") else "-",
                      "progress": (f"{slot.get('step') or ''} {slot['percent']:.0f}%".strip()
                                   if slot.get("percent") is not None else "-"),
-                     "rate": megabytes(slot.get("rate")),
+                     "rate": f"{size_text(slot['rate'])}/s" if isinstance(slot.get("rate"), (int, float))
+                     and slot["rate"] > 0 else "-",
                      "online": "yes" if slot.get("online") else "no",
                      "message": slot.get("message") or ""})
     return rows

@@ -5,8 +5,8 @@ import sys
 import time
 import urllib.parse
 
-from cardshop.cli.common import EX_REFUSED, EX_USAGE, CliError, dump_yaml, duration, megabytes, read_yaml, show, \
-    table
+from cardshop.cli.common import EX_REFUSED, EX_USAGE, CliError, dump_yaml, read_yaml, show, table
+from cardshop.pipeline.progress import progress_line
 
 DELIVERED = {"pending_shipment", "shipped", "ready"}  # what `order watch` waits for
 ENDED_BADLY = {"creation_failed", "write_failed", "canceled", "expired"}
@@ -50,14 +50,14 @@ def _order_text(order):
 
 
 def task_line(task):
-    """One task: id, kind, status, worker, and while it works a progress bar, rate and time left."""
+    """One task: id, kind, status, worker, and while it works a progress bar and the progress line the
+    manager shows too (step, %, bytes, rate, time left)."""
     line = f"{task['_id']}  {task['kind']:<6} {task['status']:<16} {task.get('worker') or '-'}"
     progress = task.get("progress") or {}
     if task["status"] in WORKING and progress:
-        percent = float(progress.get("percent") or 0)
-        bar = "#" * int(percent // 5)
-        line += (f"  {progress.get('step', '')} [{bar:<20}] {percent:5.1f}% {megabytes(progress.get('rate'))}"
-                 f" ETA {duration(progress.get('eta'))}")
+        percent = progress.get("percent")
+        bar = "#" * int(percent // 5) if isinstance(percent, (int, float)) else ""
+        line += f"  [{bar:<20}] {progress_line(progress)}"
     return line
 
 

@@ -7,6 +7,7 @@ import bottle
 
 from cardshop.manager import forms
 from cardshop.manager.web import posted
+from cardshop.pipeline.progress import progress_line
 from cardshop.states import ORDER
 
 PER_PAGE = 25
@@ -44,33 +45,6 @@ def download(recipe, fmt, name):
     bottle.response.content_type = content_type
     bottle.response.set_header("Content-Disposition", f'attachment; filename="{name}.{fmt}"')
     return text
-
-
-def _bytes(value):
-    for unit, size in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
-        if value >= size:
-            return f"{value / size:.1f} {unit}"
-    return f"{value:.0f} B"
-
-
-def progress_line(progress):
-    """A task's progress as a person reads it: 'downloading · 42 % · 1.2 GB of 3.0 GB · 38.0 MB/s · 31 s left'."""
-    if not progress:
-        return ""
-    parts = [str(progress["step"])] if progress.get("step") else []
-    number = (int, float)
-    if isinstance(progress.get("percent"), number):
-        parts.append(f"{progress['percent']:.0f} %")
-    if isinstance(progress.get("bytes"), number):
-        total = progress.get("total")
-        parts.append(_bytes(progress["bytes"]) + (f" of {_bytes(total)}" if isinstance(total, number) else ""))
-    if isinstance(progress.get("rate"), number) and progress["rate"] > 0:
-        parts.append(f"{_bytes(progress['rate'])}/s")
-    if isinstance(progress.get("eta"), number) and progress["eta"] > 0:
-        parts.append(f"{progress['eta']:.0f} s left")
-    if progress.get("message"):
-        parts.append(str(progress["message"]))
-    return " · ".join(parts)
 
 
 def shown_task(order, wanted):
