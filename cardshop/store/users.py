@@ -35,8 +35,7 @@ def set_password_hash(db, user_id, password_hash, moment):
 
 def worker_usernames(db):
     """The usernames of the active workers (creators and writer hosts)."""
-    return [user["username"] for user in db.users.find({"role": {"$in": ["creator", "writer"]}, "active": True},
-                                                        {"username": 1})]
+    return [user["username"] for user in active_workers(db)]
 
 
 def active_workers(db):
