@@ -49,7 +49,7 @@ class ShopCollector:
         yield family(GaugeMetricFamily, "cardshop_tasks_in_flight", "Tasks queued or held by a worker, by kind "
                      "and status.", ["kind", "status"], tasks.in_flight_counts(self.db))
         yield family(CounterMetricFamily, "cardshop_cards_written", "Cards written and verified since the "
-                     "counters began.", [], {(): counters.totals(self.db, "cards", ["written"])["written"]})
+                     "counters began.", [], {(): counters.value(self.db, "cards", "written")})
         states, rates = {}, {}
         for doc in workers.live_writers_at(self.db, now()):
             slot = doc.get("slot")

@@ -111,6 +111,12 @@ def status_filter(status):
     return {"status": status}
 
 
+def value(db, kind, status):
+    """A plain counter's value (0 until it moves), as `add` moved it: no recount, for counters that count
+    events rather than the documents in a status (the cards written)."""
+    return _counter(db, kind, status) or 0
+
+
 def _counter(db, kind, status):
     doc = db[COLLECTION].find_one({"_id": _key(kind, status)}, {"n": 1})
     return None if doc is None else doc.get("n", 0)
