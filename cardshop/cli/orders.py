@@ -7,10 +7,10 @@ import urllib.parse
 
 from cardshop.cli.common import EX_REFUSED, EX_USAGE, CliError, dump_yaml, read_yaml, show, table
 from cardshop.pipeline.progress import progress_line
+from cardshop.states.tasks import WORKING
 
 DELIVERED = {"pending_shipment", "shipped", "ready"}  # what `order watch` waits for
 ENDED_BADLY = {"creation_failed", "write_failed", "canceled", "expired"}
-WORKING = {"received", "building", "uploading", "downloading", "writing", "verifying", "busy"}
 
 
 def recipe_of(document, path):
