@@ -1,6 +1,6 @@
 """The host's image cache, shared by its slot processes: each image downloaded and unpacked once.
 
-    <cache_dir>/<sha256>/          one image: image.img (raw, sparse), image.bmap, name, ready
+    <cache_dir>/<sha256>/          one image: image.img (raw, sparse), image.bmap, names, ready
     <cache_dir>/<sha256>.lock      held (flock, exclusive) while the image is fetched or evicted
     <cache_dir>/<sha256>/pin       held (flock, shared) by every slot writing from the image
     <cache_dir>/<sha256>.download/ the compressed image while it comes (resumed after a crash)
@@ -88,12 +88,13 @@ class ImageCache:
         os.makedirs(folder, exist_ok=True)
 
     def names(self):
-        """Names of the ready images (for the heartbeat: the scheduler prefers a host that holds one)."""
+        """Names of the ready images (for the heartbeat: the scheduler prefers a host that holds one).
+
+        Orders whose images are byte-identical share one folder: each name it was asked for is listed."""
         found = []
         for entry in sorted(os.listdir(self.folder)):
-            name = _read(os.path.join(self.folder, entry, "name"))
-            if _SHA256.match(entry) and os.path.exists(os.path.join(self.folder, entry, "ready")) and name:
-                found.append(name)
+            if _SHA256.match(entry) and os.path.exists(os.path.join(self.folder, entry, "ready")):
+                found.extend(_names(os.path.join(self.folder, entry)))
         return sorted(set(found))
 
     def get(self, image, fetch, cancel, progress=None):
@@ -108,21 +109,24 @@ class ImageCache:
         folder = os.path.join(self.folder, sha256)
         lock = _flock(folder + ".lock", fcntl.LOCK_EX)  # the others wait here and share
         try:
+            name = _image_name(image)
             if not os.path.exists(os.path.join(folder, "ready")):
                 self._make_room(image, sha256)
                 self._fetch(image, folder, fetch, cancel, progress)
+            known = _names(folder)
+            if name not in known:  # the same bytes under another order's name
+                with open(os.path.join(folder, "names.new"), "w") as handle:
+                    handle.write("".join(f"{each}\n" for each in known + [name]))
+                os.replace(os.path.join(folder, "names.new"), os.path.join(folder, "names"))
             pin = _flock(os.path.join(folder, "pin"), fcntl.LOCK_SH)
             os.utime(os.path.join(folder, "ready"))  # most recently used
-            return CachedImage(folder, _read(os.path.join(folder, "name")), sha256, pin)
+            return CachedImage(folder, name, sha256, pin)
         finally:
             os.close(lock)
 
     def _fetch(self, image, folder, fetch, cancel, progress):
-        files = image.get("files") or {}
-        if not all(isinstance(files.get(key), str) for key in ("image", "bmap", "sha256")):
-            raise ImageError("the order's image lacks its files (image, bmap, sha256)", transient=False)
+        files = image["files"]
         remote = files["image"]
-        name = os.path.basename(remote).removesuffix(".zst").removesuffix(".img")
         download = folder + ".download"
         os.makedirs(download, exist_ok=True)
         compressed = os.path.join(download, "image.img.zst")
@@ -149,13 +153,13 @@ class ImageCache:
                              f"not {image['sha256']}", transient=False)
         os.unlink(compressed)
         os.unlink(os.path.join(download, "image.sha256"))
-        with open(os.path.join(download, "name"), "w") as handle:
-            handle.write(name)
+        with open(os.path.join(download, "names"), "w") as handle:
+            handle.write(_image_name(image) + "\n")
         shutil.rmtree(folder, ignore_errors=True)
         os.rename(download, folder)
         with open(os.path.join(folder, "ready"), "w"):
             pass
-        log.info("image %s (%s) is in the cache", name, image["sha256"][:12])
+        log.info("image %s (%s) is in the cache", _image_name(image), image["sha256"][:12])
 
     def _make_room(self, image, sha256):
         """Evict least recently used images nobody writes from until this one fits."""
@@ -198,6 +202,19 @@ class ImageCache:
             return freed
         finally:
             os.close(lock)
+
+
+def _image_name(image):
+    """The order's image name, from its warehouse file (<name>.img.zst)."""
+    files = image.get("files") or {}
+    if not all(isinstance(files.get(key), str) for key in ("image", "bmap", "sha256")):
+        raise ImageError("the order's image lacks its files (image, bmap, sha256)", transient=False)
+    return os.path.basename(files["image"]).removesuffix(".zst").removesuffix(".img")
+
+
+def _names(folder):
+    """The names an image folder was asked for; "name" is the single name of a cache written before."""
+    return _read(os.path.join(folder, "names")).split() or _read(os.path.join(folder, "name")).split()
 
 
 def _read(path):

@@ -92,3 +92,20 @@ def test_room_is_made_by_evicting_the_least_recently_used_image_nobody_writes_fr
     pinned.close()
     with pytest.raises(ImageError, match="more than the whole cache"):
         cache.get({**described(images[0]), "sha256": "f" * 64, "mapped_size": 11 * MiB}, shelf[0], CancelToken())
+
+
+def test_orders_with_byte_identical_images_each_get_their_own_name_from_one_download(image, tmp_path):
+    cache = ImageCache(str(tmp_path / "cache"), 1 << 30)
+    shelf = Shelf(image, str(tmp_path / "log"))
+    with cache.get(described(image), shelf, CancelToken()) as first:
+        assert first.name == "one"
+    # another order's image: the same bytes and checksum, in its own folder under its own name
+    other = described(image, folder="/other-task")
+    other["files"] = {key: path.replace("/one.", "/two.") for key, path in other["files"].items()}
+    with cache.get(other, shelf, CancelToken()) as second:
+        assert second.name == "two"  # the writer reports the name of the order it wrote for
+        assert second.folder == first.folder
+    assert sorted(shelf.fetched()) == ["one.bmap", "one.img.zst", "one.sha256"]  # downloaded once
+    assert cache.names() == ["one", "two"]
+    with cache.get(described(image), shelf, CancelToken()) as again:
+        assert again.name == "one"
