@@ -16,7 +16,9 @@ in a short, fair queue shares the slot instead:
   its checks wait and run apart, in slots of their own, and the caller runs
   them at the lowest CPU priority (passwords.py), so guesses use only idle CPU
   and never hold the slot a clean client's check waits for. A user can
-  always log in from an address that has not failed, whoever floods. When
+  always log in from an address that has not failed, whoever floods. Checks
+  that waited as clean move to the failing ones as soon as their client
+  fails (a flood's first guesses all arrive before the first has failed). When
   the queue is full, a check of a clean client takes the place of the newest
   check of a failing one.
 - Bounds: `per_client` waiting checks per lane and `per_account` per account
@@ -86,15 +88,16 @@ class CheckQueue:
                     self._give_up(waiter)
                 if not waiter.turn:
                     raise Busy()
+                clean = waiter.clean  # its lane may have failed while it waited
         except Busy:
             self._mark_failing(lane)  # turned away, it is part of a flood: else a flood of fresh addresses stays clean
             raise
         try:
             right = check(clean)
+            if not right:
+                self._mark_failing(lane)  # before the slot is handed on: the lane's waiting checks are not given it
         finally:
             self._release(clean)
-        if not right:
-            self._mark_failing(lane)
         return right
 
     def _enter(self, lane, account):
@@ -145,17 +148,34 @@ class CheckQueue:
         """Hand the slot to the next waiter of the same kind, lanes in turn."""
         kind = 0 if clean else 1
         with self._lock:
-            lanes = self._lanes[kind]
-            if not lanes:
+            if self._lanes[kind]:
+                self._start_next(kind)
+            else:
                 self._free[kind] += 1
-                return
-            waiter = lanes[next(iter(lanes))][0]
-            self._remove(waiter)
-            queue = lanes.pop(waiter.lane, None)
-            if queue:
-                lanes[waiter.lane] = queue  # to the back: the other lanes go first
-            waiter.turn = True
-            waiter.event.set()
+
+    def _start_next(self, kind):
+        lanes = self._lanes[kind]
+        waiter = lanes[next(iter(lanes))][0]
+        self._remove(waiter)
+        queue = lanes.pop(waiter.lane, None)
+        if queue:
+            lanes[waiter.lane] = queue  # to the back: the other lanes go first
+        waiter.turn = True
+        waiter.event.set()
+
+    def _demote(self, lane):
+        """The checks of `lane` that waited as clean wait with the failing ones: a flood's first guesses all
+        arrive before the first of them has failed, and would otherwise hold the clean slot for seconds."""
+        queue = self._lanes[0].pop(lane, None)
+        if not queue:
+            return
+        for waiter in queue:
+            waiter.clean = False
+            self._failing_accounts[waiter.account] += 1
+        self._lanes[1].setdefault(lane, collections.deque()).extend(queue)
+        while self._free[1] and self._lanes[1]:
+            self._free[1] -= 1
+            self._start_next(1)
 
     def _failing(self, lane):
         failed = self._failed.get(lane)
@@ -166,6 +186,7 @@ class CheckQueue:
         with self._lock:
             self._failed.pop(lane, None)
             self._failed[lane] = moment
+            self._demote(lane)
             while len(self._failed) > MAX_REMEMBERED or (
                     moment - next(iter(self._failed.values())) >= self.failure_window):
                 del self._failed[next(iter(self._failed))]

@@ -1,5 +1,6 @@
 """The password-check queue: lanes take turns, failing clients never hold up clean ones, bounds refuse at once."""
 
+import itertools
 import threading
 import time
 
@@ -74,7 +75,10 @@ def test_a_client_beyond_its_share_is_refused_at_once_and_others_still_wait():
     held.add("flood")
     assert [type(exc) for _, exc in held.errors] == [TooManyWaiting]
     held.add("alice")
-    assert held.finish() == ["flood", "alice", "flood"]
+    # turned away, the flood is failing: its waiting checks run apart, in the failing clients' slot
+    _until(lambda: len(held.order) == 2)
+    assert held.order == ["flood", "flood"]
+    assert held.finish() == ["flood", "flood", "alice"]
 
 
 def test_failing_clients_guessing_one_account_are_bounded_together_and_its_owner_still_gets_in():
@@ -117,3 +121,32 @@ def test_a_check_that_raises_frees_its_slot():
         queue.run("alice", "alice", lambda clean: 1 / 0)
     assert queue.run("alice", "alice", lambda clean: clean) and queue._free == [1, 1]
 
+
+
+
+def test_checks_that_waited_as_clean_wait_with_the_failing_once_their_client_fails():
+    # a flood's first guesses all queue before the first of them has failed
+    queue = CheckQueue(size=10, per_client=5)
+    held = Held(queue)
+    first, later, calls = threading.Event(), threading.Event(), itertools.count()
+
+    def guess(clean):
+        (first if next(calls) == 0 else later).wait(10)
+        return False
+    for _ in range(3):
+        held.threads.append(held._start("flood", "admin", guess))
+    _until(lambda: queue._waiting == 3)
+    held.release.set()  # the holder ends: the flood's first guess takes the clean slot
+    _until(lambda: queue._waiting == 2)
+    held.add("alice")
+    first.set()  # it fails: the flood's other guesses wait with the failing ones, alice has the clean slot
+    _until(lambda: "alice" in held.order)
+    later.set()
+    assert held.finish() == ["alice"]
+
+
+def _until(condition, timeout=5):
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline
+        time.sleep(0.001)
