@@ -56,6 +56,7 @@ def ended(pipeline, order, timeout):
     return done
 
 
+@pytest.mark.fault  # kills or restarts a server: the fault tier
 def test_a_creator_killed_mid_build_gets_its_task_redelivered_and_the_order_completes(pipeline, slow_content):
     with downloading(pipeline, slow_content[1], "doomed-creator") as (creator, order):
         time.sleep(1)
@@ -81,12 +82,14 @@ def test_canceling_mid_build_stops_the_work_and_leaves_nothing_behind(pipeline, 
         wait_until(lambda: order_of(pipeline, after["_id"])["status"] == "ready", timeout=90)
 
 
+@pytest.mark.fault  # kills or restarts a server: the fault tier
 def test_a_broker_restart_mid_build_still_ends_with_the_image(pipeline, slow_content):
     with downloading(pipeline, slow_content[1], "restart-creator") as (_, order):
         pipeline.rabbitmq.restart()
         assert ended(pipeline, order, 240)["image"]["sha256"]
 
 
+@pytest.mark.fault  # kills or restarts a server: the fault tier
 def test_a_database_restart_mid_build_still_ends_with_the_image(pipeline, slow_content):
     with downloading(pipeline, slow_content[1], "dbrestart-creator") as (_, order):
         pipeline.ferretdb.kill9()

@@ -7,6 +7,7 @@ files under a loop device (tests/unit/writer/fakecard.py).
 import os
 import time
 
+import pytest
 
 from devstack.processes import wait_until
 from tests.integration.pipeline.test_monitor import order_of
@@ -113,6 +114,7 @@ def test_a_card_removed_mid_write_ends_that_attempt_only(pipeline, writer_host, 
     written_on_a_new_card(pipeline, host, image, order)
 
 
+@pytest.mark.fault  # kill -9: the fault tier
 def test_a_slot_killed_mid_write_leaves_its_task_to_another_card(pipeline, writer_host, image, slow_card):
     host = writer_host(slots=2)
     order, _ = slow_write(pipeline, host, image, slow_card, "writing", rate=MiB)
