@@ -26,11 +26,12 @@ _REQUEST = Validator(REQUEST_SCHEMA)
 
 
 class ClaimService(faults.Stoppable, ConsumerMixin):
-    def __init__(self, app, decider, accounts, count_drop):
+    def __init__(self, app, decider, accounts, count_drop, count_claim):
         self.connection = app.connection_for_write()
         self.decider = decider
         self.accounts = accounts  # monitor.service.Accounts: the reports thread declares their queues
         self.count_drop = count_drop  # (why, sender, detail): the monitor's drop counter
+        self.count_claim = count_claim  # (decision): the monitor's claim counter
         self.answered = 0
         self._consumer = None
         self._producer = None
@@ -84,6 +85,7 @@ class ClaimService(faults.Stoppable, ConsumerMixin):
                                serializer="json", delivery_mode=1, retry=False)
         message.ack()
         self.answered += 1
+        self.count_claim(answer["decision"])
         try:
             self.decider.follow_orders()
         except Exception:  # the order catches up with its next report's cascade, or the beat's reconcile

@@ -37,7 +37,7 @@ def serve(config, notifier):
                       results=results, writer_timeout=settings["writer_timeout"], lanes=settings["report_lanes"])
     monitor.registry.max_records_per_creator = settings["max_hosts_per_account"]
     monitor.applier.max_card_rate = settings["max_card_rate"]
-    claims = ClaimService(app, monitor.claims, monitor.accounts, monitor.count_drop)
+    claims = ClaimService(app, monitor.claims, monitor.accounts, monitor.count_drop, monitor.count_claim)
 
     def on_signal(signum, _frame):
         log.info("received %s; stopping", signal.Signals(signum).name)

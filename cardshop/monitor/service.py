@@ -23,6 +23,7 @@ malformed (or that makes the code fail) is logged, counted in `dropped`
 """
 
 import collections
+import datetime
 import logging
 import threading
 import time
@@ -46,7 +47,8 @@ from cardshop.validation import Validator
 log = logging.getLogger(__name__)
 
 # The database is away (the message waits in RabbitMQ); any other database error is the message's.
-STATS_EVERY = 1.0  # seconds between saves of the drop counters
+STATS_EVERY = 1.0  # seconds between saves of the drop counters, claim decisions and lag
+MAX_LAG = 86400.0  # a report's lag is counted at most this (a worker's clock far behind)
 ACCOUNTS_EVERY = 2.0  # seconds between looks for new worker accounts
 CLOCK_EVERY = 60.0  # seconds between measures of the database server's clock (the times the monitor writes)
 DATABASE_FIRST, DATABASE_MOST = 0.5, 10.0  # back-off (seconds) while the database is away: back soon after it is
@@ -121,8 +123,12 @@ class Monitor(faults.Stoppable, ConsumerMixin):
         self.on_ready = on_ready
         self.applied = 0
         self.dropped = collections.Counter()  # why -> how many messages were dropped
-        self._saved, self._saved_at = collections.Counter(), 0.0  # drops already in monitor_stats, when
-        self._drops_lock = threading.Lock()  # the claims thread counts its drops here too
+        self.claimed = collections.Counter()  # decision -> how many claim requests were answered so
+        self._lag = None  # the longest delay of a report applied since the stats were last saved (seconds)
+        # what monitor_stats already holds of each counter, and when it was last saved
+        self._saved = {monitor_stats.DROPPED: collections.Counter(), monitor_stats.CLAIMS: collections.Counter()}
+        self._saved_at = 0.0
+        self._drops_lock = threading.Lock()  # the claims thread counts its drops and decisions here too
         # The consumer thread's pause after requeueing a heartbeat it cannot write yet.
         self._heartbeat_waits = faults.Backoff(first=DATABASE_FIRST, most=DATABASE_MOST, stop=self.stopping)
         self.last_loop = time.monotonic()  # the watchdog's proof that the loop turns
@@ -189,6 +195,10 @@ class Monitor(faults.Stoppable, ConsumerMixin):
         self.count_drop(why, sender, detail)
         message.ack()
 
+    def count_claim(self, decision):
+        with self._drops_lock:
+            self.claimed[decision] += 1
+
     def count_drop(self, why, sender, detail):
         with self._drops_lock:
             self.dropped[why] += 1
@@ -205,19 +215,43 @@ class Monitor(faults.Stoppable, ConsumerMixin):
         self.on_report(body, message)
 
     def save_stats(self, force=False):
-        """Add the drops since the last save to `monitor_stats` (at most every STATS_EVERY s; totals
-        survive restarts), for operators and tests."""
+        """Add the drops and claim decisions since the last save to `monitor_stats`, with the lag of the
+        reports applied meanwhile (at most every STATS_EVERY s; totals survive restarts), for operators,
+        the metrics and tests."""
+        if not force and time.monotonic() - self._saved_at < STATS_EVERY:
+            return
         with self._drops_lock:
-            counted = self.dropped.copy()
-        unsaved = counted - self._saved
-        if not unsaved or (not force and time.monotonic() - self._saved_at < STATS_EVERY):
-            return
+            counted = {monitor_stats.DROPPED: self.dropped.copy(), monitor_stats.CLAIMS: self.claimed.copy()}
+            lag, self._lag = self._lag, None
         try:
-            monitor_stats.add_drops(self.db, unsaved, now())
+            for name, total in counted.items():
+                unsaved = total - self._saved[name]
+                if unsaved:
+                    monitor_stats.add(self.db, name, dict(unsaved), now())
+                    self._saved[name] = total
+            if lag is not None:
+                monitor_stats.set_lag(self.db, lag, now())
         except pymongo.errors.PyMongoError as exc:
-            log.debug("drop counters not saved: %s", exc)
+            log.debug("monitor figures not saved: %s", exc)
+            if lag is not None:
+                self._measure_lag(lag)  # kept for the next try
             return
-        self._saved, self._saved_at = counted, time.monotonic()
+        self._saved_at = time.monotonic()
+
+    def _measure_lag(self, seconds):
+        with self._drops_lock:
+            self._lag = seconds if self._lag is None else max(self._lag, seconds)
+
+    def _lag_of(self, body):
+        """Seconds from a report's sending (the worker's `at`, by its own clock: fleet hosts keep theirs
+        in time with NTP, and a clock ahead counts as no lag) to now; None when `at` is not a time."""
+        try:
+            sent = datetime.datetime.fromisoformat(body["at"])
+        except (KeyError, TypeError, ValueError):
+            return None
+        if sent.tzinfo is None:
+            sent = sent.replace(tzinfo=datetime.timezone.utc)
+        return min(max((now() - sent).total_seconds(), 0.0), MAX_LAG)
 
     # -- applying -----------------------------------------------------------
 
@@ -265,6 +299,9 @@ class Monitor(faults.Stoppable, ConsumerMixin):
                 for message in messages:
                     message.ack()
                 self.applied += len(messages)
+                lag = self._lag_of(body)
+                if lag is not None:
+                    self._measure_lag(lag)
                 log.debug("%s from %s: %s", body["type"], sender, outcome)
 
     def flush_heartbeats(self, force=False):

@@ -19,6 +19,7 @@ from cardshop.pipeline import topology
 from cardshop.store import counters, monitor_stats, now, orders, schedules, tasks, users, workers
 
 log = logging.getLogger(__name__)
+LAG_FRESH_FOR = 60  # seconds: a lag measured longer ago says nothing about now (no report came since)
 
 
 class ShopCollector:
@@ -65,6 +66,12 @@ class ShopCollector:
                      ["host", "slot", "step"], rates)
         yield family(CounterMetricFamily, "cardshop_monitor_dropped_reports", "Reports the monitor dropped, by why.",
                      ["why"], {(why,): n for why, n in monitor_stats.drops(self.db).items()})
+        yield family(CounterMetricFamily, "cardshop_claims", "Claims of a delivery the monitor answered, by "
+                     "decision (accepted, refused, wait).", ["decision"],
+                     {(decision,): n for decision, n in monitor_stats.counts(self.db, monitor_stats.CLAIMS).items()})
+        yield family(GaugeMetricFamily, "cardshop_monitor_lag_seconds", "The longest a report applied in the "
+                     f"last seconds took from its sending to its application (0: none in {LAG_FRESH_FOR} s).", [],
+                     {(): monitor_stats.lag(self.db, now(), LAG_FRESH_FOR)})
         yield family(GaugeMetricFamily, "cardshop_beat_job_duration_seconds", "How long each schedule's last run "
                      "took.", ["schedule", "job"], {(run["name"], run["job"]): run["last_duration"]
                                                     for run in schedules.last_runs(self.db)})

@@ -4,6 +4,8 @@ an order waiting for a creator shows in the order and task figures and in the `c
 import json
 import os
 import shutil
+import signal
+import time
 import urllib.parse
 import urllib.request
 
@@ -12,7 +14,10 @@ import yaml
 
 from devstack.processes import Process, free_port, wait_for_port, wait_until
 from devstack.servers import REPO, Scheduler
+from cardshop.pipeline.reports import Reporter
 from tests.conftest import order_body
+from tests.integration.claiming import accepted, claim
+from tests.integration.pipeline.test_monitor import create_task_of, take_message
 
 PROMETHEUS = os.path.join(REPO, "var", "prometheus", "usr", "bin", "prometheus")
 
@@ -71,6 +76,36 @@ def test_the_metrics_need_the_token_and_show_an_order_waiting_for_a_creator(pipe
         assert wait_until(lambda: (figure(scrape(metrics_scheduler.metrics_url, token)[1], "cardshop_queue_messages",
                                           queue="create") or 0) >= 1, timeout=30)
         assert figure(text, "cardshop_cards_written_total") is not None
+    finally:
+        pipeline.admin.post(f"/orders/{order['_id']}/cancel", {})
+
+
+def test_claims_by_decision_and_the_monitors_lag_while_it_was_frozen(pipeline, metrics_scheduler):
+    token = open(metrics_scheduler.token_file).read().strip()
+
+    def now_shows():
+        return scrape(metrics_scheduler.metrics_url, token)[1]
+    before = now_shows()
+    counts = {decision: figure(before, "cardshop_claims_total", decision=decision) or 0
+              for decision in ("accepted", "wait")}
+    creator, _, app = pipeline.worker("creator")
+    order = pipeline.admin.post("/orders", order_body()).body
+    try:
+        task_id = create_task_of(order)["_id"]
+        payload = take_message(app, "create", task_id)[1]
+        run = accepted(app, creator, payload)
+        assert claim(app, creator, payload)["decision"] == "wait"  # another run, while the first holds it
+        monitor = pipeline.monitor.process.popen.pid
+        os.kill(monitor, signal.SIGSTOP)  # the report waits in RabbitMQ for the monitor
+        try:
+            Reporter(app, creator, task_id, run=run).log("sent while the monitor is frozen")
+            time.sleep(3)
+        finally:
+            os.kill(monitor, signal.SIGCONT)
+        shown = wait_until(lambda: (lambda text: text if (figure(text, "cardshop_monitor_lag_seconds") or 0) >= 2.5
+                                    else None)(now_shows()), timeout=30)
+        assert figure(shown, "cardshop_claims_total", decision="accepted") == counts["accepted"] + 1
+        assert figure(shown, "cardshop_claims_total", decision="wait") == counts["wait"] + 1
     finally:
         pipeline.admin.post(f"/orders/{order['_id']}/cancel", {})
 
