@@ -20,7 +20,8 @@
                 then writer@N is stopped (restarted); no task can start in between (drain.py)
     resume      --slot N: withdraw a drain that timed out; the slot takes tasks again
     status      per slot: reader, card, size, unit state and what it is doing (--json: the
-                slots' own state files, for machines)
+                slots' own state files, for machines); --watch: one line per slot (state, order,
+                card, %, MB/s, ETA) kept up to date until Ctrl-C (which ends it with 0)
 
 Exit codes: 0 done, 1 failed (message printed), 2 bad usage or answers (or no such slot),
 3 the scheduler refused the login (or it is not a writer's for configure, an operator's or admin's
@@ -45,6 +46,7 @@ from cardshop.pipeline import slot_state
 from cardshop.writer_helper import configure as configuring
 from cardshop.writer_helper import drain as draining
 from cardshop.writer_helper import links, readers, registration, slots, udev_rule, units
+from cardshop.writer_helper import watch as watching
 from cardshop.writer_helper.files import FilesError
 
 EX_FAILURE, EX_USAGE, EX_AUTH, EX_UNREACHABLE, EX_TEMPFAIL, EX_CONFIG = 1, 2, 3, 4, 75, 78
@@ -383,14 +385,24 @@ def _slot_facts(paths, mapping):
     return facts
 
 
+def _read_facts(paths, mapping):
+    try:
+        return _slot_facts(paths, mapping)
+    except slot_state.SlotStateError as exc:
+        raise HelperError(f"cannot read the slots' state: {exc}") from None
+
+
 def cmd_status(paths, args):
     mapping = _read_slots(paths.slots)
     if not mapping:
         raise HelperError(f"no slots in {paths.slots}; run `{PROG} identify` first")
-    try:
-        facts = _slot_facts(paths, mapping)
-    except slot_state.SlotStateError as exc:
-        raise HelperError(f"cannot read the slots' state: {exc}") from None
+    if args.watch:
+        if not args.interval > 0:
+            raise HelperError(f"--interval {args.interval:g}: must be a number of seconds above 0", EX_USAGE)
+        watching.watch(lambda: _read_facts(paths, mapping), sys.stdout, args.interval, args.json,
+                       sys.stdout.isatty())
+        return
+    facts = _read_facts(paths, mapping)
     if args.json:
         print(json.dumps({"slots": facts}, sort_keys=True))
         return
@@ -501,7 +513,11 @@ def parser():
     resume = sub.add_parser("resume", help="withdraw a drain: slot N takes tasks again")
     resume.add_argument("--slot", type=int, required=True, help="the slot number")
     status = sub.add_parser("status", help="per slot: reader, card, unit state")
-    status.add_argument("--json", action="store_true", help="every slot's state as one JSON object")
+    status.add_argument("--json", action="store_true", help="every slot's state as one JSON object (with "
+                        "--watch: one per change, a line each)")
+    status.add_argument("--watch", action="store_true", help="one line per slot (state, order, card, progress), "
+                        "kept up to date until Ctrl-C")
+    status.add_argument("--interval", type=float, default=1.0, help="seconds between looks with --watch (1)")
     return top
 
 
