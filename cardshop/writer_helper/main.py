@@ -19,6 +19,9 @@
     drain       --slot N [--timeout S] [--restart]: the slot takes no new task, finishes its card,
                 then writer@N is stopped (restarted); no task can start in between (drain.py)
     resume      --slot N: withdraw a drain that timed out; the slot takes tasks again
+    check       log into the scheduler (API), the broker (AMQPS, the host's own queue) and the
+                warehouse (FTPS) with the host's own credentials; ✔/✘ each with the reason
+                (--json for machines); exit 1 when any failed
     status      per slot: reader, card, size, unit state and what it is doing (--json: the
                 slots' own state files, for machines); --watch: one line per slot (state, order,
                 card, %, MB/s, ETA) kept up to date until Ctrl-C (which ends it with 0)
@@ -45,7 +48,7 @@ from cardshop.config.writer import SCHEMA as WRITER_SCHEMA
 from cardshop.pipeline import slot_state
 from cardshop.writer_helper import configure as configuring
 from cardshop.writer_helper import drain as draining
-from cardshop.writer_helper import links, readers, registration, slots, udev_rule, units
+from cardshop.writer_helper import checks, links, readers, registration, slots, udev_rule, units
 from cardshop.writer_helper import watch as watching
 from cardshop.writer_helper.files import FilesError
 
@@ -419,6 +422,31 @@ def cmd_status(paths, args):
     print("Tasks and progress of every slot, as the scheduler knows them: GET /workers (or the manager).")
 
 
+def _host_config(paths):
+    """writer.yaml as writer@N loads it (its proxy in use from now on)."""
+    try:
+        return registration.writer_config(paths.writer)
+    except registration.RegistrationError as exc:
+        raise HelperError(str(exc), REGISTRATION_CODES[exc.kind]) from None
+
+
+def _run_checks(config, warehouse_url):
+    try:
+        return checks.run(config, warehouse_url)
+    except ConfigError as exc:  # the password file: writer@N would not start either
+        raise HelperError(f"writer.yaml: {exc}", EX_CONFIG) from None
+
+
+def cmd_check(paths, args):
+    results = _run_checks(_host_config(paths), args.warehouse)
+    ok = all(result["ok"] for result in results)
+    if args.json:
+        print(json.dumps({"ok": ok, "checks": results}, sort_keys=True))
+    else:
+        print("\n".join(checks.lines(results)))
+    return 0 if ok else EX_FAILURE
+
+
 def cmd_drain(paths, args):
     _known_slot(paths, args.slot)
     use_systemctl = _use_systemctl(args)
@@ -518,18 +546,23 @@ def parser():
     status.add_argument("--watch", action="store_true", help="one line per slot (state, order, card, progress), "
                         "kept up to date until Ctrl-C")
     status.add_argument("--interval", type=float, default=1.0, help="seconds between looks with --watch (1)")
+    check = sub.add_parser("check", help="log into the scheduler, the broker and the warehouse with this host's "
+                           "credentials; ✔/✘ each")
+    check.add_argument("--warehouse", help="the warehouse's URL (ftps://host:port/) instead of writer.yaml's "
+                       "warehouse.url")
+    check.add_argument("--json", action="store_true", help="the results as one JSON object")
     return top
 
 
 COMMANDS = {"scan": cmd_scan, "identify": cmd_identify, "configure": cmd_configure, "register": cmd_register,
             "enable": cmd_enable, "disable": cmd_disable, "forget": cmd_forget, "status": cmd_status,
-            "drain": cmd_drain, "resume": cmd_resume}
+            "drain": cmd_drain, "resume": cmd_resume, "check": cmd_check}
 
 
 def main(argv=None):
     args = parser().parse_args(argv)
     try:
-        COMMANDS[args.command](Paths(args), args)
+        code = COMMANDS[args.command](Paths(args), args)
     except HelperError as exc:
         print(f"{PROG}: {exc}", file=sys.stderr)
         return exc.code
@@ -548,4 +581,4 @@ def main(argv=None):
     except KeyboardInterrupt:
         print(f"\n{PROG}: interrupted; nothing more written", file=sys.stderr)
         return 130
-    return 0
+    return code or 0
