@@ -22,6 +22,10 @@
     check       log into the scheduler (API), the broker (AMQPS, the host's own queue) and the
                 warehouse (FTPS) with the host's own credentials; ✔/✘ each with the reason
                 (--json for machines); exit 1 when any failed
+    network     --interface IF (--dhcp | --static ADDR/PREFIX [--gateway IP]) [--dns IP,IP]: the
+                host's address through a systemd-networkd file; applied, then the checks of `check`,
+                then put back by itself unless confirmed within --confirm-timeout (120 s) by typing
+                yes or running `network --confirm` (as `netplan try` does); exit 0 kept, 1 rolled back
     status      per slot: reader, card, size, unit state and what it is doing (--json: the
                 slots' own state files, for machines); --watch: one line per slot (state, order,
                 card, %, MB/s, ETA) kept up to date until Ctrl-C (which ends it with 0)
@@ -37,6 +41,7 @@ import argparse
 import getpass
 import json
 import os
+import signal
 import subprocess
 import sys
 
@@ -48,6 +53,7 @@ from cardshop.config.writer import SCHEMA as WRITER_SCHEMA
 from cardshop.pipeline import slot_state
 from cardshop.writer_helper import configure as configuring
 from cardshop.writer_helper import drain as draining
+from cardshop.writer_helper import network as networking
 from cardshop.writer_helper import checks, links, readers, registration, slots, udev_rule, units
 from cardshop.writer_helper import watch as watching
 from cardshop.writer_helper.files import FilesError
@@ -447,6 +453,61 @@ def cmd_check(paths, args):
     return 0 if ok else EX_FAILURE
 
 
+def cmd_network(paths, args):
+    if args.confirm:
+        if not networking.confirm(paths.run_dir):
+            raise HelperError("no network change waits for its confirmation")
+        print("confirmed: the new network configuration is kept")
+        return 0
+    if not args.confirm_timeout > 0:
+        raise HelperError(f"--confirm-timeout {args.confirm_timeout:g}: must be a number of seconds above 0",
+                          EX_USAGE)
+    try:
+        wanted = networking.settings(args.interface, args.dhcp, args.static, args.gateway, args.dns)
+    except networking.NetworkError as exc:
+        raise HelperError(str(exc), EX_USAGE) from None
+    say = _teller(sys.stderr if args.json else sys.stdout)
+
+    def check():
+        if not os.path.exists(paths.writer):
+            say(f"no {paths.writer} yet: nothing to check (`{PROG} check` once it is configured)")
+            return None
+        results = _run_checks(_host_config(paths), args.warehouse)
+        for line in checks.lines(results):
+            say(line)
+        return results
+
+    answers = sys.stdin.fileno() if sys.stdin.isatty() else None
+    # The operator's SSH session may die with the old address: the try goes on to its rollback regardless.
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        outcome = networking.apply(wanted, args.network_dir, paths.run_dir, args.confirm_timeout, check, say,
+                                   answers)
+    except networking.NetworkError as exc:
+        raise HelperError(str(exc), EX_TEMPFAIL if exc.kind == "pending" else EX_FAILURE) from None
+    if args.json:
+        print(json.dumps({**outcome, "settings": wanted}, sort_keys=True))
+    else:
+        say("kept: the new configuration stays" if outcome["result"] == "kept"
+            else f"rolled back ({outcome['reason']}): the previous configuration is back")
+    return 0 if outcome["result"] == "kept" else EX_FAILURE
+
+
+def _interrupt(*_):
+    raise KeyboardInterrupt
+
+
+def _teller(stream):
+    """print() to `stream` that survives the terminal going away (the network change may cut the session)."""
+    def say(text):
+        try:
+            print(text, file=stream, flush=True)
+        except OSError:
+            pass
+    return say
+
+
 def cmd_drain(paths, args):
     _known_slot(paths, args.slot)
     use_systemctl = _use_systemctl(args)
@@ -551,12 +612,28 @@ def parser():
     check.add_argument("--warehouse", help="the warehouse's URL (ftps://host:port/) instead of writer.yaml's "
                        "warehouse.url")
     check.add_argument("--json", action="store_true", help="the results as one JSON object")
+    network = sub.add_parser("network", help="set the host's address (DHCP or static) with systemd-networkd; "
+                             "rolled back unless confirmed")
+    network.add_argument("--interface", help="the interface to configure, e.g. enp1s0")
+    way = network.add_mutually_exclusive_group()
+    way.add_argument("--dhcp", action="store_true", help="the address from DHCP")
+    way.add_argument("--static", metavar="ADDRESS/PREFIX", help="a fixed address, e.g. 192.0.2.10/24")
+    network.add_argument("--gateway", help="the default gateway (with --static)")
+    network.add_argument("--dns", help="DNS servers, comma-separated")
+    network.add_argument("--confirm-timeout", type=float, default=120.0,
+                         help="seconds to confirm before the previous configuration comes back (120)")
+    network.add_argument("--confirm", action="store_true",
+                         help="keep the change another `network` applied and waits to have confirmed")
+    network.add_argument("--network-dir", default=networking.DEFAULT_DIR, help="where networkd's files are")
+    network.add_argument("--warehouse", help="the warehouse's URL for the checks (as for check)")
+    network.add_argument("--json", action="store_true", help="the outcome as one JSON object")
     return top
 
 
 COMMANDS = {"scan": cmd_scan, "identify": cmd_identify, "configure": cmd_configure, "register": cmd_register,
             "enable": cmd_enable, "disable": cmd_disable, "forget": cmd_forget, "status": cmd_status,
-            "drain": cmd_drain, "resume": cmd_resume, "check": cmd_check}
+            "drain": cmd_drain, "resume": cmd_resume, "check": cmd_check,
+            "network": cmd_network}
 
 
 def main(argv=None):
