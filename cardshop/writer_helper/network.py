@@ -262,10 +262,10 @@ def wait_for_answer(attempt, timeout, answers=None):
             continue
         ready, _, _ = select.select([answers], [], [], min(0.2, max(0.0, deadline - time.monotonic())))
         if ready:
-            line = os.read(answers, 1024).decode(errors="replace").strip().lower()
-            if line:  # an empty read is the terminal gone: wait on for --confirm or the deadline
-                return line in ("y", "yes")
-            answers = None
+            typed = os.read(answers, 1024)
+            if typed:
+                return typed.decode(errors="replace").strip().lower() in ("y", "yes")
+            answers = None  # the terminal is gone (end of input): --confirm or the deadline decides
     return attempt.confirmed()
 
 

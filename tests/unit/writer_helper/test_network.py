@@ -2,6 +2,7 @@
 or put back (cardshop/writer_helper/network.py). Applied in a booted machine: tests/system/network."""
 
 import os
+import time
 
 import pytest
 
@@ -111,3 +112,25 @@ def test_the_cli_says_bad_arguments_with_exit_2_and_confirm_without_a_try_with_1
     assert main([*base, "--interface", here, "--dhcp", "--confirm-timeout", "0"]) == 2
     assert main([*base, "--confirm"]) == 1
     assert "no network change waits for its confirmation" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("typed, kept", [(b"yes\n", True), (b"YES\n", True), (b"no\n", False), (b"\n", False),
+                                         (b"", None)])
+def test_the_operator_keeps_a_change_by_typing_yes_and_anything_else_rolls_it_back(tmp_path, typed, kept):
+    attempt = network.Try(str(tmp_path / "10-cardshop-eth0.network"), str(tmp_path / "run"))
+    attempt.begin("new\n")
+    read_end, write_end = os.pipe()
+    os.write(write_end, typed)
+    if not typed:
+        os.close(write_end)  # the terminal gone: no answer, the countdown goes on to its end
+    try:
+        started = time.monotonic()
+        answer = network.wait_for_answer(attempt, 1, read_end)
+    finally:
+        os.close(read_end)
+        if typed:
+            os.close(write_end)
+    if kept is None:
+        assert answer is False and time.monotonic() - started >= 1
+    else:
+        assert answer is kept and time.monotonic() - started < 1
