@@ -81,8 +81,9 @@ def scheduler_section(description):
             "properties": SCHEDULER_CLIENT}
 
 
-def warehouse_client_section(description):
-    """For daemons that log into the warehouse."""
+def warehouse_client_section(description, **more):
+    """For daemons that log into the warehouse; `more`: keys of that daemon's only."""
     return {"type": "object", "description": description, "additionalProperties": False,
             "properties": {"ca_file": {"type": "string", "examples": ["/etc/ssl/certs/ca-certificates.crt"],
-                                       "description": "CA bundle to check an FTPS warehouse's certificate."}}}
+                                       "description": "CA bundle to check an FTPS warehouse's certificate."},
+                           **more}}

@@ -43,7 +43,11 @@ SCHEMA = {
                                "description": "Proxy for the scheduler API (none when absent)."},
             },
         },
-        "warehouse": warehouse_client_section("Downloading images from the warehouse."),
+        "warehouse": warehouse_client_section(
+            "Downloading images from the warehouse.",
+            url={"type": "string", "pattern": "^ftps?://", "examples": ["ftps://warehouse.example:990/"],
+                 "description": "The warehouse this host downloads from (its download URL), for "
+                                "cardshop-writer-helper check and network to log into; each task names its own."}),
         "logging": LOGGING,
     },
 }

@@ -40,6 +40,13 @@ SCHEMA = {
         "task": {"type": ["string", "null"], "pattern": ID_PATTERN},
         "order": {"type": ["string", "null"], "pattern": ID_PATTERN},
         "step": {"enum": [None, *SLOT_STEPS]},
+        # The step's progress, as a task's progress report has it (pipeline/reports.py); null when none.
+        "progress": {"anyOf": [{"type": "null"}, {
+            "type": "object", "required": ["percent", "bytes", "total", "rate"],
+            "properties": {"percent": {"type": "number", "minimum": 0, "maximum": 100},
+                           "bytes": {"type": "integer", "minimum": 0}, "total": {"type": "integer", "minimum": 0},
+                           "rate": {"type": "number", "minimum": 0},
+                           "eta": {"type": ["number", "null"], "minimum": 0}}}]},
         "draining": {"type": "boolean"},
         "consuming": {"type": "boolean"},
         "drained": {"type": "boolean"},

@@ -72,7 +72,7 @@ class SlotReporter:
         self.reporter, self.slot = reporter, slot
 
     def progress(self, step, done, total, rate, eta=None):
-        self.slot.progress(step, 100.0 * done / total if total else 0.0, rate)
+        self.slot.progress(step, 100.0 * done / total if total else 0.0, rate, done=done, total=total, eta=eta)
         return self.reporter.progress(step, done, total, rate, eta)
 
 

@@ -60,6 +60,9 @@ class Job:
     step: str | None = None
     percent: float | None = None
     rate: float | None = None
+    done: int | None = None  # bytes of the step done, of `total`; `eta` in seconds (the task's Ticker says)
+    total: int | None = None
+    eta: float | None = None
 
 
 class Slot:
@@ -102,7 +105,7 @@ class Slot:
             log.info("slot %s: %s%s", self.number, state, f" ({message})" if message else "")
             self._tell()
 
-    def progress(self, step, percent=None, rate=None, task=None, order=None):
+    def progress(self, step, percent=None, rate=None, task=None, order=None, done=None, total=None, eta=None):
         """What the busy slot does: `step` is one of SLOT_STEPS, the only ones heartbeats carry; any
         other text (a retry's "warehouse unreachable, retry 2 in 4 s") is the message of step `waiting`."""
         with self._lock:
@@ -113,6 +116,7 @@ class Slot:
             else:
                 step, self.message = "waiting", str(step)[:500]
             self.job.step, self.job.percent, self.job.rate = step, percent, rate
+            self.job.done, self.job.total, self.job.eta = done, total, eta
             if task:
                 self.job.task, self.job.order = task, order
         self._tell()
@@ -170,9 +174,16 @@ class Slot:
                     "rate": None if job.rate is None else round(job.rate, 1)}
 
     def snapshot(self):
-        """summary(), with when the state began and whether the slot drains, read at one instant."""
+        """summary(), with when the state began, whether the slot drains and the step's progress (the fields
+        of a task's progress report), read at one instant."""
         with self._lock:
-            return {**self.summary(), "since": self.since, "draining": self.draining}
+            job = self.job
+            progress = None
+            if job.total:
+                progress = {"percent": round(min(100.0, job.percent or 0.0), 1), "bytes": int(job.done or 0),
+                            "total": int(job.total), "rate": round(job.rate or 0.0, 1),
+                            "eta": None if job.eta is None else round(job.eta, 1)}
+            return {**self.summary(), "since": self.since, "draining": self.draining, "progress": progress}
 
     def status_line(self):
         """systemd's STATUS, for people: `slot 2: writing order 6b0… 42% 38 MB/s` (machines read the state file)."""

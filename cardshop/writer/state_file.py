@@ -38,6 +38,7 @@ class StateFile:
         return {"format": slot_state.FORMAT, "slot": self.slot.number, "pid": os.getpid(),
                 "state": now["state"], "since": slot_state.timestamp(now["since"]), "message": now["message"],
                 "card": now["card"], "task": now["task"], "order": now["order"], "step": now["step"],
+                "progress": now["progress"],
                 "draining": now["draining"], "consuming": consuming,
                 "drained": now["draining"] and now["state"] != "busy" and not consuming and not holding}
 

@@ -19,8 +19,16 @@
     drain       --slot N [--timeout S] [--restart]: the slot takes no new task, finishes its card,
                 then writer@N is stopped (restarted); no task can start in between (drain.py)
     resume      --slot N: withdraw a drain that timed out; the slot takes tasks again
+    check       log into the scheduler (API), the broker (AMQPS, the host's own queue) and the
+                warehouse (FTPS) with the host's own credentials; ✔/✘ each with the reason
+                (--json for machines); exit 1 when any failed
+    network     --interface IF (--dhcp | --static ADDR/PREFIX [--gateway IP]) [--dns IP,IP]: the
+                host's address through a systemd-networkd file; applied, then the checks of `check`,
+                then put back by itself unless confirmed within --confirm-timeout (120 s) by typing
+                yes or running `network --confirm` (as `netplan try` does); exit 0 kept, 1 rolled back
     status      per slot: reader, card, size, unit state and what it is doing (--json: the
-                slots' own state files, for machines)
+                slots' own state files, for machines); --watch: one line per slot (state, order,
+                card, %, MB/s, ETA) kept up to date until Ctrl-C (which ends it with 0)
 
 Exit codes: 0 done, 1 failed (message printed), 2 bad usage or answers (or no such slot),
 3 the scheduler refused the login (or it is not a writer's for configure, an operator's or admin's
@@ -33,6 +41,7 @@ import argparse
 import getpass
 import json
 import os
+import signal
 import subprocess
 import sys
 
@@ -44,7 +53,9 @@ from cardshop.config.writer import SCHEMA as WRITER_SCHEMA
 from cardshop.pipeline import slot_state
 from cardshop.writer_helper import configure as configuring
 from cardshop.writer_helper import drain as draining
-from cardshop.writer_helper import links, readers, registration, slots, udev_rule, units
+from cardshop.writer_helper import network as networking
+from cardshop.writer_helper import checks, links, readers, registration, slots, udev_rule, units
+from cardshop.writer_helper import watch as watching
 from cardshop.writer_helper.files import FilesError
 
 EX_FAILURE, EX_USAGE, EX_AUTH, EX_UNREACHABLE, EX_TEMPFAIL, EX_CONFIG = 1, 2, 3, 4, 75, 78
@@ -383,14 +394,24 @@ def _slot_facts(paths, mapping):
     return facts
 
 
+def _read_facts(paths, mapping):
+    try:
+        return _slot_facts(paths, mapping)
+    except slot_state.SlotStateError as exc:
+        raise HelperError(f"cannot read the slots' state: {exc}") from None
+
+
 def cmd_status(paths, args):
     mapping = _read_slots(paths.slots)
     if not mapping:
         raise HelperError(f"no slots in {paths.slots}; run `{PROG} identify` first")
-    try:
-        facts = _slot_facts(paths, mapping)
-    except slot_state.SlotStateError as exc:
-        raise HelperError(f"cannot read the slots' state: {exc}") from None
+    if args.watch:
+        if not args.interval > 0:
+            raise HelperError(f"--interval {args.interval:g}: must be a number of seconds above 0", EX_USAGE)
+        watching.watch(lambda: _read_facts(paths, mapping), sys.stdout, args.interval, args.json,
+                       sys.stdout.isatty())
+        return
+    facts = _read_facts(paths, mapping)
     if args.json:
         print(json.dumps({"slots": facts}, sort_keys=True))
         return
@@ -405,6 +426,86 @@ def cmd_status(paths, args):
     print(_table(rows, [("SLOT", "slot"), ("DEVICE", "device"), ("READER", "reader"), ("CARD", "card"),
                         ("SIZE", "size"), ("UNIT", "unit"), ("DOING", "doing")]))
     print("Tasks and progress of every slot, as the scheduler knows them: GET /workers (or the manager).")
+
+
+def _host_config(paths):
+    """writer.yaml as writer@N loads it (its proxy in use from now on)."""
+    try:
+        return registration.writer_config(paths.writer)
+    except registration.RegistrationError as exc:
+        raise HelperError(str(exc), REGISTRATION_CODES[exc.kind]) from None
+
+
+def _run_checks(config, warehouse_url):
+    try:
+        return checks.run(config, warehouse_url)
+    except ConfigError as exc:  # the password file: writer@N would not start either
+        raise HelperError(f"writer.yaml: {exc}", EX_CONFIG) from None
+
+
+def cmd_check(paths, args):
+    results = _run_checks(_host_config(paths), args.warehouse)
+    ok = all(result["ok"] for result in results)
+    if args.json:
+        print(json.dumps({"ok": ok, "checks": results}, sort_keys=True))
+    else:
+        print("\n".join(checks.lines(results)))
+    return 0 if ok else EX_FAILURE
+
+
+def cmd_network(paths, args):
+    if args.confirm:
+        if not networking.confirm(paths.run_dir):
+            raise HelperError("no network change waits for its confirmation")
+        print("confirmed: the new network configuration is kept")
+        return 0
+    if not args.confirm_timeout > 0:
+        raise HelperError(f"--confirm-timeout {args.confirm_timeout:g}: must be a number of seconds above 0",
+                          EX_USAGE)
+    try:
+        wanted = networking.settings(args.interface, args.dhcp, args.static, args.gateway, args.dns)
+    except networking.NetworkError as exc:
+        raise HelperError(str(exc), EX_USAGE) from None
+    say = _teller(sys.stderr if args.json else sys.stdout)
+
+    def check():
+        if not os.path.exists(paths.writer):
+            say(f"no {paths.writer} yet: nothing to check (`{PROG} check` once it is configured)")
+            return None
+        results = _run_checks(_host_config(paths), args.warehouse)
+        for line in checks.lines(results):
+            say(line)
+        return results
+
+    answers = sys.stdin.fileno() if sys.stdin.isatty() else None
+    # The operator's SSH session may die with the old address: the try goes on to its rollback regardless.
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        outcome = networking.apply(wanted, args.network_dir, paths.run_dir, args.confirm_timeout, check, say,
+                                   answers)
+    except networking.NetworkError as exc:
+        raise HelperError(str(exc), EX_TEMPFAIL if exc.kind == "pending" else EX_FAILURE) from None
+    if args.json:
+        print(json.dumps({**outcome, "settings": wanted}, sort_keys=True))
+    else:
+        say("kept: the new configuration stays" if outcome["result"] == "kept"
+            else f"rolled back ({outcome['reason']}): the previous configuration is back")
+    return 0 if outcome["result"] == "kept" else EX_FAILURE
+
+
+def _interrupt(*_):
+    raise KeyboardInterrupt
+
+
+def _teller(stream):
+    """print() to `stream` that survives the terminal going away (the network change may cut the session)."""
+    def say(text):
+        try:
+            print(text, file=stream, flush=True)
+        except OSError:
+            pass
+    return say
 
 
 def cmd_drain(paths, args):
@@ -501,19 +602,44 @@ def parser():
     resume = sub.add_parser("resume", help="withdraw a drain: slot N takes tasks again")
     resume.add_argument("--slot", type=int, required=True, help="the slot number")
     status = sub.add_parser("status", help="per slot: reader, card, unit state")
-    status.add_argument("--json", action="store_true", help="every slot's state as one JSON object")
+    status.add_argument("--json", action="store_true", help="every slot's state as one JSON object (with "
+                        "--watch: one per change, a line each)")
+    status.add_argument("--watch", action="store_true", help="one line per slot (state, order, card, progress), "
+                        "kept up to date until Ctrl-C")
+    status.add_argument("--interval", type=float, default=1.0, help="seconds between looks with --watch (1)")
+    check = sub.add_parser("check", help="log into the scheduler, the broker and the warehouse with this host's "
+                           "credentials; ✔/✘ each")
+    check.add_argument("--warehouse", help="the warehouse's URL (ftps://host:port/) instead of writer.yaml's "
+                       "warehouse.url")
+    check.add_argument("--json", action="store_true", help="the results as one JSON object")
+    network = sub.add_parser("network", help="set the host's address (DHCP or static) with systemd-networkd; "
+                             "rolled back unless confirmed")
+    network.add_argument("--interface", help="the interface to configure, e.g. enp1s0")
+    way = network.add_mutually_exclusive_group()
+    way.add_argument("--dhcp", action="store_true", help="the address from DHCP")
+    way.add_argument("--static", metavar="ADDRESS/PREFIX", help="a fixed address, e.g. 192.0.2.10/24")
+    network.add_argument("--gateway", help="the default gateway (with --static)")
+    network.add_argument("--dns", help="DNS servers, comma-separated")
+    network.add_argument("--confirm-timeout", type=float, default=120.0,
+                         help="seconds to confirm before the previous configuration comes back (120)")
+    network.add_argument("--confirm", action="store_true",
+                         help="keep the change another `network` applied and waits to have confirmed")
+    network.add_argument("--network-dir", default=networking.DEFAULT_DIR, help="where networkd's files are")
+    network.add_argument("--warehouse", help="the warehouse's URL for the checks (as for check)")
+    network.add_argument("--json", action="store_true", help="the outcome as one JSON object")
     return top
 
 
 COMMANDS = {"scan": cmd_scan, "identify": cmd_identify, "configure": cmd_configure, "register": cmd_register,
             "enable": cmd_enable, "disable": cmd_disable, "forget": cmd_forget, "status": cmd_status,
-            "drain": cmd_drain, "resume": cmd_resume}
+            "drain": cmd_drain, "resume": cmd_resume, "check": cmd_check,
+            "network": cmd_network}
 
 
 def main(argv=None):
     args = parser().parse_args(argv)
     try:
-        COMMANDS[args.command](Paths(args), args)
+        code = COMMANDS[args.command](Paths(args), args)
     except HelperError as exc:
         print(f"{PROG}: {exc}", file=sys.stderr)
         return exc.code
@@ -532,4 +658,4 @@ def main(argv=None):
     except KeyboardInterrupt:
         print(f"\n{PROG}: interrupted; nothing more written", file=sys.stderr)
         return 130
-    return 0
+    return code or 0

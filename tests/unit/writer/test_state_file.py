@@ -25,6 +25,17 @@ def test_the_file_says_the_slots_state_card_and_task(tmp_path):
         "card": {"size": 2_000_000_000, "serial": "SERIAL1"}, "draining": False, "drained": False}
 
 
+
+def test_the_file_has_the_steps_progress_as_a_tasks_progress_report_has_it(tmp_path):
+    slot, _, state_file = published(tmp_path, "busy")
+    slot.progress("verifying", 101.2, 38e6, done=2_024_000_000, total=2_000_000_000, eta=0.0)
+    state_file.write()
+    assert slot_state.read(str(tmp_path), 3)["progress"] == {"percent": 100.0, "bytes": 2_024_000_000,
+                                                             "total": 2_000_000_000, "rate": 38e6, "eta": 0.0}
+    slot.move("done")
+    state_file.write()
+    assert slot_state.read(str(tmp_path), 3)["progress"] is None
+
 def test_a_draining_slot_takes_no_task_and_is_drained_at_once_when_idle(tmp_path):
     slot, gate, state_file = published(tmp_path, "ready")
     assert slot.takes_tasks()

@@ -9,6 +9,7 @@ import pytest
 from cardshop.pipeline import slot_state
 from cardshop.writer_helper.main import main
 from tests.unit.pipeline.test_slot_state import STATE
+from tests.unit.writer_helper.conftest import host_folders
 
 pytestmark = pytest.mark.skipif(os.path.isdir("/run/systemd/system"), reason="a host without systemd")
 
@@ -16,18 +17,12 @@ pytestmark = pytest.mark.skipif(os.path.isdir("/run/systemd/system"), reason="a 
 @pytest.fixture
 def host(tmp_path):
     """A writer host in a folder: slots 1 and 2 in slots.yaml, their state under run/."""
-    config = tmp_path / "etc"
-    config.mkdir()
-    (config / "slots.yaml").write_text(
-        "slots:\n- {slot: 1, match: {DEVNAME: /dev/loop61}, device: /dev/loop61}\n"
-        "- {slot: 2, match: {DEVNAME: /dev/loop62}, device: /dev/loop62}\n")
-    run_dir = str(tmp_path / "run")
+    arguments, run_dir = host_folders(tmp_path, (1, 2))
 
     def helper(*args):
-        return main(["--config-dir", str(config), "--systemd-dir", str(tmp_path / "wants"), "--dev-dir",
-                     str(tmp_path / "dev"), "--run-dir", run_dir, *args])
+        return main([*arguments, *args])
     helper.run_dir = run_dir
-    helper.config = config
+    helper.config = tmp_path / "etc"
     return helper
 
 
