@@ -32,6 +32,7 @@ ANSWERS = {
         "scheduler_ca_file": {"type": "string", "minLength": 1},
         "broker_ca_file": {"type": "string", "minLength": 1},
         "warehouse_ca_file": {"type": "string", "minLength": 1},
+        "warehouse": {"type": "string", "pattern": "^ftps?://", "description": "the warehouse `check` logs into"},
     },
 }
 
@@ -97,7 +98,9 @@ def document(answers, secret_path, slots_file, existing=None):
     if answers.get("scheduler_ca_file"):
         config["scheduler"]["ca_file"] = answers["scheduler_ca_file"]
     if answers.get("warehouse_ca_file"):
-        config["warehouse"] = {"ca_file": answers["warehouse_ca_file"]}
+        config.setdefault("warehouse", {})["ca_file"] = answers["warehouse_ca_file"]
+    if answers.get("warehouse"):
+        config.setdefault("warehouse", {})["url"] = answers["warehouse"]
     if existing.get("logging"):
         config["logging"] = existing["logging"]
     try:

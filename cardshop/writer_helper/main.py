@@ -235,6 +235,8 @@ def _answers(paths, args):
                                          "system's)", existing.get("scheduler", {}).get("ca_file")),
                "warehouse_ca_file": _ask("CA bundle for an FTPS warehouse (empty: the system's)",
                                          existing.get("warehouse", {}).get("ca_file")),
+               "warehouse": _ask("the warehouse `check` logs into (ftps://host:port/; empty: none)",
+                                 existing.get("warehouse", {}).get("url")),
                "password": getpass.getpass("its password (not shown): ")}
     return {key: value for key, value in answers.items() if value}
 
