@@ -86,16 +86,6 @@
 <section class="card actions" id="actions">
   <h2>Actions</h2>
   <p id="no-actions"{{!'' if not actions else ' hidden'}}>None: the order has ended.</p>
-  <form method="post" action="/orders/{{order['_id']}}/cancel" class="action" id="cancel-form" data-action="cancel"{{!'' if 'cancel' in actions else ' hidden'}}>
-    <input type="hidden" name="csrf" value="{{session.csrf}}">
-    <label>Reason <input name="reason" maxlength="2000"></label>
-    <button type="submit" class="danger" id="cancel-order">Cancel order</button>
-  </form>
-  <form method="post" action="/orders/{{order['_id']}}/retry" class="action" id="retry-form" data-action="retry"{{!'' if 'retry' in actions else ' hidden'}}>
-    <input type="hidden" name="csrf" value="{{session.csrf}}">
-    <label>Why <input name="reason" maxlength="2000"></label>
-    <button type="submit" id="retry-order">{{live['retry_label']}}</button>
-  </form>
   % if order['sd_card']['type'] == 'physical':
   <form method="post" action="/orders/{{order['_id']}}/ship" class="action" id="ship-form" data-action="ship"{{!'' if 'ship' in actions else ' hidden'}}>
     <input type="hidden" name="csrf" value="{{session.csrf}}">
@@ -108,6 +98,16 @@
     <button type="submit">Mark shipped</button>
   </form>
   % end
+  <form method="post" action="/orders/{{order['_id']}}/cancel" class="action" id="cancel-form" data-action="cancel"{{!'' if 'cancel' in actions else ' hidden'}}>
+    <input type="hidden" name="csrf" value="{{session.csrf}}">
+    <label>Reason <input name="reason" maxlength="2000"></label>
+    <button type="submit" class="danger" id="cancel-order">Cancel order</button>
+  </form>
+  <form method="post" action="/orders/{{order['_id']}}/retry" class="action" id="retry-form" data-action="retry"{{!'' if 'retry' in actions else ' hidden'}}>
+    <input type="hidden" name="csrf" value="{{session.csrf}}">
+    <label>Why <input name="reason" maxlength="2000"></label>
+    <button type="submit" id="retry-order">{{live['retry_label']}}</button>
+  </form>
   <form method="post" action="/orders/{{order['_id']}}/delete" class="action" id="delete-form" data-action="delete"{{!'' if 'delete' in actions else ' hidden'}}>
     <input type="hidden" name="csrf" value="{{session.csrf}}">
     <button type="submit" class="danger">Delete order</button>

@@ -560,7 +560,8 @@ def test_a_slot_tile_says_in_words_what_the_slot_does_and_what_the_operator_must
         db.workers.delete_many({"_id": {"$in": [doc["_id"] for doc in [*shot, offline]]}})
 
 
-def test_an_order_whose_cards_are_written_offers_ship_without_a_reload(tab, make_user, warehouse, scheduler, db):
+def test_an_order_whose_cards_are_written_offers_ship_without_a_reload(tab, make_user, warehouse, scheduler, db,
+                                                                      screenshots):
     user = make_user("manager")
     api = ApiClient(scheduler.url, user.access)
     order_id = api.post("/orders", order_body()).body["_id"]
@@ -576,6 +577,7 @@ def test_an_order_whose_cards_are_written_offers_ship_without_a_reload(tab, make
     expect(page.locator("#order-status")).to_have_text("to ship", timeout=WAIT_MS)
     expect(page.locator("#ship-form")).to_be_visible(timeout=WAIT_MS)
     assert "reload" not in page.text_content("#order-live") + page.text_content("#actions")
+    page.screenshot(path=str(screenshots / "order-to-ship.png"), full_page=True)
     tab.fill({"#ship-form input[name=carrier]": "La Poste", "#ship-form input[name=tracking_number]": "LP9"})
     assert page.evaluate("window.notReloaded") is True
     page.click("#ship-form button[type=submit]")
