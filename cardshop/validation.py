@@ -3,6 +3,14 @@
 import jsonschema
 
 ID_PATTERN = "^[0-9a-f]{24}$"  # a document id: an ObjectId's 24 hex digits (cardshop.store.new_id)
+SHORT_ID_LENGTH = 8
+
+
+def short_id(document_id):
+    """How pages and lines name a document to people: the end of its id. An ObjectId starts with its
+    second of creation (ids made together share their start) and ends with a counter, so the end tells
+    them apart; an order search finds an order by it (store/search.py)."""
+    return str(document_id)[-SHORT_ID_LENGTH:]
 
 
 def _name(path):

@@ -7,18 +7,24 @@ import bottle
 
 from cardshop.manager import forms
 from cardshop.manager.web import posted
+from cardshop.manager.wording import clock, image_text, status_label, when, written_cards
 from cardshop.pipeline.progress import progress_line
 from cardshop.states import ORDER
+from cardshop.states.orders import WORKFLOW
+from cardshop.validation import short_id
 
 PER_PAGE = 25
 SEARCH_LENGTH = 100  # what GET /orders?q= takes
 LOG_LINES = 100  # the latest log lines shown of a task
 ID = "<order_id:re:[0-9a-f]{24}>"
-STATUSES = sorted(ORDER.statuses)
+STATUSES = WORKFLOW
 
 
 def allowed_actions(order):
-    """What the state machine lets an operator do now: cancel, retry (a failed step), ship (cards waiting)."""
+    """What the state machine lets an operator do now: cancel, retry (a failed step), ship (cards waiting).
+
+    The order page holds a form for each, those not allowed hidden; its live updates show each as soon as
+    the status allows it (a write ending offers Ship without a reload)."""
     status = order["status"]
     actions = []
     if ORDER.allows(status, "cancel"):
@@ -60,12 +66,24 @@ def task_logs(web, session, task):
     return web.api_body(session, reply, "read the task's logs")["items"]
 
 
+def retry_label(order):
+    if order["status"] == "creation_failed":
+        return "Retry creating the image"
+    return "Retry writing the cards still to write"
+
+
 def live_view(order, logs=()):
-    """The small JSON the detail page polls."""
-    return {"status": order["status"], "statuses": order.get("statuses", []),
-            "logs": [{"at": line.get("at"), "level": line["level"], "message": line["message"]} for line in logs],
-            "actions": allowed_actions(order),
-            "tasks": [{"_id": task["_id"], "kind": task["kind"], "status": task["status"],
+    """The small JSON the detail page polls: what it shows, in words (times with their zone)."""
+    return {"status": order["status"], "label": status_label(order["status"]),
+            "statuses": [{"status": step["status"], "label": status_label(step["status"]), "at": when(step.get("at")),
+                          "by": step.get("by", ""), "note": step.get("note", "")}
+                         for step in order.get("statuses", [])],
+            "logs": [{"at": clock(line.get("at")), "level": line["level"], "message": line["message"]}
+                     for line in logs],
+            "actions": allowed_actions(order), "retry_label": retry_label(order),
+            "image": image_text(order), "cards": written_cards(order),
+            "tasks": [{"_id": task["_id"], "short": short_id(task["_id"]), "kind": task["kind"],
+                       "status": task["status"], "label": task["status"].replace("_", " "),
                        "worker": task.get("worker"), "percent": (task.get("progress") or {}).get("percent"),
                        "progress": progress_line(task.get("progress"))}
                       for task in order.get("tasks", [])]}

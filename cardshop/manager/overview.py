@@ -8,11 +8,10 @@ import urllib.parse
 
 import bottle
 
+from cardshop.manager.wording import in_workflow_order, slot_tile
 from cardshop.states import ORDER
 
 FAILED = sorted(ORDER.failed)
-# Slot fields shown first (as GET /workers gives a writer host's `slot_states`); any others follow.
-SLOT_FIELDS = ("number", "state", "message", "card", "task", "order", "step", "percent", "rate")
 _POOL = concurrent.futures.ThreadPoolExecutor(max_workers=4, thread_name_prefix="api-calls")
 HOSTS_PER_PAGE = 50  # worker hosts a page shows (each writer host with all its slots)
 
@@ -25,31 +24,11 @@ def slots_of(worker):
     return [slot for slot in slots if isinstance(slot, dict)]
 
 
-def _shown(name, value):
-    if name == "card" and isinstance(value, dict):  # {size, serial}
-        size = value.get("size")
-        text = f"{size / 1e9:.1f} GB" if isinstance(size, (int, float)) else "?"
-        return text + (f", serial {value['serial']}" if value.get("serial") else "")
-    return value
-
-
-def slot_fields(slot):
-    """(name, value) pairs of a slot, the known ones first, whatever the writer sent."""
-    known = [(name, _shown(name, slot[name])) for name in SLOT_FIELDS if slot.get(name) not in (None, "")]
-    return known + sorted((name, value) for name, value in slot.items()
-                          if name not in SLOT_FIELDS and value not in (None, "", [], {}))
-
-
-def slot_summary(slot):
-    """One line a person reads: 'writing 42 % at 38 MB/s' (a busy slot is named by its step)."""
-    state = slot.get("state", "?")
-    parts = [str(slot.get("step") or state if state == "busy" else state)]
-    if slot.get("percent") is not None:
-        parts.append(f"{slot['percent']} %")
-    if slot.get("rate"):
-        rate = slot["rate"]
-        parts.append(f"at {rate / 1e6:.0f} MB/s" if isinstance(rate, (int, float)) else f"at {rate}")
-    return " ".join(parts)
+def tiles_of(worker):
+    """A writer host's slot tiles (wording.slot_tile), each with its task's progress from `current_tasks`."""
+    progress = {task.get("_id"): task.get("progress") for task in worker.get("current_tasks") or []
+                if isinstance(task, dict)}
+    return [slot_tile(slot, progress.get(slot.get("task"))) for slot in slots_of(worker)]
 
 
 def fleet(session, web, page=1):
@@ -82,9 +61,9 @@ def install(app, web):
         totals = web.api_body(session, counts.result(), "count orders")["by_status"]
         failed = web.api_body(session, failures.result(), "list failed orders")
         failed_link = "/orders?" + urllib.parse.urlencode([("status", status) for status in FAILED])
-        return web.render("dashboard.tpl", session, totals=totals, failed=failed, **fleet_page_one, paged=False,
-                          failed_total=sum(totals.get(status, 0) for status in FAILED), failed_link=failed_link,
-                          slots_of=slots_of, slot_summary=slot_summary)
+        return web.render("dashboard.tpl", session, totals=in_workflow_order(totals), failed=failed,
+                          **fleet_page_one, paged=False, failed_total=sum(totals.get(status, 0) for status in FAILED),
+                          failed_link=failed_link, tiles_of=tiles_of)
 
     @app.get("/fleet")
     @web.page(operators)
@@ -93,5 +72,4 @@ def install(app, web):
         warehouses = None
         if session.is_admin:
             warehouses = web.api_body(session, session.get("/warehouses?per_page=200"), "list warehouses")["items"]
-        return web.render("fleet.tpl", session, **shown, paged=True, warehouses=warehouses,
-                          slots_of=slots_of, slot_fields=slot_fields, slot_summary=slot_summary)
+        return web.render("fleet.tpl", session, **shown, paged=True, warehouses=warehouses, tiles_of=tiles_of)

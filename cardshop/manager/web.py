@@ -15,6 +15,7 @@ import bottle
 from cardshop.client import ApiSlow, ApiUnreachable
 from cardshop.manager.forms import FormError
 from cardshop.manager.sessions import COOKIE
+from cardshop.manager.wording import HELPERS
 
 log = logging.getLogger(__name__)
 
@@ -68,7 +69,7 @@ class Web:
     def render(self, name, session=None, **values):
         values.setdefault("errors", {})
         values.setdefault("message", None)
-        return bottle.template(name, template_lookup=[VIEWS], session=session, **values)
+        return bottle.template(name, template_lookup=[VIEWS], session=session, **{**HELPERS, **values})
 
     def check_csrf(self, expected):
         given = bottle.request.forms.get("csrf", "")

@@ -1,5 +1,12 @@
 """A progress report (the `progress` fields of pipeline/reports.py) in words, for people: the manager's
-pages and the CLI's `order watch` show the same line."""
+pages and the CLI's `order watch` show the same line.
+
+Sizes are decimal (MB, GB), as cards are sold; a recipe's output.size counts in powers of 1024 ("500M" is
+524.3 MB). Writing and verifying count the image's mapped data (its bmap's ranges), not the whole image
+nor the whole card, so their total is that data.
+"""
+
+NUMBER = (int, float)
 
 
 def size_text(value):
@@ -9,21 +16,37 @@ def size_text(value):
     return f"{value:.0f} B"
 
 
+def duration_text(seconds):
+    """'45 s', '3 min 5 s', '2 h 7 min'."""
+    seconds = int(round(seconds))
+    if seconds < 60:
+        return f"{seconds} s"
+    if seconds < 3600:
+        return f"{seconds // 60} min {seconds % 60} s"
+    return f"{seconds // 3600} h {seconds % 3600 // 60} min"
+
+
+def bytes_text(done, total):
+    """'1.2 GB of 3.0 GB'; the bytes alone when the total is unknown, or exceeded (then it was an estimate,
+    such as a URL file's declared size): a figure never shows beyond its total."""
+    if isinstance(total, NUMBER) and total > 0 and done <= total:
+        return f"{size_text(done)} of {size_text(total)}"
+    return size_text(done) if done > 0 else ""
+
+
 def progress_line(progress):
     """A task's progress as a person reads it: 'downloading · 42 % · 1.2 GB of 3.0 GB · 38.0 MB/s · 31 s left'."""
     if not progress:
         return ""
     parts = [str(progress["step"])] if progress.get("step") else []
-    number = (int, float)
-    if isinstance(progress.get("percent"), number):
-        parts.append(f"{progress['percent']:.0f} %")
-    if isinstance(progress.get("bytes"), number):
-        total = progress.get("total")
-        parts.append(size_text(progress["bytes"]) + (f" of {size_text(total)}" if isinstance(total, number) else ""))
-    if isinstance(progress.get("rate"), number) and progress["rate"] > 0:
+    if isinstance(progress.get("percent"), NUMBER):
+        parts.append(f"{min(progress['percent'], 100):.0f} %")
+    if isinstance(progress.get("bytes"), NUMBER):
+        parts.append(bytes_text(progress["bytes"], progress.get("total")))
+    if isinstance(progress.get("rate"), NUMBER) and progress["rate"] > 0:
         parts.append(f"{size_text(progress['rate'])}/s")
-    if isinstance(progress.get("eta"), number) and progress["eta"] > 0:
-        parts.append(f"{progress['eta']:.0f} s left")
+    if isinstance(progress.get("eta"), NUMBER) and progress["eta"] > 0:
+        parts.append(f"{duration_text(progress['eta'])} left")
     if progress.get("message"):
         parts.append(str(progress["message"]))
-    return " · ".join(parts)
+    return " · ".join(part for part in parts if part)

@@ -168,21 +168,39 @@ def retry_teller(reporter, progress=None):
     return say
 
 
+# A rate measured over less time than this says nothing (the last block of a small file: GB/s); it is
+# reported as 0, unknown, and no time left is guessed from it.
+MIN_RATE_INTERVAL = 1.0
+
+
+def moving_rate(moved, seconds):
+    """Bytes per second of `moved` bytes over `seconds`, or 0 (unknown) over too short a time."""
+    return moved / seconds if seconds >= MIN_RATE_INTERVAL else 0.0
+
+
 class Ticker:
-    """Progress reports for one step, at most every `interval` seconds (and at the end)."""
+    """Progress reports for one step, at most every `interval` seconds (and at the end).
+
+    `offset` bytes of the step were done before this ticker (earlier files of an upload), and the first
+    call may count bytes done before it too (a resumed download's .part): the rate is what moves from
+    the first call on, never those bytes over the few milliseconds since.
+    """
 
     def __init__(self, reporter, step, cancel, interval=1.0, offset=0, total=None):
         self.reporter, self.step, self.cancel = reporter, step, cancel
         self.interval, self.offset, self.total = interval, offset, total
-        self.started = self.last = time.monotonic()
+        self.last = time.monotonic()
+        self.since = None  # (time, overall bytes) of the first call
 
     def __call__(self, done, total):
         self.cancel.check()
         now = time.monotonic()
         overall_total = self.total or total
         overall = self.offset + done
+        if self.since is None:
+            self.since = (now, overall)
         if now - self.last >= self.interval or overall >= overall_total:
             self.last = now
-            rate = overall / max(now - self.started, 1e-6)
-            eta = (overall_total - overall) / rate if rate > 0 else None
+            rate = moving_rate(overall - self.since[1], now - self.since[0])
+            eta = max(overall_total - overall, 0) / rate if rate > 0 else None
             self.reporter.progress(self.step, overall, overall_total, rate, eta)

@@ -41,3 +41,20 @@ ORDER = Machine(
     final={"shipped", "expired", "canceled"},
     failed={"creation_failed", "write_failed"},
 )
+
+# The statuses as people read them, in the order an order lives them: a physical order's road, a
+# download's, then the failures and the cancel (lists, filters and counts follow this order).
+LABELS = {
+    "created": "placed",
+    "creating": "making the image",
+    "pending_writer": "waiting for a writer",
+    "writing": "writing cards",
+    "pending_shipment": "to ship",
+    "shipped": "shipped",
+    "ready": "ready to download",
+    "expired": "expired",
+    "creation_failed": "image failed",
+    "write_failed": "writing failed",
+    "canceled": "canceled",
+}
+WORKFLOW = tuple(LABELS)

@@ -11,7 +11,9 @@ from cardshop.store.db import new_id, now
 
 log = logging.getLogger(__name__)
 
-SEARCH_BACKFILL = "orders/search_keys"  # its record in `migrations` once every order has its search fields
+# Its record in `migrations` once every order has its search fields as search.fields makes them now; a
+# new name for each change of the terms (v2: the short id) walks the orders once more.
+SEARCH_BACKFILL = "orders/search_keys-v2"
 from cardshop.store.transitions import initial_history
 
 
@@ -80,11 +82,12 @@ def searchable(order, **changes):
 
 
 def backfill_search(db, batch=500):
-    """Give the search fields to the orders that lack them (those placed before they existed); how many.
+    """Give the search fields to the orders that lack them or hold older ones (placed before the fields
+    existed, or before the terms last changed); how many.
 
-    Walks the orders once by id, `batch` at a time, and writes only where the fields are missing, so it
-    is safe to run twice or concurrently; once a walk is complete, `migrations` records it and later
-    calls return at once.
+    Walks the orders once by id, `batch` at a time, and writes only where the stored keys are still
+    those it read (a concurrent change, such as a shipment, wrote its own), so it is safe to run twice
+    or concurrently; once a walk is complete, `migrations` records it and later calls return at once.
     """
     if db.migrations.find_one({"_id": SEARCH_BACKFILL}) is not None:
         return 0
@@ -93,8 +96,12 @@ def backfill_search(db, batch=500):
         window = {} if after is None else {"_id": {"$gt": after}}
         page = list(db.orders.find(window, {"recipient": 1, "created_by": 1, "shipment": 1, "search_keys": 1})
                     .sort("_id", 1).limit(batch))
-        missing = [pymongo.UpdateOne({"_id": order["_id"], "search_keys": {"$exists": False}},
-                                     {"$set": search.fields(order)}) for order in page if "search_keys" not in order]
+        missing = []
+        for order in page:
+            wanted = search.fields(order)
+            if order.get("search_keys") != wanted["search_keys"]:
+                read = order.get("search_keys", {"$exists": False})
+                missing.append(pymongo.UpdateOne({"_id": order["_id"], "search_keys": read}, {"$set": wanted}))
         if missing:
             filled += db.orders.bulk_write(missing, ordered=False).modified_count
         if len(page) < batch:
@@ -102,7 +109,7 @@ def backfill_search(db, batch=500):
         after = page[-1]["_id"]
     db.migrations.update_one({"_id": SEARCH_BACKFILL}, {"$set": {"done_at": now(), "filled": filled}}, upsert=True)
     if filled:
-        log.info("gave search fields to %d order(s) placed before they existed", filled)
+        log.info("gave the current search fields to %d order(s) placed before them", filled)
     return filled
 
 

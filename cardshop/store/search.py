@@ -1,6 +1,7 @@
 """What an order is found by: its search terms, and the keys that find a prefix of them through one index.
 
-An order's terms (`search`) are, lowercased: its id, the recipient's email, each word of the recipient's
+An order's terms (`search`) are, lowercased: its id and its short id (the end the pages show), the
+recipient's email, each word of the recipient's
 name, the shipment's tracking number and who placed it. A search finds the orders with a term that starts
 with each word of the text.
 
@@ -15,6 +16,7 @@ get them from `orders.backfill_search`.
 """
 
 from cardshop.store import paging
+from cardshop.validation import short_id
 
 # Prefix lengths kept as keys: every one up to 8 (an id's first 8 hex digits change every second), then
 # a few, so that a long word's key is rarely shared by more than a handful of orders.
@@ -25,7 +27,8 @@ FIELDS = ("search", "search_keys")  # stored on each order, never shown
 def terms(order):
     """The order's search terms: lowercased, each once, sorted."""
     recipient = order.get("recipient") or {}
-    found = [order.get("_id"), recipient.get("email"), *(recipient.get("name") or "").split(),
+    order_id = order.get("_id")
+    found = [order_id, isinstance(order_id, str) and short_id(order_id), recipient.get("email"), *(recipient.get("name") or "").split(),
              (order.get("shipment") or {}).get("tracking_number"), order.get("created_by")]
     return sorted({term.lower() for term in found if isinstance(term, str) and term.strip()})
 

@@ -19,7 +19,7 @@ STATUS_FILTER = {"type": "string", "maxLength": 300,
                  "description": f"one status or several separated by commas: {', '.join(sorted(ORDER.statuses))}"}
 SEARCH = {"type": "string", "minLength": 1, "maxLength": 100,
           "description": "words, ignoring case; an order matches when each word starts one of its terms: the "
-                         "order id, the recipient's email, a word of the recipient's name, the tracking number, "
+                         "order id, its short id (its last 8 hex digits), the recipient's email, a word of the recipient's name, the tracking number, "
                          "who placed it (taken literally, not as a pattern; found through an index)"}
 
 

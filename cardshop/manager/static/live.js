@@ -2,27 +2,48 @@
 // Text goes in with textContent only: nothing from the server becomes markup here.
 "use strict";
 
-function statusBadge(status) {
+function statusBadge(status, label) {
   const span = document.createElement("span");
   span.className = "status s-" + status;
-  span.textContent = status;
+  span.textContent = label;
   return span;
+}
+
+function cell(text) {
+  const element = document.createElement("td");
+  element.textContent = text;
+  return element;
 }
 
 function updateOrder(region, data) {
   const status = document.getElementById("order-status");
-  if (status.textContent !== data.status) {
-    status.textContent = data.status;
+  if (status.dataset.status !== data.status) {
+    status.dataset.status = data.status;
+    status.textContent = data.label;
     status.className = "status s-" + data.status;
   }
   const timeline = document.getElementById("timeline");
   if (timeline && timeline.children.length !== data.statuses.length) {
     timeline.replaceChildren(...data.statuses.map((step) => {
       const item = document.createElement("li");
-      item.append(statusBadge(step.status), " " + String(step.at).slice(0, 19).replace("T", " ") + " by " + step.by
+      item.append(statusBadge(step.status, step.label), " " + step.at + " by " + step.by
         + (step.note ? " — " + step.note : ""));
       return item;
     }));
+  }
+  const image = document.getElementById("order-image");
+  if (image && data.image) image.textContent = data.image;
+  const cards = document.querySelector("#cards tbody");
+  if (cards && cards.children.length !== data.cards.length) {
+    cards.replaceChildren(...data.cards.map((card) => {
+      const row = document.createElement("tr");
+      row.append(cell(card.host), cell(String(card.slot)), cell(card.serial), cell(card.size), cell(card.at));
+      return row;
+    }));
+    document.getElementById("cards").hidden = data.cards.length === 0;
+    document.getElementById("no-cards").hidden = data.cards.length > 0;
+    const count = document.getElementById("cards-count");
+    count.textContent = count.textContent.replace(/^\d+/, String(data.cards.length));
   }
   const body = document.querySelector("#tasks tbody");
   for (const task of data.tasks) {
@@ -31,18 +52,20 @@ function updateOrder(region, data) {
       row = document.createElement("tr");
       row.dataset.task = task._id;
       for (const name of ["id", "kind", "task-status", "task-worker", "task-progress"]) {
-        const cell = document.createElement("td");
-        cell.className = name;
-        row.append(cell);
+        const element = document.createElement("td");
+        element.className = name;
+        row.append(element);
       }
       row.append(document.createElement("td"));
-      row.children[0].textContent = task._id.slice(-8);
+      const code = document.createElement("code");
+      code.textContent = task.short;
+      row.children[0].append(code);
       row.children[1].textContent = task.kind;
       body.append(row);
     }
-    row.querySelector(".task-status").replaceChildren(statusBadge(task.status));
+    row.querySelector(".task-status").replaceChildren(statusBadge(task.status, task.label));
     row.querySelector(".task-worker").textContent = task.worker || "—";
-    const cell = row.querySelector(".task-progress");
+    const progress = row.querySelector(".task-progress");
     const parts = [];
     if (typeof task.percent === "number") {
       const bar = document.createElement("progress");
@@ -54,7 +77,7 @@ function updateOrder(region, data) {
     text.className = "progress-text";
     text.textContent = task.progress;
     parts.push(text);
-    cell.replaceChildren(...parts);
+    progress.replaceChildren(...parts);
   }
   const log = document.getElementById("log-lines");
   if (log && log.children.length !== data.logs.length) {
@@ -63,21 +86,21 @@ function updateOrder(region, data) {
       item.className = "level-" + line.level;
       const time = document.createElement("span");
       time.className = "muted";
-      time.textContent = String(line.at || "").slice(11, 19);
+      time.textContent = line.at;
       item.append(time, " " + line.level + ": " + line.message);
       return item;
     }));
     const none = document.getElementById("no-logs");
     if (none) none.remove();
   }
-  const actions = document.getElementById("actions");
-  if (actions && !data.actions.includes("cancel")) {
-    const form = document.getElementById("cancel-form");
-    if (form) form.remove();
+  // Actions follow the live state: each form shows while the order's status allows it.
+  for (const form of document.querySelectorAll("#actions form[data-action]")) {
+    form.hidden = !data.actions.includes(form.dataset.action);
   }
-  if (actions && data.actions.includes("ship") && !document.getElementById("ship-form")) {
-    document.getElementById("live-note").textContent = "(reload the page to ship it)";
-  }
+  const retry = document.getElementById("retry-order");
+  if (retry) retry.textContent = data.retry_label;
+  const none = document.getElementById("no-actions");
+  if (none) none.hidden = data.actions.length > 0;
 }
 
 function pollOrder(region) {

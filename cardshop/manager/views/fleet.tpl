@@ -1,10 +1,13 @@
 % rebase('base.tpl', title="Fleet")
 <h1>Fleet</h1>
 <div id="fleet" data-refresh="5">
-% include('workers.tpl', slot_fields=slot_fields)
+% include('workers.tpl')
 </div>
 % if warehouses is not None:
 <h2>Warehouses</h2>
+% if not warehouses:
+<p class="muted" id="no-warehouses">No warehouse yet: an admin adds one with <code>POST /warehouses</code> (docs/api.md); orders need one.</p>
+% else:
 <table class="list" id="warehouses">
   <thead><tr><th>Name</th><th>Upload</th><th>Download</th><th>Default</th></tr></thead>
   <tbody>
@@ -13,4 +16,5 @@
   % end
   </tbody>
 </table>
+% end
 % end

@@ -1,9 +1,8 @@
-% rebase('base.tpl', title="Order " + order['_id'][-8:])
+% rebase('base.tpl', title="Order " + short_id(order['_id']))
 % shipment = get('shipment', {}) or {}
-<h1>Order <code>{{order['_id']}}</code></h1>
+<h1>Order <code>{{short_id(order['_id'])}}</code> <small class="muted">id <code>{{order['_id']}}</code></small></h1>
 <div id="order-live" data-live="/orders/{{order['_id']}}/live.json{{('?task=' + shown['_id']) if shown else ''}}">
-<p>Status: <span class="status s-{{order['status']}}" id="order-status">{{order['status']}}</span>
-  <span class="muted" id="live-note"></span></p>
+<p>Status: <span class="status s-{{order['status']}}" id="order-status" data-status="{{order['status']}}">{{status_label(order['status'])}}</span></p>
 <div class="columns">
 <section class="card">
   <h2>Order</h2>
@@ -13,7 +12,8 @@
     <dt>Email</dt><dd>{{order['recipient']['email']}}</dd>
     <dt>Address</dt><dd class="pre">{{order['recipient']['address']}}</dd>
     <dt>Warehouse</dt><dd>{{order.get('warehouse', '')}}</dd>
-    <dt>Placed by</dt><dd>{{order.get('created_by', '')}} at {{str(order.get('created_at', ''))[:19].replace('T', ' ')}}</dd>
+    <dt>Placed by</dt><dd>{{order.get('created_by', '')}} at {{when(order.get('created_at'))}}</dd>
+    <dt>Image</dt><dd id="order-image">{{live['image'] or 'not made yet'}}</dd>
     % if order.get('shipment'):
     <dt>Shipped</dt><dd>{{order['shipment']['carrier']}} {{order['shipment']['tracking_number']}}
       % if order['shipment'].get('tracking_url'):
@@ -28,12 +28,26 @@
 <section class="card">
   <h2>Timeline</h2>
   <ol class="timeline" id="timeline">
-    % for step in order.get('statuses', []):
-    <li><span class="status s-{{step['status']}}">{{step['status']}}</span> {{str(step['at'])[:19].replace('T', ' ')}} by {{step['by']}}{{(' — ' + step['note']) if step.get('note') else ''}}</li>
+    % for step in live['statuses']:
+    <li><span class="status s-{{step['status']}}">{{step['label']}}</span> {{step['at']}} by {{step['by']}}{{(' — ' + step['note']) if step['note'] else ''}}</li>
     % end
   </ol>
 </section>
 </div>
+% if order['sd_card']['type'] == 'physical':
+<section class="card">
+  <h2>Written cards <span class="muted" id="cards-count">{{len(live['cards'])}} of {{order['quantity']}}</span></h2>
+  <p class="muted" id="no-cards"{{!' hidden' if live['cards'] else ''}}>No card written yet.</p>
+  <table class="list" id="cards"{{!'' if live['cards'] else ' hidden'}}>
+    <thead><tr><th>Host</th><th>Slot</th><th>Serial</th><th>Size</th><th>Verified at</th></tr></thead>
+    <tbody>
+    % for card in live['cards']:
+    <tr><td>{{card['host']}}</td><td>{{card['slot']}}</td><td>{{card['serial']}}</td><td>{{card['size']}}</td><td>{{card['at']}}</td></tr>
+    % end
+    </tbody>
+  </table>
+</section>
+% end
 <section class="card">
   <h2>Tasks</h2>
   <table class="list" id="tasks">
@@ -41,9 +55,9 @@
     <tbody>
     % for task in live['tasks']:
     <tr data-task="{{task['_id']}}">
-      <td><code>{{task['_id'][-8:]}}</code></td>
+      <td><code>{{task['short']}}</code></td>
       <td>{{task['kind']}}</td>
-      <td class="task-status"><span class="status s-{{task['status']}}">{{task['status']}}</span></td>
+      <td class="task-status"><span class="status s-{{task['status']}}">{{task['label']}}</span></td>
       <td class="task-worker">{{task.get('worker') or '—'}}</td>
       <td class="task-progress">
         % if isinstance(task.get('percent'), (int, float)):
@@ -58,10 +72,10 @@
   </table>
 </section>
 <section class="card" id="logs">
-  <h2>Log of {{shown['kind'] + ' task ' + shown['_id'][-8:] if shown else 'no task'}}</h2>
+  <h2>Log of {{shown['kind'] + ' task ' + short_id(shown['_id']) if shown else 'no task'}}</h2>
   <ol class="log" id="log-lines">
     % for line in live['logs']:
-    <li class="level-{{line['level']}}"><span class="muted">{{str(line.get('at') or '')[11:19]}}</span> {{line['level']}}: {{line['message']}}</li>
+    <li class="level-{{line['level']}}"><span class="muted">{{line['at']}}</span> {{line['level']}}: {{line['message']}}</li>
     % end
   </ol>
   % if not live['logs']:
@@ -71,26 +85,11 @@
 </div>
 <section class="card actions" id="actions">
   <h2>Actions</h2>
-  % if not actions:
-  <p>None: the order has ended.</p>
-  % end
-  % if 'cancel' in actions:
-  <form method="post" action="/orders/{{order['_id']}}/cancel" class="action" id="cancel-form">
+  <p id="no-actions"{{!'' if not actions else ' hidden'}}>None: the order has ended.</p>
+  % if order['sd_card']['type'] == 'physical':
+  <form method="post" action="/orders/{{order['_id']}}/ship" class="action" id="ship-form" data-action="ship"{{!'' if 'ship' in actions else ' hidden'}}>
     <input type="hidden" name="csrf" value="{{session.csrf}}">
-    <label>Reason <input name="reason" maxlength="2000"></label>
-    <button type="submit" class="danger" id="cancel-order">Cancel order</button>
-  </form>
-  % end
-  % if 'retry' in actions:
-  <form method="post" action="/orders/{{order['_id']}}/retry" class="action" id="retry-form">
-    <input type="hidden" name="csrf" value="{{session.csrf}}">
-    <label>Why <input name="reason" maxlength="2000"></label>
-    <button type="submit" id="retry-order">{{'Retry creating the image' if order['status'] == 'creation_failed' else 'Retry writing the cards still to write'}}</button>
-  </form>
-  % end
-  % if 'ship' in actions:
-  <form method="post" action="/orders/{{order['_id']}}/ship" class="action" id="ship-form">
-    <input type="hidden" name="csrf" value="{{session.csrf}}">
+    <p class="hint">The cards are written and verified: take them out, pack them and record the shipment.</p>
     <span class="field-error" id="error-ship">{{errors.get('ship', '')}}</span>
     <label>Carrier <input name="carrier" value="{{shipment.get('carrier', '')}}" required></label>
     <label>Tracking number <input name="tracking_number" value="{{shipment.get('tracking_number', '')}}" required></label>
@@ -99,10 +98,18 @@
     <button type="submit">Mark shipped</button>
   </form>
   % end
-  % if 'delete' in actions:
-  <form method="post" action="/orders/{{order['_id']}}/delete" class="action">
+  <form method="post" action="/orders/{{order['_id']}}/cancel" class="action" id="cancel-form" data-action="cancel"{{!'' if 'cancel' in actions else ' hidden'}}>
+    <input type="hidden" name="csrf" value="{{session.csrf}}">
+    <label>Reason <input name="reason" maxlength="2000"></label>
+    <button type="submit" class="danger" id="cancel-order">Cancel order</button>
+  </form>
+  <form method="post" action="/orders/{{order['_id']}}/retry" class="action" id="retry-form" data-action="retry"{{!'' if 'retry' in actions else ' hidden'}}>
+    <input type="hidden" name="csrf" value="{{session.csrf}}">
+    <label>Why <input name="reason" maxlength="2000"></label>
+    <button type="submit" id="retry-order">{{live['retry_label']}}</button>
+  </form>
+  <form method="post" action="/orders/{{order['_id']}}/delete" class="action" id="delete-form" data-action="delete"{{!'' if 'delete' in actions else ' hidden'}}>
     <input type="hidden" name="csrf" value="{{session.csrf}}">
     <button type="submit" class="danger">Delete order</button>
   </form>
-  % end
 </section>

@@ -2,6 +2,9 @@
 <h1>Recipes</h1>
 <p><a href="/recipes/new" class="button" id="new-recipe">New recipe</a>
   <span class="muted">Import one by pasting its YAML or JSON into the new recipe form.</span></p>
+% if not recipes:
+<p class="muted" id="no-recipes">No recipes yet — <a href="/recipes/new">create one</a>, or keep one from an order's form.</p>
+% else:
 <table class="list" id="recipes">
   <thead><tr><th>Name</th><th>Description</th><th>Image</th><th>Smallest card</th><th>By</th><th></th></tr></thead>
   <tbody>
@@ -30,3 +33,4 @@
   % end
   </tbody>
 </table>
+% end

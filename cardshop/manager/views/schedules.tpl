@@ -1,6 +1,9 @@
 % rebase('base.tpl', title="Schedules")
 <h1>Schedules and auto-images</h1>
 <p><a href="/schedules/new" class="button">New schedule</a></p>
+% if not schedules:
+<p class="muted" id="no-schedules">No schedules yet — <a href="/schedules/new">add one</a> (an auto-image rebuilds a recipe's image on a timetable).</p>
+% else:
 <table class="list" id="schedules">
   <thead><tr><th>Name</th><th>Job</th><th>When</th><th>State</th><th>Last run</th><th>Took</th><th>Result</th><th>Runs</th><th></th></tr></thead>
   <tbody>
@@ -10,7 +13,7 @@
     <td>{{schedule['job']}}{{(' of ' + str(schedule['params'].get('name', ''))) if schedule['job'] == 'auto_image' else ''}}</td>
     <td>{{f"every {schedule['every']} s" if schedule.get('every') else schedule.get('crontab', '')}}</td>
     <td>{{'on' if schedule['enabled'] else 'paused'}}</td>
-    <td>{{str(schedule.get('last_run_at') or '')[:19].replace('T', ' ')}}</td>
+    <td>{{when(schedule.get('last_run_at'))}}</td>
     % run = last_run(schedule)
     <td class="took{{' slow' if run['slow'] else ''}}"{{!' title="longer than a tenth of its period"' if run['slow'] else ''}}>{{run['took']}}</td>
     <td class="result{{' failed' if run['failed'] else ''}}"><code>{{run['result']}}</code></td>
@@ -27,3 +30,4 @@
   % end
   </tbody>
 </table>
+% end

@@ -1,7 +1,7 @@
 <h2>Creators</h2>
 % if not creators:
-<p class="muted">No creator has reported.</p>
-% end
+<p class="muted" id="no-creators">No creator has reported yet: start cardshop-creator on a build host.</p>
+% else:
 <table class="list" id="creators">
   <thead><tr><th>Creator</th><th>State</th><th>Last seen</th><th>Current tasks</th></tr></thead>
   <tbody>
@@ -9,45 +9,61 @@
   <tr>
     <td>{{worker['_id']}}</td>
     <td><span class="status {{'s-online' if worker.get('online') else 's-offline'}}">{{('busy' if worker.get('current_tasks') else 'idle') if worker.get('online') else 'offline'}}</span></td>
-    <td>{{str(worker.get('last_seen', ''))[:19].replace('T', ' ')}}</td>
+    <td>{{when(worker.get('last_seen'))}}</td>
     <td>
       % for task in worker.get('current_tasks', []):
-      <a href="/orders/{{task['order']}}">{{task['kind']}} {{task['status']}}</a>
+      <a href="/orders/{{task['order']}}">{{task['kind']}} of {{short_id(task['order'])}}: {{task['status'].replace('_', ' ')}}</a>
       % end
     </td>
   </tr>
   % end
   </tbody>
 </table>
+% end
 <h2>Writer hosts</h2>
 % if not writers:
-<p class="muted">No writer host has reported.</p>
+<p class="muted" id="no-writers">No writer host has reported yet: register its slots with cardshop-writer-helper on the host.</p>
 % end
 % for worker in writers:
 <section class="card writer" data-writer="{{worker['_id']}}">
   <h3>{{worker['_id']}} <span class="status {{'s-online' if worker.get('online') else 's-offline'}}">{{'online' if worker.get('online') else 'offline'}}</span>
-    <span class="muted">last seen {{str(worker.get('last_seen', ''))[:19].replace('T', ' ')}}</span></h3>
-  % slots = slots_of(worker)
-  % if slots:
+    % if worker.get('last_seen'):
+    <span class="muted seen">last seen {{when(worker['last_seen'])}}</span>
+    % end
+  </h3>
+  % tiles = tiles_of(worker)
+  % if tiles:
   <ol class="slots">
-    % for slot in slots:
-    <li class="slot s-{{slot.get('state', 'unknown')}}" data-slot="{{slot.get('number', '')}}">
-      <strong>{{slot.get('number', '?')}}</strong> {{slot_summary(slot)}}
-      % if get('slot_fields'):
+    % for tile in tiles:
+    <li class="slot s-{{tile['state']}}" data-slot="{{tile['number']}}" data-state="{{tile['state']}}">
+      <p class="slot-head"><strong>Slot {{tile['number']}}</strong> <span class="slot-state">{{tile['headline']}}</span></p>
+      % if tile['action']:
+      <p class="slot-action">→ {{tile['action']}}</p>
+      % end
+      % if tile['rows']:
       <dl class="slot-fields">
-        % for name, value in slot_fields(slot):
-        <dt>{{name}}</dt><dd>{{value}}</dd>
+        % for label, text in tile['rows']:
+        <dt>{{label}}</dt><dd>
+        % if label == 'Order':
+        <a href="/orders/{{tile['order']}}">{{text}}</a>
+        % else:
+        {{text}}
+        % end
+        </dd>
         % end
       </dl>
+      % end
+      % if tile['message']:
+      <p class="slot-message">{{tile['message']}}</p>
       % end
     </li>
     % end
   </ol>
   % else:
   <p>{{worker.get('slots', 0)}} slot(s)</p>
-  % end
   % for task in worker.get('current_tasks', []):
-  <p><a href="/orders/{{task['order']}}">{{task['kind']}} {{task['status']}}</a></p>
+  <p><a href="/orders/{{task['order']}}">{{task['kind']}} of {{short_id(task['order'])}}: {{task['status'].replace('_', ' ')}}</a></p>
+  % end
   % end
 </section>
 % end

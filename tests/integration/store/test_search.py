@@ -5,6 +5,7 @@ import pymongo
 import pytest
 
 from cardshop.store import ensure_indexes, now, orders, search
+from cardshop.validation import short_id
 
 SEEDED = 3000
 
@@ -34,7 +35,8 @@ def found(db, text, **more):
 
 def test_an_order_is_found_by_its_id_email_name_words_creator_and_tracking_number_lowercased():
     order = placed()
-    assert order["search"] == sorted([order["_id"], "grace@example.org", "grace", "brewster", "hopper", "ada"])
+    assert order["search"] == sorted([order["_id"], order["_id"][-8:], "grace@example.org", "grace", "brewster",
+                                      "hopper", "ada"])
     shipped = orders.searchable(order, shipment={"carrier": "UPS", "tracking_number": "1Z999AA1"})
     assert "1z999aa1" in shipped["search"] and {"1", "1z", "1z999aa1"} <= set(shipped["search_keys"])
     assert {len(key) for key in order["search_keys"]} == {1, 2, 3, 4, 5, 6, 7, 8, 12, 16, 24}  # the id: 24
@@ -65,6 +67,27 @@ def test_every_search_reads_the_orders_through_the_search_index(db):
 
 def _nodes(plan):
     return [plan] + [node for child in plan.get("Plans", []) for node in _nodes(child)]
+
+
+def test_an_order_is_found_by_the_short_id_the_pages_show(db):
+    order = placed(name="Short Id")
+    db.orders.insert_one(order)
+    assert short_id(order["_id"]) == order["_id"][-8:]
+    assert found(db, short_id(order["_id"])) == {order["_id"]}
+    assert found(db, short_id(order["_id"])[:5]) >= {order["_id"]}
+
+
+def test_orders_searched_by_older_terms_get_the_current_ones_once(db):
+    before = placed(name="Before Short")
+    before["search"] = [term for term in before["search"] if term != before["_id"][-8:]]
+    before["search_keys"] = search.keys(before["search"])
+    db.orders.insert_one(before)
+    db.migrations.delete_many({"_id": orders.SEARCH_BACKFILL})
+    assert found(db, before["_id"][-8:]) == set()
+    assert orders.backfill_search(db) >= 1
+    assert found(db, before["_id"][-8:]) == {before["_id"]}
+    assert orders.backfill_search(db) == 0
+    db.migrations.delete_many({"_id": orders.SEARCH_BACKFILL})  # the next test walks from the start
 
 
 def test_orders_placed_before_the_search_fields_get_them_once_in_batches(db):
