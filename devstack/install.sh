@@ -5,7 +5,7 @@ set -eu
 
 REPO=$(cd "$(dirname "$0")/.." && pwd)
 FERRETDB_VERSIONS="v2.7.0 v1.24.2"  # devstack/servers.py FERRETDB_VERSION, OLD_FERRETDB_VERSION
-APT_PACKAGES="rabbitmq-server nginx bmap-tools udev python3-fusepy fuse faketime python3-venv python3-pip zstd xz-utils fdisk e2fsprogs openssl curl ca-certificates wrk chromium systemd-container debootstrap rsync"
+APT_PACKAGES="rabbitmq-server nginx bmap-tools udev python3-fusepy python3-aiosmtpd fuse faketime python3-venv python3-pip zstd xz-utils fdisk e2fsprogs openssl curl ca-certificates wrk chromium systemd-container debootstrap rsync"
 export PATH="$PATH:/usr/local/go/bin"
 
 say() { echo "deps: $*"; }

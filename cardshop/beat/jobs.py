@@ -13,6 +13,8 @@ from cardshop.states import ORDER, IllegalTransition, order_event, task_machine
 from cardshop.states.tasks import WORKING, WRITE_TASK
 from cardshop.recipes import RecipeError, validate_recipe
 from cardshop.domain.placement import is_registered
+from cardshop.notify import events as notify_events
+from cardshop.notify.send import send_due
 from cardshop.store import commits, failed_logins, now, orders, refresh_tokens, task_logs, tasks, warehouses, \
     workers, writer_slots
 from cardshop.store.transitions import compact_history, transition
@@ -24,8 +26,9 @@ ACTOR = "beat"
 
 
 class Context:
-    def __init__(self, db, publisher, tokens=None, ca_file=None):
+    def __init__(self, db, publisher, tokens=None, ca_file=None, mail=None):
         self.db = db
+        self.mail = mail  # cardshop.notify.mail.Settings, or None: no e-mail
         self.publisher = publisher
         self.cascades = Cascades(db, publisher)
         self.tokens = tokens  # the system user's, for the warehouse
@@ -307,6 +310,8 @@ def reconcile(ctx, older_than=120, max_attempts=3):
             continue  # its last task just ended: the monitor may still be applying it
         action = _repair(ctx, order, kind, steps, max_attempts)
         log.warning("reconcile: order %s was %s; %s", order["_id"], why, action)
+        if ctx.mail is not None:
+            notify_events.record_stranded(ctx.db, ctx.mail, order, why, action)
         repaired.append(f"{order['_id']}: {action}")
     return {"repaired": len(repaired), "orders": repaired[:20]}
 
@@ -395,6 +400,19 @@ def move_offline_writers(ctx, offline_after=600):
     return {"moved": count, "orders": summary[:20]}
 
 
+def send_notifications(ctx, batch=50, max_attempts=3, retry_for=7 * 86400, lookback=86400, lease=300):
+    """Record the e-mails owed for what happened since the last run, and send those due (cardshop.notify).
+
+    Events older than `lookback` s (the beat was stopped longer, or mail was just turned on) are not told.
+    Nothing happens while the beat's config has no `mail.smtp_host`.
+    """
+    if ctx.mail is None:
+        return {"mail": "off"}
+    recorded = (notify_events.scan_orders(ctx.db, ctx.mail, lookback) + notify_events.scan_slots(ctx.db, ctx.mail)
+                + notify_events.scan_hosts(ctx.db, ctx.mail, lookback))
+    return {"recorded": recorded, **send_due(ctx.db, ctx.mail, batch, max_attempts, retry_for, lease)}
+
+
 JOBS = {
     "republish_pending": republish_pending,
     "clean_warehouse": clean_warehouse,
@@ -409,6 +427,7 @@ JOBS = {
     "prune_commits": prune_commits,
     "compact_histories": compact_histories,
     "recount_orders": recount_orders,
+    "send_notifications": send_notifications,
 }
 
 # Installed at the first start; admins edit them through /schedules.
@@ -427,6 +446,8 @@ DEFAULT_SCHEDULES = [
     {"name": "prune-commits", "job": "prune_commits", "every": 600, "params": {"older_than": 86400, "limit": 5000}},
     {"name": "compact-histories", "job": "compact_histories", "every": 300, "params": {"after_days": 90, "limit": 25}},
     {"name": "recount-orders", "job": "recount_orders", "every": 3600, "params": {"settle": 1}},
+    {"name": "send-notifications", "job": "send_notifications", "every": 30,
+     "params": {"batch": 50, "max_attempts": 3, "retry_for": 604800, "lookback": 86400}},
 ]
 
 

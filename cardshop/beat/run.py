@@ -11,6 +11,8 @@ from cardshop.beat.jobs import Context
 from cardshop.beat.runs import run_scheduled
 from cardshop.beat.schedule import JOB_TASK, MongoScheduler, install_defaults
 from cardshop.config import read_secret
+from cardshop.config.rules import mail_settings
+from cardshop.notify.mail import Settings
 from cardshop.pipeline import topology
 from cardshop.pipeline.celery_app import make_celery
 from cardshop.client import TokenSource
@@ -30,7 +32,9 @@ def serve(config, notifier):
     tokens = TokenSource(config["scheduler"]["api_url"], broker["username"],
                          read_secret(broker["password_file"], "broker.password_file"),
                          ca_file=config["scheduler"].get("ca_file"))
-    context = Context(db, Publisher(app, db), tokens, config["warehouse"].get("ca_file"))
+    mail = mail_settings(config)
+    context = Context(db, Publisher(app, db), tokens, config["warehouse"].get("ca_file"),
+                      Settings(**mail) if mail else None)
     # Measured before the scheduler's process forks off, so that it starts on the database server's clock.
     clock_watch = ClockWatch(db, config["beat"]["max_clock_skew"], notifier)
     clock_watch.check()

@@ -27,6 +27,41 @@ SCHEMA = {
                                    "reconcile, republish, token purge) skip their runs until the clocks agree."},
             },
         },
+        "mail": {
+            "type": "object",
+            "x-optional-section": True,
+            "description": "E-mail notifications (docs/operations/notifications.md), sent by the beat's "
+                           "send-notifications job. Without smtp_host no mail is sent.",
+            "additionalProperties": False,
+            "required": ["smtp_host"],
+            "properties": {
+                "smtp_host": {"type": "string", "minLength": 1, "examples": ["localhost"],
+                              "description": "The SMTP server: localhost for the host's own MTA, or a relay."},
+                "smtp_port": {"type": "integer", "minimum": 1, "maximum": 65535, "default": 25,
+                              "description": "Its port (25 for an MTA, 587 for a relay's submission port)."},
+                "starttls": {"type": ["boolean", "null"], "default": None,
+                             "description": "Whether to upgrade the session with STARTTLS: null means yes "
+                                            "unless smtp_host is loopback. Plain SMTP with a username is "
+                                            "refused off loopback."},
+                "ca_file": {"type": "string", "examples": ["/etc/cardshop/ca.crt"],
+                            "description": "CA bundle the relay's certificate must chain to; the system's "
+                                           "bundle when absent."},
+                "username": {"type": "string", "minLength": 1,
+                             "description": "Login at the relay; none when absent (an MTA that relays for "
+                                            "this host)."},
+                "password_file": {"type": "string", "examples": ["/etc/cardshop/secrets/smtp-password"],
+                                  "description": "File holding the relay's password (0640 or tighter); "
+                                                 "required with username."},
+                "from": {"type": "string", "pattern": "^[^@\\s]+@[^@\\s]+$", "default": "cardshop@localhost",
+                         "description": "The sender address of every notification."},
+                "manager_url": {"type": "string", "pattern": "^https?://",
+                                "examples": ["https://cardshop.example.org"],
+                                "description": "The manager's URL, for the links in operators' mails; mails "
+                                               "carry no links without it."},
+                "timeout": {"type": "integer", "minimum": 1, "maximum": 300, "default": 30,
+                            "description": "Seconds one SMTP step may take."},
+            },
+        },
         "logging": LOGGING,
     },
 }

@@ -116,6 +116,32 @@ def plain_listener(config, section):
                           "it behind the TLS front (nginx with the fleet's certificate), which other hosts reach")
 
 
+def mail_settings(config):
+    """The beat's `mail` section as the keyword arguments of cardshop.notify.mail.Settings, its password
+    read; None when no mail is to be sent."""
+    mail = config.get("mail")
+    if not mail:
+        return None
+    loopback = is_loopback(mail["smtp_host"])
+    starttls = (not loopback) if mail["starttls"] is None else mail["starttls"]
+    if "username" in mail and not starttls and not loopback:
+        raise ConfigError(f"key 'mail.starttls': plain SMTP to {mail['smtp_host']} would send the password "
+                          "in clear; set it true (the relay's STARTTLS), or relay through this host's MTA")
+    if "username" in mail and "password_file" not in mail:
+        raise ConfigError("key 'mail.password_file': required with mail.username")
+    if "password_file" in mail and "username" not in mail:
+        raise ConfigError("key 'mail.username': required with mail.password_file")
+    if "ca_file" in mail:
+        try:
+            ssl.create_default_context(cafile=mail["ca_file"])
+        except (OSError, ssl.SSLError) as exc:
+            raise ConfigError(f"key 'mail.ca_file': cannot use {mail['ca_file']}: {exc}") from None
+    password = read_secret(mail["password_file"], "mail.password_file") if "password_file" in mail else None
+    return {"smtp_host": mail["smtp_host"], "smtp_port": mail["smtp_port"], "starttls": starttls,
+            "username": mail.get("username"), "password": password, "sender": mail["from"],
+            "manager_url": mail.get("manager_url"), "ca_file": mail.get("ca_file"), "timeout": mail["timeout"]}
+
+
 def check(config):
     """Every rule a daemon's `serve` runs before it works, by the sections its config has."""
     if "auth" in config:
@@ -140,6 +166,8 @@ def check(config):
         read_secret(system["password_file"], "system_user.password_file")
     if (config.get("metrics") or {}).get("token_file"):
         read_secret(config["metrics"]["token_file"], "metrics.token_file")
+    if config.get("mail"):
+        mail_settings(config)
     if config.get("bootstrap_admin"):
         read_secret(config["bootstrap_admin"]["password_file"], "bootstrap_admin.password_file")
     return config

@@ -24,6 +24,9 @@ CATALOGUE = {
     "prune_commits": _params(older_than=_SECONDS, limit={"type": "integer", "minimum": 1}),
     "compact_histories": _params(after_days={"type": "integer", "minimum": 1}, limit={"type": "integer", "minimum": 1}),
     "recount_orders": _params(settle={"type": "integer", "minimum": 0, "maximum": 60}),
+    "send_notifications": _params(batch={"type": "integer", "minimum": 1, "maximum": 1000},
+                                  max_attempts={"type": "integer", "minimum": 1}, retry_for=_SECONDS,
+                                  lookback=_SECONDS, lease={"type": "integer", "minimum": 60}),
     "auto_image": {**_params(name={"type": "string"}, recipe={"type": "object"},
                              card_size={"type": "integer"}, warehouse={"type": "string"}),
                    "required": ["name", "recipe"]},
@@ -32,7 +35,8 @@ CATALOGUE = {
 # Jobs that compare stored times with now: they skip their runs while the beat's clock is refused
 # (cardshop.beat.clock), rather than time out, expire or move what is alive.
 TIME_BASED = frozenset({"republish_pending", "time_out_tasks", "purge_tokens", "expire_downloads", "retry_failed",
-                        "reconcile", "move_offline_writers", "prune_commits", "compact_histories"})
+                        "reconcile", "move_offline_writers", "prune_commits", "compact_histories",
+                        "send_notifications"})
 
 
 # A run that takes more than this share of its schedule's period is slow: logged, and shown as such.

@@ -24,6 +24,7 @@ INDEXES = {
     "users": [
         ([("username", 1)], {"unique": True}),
         ([("email", 1)], {"unique": True}),
+        ([("notify", 1)], {}),  # the subscribers of a kind of notification (multikey)
     ],
     "refresh_tokens": [
         ([("family", 1)], {}),
@@ -42,12 +43,13 @@ INDEXES = {
               ([("status", 1), ("published_at", 1)], {}), ([("writer", 1), ("status", 1)], {}),
               ([("created_at", -1)], {})],  # the history's pages (store/paging.py)
     "workers": [([("last_seen", -1)], {}), ([("username", 1), ("last_seen", -1)], {}),
-                ([("live_until", -1)], {})],
+                ([("live_until", -1)], {}), ([("slot.state", 1)], {})],
     "writer_slots": [([("username", 1), ("host", 1)], {})],
     "warehouses": [([("name", 1)], {"unique": True})],
     "schedules": [([("name", 1)], {"unique": True})],
     "task_logs": [([("task", 1), ("seq", 1)], {})],
     "commits": [([("at", 1)], {})],  # the beat prunes the old ones
+    "notifications": [([("state", 1), ("next_try", 1)], {})],
 }
 
 

@@ -12,8 +12,8 @@ import datetime
 
 from cardshop.states import ORDER
 from cardshop.states.tasks import WORKING, WRITE_TASK
-from cardshop.store import commits, counters, failed_logins, orders, refresh_tokens, search, task_logs, tasks, \
-    workers, writer_slots
+from cardshop.store import commits, counters, failed_logins, notifications, orders, refresh_tokens, search, \
+    task_logs, tasks, users, workers, writer_slots
 from cardshop.store.paging import NEWEST_FIRST, tied_filter, window_filter
 
 # Representative arguments; a test seeds documents that match them.
@@ -69,6 +69,15 @@ QUERIES = [
     Query("workers.delete_unseen_since (expire_workers)", "workers", workers.unseen_since_filter(MOMENT)),
     Query("refresh_tokens.delete_expired (purge_tokens)", "refresh_tokens", refresh_tokens.expired_filter(MOMENT)),
     Query("failed_logins.delete_expired (purge_tokens)", "failed_logins", failed_logins.expired_filter(MOMENT)),
+    # the beat's send_notifications (cardshop/notify)
+    Query("orders.in_status_since all, since the last scan (notify.scan_orders)", "orders",
+          orders.in_status_since_filter(ORDER.statuses, MOMENT, MOMENT - datetime.timedelta(minutes=5))),
+    Query("workers.refusing_slots (notify.scan_slots)", "workers", workers.refusing_slots_filter()),
+    Query("workers.writers_gone_quiet (notify.scan_hosts)", "workers",
+          workers.gone_quiet_filter(MOMENT - datetime.timedelta(days=1), MOMENT)),
+    Query("users.subscribers (notify)", "users", users.subscribers_filter("order_written", ["admin", "manager"])),
+    Query("notifications.due (send_notifications)", "notifications", notifications.due_filter(MOMENT),
+          notifications.DUE_FIRST, 50),
     # placement (the cascades, the beat's moves and retries)
     Query("workers.live_writers_at (placement)", "workers", workers.live_writers_filter(MOMENT)),
     Query("workers.seen_since (move_offline_writers, slot_busy_with)", "workers",

@@ -2,7 +2,7 @@
 
 from cardshop.store.commits import unique
 
-PUBLIC_FIELDS = {"username": 1, "email": 1, "role": 1, "active": 1, "created_at": 1, "updated_at": 1}
+PUBLIC_FIELDS = {"username": 1, "email": 1, "role": 1, "active": 1, "notify": 1, "created_at": 1, "updated_at": 1}
 
 
 class UserTaken(Exception):
@@ -59,3 +59,12 @@ def revise_revoked_sessions(db, user_id, revoked, forgotten):
     if forgotten:
         changes["$unset"] = {f"revoked_sessions.{sid}": "" for sid in forgotten}
     db.users.update_one({"_id": user_id}, changes)
+
+
+def subscribers(db, kind, roles):
+    """{"username", "email"} of the active users of `roles` subscribed to notifications of `kind`."""
+    return list(db.users.find(subscribers_filter(kind, roles), {"_id": 0, "username": 1, "email": 1}))
+
+
+def subscribers_filter(kind, roles):
+    return {"notify": kind, "active": True, "role": {"$in": sorted(roles)}}

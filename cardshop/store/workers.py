@@ -104,3 +104,21 @@ def delete_unseen_since(db, moment):
 
 def unseen_since_filter(moment):
     return {"last_seen": {"$lt": moment}}
+
+
+def refusing_slots(db):
+    """The writer slots' records whose state is `refused` now."""
+    return db.workers.find(refusing_slots_filter(), {"slot": 1})
+
+
+def refusing_slots_filter():
+    return {"slot.state": "refused"}
+
+
+def writers_gone_quiet(db, since, moment):
+    """The writer workers whose `live_until` passed between `since` and `moment`."""
+    return db.workers.find(gone_quiet_filter(since, moment), {"live_until": 1, "last_seen": 1, "slot.number": 1})
+
+
+def gone_quiet_filter(since, moment):
+    return {"live_until": {"$gte": since, "$lt": moment}, "role": "writer"}

@@ -2,7 +2,7 @@
 
     foundation   states store config client validation systemd cancellable faults serving proxies recipes
         ^
-    domain       domain auth image pipeline
+    domain       domain auth image pipeline notify
         ^
     adapters     api monitor beat creator warehouse cli writer writer_helper manager admin database_setup
         ^
@@ -22,7 +22,7 @@ from tests.unit.config.test_load import REPO
 
 FOUNDATION = ["validation", "systemd", "cancellable", "faults", "serving", "proxies", "recipes", "states", "config",
               "client", "store"]
-DOMAIN = ["image", "auth", "pipeline", "domain"]
+DOMAIN = ["image", "auth", "pipeline", "domain", "notify"]
 ADAPTERS = ["api", "monitor", "beat", "creator", "warehouse", "cli", "writer", "writer_helper", "manager", "admin",
             "database_setup"]
 RUNNERS = ["scheduler", "daemon"]

@@ -62,6 +62,12 @@ def seed(database, now):
     batches["failed_logins"] = [{"_id": new_id(), "username": f"user-{n % 50}", "address": "192.0.2.1",
                                  "at": now - datetime.timedelta(minutes=n),
                                  "expires_at": now + datetime.timedelta(minutes=n)} for n in range(3000)]
+    batches["users"] = [{"_id": new_id(), "username": f"user-{n}", "email": f"user-{n}@example.org",
+                         "role": ("admin", "manager", "creator", "writer")[n % 4], "active": True,
+                         **({"notify": ["order_failed", "host_offline"]} if n % 10 == 0 else {})} for n in range(2000)]
+    # The notifications sent over the history, a few pending.
+    batches["notifications"] = [{"_id": f"order_written:{n}:4:user-0", "state": "pending" if n % 500 == 0 else "sent",
+                                 "next_try": now - datetime.timedelta(hours=n)} for n in range(6000)]
     for collection, docs in batches.items():
         database[collection].insert_many(docs, ordered=False)
     ensure_indexes(database)
