@@ -1,6 +1,7 @@
 """JSON Schemas of request and response bodies; they also fill the OpenAPI document."""
 
 from cardshop.auth import roles
+from cardshop.notify.kinds import OPERATOR_KINDS
 from cardshop.recipes.recipe import CHECKSUM_LENGTHS, VIA
 from cardshop.states import ORDER
 from cardshop.states.tasks import KINDS, STATUSES as TASK_STATUSES
@@ -68,8 +69,13 @@ USER_CREATE = obj({"username": USERNAME, "email": EMAIL, "password": PASSWORD, "
 USER_UPDATE = obj({"email": EMAIL, "role": ROLE, "active": {"type": "boolean"}}, minProperties=1)
 PASSWORD_CHANGE = obj({"password": PASSWORD, "current_password": {"type": "string", "maxLength": 1024}},
                       ["password"])
+# The kinds are checked by the route (an unknown one is named in the 400), so that the schema takes any word.
+NOTIFY = {"type": "array", "uniqueItems": True, "maxItems": 20, "items": {"type": "string", "maxLength": 64},
+          "description": "The e-mail notifications the user receives (admins and managers): "
+                         + "; ".join(f"{kind}: {words}" for kind, words in OPERATOR_KINDS.items())}
+NOTIFY_UPDATE = obj({"notify": NOTIFY}, ["notify"])
 USER = obj({"_id": {"type": "string"}, "username": {"type": "string"}, "email": {"type": "string"},
-            "role": {"enum": list(roles.ALL)}, "active": {"type": "boolean"},
+            "role": {"enum": list(roles.ALL)}, "active": {"type": "boolean"}, "notify": NOTIFY,
             "created_at": TIME, "updated_at": TIME}, ["_id", "username", "email", "role", "active"])
 
 # -- recipes and orders -----------------------------------------------------

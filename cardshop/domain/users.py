@@ -17,7 +17,7 @@ def create_user(db, hasher, username, email, password, role, active=True):
     """Insert a user and return its public fields; UserTaken when the username or email is taken."""
     moment = now()
     doc = {"_id": new_id(), "username": username, "email": email.lower(), "role": role,
-           "active": active, "password_hash": hasher.hash(password),
+           "active": active, "notify": [], "password_hash": hasher.hash(password),
            "created_at": moment, "updated_at": moment}
     users.insert(db, doc)
     return {key: doc[key] for key in ("_id", *PUBLIC_FIELDS)}

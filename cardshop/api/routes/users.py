@@ -8,6 +8,7 @@ from cardshop.api.routing import Api, ApiError
 from cardshop.auth import roles
 from cardshop.auth.passwords import Busy
 from cardshop.domain.users import create_user
+from cardshop.notify.kinds import OPERATOR_KINDS, SUBSCRIBER_ROLES
 from cardshop.store import now, refresh_tokens, users
 from cardshop.store.users import PUBLIC_FIELDS, UserTaken
 
@@ -91,6 +92,25 @@ def update(call):
     if body.get("active") is False:
         call.services.tokens.revoke_all(username)
     log.info("%s changed user %s: %s", call.actor, username, ", ".join(sorted(body)))
+    return _get(db, username)
+
+
+@api.route("PUT", "/users/{username}/notify",
+           summary="Choose the e-mail notifications a user receives (one's own; admins: anyone's)",
+           roles=roles.ALL, body=schemas.NOTIFY_UPDATE, response=schemas.USER, errors=[400, 401, 403, 404, 409])
+def set_notify(call):
+    _admin_or_self(call)
+    db, username, kinds = call.services.db, call.params["username"], call.body["notify"]
+    unknown = [kind for kind in kinds if kind not in OPERATOR_KINDS]
+    if unknown:
+        raise ApiError(400, f"field 'notify': unknown notification kind(s) {', '.join(map(repr, unknown))}; "
+                            f"expected some of {', '.join(map(repr, OPERATOR_KINDS))}")
+    current = _get(db, username)
+    if kinds and current["role"] not in SUBSCRIBER_ROLES:
+        raise ApiError(409, f"only {' and '.join(SUBSCRIBER_ROLES)} users receive notifications; "
+                            f"{username!r} is a {current['role']} account")
+    users.update(db, username, {"notify": [kind for kind in OPERATOR_KINDS if kind in kinds], "updated_at": now()})
+    log.info("%s set the notifications of %s: %s", call.actor, username, ", ".join(kinds) or "none")
     return _get(db, username)
 
 

@@ -84,3 +84,32 @@ def test_users_are_paginated(admin):
     second = admin.get("/users?per_page=2&page=2").body
     assert len(first["items"]) == 2 and first["total"] >= 3
     assert not {u["username"] for u in first["items"]} & {u["username"] for u in second["items"]}
+
+
+def test_an_operator_chooses_their_own_notifications_and_reads_them_back(api, make_user):
+    user = make_user("manager")
+    reply = api.put(f"/users/{user.username}/notify", {"notify": ["slot_refused", "order_written"]},
+                    token=user.access)
+    assert reply.status == 200, reply
+    assert reply.body["notify"] == ["order_written", "slot_refused"]  # in the catalogue's order
+    assert api.get(f"/users/{user.username}", token=user.access).body["notify"] == ["order_written", "slot_refused"]
+    assert api.put(f"/users/{user.username}/notify", {"notify": []}, token=user.access).body["notify"] == []
+
+
+def test_an_unknown_notification_kind_is_refused_by_name(api, make_user):
+    user = make_user("manager")
+    reply = api.put(f"/users/{user.username}/notify", {"notify": ["order_written", "coffee_ready"]},
+                    token=user.access)
+    assert reply.status == 400 and "'coffee_ready'" in reply.body["error"] and "order_written" in reply.body["error"]
+    assert api.put(f"/users/{user.username}/notify", {"notify": "order_written"}, token=user.access).status == 400
+
+
+def test_only_admins_set_the_notifications_of_others_and_machine_accounts_get_none(api, admin, make_user):
+    manager, other = make_user("manager"), make_user("manager")
+    assert api.put(f"/users/{other.username}/notify", {"notify": ["order_failed"]},
+                   token=manager.access).status == 403
+    assert admin.put(f"/users/{other.username}/notify", {"notify": ["order_failed"]}).body["notify"] == \
+        ["order_failed"]
+    writer = make_user("writer")
+    refused = admin.put(f"/users/{writer.username}/notify", {"notify": ["order_failed"]})
+    assert refused.status == 409 and "writer account" in refused.body["error"]
