@@ -10,6 +10,7 @@ from cardshop.client import ApiUnreachable
 from cardshop.manager import admin, orders, overview, recipes
 from cardshop.manager.sessions import COOKIE, LOGIN_COOKIE
 from cardshop.manager.web import STATIC, Refused, Web, install_hooks
+from cardshop.notify.kinds import OPERATOR_KINDS, SUBSCRIBER_ROLES
 from cardshop.proxies import ProxyError, TrustedProxies
 
 log = logging.getLogger(__name__)
@@ -112,10 +113,25 @@ def build_app(sessions, secure_cookies=False, proxies=None):
         web.set_cookie(COOKIE, "", max_age=0)
         bottle.redirect("/login", 303)
 
+    def profile(session, **values):
+        me = web.api_body(session, session.get(f"/users/{session.username}"), "read your profile")
+        return web.render("password.tpl", session, kinds=OPERATOR_KINDS, chosen=me.get("notify") or [],
+                          subscriber=me["role"] in SUBSCRIBER_ROLES, **values)
+
     @app.get("/password")
     @web.page()
     def password_form(session):
-        return web.render("password.tpl", session)
+        saved = bottle.request.query.get("notify") == "saved"
+        return profile(session, message="Your notifications are saved." if saved else None)
+
+    @app.post("/notifications")
+    @web.page()
+    def change_notifications(session):
+        reply = session.put(f"/users/{session.username}/notify", {"notify": bottle.request.forms.getall("notify")})
+        if not reply.ok:
+            bottle.response.status = reply.status
+            return profile(session, errors={"notify": reply.error})
+        bottle.redirect("/password?notify=saved", 303)
 
     @app.post("/password")
     @web.page()
@@ -124,13 +140,13 @@ def build_app(sessions, secure_cookies=False, proxies=None):
         new, again = forms.getunicode("password", ""), forms.getunicode("password_again", "")
         if new != again:
             bottle.response.status = 400
-            return web.render("password.tpl", session, errors={"password_again": "the two passwords differ"})
+            return profile(session, errors={"password_again": "the two passwords differ"})
         reply = session.post(f"/users/{session.username}/password",
                              {"password": new, "current_password": forms.getunicode("current_password", "")})
         if not reply.ok:
             bottle.response.status = reply.status
             field = "current_password" if "current_password" in reply.error else "password"
-            return web.render("password.tpl", session, errors={field: reply.error})
+            return profile(session, errors={field: reply.error})
         # The API ended every session of this user: log in again with the new password.
         sessions.close(session)
         web.set_cookie(COOKIE, "", max_age=0)

@@ -61,6 +61,9 @@ class Session:
     def patch(self, path, body):
         return self.call("PATCH", path, body)
 
+    def put(self, path, body):
+        return self.call("PUT", path, body)
+
 
 class Sessions:
     def __init__(self, secret, api_url, idle_seconds, timeout=15, ca_file=None):

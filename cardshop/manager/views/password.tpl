@@ -1,4 +1,4 @@
-% rebase('base.tpl', title="Change password")
+% rebase('base.tpl', title="Your profile")
 <h1>Change your password</h1>
 <form method="post" action="/password" class="card narrow">
   <input type="hidden" name="csrf" value="{{session.csrf}}">
@@ -11,3 +11,15 @@
   <button type="submit">Change password</button>
 </form>
 <p>Changing it logs you out everywhere.</p>
+% if subscriber:
+<h2 id="notifications">E-mail notifications</h2>
+<form method="post" action="/notifications" class="card narrow" id="notify-form">
+  <input type="hidden" name="csrf" value="{{session.csrf}}">
+  % for kind, words in kinds.items():
+  <label class="check"><input type="checkbox" name="notify" value="{{kind}}" {{'checked' if kind in chosen else ''}}> {{words[:1].upper() + words[1:]}}</label>
+  % end
+  <span class="field-error" id="error-notify">{{errors.get('notify', '')}}</span>
+  <button type="submit">Save notifications</button>
+</form>
+<p>Mail goes to the address of your account; recipients are told by mail when their order ships.</p>
+% end

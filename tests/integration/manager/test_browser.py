@@ -779,3 +779,18 @@ def test_the_live_estimate_counts_the_size_given_with_a_url_file(tab, make_user,
     assert page.input_value("input[name=file_size_1]") == "4509715660"
     assert page.text_content("#suggestion") == "8 GB" and page.text_content("#estimate-bytes") == "4509715665"
     assert not tab.problems
+
+
+def test_an_operator_chooses_their_notifications_on_their_profile_page(tab, make_user, admin):
+    user = make_user("manager")
+    tab.log_in(user.username, user.password)
+    tab.go("/password")
+    tab.page.check("#notify-form input[value=order_failed]")
+    tab.page.check("#notify-form input[value=slot_refused]")
+    tab.page.click("#notify-form button[type=submit]")
+    tab.page.wait_for_url(re.compile(r".*/password\?notify=saved$"))
+    assert "Your notifications are saved." in tab.page.content()
+    assert tab.page.is_checked("#notify-form input[value=order_failed]")
+    assert not tab.page.is_checked("#notify-form input[value=order_written]")
+    assert admin.get(f"/users/{user.username}").body["notify"] == ["order_failed", "slot_refused"]
+
