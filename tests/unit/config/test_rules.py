@@ -161,3 +161,38 @@ def test_a_metrics_endpoint_off_loopback_or_with_an_open_token_file_is_refused_n
     assert result.returncode == 78 and "metrics.token_file" in result.stderr, result.stderr
     os.chmod(token, 0o600)
     assert check_config(path).returncode == 0
+
+
+def beat_config(tmp_path, mail):
+    path = tmp_path / "beat.yaml"
+    path.write_text(
+        "database: {uri: 'mongodb://127.0.0.1:1/', timeout: 1}\n"
+        f"broker: {{url: 'amqp://127.0.0.1:5672/cardshop', username: cardshop-system,"
+        f" password_file: {secret(tmp_path, 'broker.password', 'broker password')}}}\n"
+        f"mail: {mail}\n")
+    return str(path)
+
+
+@pytest.mark.parametrize("mail, complaint", [
+    ("{smtp_host: relay.example.org, username: shop, starttls: false, password_file: PASSWORD}",
+     "key 'mail.starttls': plain SMTP to relay.example.org"),
+    ("{smtp_host: relay.example.org, username: shop}", "key 'mail.password_file': required with mail.username"),
+    ("{smtp_host: relay.example.org, username: shop, password_file: OPEN}", "key 'mail.password_file':"),
+    ("{smtp_port: 25}", "mail"),
+])
+def test_the_beat_refuses_mail_settings_that_would_leak_or_cannot_work(tmp_path, mail, complaint):
+    mail = mail.replace("PASSWORD", secret(tmp_path, "smtp.password", "pw")).replace(
+        "OPEN", secret(tmp_path, "open.password", "pw", mode=0o644))
+    result = check_config(beat_config(tmp_path, mail), "cardshop-beat")
+    assert result.returncode == 78 and complaint in result.stderr, result.stderr
+
+
+@pytest.mark.parametrize("mail", [
+    "{smtp_host: localhost}",  # the host's MTA
+    "{smtp_host: 127.0.0.1, smtp_port: 2525, username: shop, starttls: false, password_file: PASSWORD}",
+    "{smtp_host: relay.example.org, smtp_port: 587, username: shop, password_file: PASSWORD}",  # STARTTLS by default
+])
+def test_the_beat_takes_an_mta_a_loopback_relay_and_a_relay_with_starttls(tmp_path, mail):
+    mail = mail.replace("PASSWORD", secret(tmp_path, "smtp.password", "pw"))
+    result = check_config(beat_config(tmp_path, mail), "cardshop-beat")
+    assert result.returncode == 0, result.stderr
