@@ -160,3 +160,23 @@ def test_new_secrets_rendered_with_diff_never_show_in_the_output(ansible_bin, re
     values += list(new["vault_cardshop_worker_passwords"].values())
     shown = [value.split("-")[0] for value in values if value in output]
     assert shown == [], f"--diff printed these secrets: {shown}"
+
+
+def test_a_relay_in_the_inventory_gives_the_beat_a_mail_section_and_a_password_only_it_reads(ansible_bin, rendered,
+                                                                                           tmp_path):
+    folder, _ = rendered
+    copy = tmp_path / "fleet"
+    subprocess.run(["cp", "-a", str(folder), str(copy)], check=True)
+    mail = {"cardshop_scheduler_mail_smtp_host": "smtp.example.org", "cardshop_scheduler_mail_smtp_port": 587,
+            "cardshop_scheduler_mail_username": "cardshop", "cardshop_scheduler_mail_password": "smtp secret",
+            "cardshop_scheduler_mail_manager_url": "https://cardshop.example.org"}
+    render(ansible_bin, copy, "-e", yaml.safe_dump(mail, default_flow_style=True).strip())
+    beat = copy / CENTRAL / "beat.yaml"
+    result = check_config("cardshop-beat", beat)
+    assert result.returncode == 0, result.stderr
+    section = yaml.safe_load(beat.read_text())["mail"]
+    assert section["smtp_host"] == "smtp.example.org" and section["smtp_port"] == 587
+    assert section["manager_url"] == "https://cardshop.example.org"
+    password = section["password_file"]
+    assert oct(os.stat(password).st_mode & 0o777) == "0o640" and open(password).read() == "smtp secret\n"
+    assert "mail" not in yaml.safe_load((folder / CENTRAL / "beat.yaml").read_text())  # none by default
