@@ -488,6 +488,7 @@ class Beat(Daemon):
 
     PROGRAM, READY_LOG = "cardshop-beat", "ready: running the schedule"
 
-    def __init__(self, base, mongo_url, db_name, broker_url, system_password_file, api_url):
+    def __init__(self, base, mongo_url, db_name, broker_url, system_password_file, api_url, mail=None):
+        """`mail`: the beat's mail section (e-mail notifications), none by default."""
         super().__init__(base, "beat", {**_system_daemon_config(mongo_url, db_name, broker_url, system_password_file),
-                                        "scheduler": {"api_url": api_url}})
+                                        "scheduler": {"api_url": api_url}, **({"mail": mail} if mail else {})})
