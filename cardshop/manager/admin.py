@@ -1,4 +1,5 @@
-"""Admin pages: users (create, enable/disable, reset password, change role) and the beat's schedules."""
+"""Admin pages: users (create, enable/disable, reset password, change role, choose their e-mail notifications)
+and the beat's schedules."""
 
 import json
 import urllib.parse
@@ -7,6 +8,7 @@ import bottle
 
 from cardshop.domain.jobs import CATALOGUE, slow_run
 from cardshop.manager import forms
+from cardshop.notify.kinds import OPERATOR_KINDS, SUBSCRIBER_ROLES
 
 ADMINS = ("admin",)
 ROLES = ("admin", "manager", "creator", "writer")
@@ -77,6 +79,8 @@ def install(app, web):
             reply = session.patch(f"/users/{name}", {"active": action == "enable"})
         elif action == "role":
             reply = session.patch(f"/users/{name}", {"role": form.get("role", "")})
+        elif action == "notify":
+            reply = session.put(f"/users/{name}/notify", {"notify": form.getall("notify")})
         else:
             bottle.response.status = 400
             return _users_page(web, session, {}, {name: f"unknown action {action!r}"})
@@ -150,4 +154,5 @@ def _users_page(web, session, values, errors):
     page = int(page) if page.isdigit() and int(page) > 0 else 1
     body = web.api_body(session, session.get(f"/users?per_page=100&page={page}"), "list users")
     return web.render("users.tpl", session, users=body["items"], total=body["total"], page=page,
-                      values=values, errors=errors, roles=ROLES, message=_done())
+                      values=values, errors=errors, roles=ROLES, message=_done(), kinds=OPERATOR_KINDS,
+                      subscribers=SUBSCRIBER_ROLES)

@@ -21,7 +21,7 @@
 </form>
 </section>
 <table class="list" id="users">
-  <thead><tr><th>User</th><th>Email</th><th>Role</th><th>State</th><th>Reset password</th></tr></thead>
+  <thead><tr><th>User</th><th>Email</th><th>Role</th><th>State</th><th>Reset password</th><th>E-mail notifications</th></tr></thead>
   <tbody>
   % for user in users:
   <tr data-user="{{user['username']}}">
@@ -29,7 +29,7 @@
       <span class="field-error">{{errors.get(user['username'], '')}}</span></td>
     <td>{{user.get('email', '')}}</td>
     % if user['role'] == 'system':
-    <td>system</td><td>{{'active' if user['active'] else 'disabled'}}</td><td></td>
+    <td>system</td><td>{{'active' if user['active'] else 'disabled'}}</td><td></td><td></td>
     % else:
     <td><form method="post" action="/users/{{user['username']}}" class="inline">
       <input type="hidden" name="csrf" value="{{session.csrf}}">
@@ -48,6 +48,17 @@
       <input type="hidden" name="action" value="password">
       <input name="password" type="password" autocomplete="new-password" placeholder="new password" required>
       <button type="submit" class="secondary">Reset</button></form></td>
+    % if user['role'] in subscribers:
+    <td><form method="post" action="/users/{{user['username']}}" class="inline notify">
+      <input type="hidden" name="csrf" value="{{session.csrf}}">
+      <input type="hidden" name="action" value="notify">
+      % for kind, words in kinds.items():
+      <label class="check" title="{{words}}"><input type="checkbox" name="notify" value="{{kind}}" {{'checked' if kind in user.get('notify', []) else ''}}> {{kind.replace('_', ' ')}}</label>
+      % end
+      <button type="submit" class="secondary">Save</button></form></td>
+    % else:
+    <td></td>
+    % end
     % end
   </tr>
   % end

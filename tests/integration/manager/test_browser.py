@@ -4,6 +4,7 @@ Screenshots of the main pages go to var/test-output/manager-screenshots (or $CAR
 """
 
 import datetime
+import itertools
 import os
 import pathlib
 import re
@@ -794,3 +795,16 @@ def test_an_operator_chooses_their_notifications_on_their_profile_page(tab, make
     assert not tab.page.is_checked("#notify-form input[value=order_written]")
     assert admin.get(f"/users/{user.username}").body["notify"] == ["order_failed", "slot_refused"]
 
+
+
+def test_an_admin_chooses_the_notifications_of_another_operator(tab, make_user, admin, scheduler):
+    user = make_user("manager")
+    tab.log_in(scheduler.admin["username"], scheduler.admin["password"])
+    page = next(number for number in itertools.count(1) if user.username in  # the page listing the user
+                [item["username"] for item in admin.get(f"/users?per_page=100&page={number}").body["items"]])
+    tab.go(f"/users?page={page}")
+    row = tab.page.locator(f"tr[data-user='{user.username}']")
+    row.locator("input[value=host_offline]").check()
+    row.locator("form.notify button[type=submit]").click()
+    tab.page.wait_for_url(re.compile(r".*/users\?done=notify\+.*"))
+    assert admin.get(f"/users/{user.username}").body["notify"] == ["host_offline"]
