@@ -304,16 +304,22 @@ def reconcile(ctx, older_than=120, max_attempts=3):
         kind = STEP_TASK.get(order["status"])
         if kind is None:
             log.warning("order %s is %s; nothing the beat can repair", order["_id"], why)
+            _tell_stranded(ctx, order, why, "nothing: the beat cannot repair it, a person must look at it")
             continue
         steps = tasks.of_kind(ctx.db, order["_id"], kind)
         if steps and steps[0]["updated_at"] > _ago(older_than):
             continue  # its last task just ended: the monitor may still be applying it
         action = _repair(ctx, order, kind, steps, max_attempts)
         log.warning("reconcile: order %s was %s; %s", order["_id"], why, action)
-        if ctx.mail is not None:
-            notify_events.record_stranded(ctx.db, ctx.mail, order, why, action)
+        _tell_stranded(ctx, order, why, action)
         repaired.append(f"{order['_id']}: {action}")
     return {"repaired": len(repaired), "orders": repaired[:20]}
+
+
+def _tell_stranded(ctx, order, why, action):
+    """Record the operators' mail about a stranded order (sent by send_notifications), when mail is on."""
+    if ctx.mail is not None:
+        notify_events.record_stranded(ctx.db, ctx.mail, order, why, action)
 
 
 def _repair(ctx, order, kind, steps, max_attempts):

@@ -64,8 +64,9 @@ def take(db, doc, lease_until):
     then keeps the notification until it ends)."""
     attempt = doc.get("rev", 0) + 1
     commit = f"notifications/{doc['_id']}/{attempt}"
-    won = claim(db, commit, {"changes": {"next_try": lease_until, "attempt_at": now()}})
-    changes = {"next_try": lease_until, "attempt_at": now()} if won else claimed(db, commit)["changes"]
+    mine = {"next_try": lease_until, "attempt_at": now()}
+    won = claim(db, commit, {"changes": mine})
+    changes = mine if won else claimed(db, commit)["changes"]
     db.notifications.update_one({"_id": doc["_id"], "rev": attempt - 1}, {"$set": {**changes, "rev": attempt}})
     return {**doc, **changes, "rev": attempt} if won else None
 
