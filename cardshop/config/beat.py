@@ -24,7 +24,8 @@ SCHEMA = {
                                    "times everything by the server's clock; beyond this bound it logs an error, "
                                    "says so in its systemd status and the scheduler's /health, and its "
                                    "time-based jobs (time-outs, offline writer hosts, expiries, retries, "
-                                   "reconcile, republish, token purge) skip their runs until the clocks agree."},
+                                   "reconcile, republish, token purge, notifications) skip their runs until the "
+                                   "clocks agree."},
             },
         },
         "mail": {
