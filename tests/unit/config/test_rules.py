@@ -178,7 +178,7 @@ def beat_config(tmp_path, mail):
      "key 'mail.starttls': plain SMTP to relay.example.org"),
     ("{smtp_host: relay.example.org, username: shop}", "key 'mail.password_file': required with mail.username"),
     ("{smtp_host: relay.example.org, username: shop, password_file: OPEN}", "key 'mail.password_file':"),
-    ("{smtp_port: 25}", "mail"),
+    ("{smtp_port: 25}", "missing key 'mail.smtp_host'"),
 ])
 def test_the_beat_refuses_mail_settings_that_would_leak_or_cannot_work(tmp_path, mail, complaint):
     mail = mail.replace("PASSWORD", secret(tmp_path, "smtp.password", "pw")).replace(
