@@ -26,6 +26,7 @@ from cardshop.notify.kinds import SUBSCRIBER_ROLES
 from cardshop.notify.mail import message_id
 from cardshop.states import ORDER
 from cardshop.store import notifications, now, orders, users, workers
+from cardshop.validation import short_id
 
 log = logging.getLogger(__name__)
 
@@ -35,11 +36,6 @@ ORDER_KINDS = {"pending_shipment": "order_written", "creation_failed": "order_fa
 MARGIN = datetime.timedelta(seconds=300)
 ORDER_FIELDS = {"status": 1, "statuses": 1, "recipient": 1, "quantity": 1, "shipment": 1, "sd_card": 1,
                 "auto_image": 1}
-
-
-def short_id(order_id):
-    """The start of an id (what the manager's search matches)."""
-    return order_id[:8]
 
 
 def _record(db, settings, kind, subject, recipient, to, values, safe_html=None):
