@@ -2,11 +2,38 @@
 
 import email
 import email.policy
+import ssl
 import threading
 
+import aiosmtpd
 from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import SMTP, AuthResult
 
 from devstack.processes import free_port
+
+
+class _StartTlsSMTP(SMTP):
+    """aiosmtpd before 1.4.4 (Debian 12 has 1.4.3) hangs in STARTTLS on Python 3.11 and later: its own
+    handshake drives asyncio's SSL protocol by hand. This upgrades with asyncio's public loop.start_tls,
+    then lets aiosmtpd's connection_made do the rest of what its STARTTLS does (fresh session, TLS state)."""
+
+    async def smtp_STARTTLS(self, arg):
+        if arg or not self.tls_context:
+            return await super().smtp_STARTTLS(arg)
+        self.transport.pause_reading()  # the client's hello must reach the TLS layer, not our plain reader
+        await self.push("220 Ready to start TLS")
+        self._original_transport = self.transport
+        secured = await self.loop.start_tls(self.transport, self, self.tls_context, server_side=True)
+        self._tls_protocol = secured._ssl_protocol
+        self.connection_made(secured)
+
+
+class _Controller(Controller):
+    def factory(self):
+        return _StartTlsSMTP(self.handler, **self.SMTP_kwargs)
+
+
+OLD_STARTTLS = tuple(int(part) for part in aiosmtpd.__version__.split(".")[:3]) < (1, 4, 4)
 
 
 class Mailbox:
@@ -39,15 +66,31 @@ class Mailbox:
 
 
 class SmtpServer:
-    """aiosmtpd on 127.0.0.1, stopped and started again on the same port."""
+    """aiosmtpd on 127.0.0.1, stopped and started again on the same port.
 
-    def __init__(self):
+    With `tls` ({"cert_file", "key_file"}) and `login` ((username, password)), it is a relay as a provider
+    runs one: STARTTLS required before anything, and a login before mail."""
+
+    def __init__(self, tls=None, login=None):
         self.port = free_port()
         self.mailbox = Mailbox()
+        self.tls, self.login = tls, login
         self._controller = None
 
+    def _authenticate(self, server, session, envelope, mechanism, auth_data):
+        given = (auth_data.login.decode(), auth_data.password.decode())
+        return AuthResult(success=given == self.login, handled=False)  # aiosmtpd answers 235 or 535
+
     def start(self):
-        self._controller = Controller(self.mailbox, hostname="127.0.0.1", port=self.port)
+        options = {}
+        if self.tls:
+            context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+            context.load_cert_chain(self.tls["cert_file"], self.tls["key_file"])
+            options.update(tls_context=context, require_starttls=True)
+        if self.login:
+            options.update(auth_required=True, auth_require_tls=True, authenticator=self._authenticate)
+        controller = _Controller if self.tls and OLD_STARTTLS else Controller
+        self._controller = controller(self.mailbox, hostname="127.0.0.1", port=self.port, **options)
         self._controller.start()
         return self
 

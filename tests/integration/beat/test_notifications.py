@@ -15,6 +15,7 @@ from cardshop.store import ensure_indexes, notifications, now, orders, tasks
 from cardshop.store.transitions import transition
 from tests.conftest import unique
 from tests.integration.beat.smtp_server import SmtpServer
+from tests.integration.warehouse.test_warehouse import self_signed
 
 OPERATOR_KINDS = ["order_written", "order_failed", "order_stranded", "slot_refused", "host_offline"]
 CUSTOMER = "<b>Tom & Jerry</b>"  # customer input, escaped in the HTML
@@ -236,3 +237,24 @@ def test_without_mail_settings_the_job_does_nothing(shop):
 
 def test_the_job_is_scheduled_by_default():
     assert any(entry["job"] == "send_notifications" for entry in DEFAULT_SCHEDULES)
+
+
+def test_a_relay_is_reached_over_starttls_with_a_login_and_a_refused_login_keeps_the_mail(shop, tmp_path):
+    tls = self_signed(tmp_path)
+    relay = SmtpServer(tls=tls, login=("cardshop", "right password")).start()
+    try:
+        failed(shop)
+
+        def through_relay(password):
+            return Context(shop, publisher=None, mail=Settings(
+                "127.0.0.1", relay.port, starttls=True, ca_file=tls["cert_file"], username="cardshop",
+                password=password, sender="cardshop@shop.example.org"))
+        refused = send_notifications(through_relay("wrong password"))
+        assert refused["sent"] == 0 and refused["retry"] == 1, refused
+        waiting = shop.notifications.find_one({"last_error": {"$exists": True}})
+        assert waiting["state"] == notifications.PENDING and "refused the login: 535" in waiting["last_error"]
+        time_passes(shop)
+        assert send_notifications(through_relay("right password"))["sent"] == 2
+    finally:
+        relay.stop()
+    assert len(relay.mailbox.to("ada@example.org")) == len(relay.mailbox.to("bob@example.org")) == 1
