@@ -8,8 +8,10 @@ its package's Depends or in python3-cardshop's; one its host must not load
 """
 
 import ast
+import fnmatch
 import os
 import sys
+import tomllib
 
 import pytest
 
@@ -234,3 +236,21 @@ def test_a_package_makes_the_users_and_groups_its_units_run_as(package):
                         wanted |= set(value.split())
     assert wanted - sysusers(package) - sysusers(LIBRARY) == set()
     assert sysusers(LIBRARY) == {"cardshop"}  # the configuration's group; never a secret's
+
+
+def test_every_file_the_package_reads_beside_its_modules_is_packaged():
+    """A file under cardshop/ that is not a module ships only when pyproject.toml's package-data names it."""
+    with open(os.path.join(REPO, "pyproject.toml"), "rb") as handle:
+        package_data = tomllib.load(handle)["tool"]["setuptools"]["package-data"]
+    unlisted = []
+    for folder, _, files in os.walk(os.path.join(REPO, "cardshop")):
+        for name in files:
+            path = os.path.relpath(os.path.join(folder, name), REPO)
+            if name.endswith((".py", ".pyc")):
+                continue
+            owners = [(package, pattern) for package, patterns in package_data.items() for pattern in patterns
+                      if path.startswith(package.replace(".", os.sep) + os.sep)
+                      and fnmatch.fnmatch(os.path.relpath(path, package.replace(".", os.sep)), pattern)]
+            if not owners:
+                unlisted.append(path)
+    assert unlisted == [], f"not in pyproject.toml's package-data: {unlisted}"
