@@ -8,7 +8,7 @@ flight, never the history:
   step of their history since then into a notified status is an event, so a
   step passed between two scans (written, then shipped) is not missed;
 - slots: the slot records whose state is `refused` now;
-- writer hosts: host records whose `live_until` passed within `lookback`;
+- writer hosts: those whose slots' `live_until` all passed, the last within `lookback`;
 - stranded orders: told by the beat's reconcile job as it finds them
   (`record_stranded`).
 
@@ -113,17 +113,25 @@ def scan_slots(db, settings):
 
 
 def scan_hosts(db, settings, lookback):
-    """Record the notifications of the writer hosts whose `live_until` passed in the last `lookback` s."""
+    """Record the notifications of the writer hosts gone quiet: every slot's `live_until` passed, the last
+    one in the last `lookback` s (a writer host is its slots: each heartbeats as `<user>@<host>.slot-<N>`)."""
     moment = now()
-    recorded = 0
+    quiet = {}
     for worker in workers.writers_gone_quiet(db, moment - datetime.timedelta(seconds=lookback), moment):
-        if worker.get("slot") or ".slot-" in worker["_id"]:
-            continue  # the host's own record tells; its slots go quiet with it
-        last_seen = worker.get("last_seen")
-        values = {"host": worker["_id"], "fleet_url": settings.page_url("/fleet"),
+        key = (worker.get("username"), worker.get("host"))
+        last = quiet.get(key)
+        if last is None or _aware(worker["live_until"]) > _aware(last["live_until"]):
+            quiet[key] = worker
+    recorded = 0
+    for (username, host), last in sorted(quiet.items()):
+        if workers.host_live_at(db, username, host, moment):
+            continue  # another slot of the host beats: a slot stopped, not the host
+        name = f"{username}@{host}"
+        last_seen = last.get("last_seen")
+        values = {"host": name, "fleet_url": settings.page_url("/fleet"),
                   "last_seen": _aware(last_seen).strftime("%Y-%m-%d %H:%M:%S UTC") if last_seen else None}
-        recorded += _to_operators(db, settings, "host_offline",
-                                  f"{worker['_id']}:{_aware(worker['live_until']).isoformat()}", values)
+        recorded += _to_operators(db, settings, "host_offline", f"{name}:{_aware(last['live_until']).isoformat()}",
+                                  values)
     return recorded
 
 

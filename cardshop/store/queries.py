@@ -75,6 +75,7 @@ QUERIES = [
     Query("workers.refusing_slots (notify.scan_slots)", "workers", workers.refusing_slots_filter()),
     Query("workers.writers_gone_quiet (notify.scan_hosts)", "workers",
           workers.gone_quiet_filter(MOMENT - datetime.timedelta(days=1), MOMENT)),
+    Query("workers.host_live_at (notify.scan_hosts)", "workers", workers.host_live_filter(WRITER, HOST, MOMENT)),
     Query("users.subscribers (notify)", "users", users.subscribers_filter("order_written", ["admin", "manager"])),
     Query("notifications.due (send_notifications)", "notifications", notifications.due_filter(MOMENT),
           notifications.DUE_FIRST, 50),

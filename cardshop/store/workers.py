@@ -116,9 +116,19 @@ def refusing_slots_filter():
 
 
 def writers_gone_quiet(db, since, moment):
-    """The writer workers whose `live_until` passed between `since` and `moment`."""
-    return db.workers.find(gone_quiet_filter(since, moment), {"live_until": 1, "last_seen": 1, "slot.number": 1})
+    """The writer workers (slots) whose `live_until` passed between `since` and `moment`."""
+    return db.workers.find(gone_quiet_filter(since, moment), {"username": 1, "host": 1, "live_until": 1,
+                                                              "last_seen": 1})
 
 
 def gone_quiet_filter(since, moment):
     return {"live_until": {"$gte": since, "$lt": moment}, "role": "writer"}
+
+
+def host_live_at(db, username, host, moment):
+    """True while a worker of `username` on `host` is live at `moment` (its `live_until` not past)."""
+    return db.workers.find_one(host_live_filter(username, host, moment), {"_id": 1}) is not None
+
+
+def host_live_filter(username, host, moment):
+    return {"username": username, "host": host, "live_until": {"$gte": moment}}

@@ -90,12 +90,23 @@ def refusing_slot(db):
     return name
 
 
+def slot_record(db, name, seen_ago, live_for=90):
+    """A writer slot's record as the monitor files it: seen `seen_ago` s ago, live `live_for` s after that."""
+    username, _, rest = name.partition("@")
+    host, _, number = rest.partition(".slot-")
+    seen = now() - datetime.timedelta(seconds=seen_ago)
+    db.workers.insert_one({"_id": name, "username": username, "host": host, "role": "writer", "online": True,
+                           "last_seen": seen, "live_until": seen + datetime.timedelta(seconds=live_for),
+                           "slot": {"number": int(number), "state": "ready"}})
+
+
 def offline_host(db):
-    name = "writer-1@rack"
-    db.workers.insert_one({"_id": name, "username": "writer-1", "host": "rack", "role": "writer", "online": True,
-                           "last_seen": now() - datetime.timedelta(minutes=10),
-                           "live_until": now() - datetime.timedelta(minutes=5)})
-    return name
+    """Host writer-2@rack: both its slots silent for minutes. Host writer-3@desk: one slot stopped, one beats."""
+    slot_record(db, "writer-2@rack.slot-1", 600)
+    slot_record(db, "writer-2@rack.slot-2", 400)
+    slot_record(db, "writer-3@desk.slot-1", 600)
+    slot_record(db, "writer-3@desk.slot-2", 5)
+    return "writer-2@rack"
 
 
 def subjects(mailbox, address):
@@ -111,7 +122,7 @@ def test_each_event_mails_its_subscribers_once_and_the_recipient_when_shipped(sh
     mailbox = smtp.mailbox
     assert subjects(mailbox, "ada@example.org") == sorted([
         f"Cards ready to ship: order {shipped[-8:]} for {CUSTOMER}", f"Order failed: {broken[-8:]} (creation_failed)",
-        "Slot refuses its card: writer-1@rack.slot-2", "Writer host offline: writer-1@rack"])
+        "Slot refuses its card: writer-1@rack.slot-2", "Writer host offline: writer-2@rack"])
     assert subjects(mailbox, "bob@example.org") == [f"Order failed: {broken[-8:]} (creation_failed)"]
     assert mailbox.to("carl@example.org") == [] and mailbox.to("wendy@example.org") == []
     [to_customer] = mailbox.to("pupil@example.org")
