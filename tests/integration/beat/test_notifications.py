@@ -4,14 +4,18 @@ away gets the mail once it is back, a 5xx ends as failed."""
 
 import datetime
 import threading
+import time
 
 import pymongo
 import pytest
 
+from cardshop.auth import roles
 from cardshop.beat.jobs import DEFAULT_SCHEDULES, Context, reconcile, send_notifications
+from cardshop.monitor.apply import APPLIED
+from cardshop.monitor.workers import COALESCED, WorkerRegistry
 from cardshop.notify.mail import Settings
 from cardshop.states import ORDER
-from cardshop.store import ensure_indexes, notifications, now, orders, tasks
+from cardshop.store import ensure_indexes, notifications, now, orders, tasks, writer_slots
 from cardshop.store.transitions import transition
 from tests.conftest import unique
 from tests.integration.beat.smtp_server import SmtpServer
@@ -269,3 +273,29 @@ def test_a_relay_is_reached_over_starttls_with_a_login_and_a_refused_login_keeps
     finally:
         relay.stop()
     assert len(relay.mailbox.to("ada@example.org")) == len(relay.mailbox.to("bob@example.org")) == 1
+
+
+def slot_heartbeat(worker, state, message=None, serial=None):
+    return {"worker": worker, "online": True, "slots": 1, "images": [], "slot": {
+        "number": 1, "state": state, "message": message, "card": {"size": 32 * 10 ** 9, "serial": serial},
+        "task": None, "order": None, "step": None, "percent": None, "rate": None}}
+
+
+def test_what_the_monitor_files_of_a_refusing_slot_and_a_silent_host_is_told(shop, smtp):
+    """The worker records as the monitor's own code files them from heartbeats, not written by hand."""
+    moment = now()
+    for username, host in (("refuser", "desk"), ("silent", "rack")):
+        writer_slots.replace_host(shop, username, host, [{"number": 1, "reader": {"ID_PATH": "x"}}], "ada", moment)
+    monitor = WorkerRegistry(shop, lambda name: roles.WRITER if name in ("refuser", "silent") else None, live_for=1)
+    assert monitor.on_heartbeat(slot_heartbeat("refuser@desk.slot-1", "refused", "card is read-only: unlock it",
+                                                "0xfeed"), "refuser") == APPLIED
+    assert monitor.on_heartbeat(slot_heartbeat("silent@rack.slot-1", "ready"), "silent") == APPLIED
+    time.sleep(1.5)  # longer than the monitor's writer_timeout: both hosts' records are past their live_until
+    assert monitor.on_heartbeat(slot_heartbeat("refuser@desk.slot-1", "refused", "card is read-only: unlock it",
+                                                "0xfeed"), "refuser") in (APPLIED, COALESCED)
+    monitor.flush(force=True)
+    send_notifications(beat(shop, smtp))
+    told = {message["Subject"]: message for message in smtp.mailbox.to("ada@example.org")}
+    assert sorted(told) == ["Slot refuses its card: refuser@desk.slot-1", "Writer host offline: silent@rack"]
+    text = told["Slot refuses its card: refuser@desk.slot-1"].get_body(("plain",)).get_content()
+    assert "card is read-only: unlock it" in text and "serial 0xfeed, 32.0 GB" in text
