@@ -15,8 +15,8 @@ from cardshop.recipes import RecipeError, validate_recipe
 from cardshop.domain.placement import is_registered
 from cardshop.notify import events as notify_events
 from cardshop.notify.send import send_due
-from cardshop.store import commits, failed_logins, now, orders, refresh_tokens, task_logs, tasks, warehouses, \
-    workers, writer_slots
+from cardshop.store import commits, failed_logins, notifications, now, orders, refresh_tokens, task_logs, tasks, \
+    warehouses, workers, writer_slots
 from cardshop.store.transitions import compact_history, transition
 from cardshop.client.warehouse import WarehouseClient, WarehouseError
 
@@ -195,6 +195,12 @@ def prune_commits(ctx, older_than=86400, limit=5000):
     """Delete compare-and-set records older than `older_than` s whose change is in place (at most `limit`
     a run: the job costs what one batch costs, whatever the history)."""
     return {"deleted": commits.prune(ctx.db, _ago(older_than), limit)}
+
+
+def prune_notifications(ctx, after_days=90, limit=5000):
+    """Delete the records of mails sent or given up more than `after_days` ago (at most `limit`; at least
+    2 days: the events' look-back is one)."""
+    return {"deleted": notifications.prune(ctx.db, _ago(after_days * 86400), limit)}
 
 
 def recount_orders(ctx, settle=1):
@@ -434,6 +440,7 @@ JOBS = {
     "compact_histories": compact_histories,
     "recount_orders": recount_orders,
     "send_notifications": send_notifications,
+    "prune_notifications": prune_notifications,
 }
 
 # Installed at the first start; admins edit them through /schedules.
@@ -454,6 +461,8 @@ DEFAULT_SCHEDULES = [
     {"name": "recount-orders", "job": "recount_orders", "every": 3600, "params": {"settle": 1}},
     {"name": "send-notifications", "job": "send_notifications", "every": 30,
      "params": {"batch": 50, "max_attempts": 3, "retry_for": 604800, "lookback": 86400}},
+    {"name": "prune-notifications", "job": "prune_notifications", "crontab": "41 4 * * *",
+     "params": {"after_days": 90, "limit": 5000}},
 ]
 
 

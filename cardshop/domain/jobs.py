@@ -27,6 +27,8 @@ CATALOGUE = {
     "send_notifications": _params(batch={"type": "integer", "minimum": 1, "maximum": 1000},
                                   max_attempts={"type": "integer", "minimum": 1}, retry_for=_SECONDS,
                                   lookback=_SECONDS, lease={"type": "integer", "minimum": 60}),
+    "prune_notifications": _params(after_days={"type": "integer", "minimum": 2},
+                                   limit={"type": "integer", "minimum": 1}),
     "auto_image": {**_params(name={"type": "string"}, recipe={"type": "object"},
                              card_size={"type": "integer"}, warehouse={"type": "string"}),
                    "required": ["name", "recipe"]},
@@ -36,7 +38,7 @@ CATALOGUE = {
 # (cardshop.beat.clock), rather than time out, expire or move what is alive.
 TIME_BASED = frozenset({"republish_pending", "time_out_tasks", "purge_tokens", "expire_downloads", "retry_failed",
                         "reconcile", "move_offline_writers", "prune_commits", "compact_histories",
-                        "send_notifications"})
+                        "send_notifications", "prune_notifications"})
 
 
 # A run that takes more than this share of its schedule's period is slow: logged, and shown as such.

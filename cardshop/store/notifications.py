@@ -89,6 +89,24 @@ def mark_failed(db, doc, error):
     return end(db, doc, {"state": FAILED, "failed_at": now(), "last_error": error[:500]})
 
 
+def prune(db, before, limit):
+    """Delete up to `limit` sent or failed notifications last tried before `before`; how many went. They
+    must outlive the events' look-back (a day), or an event read again would be mailed again."""
+    deleted = 0
+    for state in (SENT, FAILED):
+        ids = [doc["_id"] for doc in db.notifications.find(prune_filter(state, before), {"_id": 1})
+               .limit(limit - deleted)]
+        if ids:
+            deleted += db.notifications.delete_many({"_id": {"$in": ids}}).deleted_count
+        if deleted >= limit:
+            break
+    return deleted
+
+
+def prune_filter(state, before):
+    return {"state": state, "next_try": {"$lt": before}}
+
+
 def scanned_until(db, source):
     """The time up to which `source`'s events were read, or None the first time."""
     return (db.notification_scans.find_one({"_id": source}) or {}).get("until")

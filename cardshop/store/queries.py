@@ -79,6 +79,8 @@ QUERIES = [
     Query("users.subscribers (notify)", "users", users.subscribers_filter("order_written", ["admin", "manager"])),
     Query("notifications.due (send_notifications)", "notifications", notifications.due_filter(MOMENT),
           notifications.DUE_FIRST, 50),
+    Query("notifications.prune (prune_notifications)", "notifications",
+          notifications.prune_filter(notifications.SENT, MOMENT), limit=5000),
     # placement (the cascades, the beat's moves and retries)
     Query("workers.live_writers_at (placement)", "workers", workers.live_writers_filter(MOMENT)),
     Query("workers.seen_since (move_offline_writers, slot_busy_with)", "workers",

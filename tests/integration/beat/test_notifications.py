@@ -10,7 +10,7 @@ import pymongo
 import pytest
 
 from cardshop.auth import roles
-from cardshop.beat.jobs import DEFAULT_SCHEDULES, Context, reconcile, send_notifications
+from cardshop.beat.jobs import DEFAULT_SCHEDULES, Context, prune_notifications, reconcile, send_notifications
 from cardshop.monitor.apply import APPLIED
 from cardshop.monitor.workers import COALESCED, WorkerRegistry
 from cardshop.notify.mail import Settings
@@ -299,3 +299,12 @@ def test_what_the_monitor_files_of_a_refusing_slot_and_a_silent_host_is_told(sho
     assert sorted(told) == ["Slot refuses its card: refuser@desk.slot-1", "Writer host offline: silent@rack"]
     text = told["Slot refuses its card: refuser@desk.slot-1"].get_body(("plain",)).get_content()
     assert "card is read-only: unlock it" in text and "serial 0xfeed, 32.0 GB" in text
+
+
+def test_records_of_mails_sent_or_given_up_long_ago_are_pruned_and_the_rest_kept(shop):
+    old, recent = now() - datetime.timedelta(days=100), now() - datetime.timedelta(days=3)
+    for name, state, moment in (("old-sent", "sent", old), ("old-failed", "failed", old),
+                                ("old-pending", "pending", old), ("recent-sent", "sent", recent)):
+        shop.notifications.insert_one({"_id": name, "state": state, "next_try": moment, "created_at": moment})
+    assert prune_notifications(Context(shop, publisher=None), after_days=90) == {"deleted": 2}
+    assert sorted(doc["_id"] for doc in shop.notifications.find()) == ["old-pending", "recent-sent"]
