@@ -3,6 +3,7 @@
 import os
 import pty
 import select
+import signal
 import stat
 import time
 
@@ -99,7 +100,7 @@ def test_configure_without_a_terminal_or_file_says_how(helper):
 
 def test_configure_at_a_terminal_asks_each_question_and_never_echoes_the_password(helper, scheduler, make_user):
     user = make_user("writer")
-    answers = [scheduler.url, BROKER, user.username, "", "", "", user.password]
+    answers = [scheduler.url, BROKER, user.username, "", "", "", "ftps://127.0.0.1:2121/", user.password]
     pid, terminal = pty.fork()
     if pid == 0:  # the child: the helper, on the terminal
         os.execv(helper.command()[0], helper.command("configure"))
@@ -107,16 +108,21 @@ def test_configure_at_a_terminal_asks_each_question_and_never_echoes_the_passwor
     try:
         for prompt, answer in zip([b"scheduler API URL", b"broker URL", b"writer username", b"HTTP proxy",
                                    b"CA bundle for the scheduler", b"CA bundle for an FTPS warehouse",
-                                   b"its password (not shown)"], answers):
+                                   b"the warehouse `check` logs into", b"its password (not shown)"], answers):
             output = read_until(terminal, output, prompt)
             os.write(terminal, answer.encode() + b"\n")
         output = read_until(terminal, output, b"wrote ")
+    except BaseException:
+        os.kill(pid, signal.SIGKILL)  # a question the test did not expect waits for ever
+        raise
     finally:
         _, status = os.waitpid(pid, 0)
         os.close(terminal)
     assert os.waitstatus_to_exitcode(status) == 0, output
     assert user.password.encode() not in output
-    assert load_config(SCHEMA, helper.writer)["broker"]["username"] == user.username
+    written = load_config(SCHEMA, helper.writer)
+    assert written["broker"]["username"] == user.username
+    assert written["warehouse"]["url"] == "ftps://127.0.0.1:2121/"
 
 
 def read_until(terminal, output, needle, timeout=30):
