@@ -22,6 +22,12 @@ HELPER = os.path.join(REPO, "daemons", "cardshop-writer-helper")
 WRITING = "writing · 42 % · 840.0 MB of 2.0 GB · 38.0 MB/s · 22 s left"
 
 
+def ctrl_c_ends_it():
+    """In the watch's process: SIGINT as on a terminal. A suite started in the background (`make test &`)
+    hands its children SIGINT ignored, and Python then never turns it into KeyboardInterrupt."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 @pytest.fixture
 def host(tmp_path):
     """Slots 1 and 3 in slots.yaml; slot 3 runs (its state under run/), slot 1 does not."""
@@ -81,7 +87,8 @@ def blocks(text):
 
 
 def test_watch_into_a_pipe_prints_a_new_block_per_change_and_ends_on_ctrl_c_with_0(host):
-    watch = subprocess.Popen(host.command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO)
+    watch = subprocess.Popen(host.command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO,
+                             preexec_fn=ctrl_c_ends_it)
     chunks, seen = reader(watch.stdout), [""]
     try:
         until(chunks, seen, lambda text: "busy" in text and text.endswith("\n"))
@@ -109,7 +116,7 @@ def test_watch_on_a_terminal_redraws_its_lines_in_place(host):
     main, other = pty.openpty()
     # a wide terminal: lines are cut to its width
     watch = subprocess.Popen(host.command, stdout=other, stderr=subprocess.PIPE, cwd=REPO,
-                             env={**os.environ, "COLUMNS": "250"})
+                             env={**os.environ, "COLUMNS": "250"}, preexec_fn=ctrl_c_ends_it)
     os.close(other)
     chunks, seen = reader(main), [""]
     try:
@@ -128,7 +135,7 @@ def test_watch_on_a_terminal_redraws_its_lines_in_place(host):
 
 def test_watch_json_prints_one_document_per_change(host):
     watch = subprocess.Popen([*host.command, "--json"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                             cwd=REPO)
+                             cwd=REPO, preexec_fn=ctrl_c_ends_it)
     chunks, seen = reader(watch.stdout), [""]
     try:
         until(chunks, seen, lambda text: text.endswith("\n"))
