@@ -6,6 +6,7 @@ import time
 
 from cardshop.beat.invariant import STEP_TASK, stranded_orders
 from cardshop.client import ApiUnreachable, CredentialsError
+from cardshop.domain import reuse
 from cardshop.domain.attempts import next_attempt
 from cardshop.domain.cascades import Cascades
 from cardshop.pipeline.publish import queue_of
@@ -313,6 +314,12 @@ def reconcile(ctx, older_than=120, max_attempts=3):
         kind = STEP_TASK.get(order["status"])
         if kind is None:
             log.warning("order %s is %s; nothing the beat can repair", order["_id"], why)
+            continue
+        if order["status"] == "created" and order.get("image_source"):  # its image is made: nothing to build
+            moved = reuse.move_on(ctx.db, ctx.publisher, order, ACTOR)
+            action = f"moved it on to {moved['status']} (its image is made)" if moved else "it moved meanwhile"
+            log.warning("reconcile: order %s was %s; %s", order["_id"], why, action)
+            repaired.append(f"{order['_id']}: {action}")
             continue
         steps = tasks.of_kind(ctx.db, order["_id"], kind)
         if steps and steps[0]["updated_at"] > _ago(older_than):

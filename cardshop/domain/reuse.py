@@ -82,21 +82,31 @@ def place_of_image(db, publisher, body, actor, source, auto_image=None):
     fields = {**body, "recipe": source["recipe"], "warehouse": image["warehouse"], "image": dict(image),
               "image_source": origin}
     order = orders.record_order_of_image(db, fields, actor, now())
-    cascades = Cascades(db, publisher)
     deleting = orders.folder_deleting(db, image["folder"])
     if deleting is not None:  # the beat began deleting it meanwhile, and may not have seen this order
         reason = f"the image of order {source['_id']} is deleted from the warehouse (order {deleting['_id']} ended)"
-        cascades.cancel_order(order["_id"], actor, reason)
+        Cascades(db, publisher).cancel_order(order["_id"], actor, reason)
         raise ImageUnavailable(reason)
-    event = "image_reused_download" if body["sd_card"]["type"] == "download" else "image_reused_physical"
-    note = f"image of order {source['_id']}" + (f" (auto-image {auto_image}, its latest build)" if auto_image else "")
-    try:
-        moved = transition(db.orders, order["_id"], ORDER, event, actor, note=note)
-    except IllegalTransition as exc:  # canceled already
-        log.info("order %s: %s", order["_id"], exc)
-        return orders.find(db, order["_id"])
-    if event == "image_reused_physical":
-        cascades.make_write_tasks(moved)
+    move_on(db, publisher, order, actor)
     log.info("%s placed order %s of the image of order %s (%s, x%d)", actor, order["_id"], source["_id"],
              body["sd_card"]["type"], body["quantity"])
     return orders.find(db, order["_id"])
+
+
+def move_on(db, publisher, order, actor):
+    """Move a recorded order of an image made before (`created`, with `image_source`) on, as a creation
+    would: to pending_writer with its write tasks published, or ready. Also the beat's repair of one whose
+    placing stopped half-way (reconcile). The order moved, or None when it is no longer `created`."""
+    source = order["image_source"]
+    download = order["sd_card"]["type"] == "download"
+    note = f"image of order {source['order']}" + (
+        f" (auto-image {source['auto_image']}, its latest build)" if source.get("auto_image") else "")
+    try:
+        moved = transition(db.orders, order["_id"], ORDER, "image_reused_download" if download
+                           else "image_reused_physical", actor, note=note)
+    except IllegalTransition as exc:  # canceled, or moved on already
+        log.info("order %s: %s", order["_id"], exc)
+        return None
+    if moved is not None and not download:
+        Cascades(db, publisher).make_write_tasks(moved)
+    return moved

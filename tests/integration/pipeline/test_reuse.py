@@ -5,7 +5,7 @@ import os
 
 from cardshop.pipeline.heartbeat import Heartbeat
 from cardshop.pipeline.reports import Reporter
-from cardshop.store import now
+from cardshop.store import now, orders
 from devstack.processes import wait_until
 from tests.conftest import order_body
 from tests.integration.claiming import accepted
@@ -128,3 +128,16 @@ def test_the_warehouse_keeps_an_image_an_order_uses_and_deletes_it_after_the_las
         wait_until(lambda: not os.path.exists(folder_of(pipeline, source)), timeout=30)
     gone = pipeline.admin.post("/orders", of_image(image_of=source["_id"]))
     assert gone.status == 409 and "is deleted from warehouse 'main'" in gone.body["error"], gone.body
+
+
+def test_an_order_of_an_image_left_created_by_a_stopped_placing_is_moved_on_by_reconcile(pipeline, pipeline_db):
+    source = made_download(pipeline)
+    # What a scheduler that stopped between recording the order and moving it on leaves behind.
+    left = orders.record_order_of_image(pipeline_db, {
+        **of_image(sd_card={"size": 4, "type": "download"}, quantity=1), "recipe": source["recipe"],
+        "warehouse": source["warehouse"], "image": source["image"],
+        "image_source": {"order": source["_id"], "name": source["_id"]}}, "manager1", now())
+    with beat_running_only(pipeline, "reconcile", every=1, params={"older_than": 0, "max_attempts": 3}):
+        ready = order_in(pipeline, left["_id"], ("ready",), timeout=30)
+    assert ready["tasks"] == [], "nothing is built again"
+    assert ready["statuses"][-1]["by"] == "beat" and ready["statuses"][-1]["note"] == f"image of order {source['_id']}"
