@@ -229,8 +229,9 @@ def clean_warehouse(ctx, limit=100):
             folders.append(shared)  # an order of an image made before: the folder it was written from
         if isinstance(shared, str):
             orders.mark_image_deleting(ctx.db, order["_id"], now())
-            if orders.using_folder(ctx.db, shared, ORDER.statuses - ORDER.final, limit=1):
-                orders.unmark_image_deleting(ctx.db, order["_id"])
+            users = orders.using_folder(ctx.db, shared, ORDER.statuses - ORDER.final, limit=1)
+            if users:
+                orders.unmark_image_deleting(ctx.db, order["_id"], users[0]["_id"])
                 folders.remove(shared)
                 kept += 1
         try:

@@ -54,6 +54,9 @@ def source_order(db, image_of=None, auto_image=None):
     image = source.get("image")
     if not isinstance(image, dict) or not all(image.get(key) for key in IMAGE_KEYS):
         raise ImageUnavailable(f"order {source['_id']} has no image yet: it is {source['status']}")
+    if source.get("image_deleted_at") and not source.get("image_kept_for"):  # cleaned, with no user to keep it
+        raise ImageUnavailable(f"the image of order {source['_id']} is deleted from warehouse {image['warehouse']!r} "
+                               f"(at {source['image_deleted_at']:%Y-%m-%d %H:%M %Z})")
     deleting = orders.folder_deleting(db, image["folder"])
     if deleting is not None:
         raise ImageUnavailable(f"the image of order {source['_id']} is deleted from warehouse "

@@ -190,9 +190,9 @@ def mark_image_deleting(db, order_id, moment):
     db.orders.update_one({"_id": order_id}, {"$set": {"image_deleting_at": moment}})
 
 
-def unmark_image_deleting(db, order_id):
-    """Its image stays (other orders use it): new orders of it are welcome again."""
-    db.orders.update_one({"_id": order_id}, {"$set": {"image_deleting_at": None}})
+def unmark_image_deleting(db, order_id, kept_for):
+    """Its image stays, for order `kept_for` (and any other using it): new orders of it are welcome again."""
+    db.orders.update_one({"_id": order_id}, {"$set": {"image_deleting_at": None, "image_kept_for": kept_for}})
 
 
 def mark_image_deleted(db, order_id, moment):

@@ -85,7 +85,7 @@ def test_a_download_order_of_an_auto_images_latest_build_is_ready_at_once(pipeli
     assert pipeline.admin.get(f"/auto-images/{name}").body["order"] == source["_id"]
 
 
-def test_an_order_of_an_image_is_refused_with_the_field_or_the_reason_named(pipeline):
+def test_an_order_of_an_image_is_refused_with_the_field_or_the_reason_named(pipeline, pipeline_db):
     source = made_download(pipeline, image_size=5 * 10 ** 9)  # a card of 4 GB cannot hold it
     post = lambda **fields: pipeline.admin.post("/orders", of_image(**fields))  # noqa: E731
     both = post(image_of=source["_id"], recipe=order_body()["recipe"])
@@ -107,6 +107,11 @@ def test_an_order_of_an_image_is_refused_with_the_field_or_the_reason_named(pipe
     assert elsewhere.status == 400 and "field 'warehouse': the image is in warehouse 'main'" in elsewhere.body["error"]
     two = post(image_of=source["_id"], sd_card={"size": 8, "type": "download"}, quantity=2)
     assert two.status == 400 and "field 'quantity'" in two.body["error"]
+    cleaned = made_download(pipeline)
+    # As the beat leaves an order it cleaned up before orders could share images: no mark on the folder.
+    pipeline_db.orders.update_one({"_id": cleaned["_id"]}, {"$set": {"image_deleted_at": now()}})
+    gone = post(image_of=cleaned["_id"])
+    assert gone.status == 409 and f"the image of order {cleaned['_id']} is deleted" in gone.body["error"], gone.body
 
 
 def test_the_warehouse_keeps_an_image_an_order_uses_and_deletes_it_after_the_last_one(pipeline, pipeline_db):
@@ -119,7 +124,9 @@ def test_the_warehouse_keeps_an_image_an_order_uses_and_deletes_it_after_the_las
         assert pipeline.admin.post(f"/orders/{order['_id']}/cancel").status == 200
     with beat_running_only(pipeline, "clean-warehouse", every=1):
         wait_until(lambda: not os.path.exists(folder_of(pipeline, unused)), timeout=30)
-        wait_until(lambda: pipeline_db.orders.find_one({"_id": source["_id"]}).get("image_deleted_at"), timeout=30)
+        kept = wait_until(lambda: (lambda doc: doc.get("image_deleted_at") and doc)(
+            pipeline_db.orders.find_one({"_id": source["_id"]})), timeout=30)
+        assert kept["image_kept_for"] == user["_id"]
         assert os.path.exists(folder_of(pipeline, source)), "an order not ended still uses the image"
         again = pipeline.admin.post("/orders", of_image(image_of=source["_id"]))
         assert again.status == 201, again.body  # the files are still there: ordered again
