@@ -99,7 +99,7 @@ def _placed_text(order):
     if source:
         origin = f"auto-image {source['auto_image']} (order {source['order']})" if source.get("auto_image") \
             else f"order {source['order']}"
-        then = "its image is ready to download" if order["status"] == "ready" else "its cards are written now"
+        then = "its image is ready to download" if order["status"] == "ready" else "its cards go to the writers now"
         text += f" of the image of {origin}, already made: no new build, {then}"
     return text + f"; follow it with `cardshop order watch {order['_id']}`"
 

@@ -103,16 +103,23 @@ def test_a_bad_recipe_is_refused_with_the_field_named_and_exit_2(cli, recipe, tm
     assert both.returncode == 2 and "give one of" in both.stderr
 
 
-def test_an_auto_images_made_image_is_ordered_at_once_and_rebuilt_only_when_asked(cli, pipeline, pipeline_db):
-    from tests.integration.pipeline.test_reuse import made_download
-    source = made_download(pipeline)
+def test_an_auto_images_made_image_is_ordered_at_once_and_rebuilt_only_when_asked(cli, creator, recipe, tmp_path,
+                                                                                  pipeline_db):
+    path = tmp_path / "recipe.yaml"
+    path.write_text(yaml.safe_dump(recipe))
+    built = cli("--json", "order", "place", str(path), "--card", "4", "--download", "--to", TO)
+    assert built.returncode == 0, built.stderr
+    source_id = json.loads(built.stdout)["_id"]
+    watched = cli("--json", "order", "watch", source_id, "--every", "0.5", "--timeout", "170", timeout=180)
+    assert watched.returncode == 0, watched.stdout + watched.stderr
+    source = json.loads(watched.stdout.splitlines()[-1])
     name = f"cli-wiki-{source['_id'][-6:]}"
     pipeline_db.auto_images.insert_one({"_id": name, "order": source["_id"], "image": source["image"],
                                         "warehouse": source["warehouse"]})
     placed = cli("order", "place", "--auto-image", name, "--card", "4", "--quantity", "2", "--to", TO)
     assert placed.returncode == 0, placed.stderr
     assert (f"of the image of auto-image {name} (order {source['_id']}), already made: no new build, its cards "
-            f"are written now") in placed.stdout
+            f"go to the writers now") in placed.stdout
     order_id = placed.stdout.split()[2]
     shown = cli("order", "show", order_id)
     assert f"image made by: order {source['_id']} (auto-image {name})" in shown.stdout
