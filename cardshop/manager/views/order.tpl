@@ -114,7 +114,7 @@
   % more = get('more') or {'sd_card': order['sd_card'], 'quantity': 1, 'recipient': order['recipient']}
   <form method="post" action="/orders/{{order['_id']}}/more" class="action" id="more-form" data-action="order_more"{{!'' if 'order_more' in actions else ' hidden'}}>
     <input type="hidden" name="csrf" value="{{session.csrf}}">
-    <p class="hint">Order more cards of this image: it is written at once, with no new build.</p>
+    <p class="hint">Order more cards of this image: no new build, the cards go to the writers at once (a download is ready at once).</p>
     <span class="field-error" id="error-more">{{errors.get('order_more', '')}}</span>
     <label>Card size (GB) <input name="card_size" type="number" min="1" value="{{more['sd_card']['size']}}" required></label>
     <label>Cards <input name="quantity" type="number" min="1" value="{{more['quantity']}}" required></label>

@@ -232,7 +232,8 @@ def test_a_pending_shipment_is_marked_shipped_with_its_tracking(tab, make_user, 
     assert all("status of 400" in problem for problem in tab.problems)  # the refused form, answered 400
 
 
-def test_more_cards_of_a_made_image_are_ordered_from_its_order_page(tab, make_user, warehouse, scheduler, db):
+def test_more_cards_of_a_made_image_are_ordered_from_its_order_page(tab, make_user, warehouse, scheduler, db,
+                                                                    screenshots):
     user = make_user("manager")
     order_id = written_order(ApiClient(scheduler.url, user.access), db, cards=0)
     folder = db.tasks.find_one({"order": order_id, "kind": "create"})["_id"]
@@ -248,6 +249,7 @@ def test_more_cards_of_a_made_image_are_ordered_from_its_order_page(tab, make_us
               "#more-form input[name=recipient_name]": "Cleo"})
     page.click("#order-more")
     playwright_api.expect(page.locator("#error-more")).to_contain_text("field 'sd_card.size'")
+    page.locator("#actions").screenshot(path=str(screenshots / "order-more-refused.png"))
     page.fill("#more-form input[name=card_size]", "16")
     page.click("#order-more")
     page.wait_for_url(re.compile(r".*/orders/(?!" + order_id + r")[0-9a-f]{24}$"))
