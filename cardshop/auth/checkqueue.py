@@ -100,6 +100,26 @@ class CheckQueue:
             self._release(clean)
         return right
 
+    def admit(self, lane, account):
+        """Raise what run() would raise at once for a check of `lane` now (marking it failing as run() does),
+        so that a caller can turn a flood away before it reads anything for the check."""
+        with self._lock:
+            clean = not self._failing(lane)
+            refusal = None if self._free[0 if clean else 1] else self._refusal(lane, account, clean)
+        if refusal is not None:
+            self._mark_failing(lane)
+            raise refusal
+
+    def _refusal(self, lane, account, clean):
+        """The exception for a check that finds no free slot and may not wait; None when it may."""
+        if len(self._lanes[0 if clean else 1].get(lane, ())) >= self.per_client:
+            return TooManyWaiting(why="too many password checks waiting for this client")
+        if not clean and self._failing_accounts[account] >= self.per_account:
+            return TooManyWaiting(why="too many password checks waiting for this account")
+        if self._waiting >= self.size and not (clean and self._lanes[1]):
+            return Busy()
+        return None
+
     def _enter(self, lane, account):
         """(clean?, None) when a slot is free now, else (clean?, the waiter queued for one)."""
         with self._lock:
@@ -109,13 +129,10 @@ class CheckQueue:
                 self._free[kind] -= 1
                 return clean, None
             lanes = self._lanes[kind]
-            if len(lanes.get(lane, ())) >= self.per_client:
-                raise TooManyWaiting(why="too many password checks waiting for this client")
-            if not clean and self._failing_accounts[account] >= self.per_account:
-                raise TooManyWaiting(why="too many password checks waiting for this account")
-            if self._waiting >= self.size:
-                if not (clean and self._lanes[1]):
-                    raise Busy()
+            refusal = self._refusal(lane, account, clean)
+            if refusal is not None:
+                raise refusal
+            if self._waiting >= self.size:  # a clean client's check takes the place of a failing one's
                 newest = self._lanes[1][next(reversed(self._lanes[1]))][-1]
                 self._remove(newest)
                 newest.turn = False

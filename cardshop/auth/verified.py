@@ -43,6 +43,13 @@ class VerifiedLogins:
         entry = self._entries.get(self._digest(username, password))
         return entry is not None and entry[1] > time.monotonic() and hmac.compare_digest(entry[0], password_hash)
 
+    def maybe(self, username, password):
+        """Whether these credentials may be remembered (an entry not expired; known() then checks its hash)."""
+        if self.ttl <= 0:
+            return False
+        entry = self._entries.get(self._digest(username, password))
+        return entry is not None and entry[1] > time.monotonic()
+
     def remember(self, username, password, password_hash):
         """Note credentials bcrypt has just found right for `password_hash`."""
         if self.ttl <= 0 or not password_hash:

@@ -6,7 +6,7 @@ import time
 import urllib.parse
 
 from cardshop.cli.common import EX_REFUSED, EX_USAGE, CliError, dump_yaml, read_yaml, show, table
-from cardshop.pipeline.progress import progress_line
+from cardshop.pipeline.progress import LiveBlock, bar, progress_line
 from cardshop.states.tasks import WORKING
 
 DELIVERED = {"pending_shipment", "shipped", "ready"}  # what `order watch` waits for
@@ -59,9 +59,7 @@ def task_line(task):
     line = f"{task['_id']}  {task['kind']:<6} {task['status']:<16} {task.get('worker') or '-'}"
     progress = task.get("progress") or {}
     if task["status"] in WORKING and progress:
-        percent = progress.get("percent")
-        bar = "#" * int(percent // 5) if isinstance(percent, (int, float)) else ""
-        line += f"  [{bar:<20}] {progress_line(progress)}"
+        line += f"  {bar(progress.get('percent'))} {progress_line(progress)}"
     return line
 
 
@@ -122,14 +120,16 @@ def cmd_order_watch(session, args):
     """Print the order's status and each task's progress as they change, until it is delivered (exit 0) or
     ends otherwise (exit 1); with --json, one JSON document per change."""
     deadline = time.monotonic() + args.timeout if args.timeout else None
-    shown = None
+    shown, live = None, LiveBlock(sys.stdout) if sys.stdout.isatty() and not args.json else None
     while True:
         order = session.call("GET", f"/orders/{args.id}")
         lines = [f"order {order['_id']}: {order['status']}"] + [f"  {task_line(task)}" for task in
                                                                  order.get("tasks") or []]
-        if lines != shown:
+        if live is not None:  # a terminal: the block is redrawn in place, bars and all
+            live.draw(lines)
+        elif lines != shown:
             print(json.dumps(order) if args.json else "\n".join(lines), flush=True)
-            shown = lines
+        shown = lines
         if order["status"] in DELIVERED:
             return
         if order["status"] in ENDED_BADLY:

@@ -38,11 +38,14 @@ def check_credentials(services, username, password, address=None):
     if address is not None:
         services.login_rate.take(address)
         services.throttle.check(username, address)
+    lane = address if address is not None else f"broker {username}"
+    remembered = services.verified.maybe(username, password)
+    if not remembered:  # a flood the check queue would turn away costs no database read
+        services.hasher.queue.admit(lane, username)
     user = users.find(services.db, username)
     stored = user.get("password_hash") if user else None
-    right = services.verified.known(username, password, stored)
+    right = remembered and services.verified.known(username, password, stored)
     if not right:
-        lane = address if address is not None else f"broker {username}"
         right = services.hasher.verify(password, stored, lane, username)
         if right:
             services.verified.remember(username, password, stored)

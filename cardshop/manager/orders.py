@@ -11,6 +11,7 @@ from cardshop.manager.wording import clock, image_text, status_label, when, writ
 from cardshop.pipeline.progress import progress_line
 from cardshop.states import ORDER
 from cardshop.states.orders import WORKFLOW
+from cardshop.states.tasks import LABELS as TASK_LABELS
 from cardshop.validation import short_id
 
 PER_PAGE = 25
@@ -103,7 +104,7 @@ def live_view(order, logs=()):
             "actions": allowed_actions(order), "retry_label": retry_label(order),
             "image": image_text(order), "cards": written_cards(order),
             "tasks": [{"_id": task["_id"], "short": short_id(task["_id"]), "kind": task["kind"],
-                       "status": task["status"], "label": task["status"].replace("_", " "),
+                       "status": task["status"], "label": status_label(task["status"], TASK_LABELS),
                        "worker": task.get("worker"), "percent": (task.get("progress") or {}).get("percent"),
                        "progress": progress_line(task.get("progress"))}
                       for task in order.get("tasks", [])]}

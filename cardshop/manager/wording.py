@@ -6,6 +6,7 @@ import re
 
 from cardshop.pipeline.progress import duration_text, size_text
 from cardshop.states.orders import LABELS, WORKFLOW
+from cardshop.states.tasks import LABELS as TASK_LABELS
 from cardshop.validation import short_id
 
 # A slot's state (cardshop/writer/slot.py STATES) as the operator reads it, and what they must do then.
@@ -38,9 +39,10 @@ ZONE = datetime.timezone.utc
 FULL_ID = re.compile(r"\b[0-9a-f]{24}\b")
 
 
-def status_label(status):
-    """An order's status as people say it: 'waiting for a writer' for pending_writer."""
-    return LABELS.get(status) or str(status).replace("_", " ")
+def status_label(status, labels=LABELS):
+    """A status as people say it: 'waiting for a writer' for an order's pending_writer (`labels`: an order's,
+    or a task's: states.tasks.LABELS)."""
+    return labels.get(status) or str(status).replace("_", " ")
 
 
 def in_workflow_order(counts):
@@ -145,4 +147,4 @@ def slot_tile(slot, progress=None):
 
 
 HELPERS = {"status_label": status_label, "when": when, "clock": clock, "short_id": short_id,
-           "card_text": card_text}
+           "card_text": card_text, "TASK_LABELS": TASK_LABELS}

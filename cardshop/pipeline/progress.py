@@ -6,7 +6,10 @@ Sizes are decimal (MB, GB), as cards are sold; a recipe's output.size counts in 
 nor the whole card, so their total is that data.
 """
 
+import shutil
+
 NUMBER = (int, float)
+CLEAR_TO_END = "\x1b[J"  # ANSI: erase from the cursor to the end of the screen
 
 
 def size_text(value):
@@ -50,3 +53,25 @@ def progress_line(progress):
     if progress.get("message"):
         parts.append(str(progress["message"]))
     return " · ".join(part for part in parts if part)
+
+
+def bar(percent, width=20):
+    """'[#########           ]' for 45 %; blanks when the percent is unknown."""
+    filled = int(min(max(percent, 0), 100) * width // 100) if isinstance(percent, NUMBER) else 0
+    return f"[{'#' * filled}{' ' * (width - filled)}]"
+
+
+class LiveBlock:
+    """Lines kept up to date in place on a terminal (`order watch`, the writer host's `status --watch`): each
+    draw goes back to the block's first line, erases to the end of the screen and writes the lines again.
+    Lines are cut to the terminal's width: a wrapped line would make the next draw start too low."""
+
+    def __init__(self, out):
+        self.out, self.drawn = out, 0
+
+    def draw(self, lines):
+        width = shutil.get_terminal_size().columns - 1
+        text = "".join(f"{line[:width]}\n" for line in lines)
+        self.out.write((f"\x1b[{self.drawn}F" if self.drawn else "") + CLEAR_TO_END + text)
+        self.out.flush()
+        self.drawn = len(lines)

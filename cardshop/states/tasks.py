@@ -47,5 +47,14 @@ QUEUED = frozenset(CREATE_TASK.queued | WRITE_TASK.queued)  # the task waits in 
 ENDED = frozenset(CREATE_TASK.ended | WRITE_TASK.ended)
 
 
+# How people say a task's status (the manager's pages): what it waits for or does.
+LABELS = {
+    "pending": "queued", "received": "claimed by a worker", "downloading": "downloading", "building": "building",
+    "uploading": "uploading", "done": "done", "waiting_for_card": "waiting for a card", "writing": "writing",
+    "verifying": "verifying", "written": "written", REQUEUED: "back in the queue (card failed)",
+    "failed": "failed", "canceled": "canceled", "timed_out": "timed out",
+}
+
+
 def task_machine(kind):
     return _BY_KIND[kind]

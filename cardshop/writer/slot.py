@@ -27,6 +27,7 @@ import time
 import pyudev
 
 from cardshop.pipeline.heartbeat import SLOT_STEPS
+from cardshop.validation import short_id
 from cardshop.writer import card as cards
 
 log = logging.getLogger(__name__)
@@ -186,7 +187,8 @@ class Slot:
             return {**self.summary(), "since": self.since, "draining": self.draining, "progress": progress}
 
     def status_line(self):
-        """systemd's STATUS, for people: `slot 2: writing order 6b0… 42% 38 MB/s` (machines read the state file)."""
+        """systemd's STATUS, for people: `slot 2: writing order f7dae458 42% 38 MB/s` (the short id the manager
+        shows; machines read the state file)."""
         with self._lock:
             return self._status_words() + (" (draining)" if self.draining else "")
 
@@ -194,7 +196,7 @@ class Slot:
         with self._lock:
             if self.state == "busy":
                 job = self.job
-                line = f"slot {self.number}: {job.step or 'working'} order {(job.order or '?')[:7]}…"
+                line = f"slot {self.number}: {job.step or 'working'} order {short_id(job.order or '?')}"
                 if job.percent is not None:
                     line += f" {job.percent:.0f}%"
                 if job.rate:

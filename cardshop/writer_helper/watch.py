@@ -10,14 +10,13 @@ each change is one JSON document on its own line. The progress wording is the ma
 import json
 import time
 
-from cardshop.pipeline.progress import progress_line, size_text
+from cardshop.pipeline.progress import LiveBlock, progress_line, size_text
 
 # What the operator does about a slot in a state that waits for them (the state file's `message` says why).
 ACTIONS = {"empty": "insert a blank card", "done": "remove the card: it is written",
            "failed": "remove the card: its write failed", "refused": "remove the card: it was refused",
            "no_reader": "the reader is absent: plug it in"}
 COLUMNS = (("SLOT", "slot"), ("STATE", "state"), ("ORDER", "order"), ("CARD", "card"), ("DOING", "doing"))
-CLEAR_TO_END = "\x1b[J"  # ANSI: erase from the cursor to the end of the screen
 
 
 def slot_row(fact):
@@ -52,7 +51,7 @@ def lines(facts):
 def watch(read_facts, out, interval, as_json=False, terminal=False, clock=time.time, sleep=time.sleep):
     """Show `read_facts()` on `out` every `interval` seconds until interrupted (KeyboardInterrupt, caught:
     Ctrl-C is how the operator ends a watch, not a failure)."""
-    shown, drawn = None, 0
+    shown, live = None, LiveBlock(out)
     try:
         while True:
             facts = read_facts()
@@ -64,11 +63,7 @@ def watch(read_facts, out, interval, as_json=False, terminal=False, clock=time.t
                 block = lines(facts)
                 if terminal:
                     stamp = time.strftime("%H:%M:%S", time.localtime(clock()))
-                    # Back to the block's first line, erase it and what follows, draw it again.
-                    out.write((f"\x1b[{drawn}F" if drawn else "") + CLEAR_TO_END)
-                    screen = [f"slots at {stamp} (every {interval:g} s; Ctrl-C ends)", *block]
-                    out.write("\n".join(screen) + "\n")
-                    drawn = len(screen)
+                    live.draw([f"slots at {stamp} (every {interval:g} s; Ctrl-C ends)", *block])
                 elif block != shown:
                     stamp = time.strftime("%Y-%m-%d %H:%M:%S %Z", time.localtime(clock()))
                     out.write("\n".join([f"-- {stamp}", *block]) + "\n")

@@ -12,7 +12,7 @@
     <td>{{when(worker.get('last_seen'))}}</td>
     <td>
       % for task in worker.get('current_tasks', []):
-      <a href="/orders/{{task['order']}}">{{task['kind']}} of {{short_id(task['order'])}}: {{task['status'].replace('_', ' ')}}</a>
+      <a href="/orders/{{task['order']}}">{{task['kind']}} of {{short_id(task['order'])}}: {{status_label(task['status'], TASK_LABELS)}}</a>
       % end
     </td>
   </tr>
@@ -62,7 +62,7 @@
   % else:
   <p>{{worker.get('slots', 0)}} slot(s)</p>
   % for task in worker.get('current_tasks', []):
-  <p><a href="/orders/{{task['order']}}">{{task['kind']}} of {{short_id(task['order'])}}: {{task['status'].replace('_', ' ')}}</a></p>
+  <p><a href="/orders/{{task['order']}}">{{task['kind']}} of {{short_id(task['order'])}}: {{status_label(task['status'], TASK_LABELS)}}</a></p>
   % end
   % end
 </section>

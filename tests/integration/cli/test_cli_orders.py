@@ -3,14 +3,18 @@ YAML file, watch it until its image is ready, export it; bad input is refused wi
 
 import json
 import os
+import pty
+import select
 import subprocess
 import sys
+import time
 
 import pytest
 import yaml
 
 from devstack import samples
 from devstack.servers import REPO
+from tests.conftest import order_body
 
 TO = "Ada Lovelace,ada@example.org,1 Main St, Springfield"
 
@@ -34,12 +38,39 @@ def cli(tmp_path, pipeline):
         "api_url": pipeline.scheduler.url, "username": pipeline.scheduler.admin["username"],
         "password_file": str(password_file)}))
 
-    def run(*args, timeout=60):
+    def run(*args, timeout=60, terminal=False):
         command = [sys.executable, os.path.join(REPO, "daemons", "cardshop"), "--config-dir", str(config_dir)]
+        if terminal:
+            return on_a_terminal(command + list(args), timeout)
         return subprocess.run(command + list(args), capture_output=True, text=True, timeout=timeout,
                               stdin=subprocess.DEVNULL)
     assert run("login").returncode == 0
     return run
+
+
+def on_a_terminal(command, timeout):
+    """Run `command` with its standard output on a terminal of 200 columns (a pty); what it wrote there."""
+    main, other = pty.openpty()
+    process = subprocess.Popen(command, stdout=other, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
+                               env={**os.environ, "COLUMNS": "200"})
+    os.close(other)
+    output, deadline = b"", time.monotonic() + timeout
+    try:
+        while time.monotonic() < deadline:
+            if select.select([main], [], [], 0.5)[0]:
+                try:
+                    chunk = os.read(main, 65536)
+                except OSError:  # EIO: the command ended and the terminal closed
+                    break
+                if not chunk:
+                    break
+                output += chunk
+        process.wait(max(1, deadline - time.monotonic()))
+    finally:
+        process.kill()
+        os.close(main)
+    return subprocess.CompletedProcess(command, process.returncode, output.decode(errors="replace"),
+                                       process.stderr.read().decode())
 
 
 @pytest.fixture(scope="module")
@@ -154,3 +185,17 @@ def test_the_fleet_lists_hosts_and_slots(cli):
     assert isinstance(json.loads(listed.stdout)["items"], list)
     text = cli("fleet")
     assert text.returncode == 0 and text.stdout.startswith("HOST")
+
+
+def test_order_watch_on_a_terminal_redraws_the_order_and_its_tasks_in_place(cli, pipeline):
+    order = pipeline.admin.post("/orders", order_body()).body
+    try:
+        watched = cli("order", "watch", order["_id"], "--every", "0.3", "--timeout", "3", timeout=30, terminal=True)
+    finally:
+        pipeline.admin.post(f"/orders/{order['_id']}/cancel", {})
+    assert watched.returncode == 1 and "still" in watched.stderr  # not delivered in 3 s
+    draws = watched.stdout.split("\x1b[J")
+    assert len(draws) >= 4 and draws[0] == ""  # each look draws the block again, from the first
+    lines = draws[1].splitlines()
+    assert lines[0].startswith(f"order {order['_id']}: ") and "create" in lines[1]
+    assert all(draw.endswith(f"\n\x1b[{draw.count(chr(10))}F") for draw in draws[1:-1])  # back over its lines

@@ -122,7 +122,7 @@ def test_an_operator_composes_a_recipe_places_an_order_and_watches_it_change_wit
     playwright_api.expect(page.locator("#order-status")).to_have_attribute("data-status", "creating", timeout=WAIT_MS)
     assert page.text_content("#order-status") == "making the image"
     row = page.locator(f"tr[data-task='{task['_id']}']")
-    playwright_api.expect(row.locator(".task-status")).to_have_text("received", timeout=WAIT_MS)
+    playwright_api.expect(row.locator(".task-status")).to_have_text("claimed by a worker", timeout=WAIT_MS)
     playwright_api.expect(row.locator(".progress-text")).to_contain_text("downloading · 42 %", timeout=WAIT_MS)
     playwright_api.expect(page.locator("#log-lines li")).to_have_count(3, timeout=WAIT_MS)
     assert "warning: line 3" in page.text_content("#log-lines")

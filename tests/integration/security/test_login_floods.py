@@ -8,6 +8,7 @@ bcrypt check at cost 12 on a machine the flood itself saturates) takes is `make 
 """
 
 import functools
+import time
 
 import pytest
 
@@ -90,6 +91,23 @@ def test_wrong_api_logins_leave_a_correct_login_from_another_address_prompt(stac
 def broker_answer(stack, username, password):
     return post_from("127.0.0.1", stack.scheduler.url, "/auth/rabbitmq/user",
                      {"username": username, "password": password}, FORM)[2]
+
+
+def test_wrong_amqp_passwords_for_a_workers_own_account_never_keep_the_worker_out(stack):
+    # The flood fills the account's lane, and is turned away before any database read; the worker's own
+    # credentials, remembered, are still answered (asked as RabbitMQ asks, past RabbitMQ's own cache).
+    port = stack.rabbitmq.port
+    worker = new_account(stack, "creator")
+    assert broker_answer(stack, *worker).startswith("allow")  # verified once: remembered
+    senders = [functools.partial(wrong_amqp_guess, port, worker[0])] * 16
+    with flood(senders) as answers:
+        steady(answers, senders)
+        logins = []
+        for _ in range(5):
+            started = time.monotonic()
+            logins.append((broker_answer(stack, *worker), time.monotonic() - started))
+    assert all(answer.startswith("allow") and seconds < PROMPT for answer, seconds in logins), logins
+    assert answers.get("deny", 0) >= 16 and "allow" not in answers, answers
 
 
 def test_a_changed_password_or_a_disabled_user_no_longer_logs_in_through_remembered_credentials(stack):

@@ -3,6 +3,7 @@ and fails a task only when its image cannot be obtained."""
 
 import os
 
+from cardshop.validation import short_id
 from devstack.processes import wait_until
 from tests.integration.pipeline.test_monitor import order_of
 from tests.integration.scheduler.test_daemon import NotifySocket
@@ -55,6 +56,6 @@ def test_a_busy_slot_shows_its_order_and_step_in_its_status(pipeline, writer_hos
         host = writer_host(slots=1, env={**os.environ, "NOTIFY_SOCKET": notify.path})
         assert notify.wait_for("READY=1", 30), notify.messages
         order, _ = slow_write(pipeline, host, image, slow_card, "writing")
-        assert notify.wait_for(f"STATUS=slot 1: writing order {order['_id'][:7]}…", 20), notify.messages[-5:]
+        assert notify.wait_for(f"STATUS=slot 1: writing order {short_id(order['_id'])}", 20), notify.messages[-5:]
     finally:
         notify.close()

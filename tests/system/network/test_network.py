@@ -3,7 +3,6 @@ systemd-networkd, kept when confirmed, rolled back by itself when not."""
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 import time
@@ -15,8 +14,7 @@ from tests.system import machine as machines
 from tests.system import site
 from tests.system.fleet.control import NETWORK, Network
 
-SOURCE = "/opt/cardshop-src"  # this checkout's code, run over the installed package's dependencies
-HELPER = ["env", f"PYTHONPATH={SOURCE}", "python3", f"{SOURCE}/daemons/cardshop-writer-helper"]
+HELPER = ["cardshop-writer-helper"]  # as installed by cardshop-writer
 FILE = "/etc/systemd/network/10-cardshop-host0.network"
 
 
@@ -27,9 +25,6 @@ def host(base, debs):
             machine.boot()
             site.copy_debs(machine, debs)
             site.apt_install_files(machine, debs, ["python3-cardshop", "cardshop-writer"])
-            for part in ("cardshop", "daemons"):
-                shutil.copytree(os.path.join(machines.REPO, part), machine.path(f"{SOURCE}/{part}"),
-                                ignore=shutil.ignore_patterns("__pycache__"))
             machine.run("systemctl", "enable", "--now", "systemd-networkd")
             machine.network = network
             yield machine

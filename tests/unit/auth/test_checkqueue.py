@@ -150,3 +150,19 @@ def _until(condition, timeout=5):
     while not condition():
         assert time.monotonic() < deadline
         time.sleep(0.001)
+
+
+def test_admit_turns_away_at_once_what_run_would_refuse_and_queues_nothing():
+    queue = CheckQueue(size=10, per_client=5, per_account=2)
+    queue.admit("alice", "alice")  # a slot is free
+    for lane in ("a", "b", "c"):
+        fail(queue, lane)
+    held = Held(queue, clean=False, failing=True)
+    for lane in ("a", "b"):
+        held.add(lane, account="admin")
+    waiting = queue._waiting
+    with pytest.raises(TooManyWaiting, match="this account"):
+        queue.admit("c", "admin")
+    queue.admit("owner", "admin")  # a clean address: it would wait for the clean slot
+    assert queue._waiting == waiting
+    held.finish()

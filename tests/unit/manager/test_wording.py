@@ -4,6 +4,7 @@ import datetime
 
 from cardshop.manager import wording
 from cardshop.states import ORDER
+from cardshop.states import tasks
 from cardshop.states.orders import LABELS, WORKFLOW
 
 
@@ -12,6 +13,12 @@ def test_every_order_status_has_a_label_and_a_place_in_the_workflow():
     assert WORKFLOW[:6] == ("created", "creating", "pending_writer", "writing", "pending_shipment", "shipped")
     assert wording.status_label("pending_writer") == "waiting for a writer" == LABELS["pending_writer"]
     assert wording.status_label("something_new") == "something new"
+
+
+def test_every_task_status_has_a_label():
+    assert set(tasks.LABELS) == set(tasks.STATUSES)
+    assert wording.status_label("pending", tasks.LABELS) == "queued"
+    assert wording.status_label("requeued", tasks.LABELS) == "back in the queue (card failed)"
 
 
 def test_counts_by_status_come_in_workflow_order_with_the_missing_ones_at_zero():

@@ -1,9 +1,10 @@
 """Progress figures that make sense: the words people read, and the rate a step's ticker reports."""
 
+import io
 import time
 
 from cardshop.cancellable import CancelToken
-from cardshop.pipeline.progress import duration_text, progress_line
+from cardshop.pipeline.progress import LiveBlock, bar, duration_text, progress_line
 from cardshop.pipeline.reports import MIN_RATE_INTERVAL, Ticker, moving_rate
 
 
@@ -53,3 +54,19 @@ def test_a_resumed_download_counts_only_what_it_moves():
     last = sent.reports[-1]
     assert 0 < last["rate"] <= 50_000_000 / MIN_RATE_INTERVAL
     assert last["eta"] > 0
+
+
+def test_a_live_block_is_redrawn_over_itself_and_cut_to_the_terminals_width(monkeypatch):
+    monkeypatch.setenv("COLUMNS", "20")
+    out = io.StringIO()
+    live = LiveBlock(out)
+    live.draw(["order 1: writing", "  task " + "x" * 40])
+    live.draw(["order 1: pending_shipment", "  task done"])
+    first, second = out.getvalue().split("\x1b[2F")
+    assert first == "\x1b[J" + "order 1: writing\n" + "  task " + "x" * 12 + "\n"  # 19 columns: no wrap
+    assert second == "\x1b[J" + "order 1: pending_sh\n" + "  task done\n"
+
+
+def test_a_bar_fills_with_the_percent_and_stays_in_bounds():
+    assert bar(45) == "[" + "#" * 9 + " " * 11 + "]"
+    assert bar(250) == "[" + "#" * 20 + "]" and bar(-3) == bar(None) == "[" + " " * 20 + "]"

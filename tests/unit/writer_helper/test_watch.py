@@ -107,7 +107,9 @@ def test_watch_into_a_pipe_prints_a_new_block_per_change_and_ends_on_ctrl_c_with
 
 def test_watch_on_a_terminal_redraws_its_lines_in_place(host):
     main, other = pty.openpty()
-    watch = subprocess.Popen(host.command, stdout=other, stderr=subprocess.PIPE, cwd=REPO)
+    # a wide terminal: lines are cut to its width
+    watch = subprocess.Popen(host.command, stdout=other, stderr=subprocess.PIPE, cwd=REPO,
+                             env={**os.environ, "COLUMNS": "250"})
     os.close(other)
     chunks, seen = reader(main), [""]
     try:
