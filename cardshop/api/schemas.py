@@ -102,11 +102,23 @@ RECIPIENT = obj({"name": {"type": "string", "minLength": 1, "maxLength": 200},
                 ["name", "email", "address"])
 SD_CARD = obj({"size": {"type": "integer", "minimum": 1, "maximum": 4096, "description": "decimal GB as sold"},
                "type": {"enum": ["physical", "download"]}}, ["size", "type"])
-ORDER_CREATE = obj({"recipe": RECIPE, "sd_card": SD_CARD,
+AUTO_IMAGE_NAME = {"type": "string", "minLength": 1, "maxLength": 200}
+# The image comes from exactly one of: a recipe (built), an order whose image is made, an auto-image's
+# latest build (both written at once, no creator work).
+IMAGE_FROM = ("recipe", "image_of", "auto_image")
+ORDER_CREATE = obj({"recipe": RECIPE,
+                    "image_of": {**ID, "description": "instead of a recipe: the order whose made image (still in "
+                                                      "its warehouse) is written, with no new build"},
+                    "auto_image": {**AUTO_IMAGE_NAME, "description": "instead of a recipe: the stable name of an "
+                                                                     "auto-image, whose latest build is written"},
+                    "sd_card": SD_CARD,
                     "quantity": {"type": "integer", "minimum": 1, "maximum": 10000},
                     "recipient": RECIPIENT,
-                    "warehouse": {"type": "string", "maxLength": 64, "description": "name; the default one if left out"}},
-                   ["recipe", "sd_card", "quantity", "recipient"])
+                    "warehouse": {"type": "string", "maxLength": 64,
+                                  "description": "name; the default one if left out (of an image made before: "
+                                                 "its warehouse)"}},
+                   ["sd_card", "quantity", "recipient"],
+                   description="exactly one of recipe, image_of, auto_image")
 SHIPMENT = obj({"carrier": {"type": "string", "minLength": 1, "maxLength": 100},
                 "tracking_number": {"type": "string", "minLength": 1, "maxLength": 100},
                 "tracking_url": URL,
@@ -133,6 +145,12 @@ ORDER_OUT = {"type": "object", "properties": {
     "status": {"enum": sorted(ORDER.statuses)}, "statuses": HISTORY,
     "shipment": SHIPMENT, "created_by": {"type": "string"}, "created_at": TIME, "updated_at": TIME,
     "tasks": {"type": "array", "items": TASK},
+    "image": {"type": "object", "description": "the image once made: warehouse, folder, files, sha256, sizes"},
+    "image_source": obj({"order": {"type": "string"}, "name": {"type": "string", "description": "its files' name"},
+                         "auto_image": {"type": "string"}}, ["order", "name"],
+                        description="an order of an image made before: the order that made it (and the "
+                                    "auto-image it was ordered by)"),
+    "auto_image": {"type": "string", "description": "a build of this auto-image (the beat's)"},
     "cards": {"type": "array", "items": CARD, "description": "physical orders: each card written and verified"}},
     "required": ["_id", "recipe", "sd_card", "quantity", "recipient", "status", "statuses"]}
 REASON = obj({"reason": {"type": "string", "maxLength": 2000}})  # why an operator cancels or retries

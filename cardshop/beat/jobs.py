@@ -6,6 +6,7 @@ import time
 
 from cardshop.beat.invariant import STEP_TASK, stranded_orders
 from cardshop.client import ApiUnreachable, CredentialsError
+from cardshop.domain import reuse
 from cardshop.domain.attempts import next_attempt
 from cardshop.domain.cascades import Cascades
 from cardshop.pipeline.publish import queue_of
@@ -224,11 +225,24 @@ def expire_downloads(ctx, after_days=30):
 
 
 def clean_warehouse(ctx, limit=100):
-    """Delete the images of orders that ended for good (shipped, expired, canceled)."""
-    deleted, failed = 0, []
+    """Delete the images of orders that ended for good (shipped, expired, canceled), but never one that an
+    order not ended for good still uses (ordered again: domain/reuse.py); the last of its users to end
+    takes it along. Each order's image is marked as going before its users are looked for, so an order of
+    it placed meanwhile is either found here or sees the mark and is refused."""
+    deleted, kept, failed = 0, 0, []
     for order in orders.with_images_in(ctx.db, ORDER.final, limit):
         warehouse = warehouses.find(ctx.db, order["warehouse"]) or {}
         folders = [task["_id"] for task in tasks.of_kind(ctx.db, order["_id"], "create", {"_id": 1})]
+        shared = (order.get("image") or {}).get("folder")
+        if isinstance(shared, str) and shared not in folders:
+            folders.append(shared)  # an order of an image made before: the folder it was written from
+        if isinstance(shared, str):
+            orders.mark_image_deleting(ctx.db, order["_id"], now())
+            users = orders.using_folder(ctx.db, shared, ORDER.statuses - ORDER.final, limit=1)
+            if users:
+                orders.unmark_image_deleting(ctx.db, order["_id"], users[0]["_id"])
+                folders.remove(shared)
+                kept += 1
         try:
             if folders and warehouse.get("upload_url"):
                 with WarehouseClient(warehouse["upload_url"], ctx.tokens.username, ctx.tokens.access_token(),
@@ -241,7 +255,7 @@ def clean_warehouse(ctx, limit=100):
         orders.mark_image_deleted(ctx.db, order["_id"], now())
     if failed:
         log.warning("warehouse clean-up left %d order(s) for next time: %s", len(failed), "; ".join(failed[:5]))
-    return {"folders_deleted": deleted, "failed": len(failed)}
+    return {"folders_deleted": deleted, "kept_in_use": kept, "failed": len(failed)}
 
 
 def auto_image(ctx, name, recipe, card_size=64, warehouse=None):
@@ -311,6 +325,12 @@ def reconcile(ctx, older_than=120, max_attempts=3):
         if kind is None:
             log.warning("order %s is %s; nothing the beat can repair", order["_id"], why)
             _tell_stranded(ctx, order, why, "nothing: the beat cannot repair it, a person must look at it")
+            continue
+        if order["status"] == "created" and order.get("image_source"):  # its image is made: nothing to build
+            moved = reuse.move_on(ctx.db, ctx.publisher, order, ACTOR)
+            action = f"moved it on to {moved['status']} (its image is made)" if moved else "it moved meanwhile"
+            log.warning("reconcile: order %s was %s; %s", order["_id"], why, action)
+            repaired.append(f"{order['_id']}: {action}")
             continue
         steps = tasks.of_kind(ctx.db, order["_id"], kind)
         if steps and steps[0]["updated_at"] > _ago(older_than):

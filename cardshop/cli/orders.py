@@ -38,6 +38,10 @@ def _order_text(order):
     image = order.get("image") or {}
     if image.get("image_size"):
         lines.append(f"  image: {image['image_size'] / 1e9:.2f} GB")
+    source = order.get("image_source")
+    if source:
+        lines.append(f"  image made by: order {source['order']}"
+                     + (f" (auto-image {source['auto_image']})" if source.get("auto_image") else ""))
     for card in order.get("cards") or []:
         lines.append(f"  card written: {card}")
     lines.append("  history:")
@@ -62,23 +66,40 @@ def task_line(task):
 # -- orders ---------------------------------------------------------------------------
 
 def cmd_order_place(session, args):
-    if sum(map(bool, (args.recipe, args.kept, args.auto_image))) != 1:
-        raise CliError("give one of: a recipe file, --kept RECIPE_ID, --auto-image NAME", EX_USAGE)
+    if sum(map(bool, (args.recipe, args.kept, args.auto_image, args.image_of))) != 1:
+        raise CliError("give one of: a recipe file, --kept RECIPE_ID, --auto-image NAME, --image-of ORDER_ID",
+                       EX_USAGE)
+    if args.rebuild and not args.auto_image:
+        raise CliError("--rebuild goes with --auto-image (to build its recipe again)", EX_USAGE)
     to = recipient(args.to)  # what is wrong here is said before the recipe is read
-    if args.kept:
-        recipe = session.call("GET", f"/recipes/{urllib.parse.quote(args.kept, safe='')}")["recipe"]
-    elif args.auto_image:  # its recipe, as its latest build had it (the image is built again)
-        built = session.call("GET", f"/auto-images/{urllib.parse.quote(args.auto_image, safe='')}")
-        recipe = session.call("GET", f"/orders/{built['order']}")["recipe"]
-    else:
-        recipe = recipe_of(read_yaml(args.recipe, "a recipe"), args.recipe)
-    body = {"recipe": recipe, "sd_card": {"size": args.card, "type": "download" if args.download else "physical"},
+    body = {"sd_card": {"size": args.card, "type": "download" if args.download else "physical"},
             "quantity": args.quantity, "recipient": to}
     if args.warehouse:
         body["warehouse"] = args.warehouse
+    if args.image_of:  # the image that order made, written at once
+        body["image_of"] = args.image_of
+    elif args.auto_image and not args.rebuild:  # its latest build, written at once
+        body["auto_image"] = args.auto_image
+    elif args.kept:
+        body["recipe"] = session.call("GET", f"/recipes/{urllib.parse.quote(args.kept, safe='')}")["recipe"]
+    elif args.auto_image:  # --rebuild: its recipe, as its latest build had it, built again
+        built = session.call("GET", f"/auto-images/{urllib.parse.quote(args.auto_image, safe='')}")
+        body["recipe"] = session.call("GET", f"/orders/{built['order']}")["recipe"]
+    else:
+        body["recipe"] = recipe_of(read_yaml(args.recipe, "a recipe"), args.recipe)
     order = session.call("POST", "/orders", body)
-    show(args, order, lambda o: f"placed order {o['_id']} ({o['status']}); follow it with "
-                                f"`cardshop order watch {o['_id']}`")
+    show(args, order, _placed_text)
+
+
+def _placed_text(order):
+    text = f"placed order {order['_id']} ({order['status']})"
+    source = order.get("image_source")
+    if source:
+        origin = f"auto-image {source['auto_image']} (order {source['order']})" if source.get("auto_image") \
+            else f"order {source['order']}"
+        then = "its image is ready to download" if order["status"] == "ready" else "its cards go to the writers now"
+        text += f" of the image of {origin}, already made: no new build, {then}"
+    return text + f"; follow it with `cardshop order watch {order['_id']}`"
 
 
 def cmd_order_list(session, args):
@@ -194,10 +215,14 @@ def write_out(args, document):
 def add_commands(commands):
     order = commands.add_parser("order", help="place, follow, retry, ship and cancel orders").add_subparsers(
         dest="action", required=True, metavar="ACTION")
-    place = order.add_parser("place", help="place an order from a recipe file (YAML or JSON) or a kept recipe")
+    place = order.add_parser("place", help="place an order from a recipe file (YAML or JSON), a kept recipe, or "
+                                           "an image made before (an order's, an auto-image's)")
     place.add_argument("recipe", nargs="?", help="recipe file: a recipe, or what `recipe export` wrote")
     place.add_argument("--kept", metavar="RECIPE_ID", help="a kept recipe instead of a file")
-    place.add_argument("--auto-image", metavar="NAME", help="the recipe of an auto-image's latest build")
+    place.add_argument("--auto-image", metavar="NAME", help="the image of an auto-image's latest build, written "
+                                                            "at once (with --rebuild: its recipe, built again)")
+    place.add_argument("--image-of", metavar="ORDER_ID", help="the image an order made, written at once")
+    place.add_argument("--rebuild", action="store_true", help="with --auto-image: build its recipe again")
     place.add_argument("--card", type=int, required=True, metavar="GB", help="card size in decimal GB as sold")
     place.add_argument("--quantity", type=int, default=1)
     place.add_argument("--download", action="store_true", help="an image to download, not physical cards")

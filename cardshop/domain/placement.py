@@ -65,7 +65,7 @@ class Placement:
         for task in tasks.placed_writes_not_in(self.db, order_id, WRITE_TASK.ended):
             if task["writer"] in hosts and task["writer"] not in exclude:
                 return task["writer"]
-        order = orders.find(self.db, order_id, {"auto_image": 1}) or {"_id": order_id}
+        order = orders.find(self.db, order_id, orders.IMAGE_NAME_FIELDS) or {"_id": order_id}
         return self.choose(orders.image_name(order), exclude, hosts)
 
 

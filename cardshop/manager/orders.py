@@ -36,7 +36,27 @@ def allowed_actions(order):
         actions.append("ship")
     if status in ORDER.ended:
         actions.append("delete")
+    if has_image(order):
+        actions.append("order_more")
     return actions
+
+
+def has_image(order):
+    """Whether the order's image is made and its files still in the warehouse: more cards of it are written
+    at once (POST /orders with image_of)."""
+    image = order.get("image")
+    return isinstance(image, dict) and bool(image.get("folder")) and not order.get("image_deleted_at")
+
+
+def more_of_image(order_id, form):
+    """The API's body for more cards of the order's image, from the order page's small form."""
+    try:
+        size, quantity = int(form.getunicode("card_size", "")), int(form.getunicode("quantity", ""))
+    except ValueError:
+        size = quantity = 0  # the API names the field
+    return {"image_of": order_id, "sd_card": {"size": size, "type": form.getunicode("card_type", "physical")},
+            "quantity": quantity,
+            "recipient": {key: form.getunicode(f"recipient_{key}", "").strip() for key in ("name", "email", "address")}}
 
 
 def _with_reason(web, session, order_id, action, what, done):
@@ -194,6 +214,16 @@ def install(app, web):
             bottle.response.status = reply.status if reply.status < 500 else 502
             return _detail(web, session, order_id, errors=forms.place_error(reply.error, "ship"), shipment=shipment)
         bottle.redirect(f"/orders/{order_id}?done=shipped", 303)
+
+    @app.post(f"/orders/{ID}/more")
+    @web.page(operators)
+    def order_more(session, order_id):
+        body = more_of_image(order_id, bottle.request.forms)
+        reply = session.post("/orders", body)
+        if not reply.ok:
+            bottle.response.status = reply.status if reply.status < 500 else 502
+            return _detail(web, session, order_id, errors={"order_more": reply.error}, more=body)
+        bottle.redirect(f"/orders/{reply.body['_id']}", 303)
 
     @app.post(f"/orders/{ID}/delete")
     @web.page(operators)

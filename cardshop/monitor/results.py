@@ -71,7 +71,7 @@ class ResultChecker:
         error = _VALIDATOR.first_error(result)
         if error:
             return error
-        order = orders.find(self.db, task["order"], {"warehouse": 1, "auto_image": 1})
+        order = orders.find(self.db, task["order"], {"warehouse": 1, **orders.IMAGE_NAME_FIELDS})
         if order is None:
             return "the task's order is gone"
         if result["warehouse"] != order["warehouse"]:

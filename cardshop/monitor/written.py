@@ -84,7 +84,7 @@ def written_problem(db, task, result, sender, claims=None, max_card_rate=MAX_CAR
     error = _VALIDATOR.first_error(result)
     if error:
         return error
-    order = orders.find(db, task["order"], {"image": 1, "auto_image": 1})
+    order = orders.find(db, task["order"], {"image": 1, **orders.IMAGE_NAME_FIELDS})
     if order is None:
         return "the task's order is gone"
     problem = _claim_problem(db, task, result, sender, claims)

@@ -3,6 +3,9 @@
     created -> creating -> pending_writer -> writing -> pending_shipment -> shipped
                        \\-> ready -> expired                     (download orders)
 
+An order of an image that is already made (another order's, or an auto-image's latest build) skips the
+making: created -> pending_writer (physical) or created -> ready (download).
+
 creation_failed and write_failed end the order until an admin retries;
 canceled, shipped and expired end it for good.
 """
@@ -15,6 +18,8 @@ _TRANSITIONS = {
     ("created", "create_started"): "creating",
     ("creating", "create_done_physical"): "pending_writer",
     ("creating", "create_done_download"): "ready",
+    ("created", "image_reused_physical"): "pending_writer",
+    ("created", "image_reused_download"): "ready",
     ("created", "create_failed"): "creation_failed",
     ("creating", "create_failed"): "creation_failed",
     ("pending_writer", "write_started"): "writing",

@@ -37,6 +37,7 @@ INDEXES = {
     "orders": [([("status", 1), ("created_at", -1)], {}), ([("created_at", -1)], {}),
                ([("status", 1), ("updated_at", 1)], {}), ([("image_deleted_at", 1), ("status", 1)], {}),
                ([("compacted_at", 1), ("status", 1)], {}),
+               ([("image.folder", 1), ("status", 1)], {}),  # who still uses an image (clean_warehouse)
                ([("search_keys", 1)], {})],  # prefixes of the search terms (store/search.py), multikey
     "tasks": [([("order", 1), ("status", 1)], {}), ([("status", 1), ("created_at", -1)], {}),
               ([("worker", 1), ("status", 1)], {}), ([("status", 1), ("last_report_at", 1)], {}),

@@ -17,9 +17,17 @@ SEARCH_BACKFILL = "orders/search_keys-v2"
 from cardshop.store.transitions import initial_history
 
 
+# What image_name reads: a projection of an order must hold these.
+IMAGE_NAME_FIELDS = {"auto_image": 1, "image_source": 1}
+
+
 def image_name(order):
     """The name the order's image files carry (`<name>.img.zst`, `.bmap`, `.sha256`), and writer hosts cache
-    it under: the shared automatic image's name, else the order's id."""
+    it under: for an order of an image made before, that image's name (its files keep it); else the shared
+    automatic image's name, else the order's id."""
+    source = order.get("image_source")
+    if isinstance(source, dict) and isinstance(source.get("name"), str):
+        return source["name"]
     return order.get("auto_image") or order["_id"]
 
 
@@ -63,6 +71,15 @@ def record_order(db, fields, actor, moment):
         raise
     counters.add(db, "orders", order["status"], 1)
     return order, task
+
+
+def record_order_of_image(db, fields, actor, moment):
+    """Insert a new order of an image made before (`fields` hold its `image` and `image_source`): no create
+    task; the domain moves it on (domain/reuse.py). The order, as written."""
+    order, _ = new_order(fields, actor, moment)
+    db.orders.insert_one(order)
+    counters.add(db, "orders", order["status"], 1)
+    return order
 
 
 def count_by_status(db):
@@ -140,11 +157,42 @@ def uncompacted_filter(statuses, before):
 def with_images_in(db, statuses, limit):
     """Up to `limit` orders in `statuses` whose images are not deleted yet (those cleaned up are left
     out by the index, so the cost follows what is left to clean, not the ended history)."""
-    return db.orders.find(with_images_filter(statuses), {"warehouse": 1}).limit(limit)
+    return db.orders.find(with_images_filter(statuses), {"warehouse": 1, "image.folder": 1}).limit(limit)
 
 
 def with_images_filter(statuses):
     return {"image_deleted_at": None, "status": {"$in": sorted(statuses)}}
+
+
+def using_folder(db, folder, statuses, projection=None, limit=20):
+    """Up to `limit` orders in `statuses` whose image lives in warehouse folder `folder` (its maker, and the
+    orders placed of that image since); found through the (image.folder, status) index."""
+    return list(db.orders.find(using_folder_filter(folder, statuses), projection or {"_id": 1}).limit(limit))
+
+
+def using_folder_filter(folder, statuses):
+    return {"image.folder": folder, "status": {"$in": sorted(statuses)}}
+
+
+def folder_deleting(db, folder):
+    """An order whose image lives in `folder` and whose files the beat deletes (or deleted), or None: then
+    the folder is gone, or going, and no new order may use it."""
+    return db.orders.find_one(folder_deleting_filter(folder), {"_id": 1, "image_deleting_at": 1})
+
+
+def folder_deleting_filter(folder):
+    return {"image.folder": folder, "image_deleting_at": {"$ne": None}}
+
+
+def mark_image_deleting(db, order_id, moment):
+    """Say, before looking for the image's users, that its files are about to go: an order of that image
+    placed from now on sees it (folder_deleting) and is refused, one placed before is found as a user."""
+    db.orders.update_one({"_id": order_id}, {"$set": {"image_deleting_at": moment}})
+
+
+def unmark_image_deleting(db, order_id, kept_for):
+    """Its image stays, for order `kept_for` (and any other using it): new orders of it are welcome again."""
+    db.orders.update_one({"_id": order_id}, {"$set": {"image_deleting_at": None, "image_kept_for": kept_for}})
 
 
 def mark_image_deleted(db, order_id, moment):

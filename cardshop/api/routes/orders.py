@@ -6,6 +6,7 @@ from cardshop.api import schemas
 from cardshop.api.resources import lookup, newest_page
 from cardshop.api.routing import Api, ApiError
 from cardshop.auth import roles
+from cardshop.domain import reuse
 from cardshop.domain.cascades import Cascades
 from cardshop.recipes import RecipeError, validate_recipe
 from cardshop.states import ORDER, IllegalTransition
@@ -47,17 +48,25 @@ def shown(order):
     return order
 
 
-@api.route("POST", "/orders", summary="Place an order; its recipe is checked and its create task recorded",
+@api.route("POST", "/orders", summary="Place an order: of a recipe (checked; its create task recorded), or of an "
+           "image made before (`image_of` an order, or an `auto_image`'s latest build: its write tasks published, "
+           "or ready to download, at once)",
            roles=roles.OPERATORS, body=schemas.ORDER_CREATE, response=schemas.ORDER_OUT, status=201,
-           errors=[400, 401, 403, 409])
+           errors=[400, 401, 403, 404, 409])
 def create(call):
     db, body = call.services.db, call.body
+    given = [field for field in schemas.IMAGE_FROM if field in body]
+    if len(given) != 1:
+        raise ApiError(400, f"give exactly one of the fields {', '.join(repr(f) for f in schemas.IMAGE_FROM)}"
+                            + (f", not {' and '.join(repr(f) for f in given)}" if given else ""))
+    if body["sd_card"]["type"] == "download" and body["quantity"] != 1:
+        raise ApiError(400, "field 'quantity': a download order makes one image; it must be 1")
+    if "recipe" not in body:
+        return _create_of_image(call, body)
     try:
         validate_recipe(body["recipe"], body["sd_card"]["size"])
     except RecipeError as exc:
         raise ApiError(400, str(exc)) from None
-    if body["sd_card"]["type"] == "download" and body["quantity"] != 1:
-        raise ApiError(400, "field 'quantity': a download order makes one image; it must be 1")
     fields = {**body, "warehouse": _warehouse_for(db, body.get("warehouse")),
               "recipient": {**body["recipient"], "email": body["recipient"]["email"].lower()}}
     order, task = orders.record_order(db, fields, call.actor, now())
@@ -68,6 +77,23 @@ def create(call):
              body["sd_card"]["type"], body["sd_card"]["size"], body["quantity"])
     order["tasks"] = [task]
     return shown(order)
+
+
+def _create_of_image(call, body):
+    """An order of an image made before (domain/reuse.py): written at once, no creator work."""
+    db = call.services.db
+    fields = {key: value for key, value in body.items() if key not in schemas.IMAGE_FROM}
+    fields["recipient"] = {**body["recipient"], "email": body["recipient"]["email"].lower()}
+    try:
+        source = reuse.source_order(db, body.get("image_of"), body.get("auto_image"))
+        order = reuse.place_of_image(db, call.services.publisher, fields, call.actor, source, body.get("auto_image"))
+    except reuse.UnknownSource as exc:
+        raise ApiError(404, str(exc)) from None
+    except reuse.ImageUnavailable as exc:
+        raise ApiError(409, str(exc)) from None
+    except reuse.ReuseError as exc:  # a field names nothing, or does not fit the image
+        raise ApiError(400, str(exc)) from None
+    return with_tasks(db, order)
 
 
 @api.route("GET", "/orders", summary="List orders, newest first, a page at a time (`after` = the page before's "

@@ -14,6 +14,9 @@
     <dt>Warehouse</dt><dd>{{order.get('warehouse', '')}}</dd>
     <dt>Placed by</dt><dd>{{order.get('created_by', '')}} at {{when(order.get('created_at'))}}</dd>
     <dt>Image</dt><dd id="order-image">{{live['image'] or 'not made yet'}}</dd>
+    % if order.get('image_source'):
+    <dt>Image made by</dt><dd id="image-source">order <a href="/orders/{{order['image_source']['order']}}"><code>{{short_id(order['image_source']['order'])}}</code></a>{{(' (auto-image ' + order['image_source']['auto_image'] + ')') if order['image_source'].get('auto_image') else ''}}</dd>
+    % end
     % if order.get('shipment'):
     <dt>Shipped</dt><dd>{{order['shipment']['carrier']}} {{order['shipment']['tracking_number']}}
       % if order['shipment'].get('tracking_url'):
@@ -107,6 +110,23 @@
     <input type="hidden" name="csrf" value="{{session.csrf}}">
     <label>Why <input name="reason" maxlength="2000"></label>
     <button type="submit" id="retry-order">{{live['retry_label']}}</button>
+  </form>
+  % more = get('more') or {'sd_card': order['sd_card'], 'quantity': 1, 'recipient': order['recipient']}
+  <form method="post" action="/orders/{{order['_id']}}/more" class="action" id="more-form" data-action="order_more"{{!'' if 'order_more' in actions else ' hidden'}}>
+    <input type="hidden" name="csrf" value="{{session.csrf}}">
+    <p class="hint">Order more cards of this image: no new build, the cards go to the writers at once (a download is ready at once).</p>
+    <span class="field-error" id="error-more">{{errors.get('order_more', '')}}</span>
+    <label>Card size (GB) <input name="card_size" type="number" min="1" value="{{more['sd_card']['size']}}" required></label>
+    <label>Cards <input name="quantity" type="number" min="1" value="{{more['quantity']}}" required></label>
+    <label>Type <select name="card_type">
+      % for kind in ('physical', 'download'):
+      <option value="{{kind}}"{{!' selected' if more['sd_card']['type'] == kind else ''}}>{{kind}}</option>
+      % end
+    </select></label>
+    <label>Recipient <input name="recipient_name" value="{{more['recipient'].get('name', '')}}" required></label>
+    <label>Email <input name="recipient_email" type="email" value="{{more['recipient'].get('email', '')}}" required></label>
+    <label>Address <input name="recipient_address" value="{{more['recipient'].get('address', '')}}" required></label>
+    <button type="submit" id="order-more">Order more cards of this image</button>
   </form>
   <form method="post" action="/orders/{{order['_id']}}/delete" class="action" id="delete-form" data-action="delete"{{!'' if 'delete' in actions else ' hidden'}}>
     <input type="hidden" name="csrf" value="{{session.csrf}}">

@@ -134,6 +134,45 @@ def test_a_bad_recipe_is_refused_with_the_field_named_and_exit_2(cli, recipe, tm
     assert both.returncode == 2 and "give one of" in both.stderr
 
 
+def test_an_auto_images_made_image_is_ordered_at_once_and_rebuilt_only_when_asked(cli, creator, recipe, tmp_path,
+                                                                                  pipeline_db):
+    path = tmp_path / "recipe.yaml"
+    path.write_text(yaml.safe_dump(recipe))
+    built = cli("--json", "order", "place", str(path), "--card", "4", "--download", "--to", TO)
+    assert built.returncode == 0, built.stderr
+    source_id = json.loads(built.stdout)["_id"]
+    watched = cli("--json", "order", "watch", source_id, "--every", "0.5", "--timeout", "170", timeout=180)
+    assert watched.returncode == 0, watched.stdout + watched.stderr
+    source = json.loads(watched.stdout.splitlines()[-1])
+    name = f"cli-wiki-{source['_id'][-6:]}"
+    pipeline_db.auto_images.insert_one({"_id": name, "order": source["_id"], "image": source["image"],
+                                        "warehouse": source["warehouse"]})
+    placed = cli("order", "place", "--auto-image", name, "--card", "4", "--quantity", "2", "--to", TO)
+    assert placed.returncode == 0, placed.stderr
+    assert (f"of the image of auto-image {name} (order {source['_id']}), already made: no new build, its cards "
+            f"go to the writers now") in placed.stdout
+    order_id = placed.stdout.split()[2]
+    shown = cli("order", "show", order_id)
+    assert f"image made by: order {source['_id']} (auto-image {name})" in shown.stdout
+    assert " create " not in shown.stdout and shown.stdout.count(" write ") == 2, shown.stdout
+    download = cli("--json", "order", "place", "--image-of", source["_id"], "--card", "4", "--download", "--to", TO)
+    assert download.returncode == 0, download.stderr
+    ready = json.loads(download.stdout)
+    assert ready["status"] == "ready" and ready["image"] == source["image"] and ready["tasks"] == []
+    rebuilt = cli("--json", "order", "place", "--auto-image", name, "--rebuild", "--card", "4", "--download",
+                  "--to", TO)
+    assert rebuilt.returncode == 0, rebuilt.stderr
+    again = json.loads(rebuilt.stdout)
+    assert [task["kind"] for task in again["tasks"]] == ["create"] and again["recipe"] == source["recipe"]
+    assert "image_source" not in again
+    for placed_id in (order_id, again["_id"]):
+        assert cli("order", "cancel", placed_id).returncode == 0
+    alone = cli("order", "place", "--image-of", source["_id"], "--rebuild", "--card", "4", "--to", TO)
+    assert alone.returncode == 2 and "--rebuild goes with --auto-image" in alone.stderr
+    nothing = cli("order", "place", "--image-of", "0" * 24, "--card", "4", "--to", TO)
+    assert nothing.returncode == 1 and f"no order {'0' * 24}" in nothing.stderr, nothing
+
+
 def test_a_url_that_is_not_one_exits_2_without_a_traceback(cli):
     result = cli("--api", "not-a-url", "order", "list")
     assert result.returncode == 2 and "is not an http:// or https:// URL" in result.stderr

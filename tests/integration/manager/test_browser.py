@@ -233,6 +233,35 @@ def test_a_pending_shipment_is_marked_shipped_with_its_tracking(tab, make_user, 
     assert all("status of 400" in problem for problem in tab.problems)  # the refused form, answered 400
 
 
+def test_more_cards_of_a_made_image_are_ordered_from_its_order_page(tab, make_user, warehouse, scheduler, db,
+                                                                    screenshots):
+    user = make_user("manager")
+    order_id = written_order(ApiClient(scheduler.url, user.access), db, cards=0)
+    folder = db.tasks.find_one({"order": order_id, "kind": "create"})["_id"]
+    db.orders.update_one({"_id": order_id}, {"$set": {"image.warehouse": warehouse, "image.folder": folder,
+                                                      "image.files": {key: f"/{folder}/{order_id}.{ext}" for key, ext in
+                                                                      (("image", "img.zst"), ("bmap", "bmap"),
+                                                                       ("sha256", "sha256"))}}})
+    tab.log_in(user.username, user.password)
+    tab.go(f"/orders/{order_id}")
+    page = tab.page
+    assert page.is_visible("#more-form")
+    tab.fill({"#more-form input[name=card_size]": "1", "#more-form input[name=quantity]": "3",
+              "#more-form input[name=recipient_name]": "Cleo"})
+    page.click("#order-more")
+    playwright_api.expect(page.locator("#error-more")).to_contain_text("field 'sd_card.size'")
+    page.locator("#actions").screenshot(path=str(screenshots / "order-more-refused.png"))
+    page.fill("#more-form input[name=card_size]", "16")
+    page.click("#order-more")
+    page.wait_for_url(re.compile(r".*/orders/(?!" + order_id + r")[0-9a-f]{24}$"))
+    assert order_id[-8:] in page.text_content("#image-source")
+    assert page.text_content("#recipient-name") == "Cleo"
+    placed = db.orders.find_one({"_id": page.url.rsplit("/", 1)[1]})
+    assert placed["image_source"]["order"] == order_id and placed["quantity"] == 3
+    assert placed["status"] == "pending_writer" and placed["sd_card"] == {"size": 16, "type": "physical"}
+    assert all("status of 400" in problem for problem in tab.problems)  # the refused form, answered 400
+
+
 def test_an_api_refusal_is_shown_next_to_the_field_it_concerns(tab, scheduler):
     tab.log_in(scheduler.admin["username"], scheduler.admin["password"])
     tab.go("/users")

@@ -133,22 +133,28 @@ def test_a_physical_order_gets_write_tasks_on_a_live_writer_and_ends_pending_shi
     assert {headers["id"] for headers, _ in messages.values()} == {t["_id"] for t in writes}
     Heartbeat(write_app, writer, "host.slot-1", lambda: {"slots": 1, "slot": {"number": 1, "state": "busy"}}).send()
     wait_until(lambda: pipeline.admin.get(f"/workers/{writer}@host").body.get("slot_states"))
-    image = order_of(pipeline, order["_id"])["image"]
-    for serial, task in enumerate(writes):
-        card = {"size": 4 * 10 ** 9, "serial": f"0x{serial}"}
-        run = Reporter(write_app, writer, task["_id"], run=accepted(
-            write_app, writer, messages[task["_id"]][1], slot=1, card=card))
-        for status in ("downloading", "waiting_for_card", "writing", "verifying"):
-            run.status(status)
-        run.status("written", result={"host": "host", "slot": 1, "image": order["_id"], "sha256": image["sha256"],
-                                      "image_size": image["image_size"], "mapped_bytes": 5, "verified_bytes": 5,
-                                      "card": card})
-        # One slot holds one task at a time: the next claim on it waits for this card to count.
-        wait_until(lambda: pipeline.admin.get(f"/tasks/{task['_id']}").body["status"] == "written")
+    write_cards(pipeline, write_app, writer, writes, messages, order_of(pipeline, order["_id"])["image"],
+                order["_id"])
     final = order_in(pipeline, order["_id"], ("pending_shipment",))
     assert len(final["cards"]) == 2
     assert [e["status"] for e in final["statuses"]] == [
         "created", "creating", "pending_writer", "writing", "pending_shipment"]
+
+
+def write_cards(pipeline, app, writer, writes, messages, image, name, serials="0x"):
+    """Claim and write each task of `writes` on slot 1 of `writer`'s host, reporting the image `name` as a
+    writer does (from its files) with the order's `image` checksum and size, until each counts."""
+    for serial, task in enumerate(writes):
+        card = {"size": 4 * 10 ** 9, "serial": f"{serials}{serial}"}
+        run = Reporter(app, writer, task["_id"], run=accepted(app, writer, messages[task["_id"]][1], slot=1,
+                                                              card=card))
+        for status in ("downloading", "waiting_for_card", "writing", "verifying"):
+            run.status(status)
+        run.status("written", result={"host": "host", "slot": 1, "image": name, "sha256": image["sha256"],
+                                      "image_size": image["image_size"], "mapped_bytes": 5, "verified_bytes": 5,
+                                      "card": card})
+        # One slot holds one task at a time: the next claim on it waits for this card to count.
+        wait_until(lambda: pipeline.admin.get(f"/tasks/{task['_id']}").body["status"] == "written")
 
 
 def test_duplicates_and_out_of_order_reports_change_nothing(pipeline):
