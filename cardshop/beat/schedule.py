@@ -42,7 +42,7 @@ def clamped(name, last_run_at, moment):
     """`last_run_at` itself, or `moment` when it lies in the future (logged, naming the schedule and by how much)."""
     if last_run_at is None:
         return None
-    ahead = (last_run_at if last_run_at.tzinfo else last_run_at.replace(tzinfo=datetime.timezone.utc)) - moment
+    ahead = clock.utc(last_run_at) - moment
     if ahead <= FUTURE_TOLERANCE:
         return last_run_at
     log.warning("schedule %s: its last run is recorded %.0f s in the future (%s); taken as now, so that it runs "

@@ -249,9 +249,7 @@ class Monitor(faults.Stoppable, ConsumerMixin):
             sent = datetime.datetime.fromisoformat(body["at"])
         except (KeyError, TypeError, ValueError):
             return None
-        if sent.tzinfo is None:
-            sent = sent.replace(tzinfo=datetime.timezone.utc)
-        return min(max((now() - sent).total_seconds(), 0.0), MAX_LAG)
+        return min(max((now() - clock.utc(sent)).total_seconds(), 0.0), MAX_LAG)
 
     # -- applying -----------------------------------------------------------
 

@@ -26,6 +26,7 @@ from cardshop.notify.kinds import SUBSCRIBER_ROLES
 from cardshop.notify.mail import message_id
 from cardshop.states import ORDER
 from cardshop.store import notifications, now, orders, users, workers
+from cardshop.store.clock import utc
 from cardshop.validation import short_id
 
 log = logging.getLogger(__name__)
@@ -86,14 +87,10 @@ def scan_orders(db, settings, lookback):
     recorded = 0
     for order in orders.in_status_since(db, ORDER.statuses, until, ORDER_FIELDS, after=since):
         for rev, entry in enumerate(order.get("statuses") or []):
-            if entry.get("status") in ORDER_KINDS and entry.get("at") and _aware(entry["at"]) >= since:
+            if entry.get("status") in ORDER_KINDS and entry.get("at") and utc(entry["at"]) >= since:
                 recorded += _order_step(db, settings, order, rev, entry)
     notifications.set_scanned_until(db, "orders", until)
     return recorded
-
-
-def _aware(moment):
-    return moment if moment.tzinfo else moment.replace(tzinfo=datetime.timezone.utc)
 
 
 def scan_slots(db, settings):
@@ -120,7 +117,7 @@ def scan_hosts(db, settings, lookback):
     for worker in workers.writers_gone_quiet(db, moment - datetime.timedelta(seconds=lookback), moment):
         key = (worker.get("username"), worker.get("host"))
         last = quiet.get(key)
-        if last is None or _aware(worker["live_until"]) > _aware(last["live_until"]):
+        if last is None or utc(worker["live_until"]) > utc(last["live_until"]):
             quiet[key] = worker
     recorded = 0
     for (username, host), last in sorted(quiet.items()):
@@ -129,8 +126,8 @@ def scan_hosts(db, settings, lookback):
         name = f"{username}@{host}"
         last_seen = last.get("last_seen")
         values = {"host": name, "fleet_url": settings.page_url("/fleet"),
-                  "last_seen": _aware(last_seen).strftime("%Y-%m-%d %H:%M:%S UTC") if last_seen else None}
-        recorded += _to_operators(db, settings, "host_offline", f"{name}:{_aware(last['live_until']).isoformat()}",
+                  "last_seen": utc(last_seen).strftime("%Y-%m-%d %H:%M:%S UTC") if last_seen else None}
+        recorded += _to_operators(db, settings, "host_offline", f"{name}:{utc(last['live_until']).isoformat()}",
                                   values)
     return recorded
 

@@ -30,6 +30,11 @@ class Reading:
     round_trip: float  # seconds the measuring command took; the skew is right to within half of it
 
 
+def utc(moment):
+    """`moment` with its zone: a naive time (as BSON and some commands decode them) is UTC."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=datetime.timezone.utc)
+
+
 def now():
     """Current UTC time, truncated to milliseconds as BSON stores it; the server's once followed."""
     moment = datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(seconds=_skew)
@@ -49,8 +54,7 @@ def measure(db, samples=3):
         server = reply.get("localTime")
         if not isinstance(server, datetime.datetime):
             raise ClockUnknown(f"the database server's hello has no localTime (got {server!r})")
-        if server.tzinfo is None:  # commands decode dates naive (UTC), whatever the client's tz_aware
-            server = server.replace(tzinfo=datetime.timezone.utc)
+        server = utc(server)  # commands decode dates naive (UTC), whatever the client's tz_aware
         reading = Reading(skew=sent + round_trip / 2 - server.timestamp(), round_trip=round_trip)
         if best is None or reading.round_trip < best.round_trip:
             best = reading
